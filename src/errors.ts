@@ -1,0 +1,87 @@
+/** Every error code beckon throws or reports. */
+export type BeckonErrorCode =
+  | 'BECKON_ERR_INVALID_OPTION'
+  | 'BECKON_ERR_BIND'
+  | 'BECKON_ERR_SOCKET'
+  | 'BECKON_ERR_STATE';
+
+/** Base class of every error beckon creates; `code` is stable, the message is for people. */
+export class BeckonError extends Error {
+  override name = 'BeckonError';
+  readonly code: BeckonErrorCode;
+
+  constructor(code: BeckonErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * An option or environment variable has a value beckon cannot use. Thrown synchronously, before
+ * any socket is opened.
+ */
+export class InvalidOptionError extends BeckonError {
+  override name = 'InvalidOptionError';
+  /** The option or environment variable, e.g. `timeout` or `DISCOVERY_CLIENT_TIMEOUT`. */
+  readonly option: string;
+  /** The rejected value, as given. */
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, allowed: string) {
+    super(
+      'BECKON_ERR_INVALID_OPTION',
+      `Invalid ${option}: ${formatValue(value)} (expected ${allowed})`,
+    );
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** The responder could not bind its UDP port; `cause` is the operating system's error. */
+export class BindError extends BeckonError {
+  override name = 'BindError';
+  readonly port: number;
+  readonly address: string;
+
+  constructor(port: number, address: string, cause: NodeJS.ErrnoException) {
+    super('BECKON_ERR_BIND', bindMessage(port, address, cause), { cause });
+    this.port = port;
+    this.address = address;
+  }
+}
+
+/** A socket failed while running. Reported as a warning: beckon recovers from these. */
+export class SocketError extends BeckonError {
+  override name = 'SocketError';
+
+  constructor(message: string, cause: unknown) {
+    super('BECKON_ERR_SOCKET', message, { cause });
+  }
+}
+
+/** True when `error` is one of beckon's errors (optionally with the given code). */
+export function isBeckonError(error: unknown, code?: BeckonErrorCode): error is BeckonError {
+  return error instanceof BeckonError && (code === undefined || error.code === code);
+}
+
+function bindMessage(port: number, address: string, cause: NodeJS.ErrnoException): string {
+  switch (cause.code) {
+    case 'EADDRINUSE':
+      return (
+        `UDP port ${port} is already in use on ${address}: another beckon responder or ` +
+        'django-udp-discovery listener is probably running. Stop it or choose another port.'
+      );
+    case 'EACCES':
+      return `Permission denied binding UDP port ${port} on ${address}.`;
+    case 'EADDRNOTAVAIL':
+      return `Cannot bind UDP port ${port}: ${address} is not an address of this host.`;
+    default:
+      return `Cannot bind UDP port ${port} on ${address}: ${cause.message}`;
+  }
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return JSON.stringify(value);
+  return String(value);
+}

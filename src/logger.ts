@@ -1,0 +1,34 @@
+import { debuglog } from 'node:util';
+
+/** A pino-shaped logger; every method takes a message (and may take more arguments). */
+export interface Logger {
+  debug(message: string, ...rest: unknown[]): void;
+  info(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
+}
+
+const debug = debuglog('beckon');
+
+/** The default logger: silent unless `NODE_DEBUG=beckon` is set. Never writes to stdout. */
+export const debugLogger: Logger = {
+  debug: (message) => debug(message),
+  info: (message) => debug(message),
+  warn: (message) => debug(`warning: ${message}`),
+  error: (message) => debug(`error: ${message}`),
+};
+
+/**
+ * Wraps `logger` so that debug and info lines are dropped when `enabled` is false, as the
+ * original's `ENABLE_LOGGING` did; warnings and errors always pass.
+ */
+export function gateLogger(logger: Logger, enabled: boolean): Logger {
+  if (enabled) return logger;
+  const off = () => {};
+  return {
+    debug: off,
+    info: off,
+    warn: (m, ...r) => logger.warn(m, ...r),
+    error: (m, ...r) => logger.error(m, ...r),
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Validation and environment parsing shared by the responder, the client and the CLI.
+ * Every failure throws an {@link InvalidOptionError} naming the option, the value and what is
+ * allowed.
+ */
+import { InvalidOptionError } from './errors.js';
+
+/** An environment to read settings from; `process.env` by default. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads `name` from `env`; empty or blank values count as unset, as in the original. */
+export function envValue(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** An integer in `[min, max]`. */
+export function checkInteger(option: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(option, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** A UDP/TCP port, 1..65535 (0 too when `allowZero`, meaning "any free port"). */
+export function checkPort(option: string, value: unknown, allowZero = false): number {
+  return checkInteger(option, value, allowZero ? 0 : 1, 65535);
+}
+
+/** A finite number greater than zero. */
+export function checkPositive(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(option, value, 'a number greater than 0');
+  }
+  return value;
+}
+
+/** A non-empty string of at most `maxBytes` UTF-8 bytes. */
+export function checkText(option: string, value: unknown, maxBytes: number): string {
+  if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > maxBytes) {
+    throw new InvalidOptionError(option, value, `a non-empty string of at most ${maxBytes} bytes`);
+  }
+  return value;
+}
+
+/** A boolean. */
+export function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, value, 'true or false');
+  return value;
+}
+
+/** An array of non-empty strings. */
+export function checkStringList(option: string, value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.trim() !== '')) {
+    throw new InvalidOptionError(option, value, 'an array of non-empty strings');
+  }
+  return value.map((v: string) => v.trim());
+}
+
+const INTEGER = /^\s*[+]?\d+\s*$/;
+const DECIMAL = /^\s*[+]?(\d+(\.\d*)?|\.\d+)\s*$/;
+
+/** An integer environment variable in `[min, max]`, or undefined when unset. */
+export function envInteger(env: Env, name: string, min: number, max: number): number | undefined {
+  const raw = envValue(env, name);
+  if (raw === undefined) return undefined;
+  const value = INTEGER.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, raw, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** A duration in seconds (the original's unit) returned in milliseconds. */
+export function envSecondsAsMs(env: Env, name: string): number | undefined {
+  const raw = envValue(env, name);
+  if (raw === undefined) return undefined;
+  const seconds = DECIMAL.test(raw) ? Number(raw) : Number.NaN;
+  if (!(seconds > 0) || !Number.isFinite(seconds)) {
+    throw new InvalidOptionError(name, raw, 'a number of seconds greater than 0, e.g. 1.5');
+  }
+  return Math.round(seconds * 1000);
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+/** A boolean environment variable (true/1/yes/on, false/0/no/off, any case). */
+export function envBoolean(env: Env, name: string): boolean | undefined {
+  const raw = envValue(env, name);
+  if (raw === undefined) return undefined;
+  const word = raw.trim().toLowerCase();
+  if (TRUE.has(word)) return true;
+  if (FALSE.has(word)) return false;
+  throw new InvalidOptionError(name, raw, 'true/false, 1/0, yes/no or on/off');
+}
+
+/** A comma-separated list; blank items are dropped. */
+export function envList(env: Env, name: string): string[] | undefined {
+  const raw = envValue(env, name);
+  if (raw === undefined) return undefined;
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
