@@ -1,0 +1,53 @@
+/** The host's IPv4 interfaces, one entry per address. */
+import { networkInterfaces } from 'node:os';
+import { broadcastAddress, isLinkLocal, netmaskPrefix, parseIPv4 } from './ipv4.js';
+
+/** One IPv4 address of one network interface. */
+export interface NetworkInterface {
+  /** Interface name, e.g. `eth0`. */
+  readonly name: string;
+  /** The IPv4 address. */
+  readonly address: string;
+  /** Dotted netmask. */
+  readonly netmask: string;
+  /** Prefix length (24 for 255.255.255.0). */
+  readonly prefix: number;
+  /** Directed broadcast address; undefined for /31 and /32. */
+  readonly broadcast: string | undefined;
+  /** A loopback interface. */
+  readonly loopback: boolean;
+  /** The address is IPv4 link-local (169.254/16). */
+  readonly linkLocal: boolean;
+  /** The interface is up. */
+  readonly up: boolean;
+}
+
+/** Lists the host's IPv4 interfaces; inject another one in tests or unusual environments. */
+export type InterfaceProvider = () => readonly NetworkInterface[];
+
+/**
+ * Lists this host's IPv4 interface addresses from `os.networkInterfaces()`. Node lists only
+ * interfaces that are up and running, so every entry has `up: true`.
+ */
+export function listInterfaces(): NetworkInterface[] {
+  const result: NetworkInterface[] = [];
+  for (const [name, addresses] of Object.entries(networkInterfaces())) {
+    for (const entry of addresses ?? []) {
+      if (entry.family !== 'IPv4') continue;
+      const ip = parseIPv4(entry.address);
+      const prefix = netmaskPrefix(entry.netmask);
+      if (ip === undefined || prefix === undefined) continue;
+      result.push({
+        name,
+        address: entry.address,
+        netmask: entry.netmask,
+        prefix,
+        broadcast: broadcastAddress(entry.address, prefix),
+        loopback: entry.internal,
+        linkLocal: isLinkLocal(ip),
+        up: true,
+      });
+    }
+  }
+  return result;
+}
