@@ -1,6 +1,6 @@
 /** The host's IPv4 interfaces, one entry per address. */
 import { networkInterfaces } from 'node:os';
-import { broadcastAddress, isLinkLocal, netmaskPrefix, parseIPv4 } from './ipv4.js';
+import { broadcastAddress, cidrContains, isLinkLocal, netmaskPrefix, parseIPv4 } from './ipv4.js';
 
 /** One IPv4 address of one network interface. */
 export interface NetworkInterface {
@@ -50,4 +50,19 @@ export function listInterfaces(): NetworkInterface[] {
     }
   }
   return result;
+}
+
+/** The local interface whose subnet holds `ip`, the most specific one when several do. */
+export function interfaceFor(
+  ip: number,
+  interfaces: readonly NetworkInterface[],
+): NetworkInterface | undefined {
+  let best: NetworkInterface | undefined;
+  for (const iface of interfaces) {
+    const address = parseIPv4(iface.address);
+    if (address === undefined || iface.loopback) continue;
+    if (!cidrContains({ network: address, prefix: iface.prefix }, ip)) continue;
+    if (!best || iface.prefix > best.prefix) best = iface;
+  }
+  return best;
 }

@@ -1,0 +1,282 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { debugLogger, type Logger } from '../logger.js';
+import {
+  type InterfaceProvider,
+  interfaceFor,
+  listInterfaces,
+  type NetworkInterface,
+} from '../network/interfaces.js';
+import { parseIPv4 } from '../network/ipv4.js';
+import { selectInterfaces } from '../network/select.js';
+import { createUdpSocket, type SocketFactory } from '../network/socket.js';
+import { encodeRequest, parsePlainReply, REPLY_BUFFER_SIZE } from '../protocol/plain.js';
+import { type DiscoverOptions, type DiscoverSettings, resolveDiscoverSettings } from './options.js';
+import { retrySchedule } from './schedule.js';
+import { resolveTargets } from './targets.js';
+
+/** A server that answered. */
+export interface Server {
+  /** The server's IPv4 address (canonical dotted decimal). */
+  readonly ip: string;
+  /** Its HTTP port; 8000 when the reply had none, as in the original. */
+  readonly port: number;
+  /** `http://ip:port`. */
+  readonly url: string;
+  /** The reply packet's source address: the truth about who answered. */
+  readonly source: string;
+  /** The reply packet's source port. */
+  readonly sourcePort: number;
+  /** The local interface the reply came in on, when known. */
+  readonly interface: string | undefined;
+  /** Milliseconds from the latest request sent on that path to this reply. */
+  readonly rttMs: number;
+  /** The reply as text. */
+  readonly raw: string;
+  /** The reply claimed an IP other than its source (kept only with `acceptForeignAddresses`). */
+  readonly foreign: boolean;
+}
+
+/**
+ * Discovers servers until the deadline and returns each once, in arrival order.
+ *
+ * @throws {InvalidOptionError} synchronously, for invalid options or environment variables.
+ * @example
+ * const servers = await discover({ timeout: 1500 });
+ * for (const server of servers) console.log(server.url);
+ */
+export function discover(options: DiscoverOptions = {}): Promise<Server[]> {
+  const stream = discoverStream(options);
+  return (async () => {
+    const servers: Server[] = [];
+    for await (const server of stream) servers.push(server);
+    return servers;
+  })();
+}
+
+/**
+ * Resolves with the first valid reply, or undefined when the deadline passes without one.
+ *
+ * @throws {InvalidOptionError} synchronously, for invalid options or environment variables.
+ */
+export function discoverOne(options: DiscoverOptions = {}): Promise<Server | undefined> {
+  const stream = discoverStream(options);
+  return (async () => {
+    for await (const server of stream) return server;
+    return undefined;
+  })();
+}
+
+/**
+ * Yields each server as its first reply arrives; ends at the deadline or after `maxResults`.
+ * Breaking out of the loop closes the sockets at once.
+ *
+ * @throws {InvalidOptionError} synchronously, for invalid options or environment variables.
+ * @example
+ * for await (const server of discoverStream({ timeout: 3000 })) console.log(server.url);
+ */
+export function discoverStream(options: DiscoverOptions = {}): AsyncGenerator<Server, void> {
+  const settings = resolveDiscoverSettings(options);
+  return runDiscovery(settings, {
+    logger: options.logger ?? debugLogger,
+    socketFactory: options.socketFactory ?? createUdpSocket,
+    interfaceProvider: options.interfaceProvider ?? listInterfaces,
+    signal: options.signal,
+  });
+}
+
+interface Dependencies {
+  readonly logger: Logger;
+  readonly socketFactory: SocketFactory;
+  readonly interfaceProvider: InterfaceProvider;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** One socket and where it sends: an interface's broadcast address, or the unicast targets. */
+interface Channel {
+  readonly label: string;
+  readonly socket: Socket;
+  readonly iface: NetworkInterface | undefined;
+  readonly destinations: readonly string[];
+  lastSend: number;
+  failed: boolean;
+}
+
+async function* runDiscovery(
+  settings: DiscoverSettings,
+  deps: Dependencies,
+): AsyncGenerator<Server, void> {
+  const { logger, signal } = deps;
+  signal?.throwIfAborted();
+  const request = encodeRequest(settings.message);
+  const prefix = Buffer.from(settings.prefix);
+  const interfaces = deps.interfaceProvider();
+  const found = new Set<string>();
+  const queue: Server[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let channels: Channel[] = [];
+  let finished = false;
+  let failure: { error: unknown } | undefined;
+  let wake = () => {};
+  const finish = () => {
+    finished = true;
+    wake();
+  };
+  const onAbort = () => wake();
+
+  const onReply = (channel: Channel, message: Buffer, remote: RemoteInfo) => {
+    if (finished) return;
+    const reply = parsePlainReply(message, prefix);
+    if (!reply) {
+      logger.debug(`Ignored a malformed reply from ${remote.address}:${remote.port}`);
+      return;
+    }
+    const foreign = reply.ip !== remote.address;
+    if (foreign && !settings.acceptForeignAddresses) {
+      logger.warn(`Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
+      return;
+    }
+    const key = `${reply.ip}:${reply.port}`;
+    if (found.has(key)) return;
+    found.add(key);
+    const source = parseIPv4(remote.address);
+    queue.push({
+      ip: reply.ip,
+      port: reply.port,
+      url: `http://${reply.ip}:${reply.port}`,
+      source: remote.address,
+      sourcePort: remote.port,
+      interface:
+        channel.iface?.name ??
+        (source === undefined ? undefined : interfaceFor(source, interfaces)?.name),
+      rttMs: Math.round((performance.now() - channel.lastSend) * 100) / 100,
+      raw: message.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'),
+      foreign,
+    });
+    if (found.size >= settings.maxResults) finished = true;
+    wake();
+  };
+
+  const sendRound = () => {
+    for (const channel of channels) {
+      if (channel.failed) continue;
+      channel.lastSend = performance.now();
+      for (const destination of channel.destinations) {
+        channel.socket.send(request, settings.port, destination, (error) => {
+          if (error)
+            logger.warn(`Sending on ${channel.label} to ${destination} failed: ${error.message}`);
+        });
+      }
+    }
+  };
+
+  timers.push(setTimeout(finish, settings.timeout));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    channels = await openChannels(settings, interfaces, deps, onReply);
+    if (channels.length === 0) {
+      logger.warn('Nothing to send to: no usable interface selected and no targets given');
+      finished = true;
+    }
+    for (const at of retrySchedule(settings.retries, settings.timeout)) {
+      timers.push(setTimeout(sendRound, at));
+    }
+  } catch (error) {
+    failure = { error };
+  }
+
+  try {
+    while (true) {
+      const next = queue.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      signal?.throwIfAborted();
+      if (failure) throw failure.error;
+      if (finished) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    finished = true;
+    for (const timer of timers) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    for (const channel of channels) closeQuietly(channel.socket);
+  }
+}
+
+/** Opens one socket per selected interface (bound to its address) and one for the targets. */
+async function openChannels(
+  settings: DiscoverSettings,
+  interfaces: readonly NetworkInterface[],
+  deps: Dependencies,
+  onReply: (channel: Channel, message: Buffer, remote: RemoteInfo) => void,
+): Promise<Channel[]> {
+  const { logger } = deps;
+  const plans: { label: string; iface?: NetworkInterface; bind: string; destinations: string[] }[] =
+    [];
+  if (settings.broadcast) {
+    const { selected, skipped } = selectInterfaces(interfaces, settings.include, settings.exclude);
+    for (const { iface, reason } of skipped)
+      logger.debug(`Skipped ${iface.name} ${iface.address}: ${reason}`);
+    const bound = new Set<string>();
+    for (const iface of selected) {
+      if (!iface.broadcast || bound.has(iface.address)) continue;
+      bound.add(iface.address);
+      plans.push({
+        label: iface.name,
+        iface,
+        bind: iface.address,
+        destinations: [iface.broadcast],
+      });
+    }
+  }
+  if (settings.targets.length > 0) {
+    const addresses = await resolveTargets(settings.targets, (target, error) =>
+      logger.warn(`Cannot resolve target ${target}: ${String(error)}`),
+    );
+    if (addresses.length > 0)
+      plans.push({ label: 'targets', bind: '0.0.0.0', destinations: addresses });
+  }
+  const opened = await Promise.all(plans.map((plan) => openChannel(plan, deps, onReply)));
+  return opened.filter((channel): channel is Channel => channel !== undefined);
+}
+
+function openChannel(
+  plan: { label: string; iface?: NetworkInterface; bind: string; destinations: string[] },
+  deps: Dependencies,
+  onReply: (channel: Channel, message: Buffer, remote: RemoteInfo) => void,
+): Promise<Channel | undefined> {
+  const socket = deps.socketFactory({ type: 'udp4' });
+  const channel: Channel = {
+    label: plan.label,
+    socket,
+    iface: plan.iface,
+    destinations: plan.destinations,
+    lastSend: performance.now(),
+    failed: false,
+  };
+  return new Promise((resolve) => {
+    // One failing interface must not stop discovery on the others.
+    socket.on('error', (error) => {
+      deps.logger.warn(`Socket on ${plan.label} failed: ${error.message}`);
+      channel.failed = true;
+      closeQuietly(socket);
+      resolve(undefined);
+    });
+    socket.on('message', (message, remote) => onReply(channel, message, remote));
+    socket.bind({ port: 0, address: plan.bind }, () => {
+      socket.setBroadcast(true);
+      resolve(channel);
+    });
+  });
+}
+
+function closeQuietly(socket: Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // already closed after an error
+  }
+}

@@ -1,0 +1,129 @@
+import type { Logger } from '../logger.js';
+import type { InterfaceProvider } from '../network/interfaces.js';
+import { compileInterfacePattern, type InterfaceMatcher } from '../network/select.js';
+import type { SocketFactory } from '../network/socket.js';
+import {
+  checkBoolean,
+  checkInteger,
+  checkPort,
+  checkPositive,
+  checkStringList,
+  checkText,
+  type Env,
+  envInteger,
+  envList,
+  envSecondsAsMs,
+  envValue,
+} from '../options.js';
+import { DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../protocol/plain.js';
+import { parseTarget, type Target } from './targets.js';
+
+/**
+ * Options of {@link discover}, {@link discoverOne} and {@link discoverStream}. Each falls back to
+ * the original client's environment variable, then to its default.
+ */
+export interface DiscoverOptions {
+  /** UDP port the responders listen on. Env `DISCOVERY_CLIENT_PORT`. @default 9999 */
+  port?: number;
+  /** The request to send. Env `DISCOVERY_CLIENT_MESSAGE`. @default 'DISCOVER_SERVER' */
+  message?: string;
+  /** Expected reply prefix. Env `DISCOVERY_CLIENT_RESPONSE_PREFIX`. @default 'SERVER_IP:' */
+  prefix?: string;
+  /**
+   * Total deadline in milliseconds, however much traffic arrives. Env `DISCOVERY_CLIENT_TIMEOUT`
+   * (in seconds, as in the original). @default 2000
+   */
+  timeout?: number;
+  /** Re-sends after the first request, with backoff, inside the deadline. Env `DISCOVERY_CLIENT_RETRIES`. @default 4 */
+  retries?: number;
+  /**
+   * Interfaces to broadcast on: names, globs (`veth*`) or CIDRs. Loopback and link-local
+   * interfaces are used only when a pattern names them. Env `DISCOVERY_CLIENT_INTERFACES_WHITELIST`
+   * (comma-separated). @default every interface that is up
+   */
+  interfaces?: readonly string[];
+  /** Interfaces not to use, same patterns. Env `DISCOVERY_CLIENT_INTERFACES_BLACKLIST`. */
+  exclude?: readonly string[];
+  /** Extra unicast targets: IPv4 addresses, host names or CIDRs up to /22. */
+  targets?: readonly string[];
+  /** Broadcast on the selected interfaces; false sends to `targets` only. @default true */
+  broadcast?: boolean;
+  /** Keep replies whose claimed IP differs from the packet's source (marked `foreign`). @default false */
+  acceptForeignAddresses?: boolean;
+  /** Stop after this many distinct servers. @default 1000 */
+  maxResults?: number;
+  /** Aborts discovery; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Where warnings go. @default a `util.debuglog('beckon')` logger */
+  logger?: Logger;
+  /** Environment to read settings from. @default process.env */
+  env?: Env;
+  /** Creates UDP sockets. @default dgram.createSocket */
+  socketFactory?: SocketFactory;
+  /** Lists local interfaces. @default listInterfaces */
+  interfaceProvider?: InterfaceProvider;
+}
+
+/** Client settings after options, environment and defaults. */
+export interface DiscoverSettings {
+  readonly port: number;
+  readonly message: string;
+  readonly prefix: string;
+  readonly timeout: number;
+  readonly retries: number;
+  readonly include: readonly InterfaceMatcher[];
+  readonly exclude: readonly InterfaceMatcher[];
+  readonly targets: readonly Target[];
+  readonly broadcast: boolean;
+  readonly acceptForeignAddresses: boolean;
+  readonly maxResults: number;
+}
+
+/**
+ * Applies environment variables and defaults, and validates everything.
+ *
+ * @throws {InvalidOptionError} naming the option or variable, the value and what is allowed.
+ */
+export function resolveDiscoverSettings(options: DiscoverOptions): DiscoverSettings {
+  const env = options.env ?? process.env;
+  const list = (option: string, value: readonly string[] | undefined, variable: string) =>
+    value === undefined ? (envList(env, variable) ?? []) : checkStringList(option, value);
+  const include = list('interfaces', options.interfaces, 'DISCOVERY_CLIENT_INTERFACES_WHITELIST');
+  const exclude = list('exclude', options.exclude, 'DISCOVERY_CLIENT_INTERFACES_BLACKLIST');
+  const targets = options.targets === undefined ? [] : checkStringList('targets', options.targets);
+  return {
+    port: checkPort(
+      'port',
+      options.port ?? envInteger(env, 'DISCOVERY_CLIENT_PORT', 1, 65535) ?? 9999,
+    ),
+    message: checkText(
+      'message',
+      options.message ?? envValue(env, 'DISCOVERY_CLIENT_MESSAGE') ?? DEFAULT_MESSAGE,
+      512,
+    ),
+    prefix: checkText(
+      'prefix',
+      options.prefix ?? envValue(env, 'DISCOVERY_CLIENT_RESPONSE_PREFIX') ?? DEFAULT_PREFIX,
+      64,
+    ),
+    timeout: checkPositive(
+      'timeout',
+      options.timeout ?? envSecondsAsMs(env, 'DISCOVERY_CLIENT_TIMEOUT') ?? 2000,
+    ),
+    retries: checkInteger(
+      'retries',
+      options.retries ?? envInteger(env, 'DISCOVERY_CLIENT_RETRIES', 0, 100) ?? 4,
+      0,
+      100,
+    ),
+    include: include.map((p) => compileInterfacePattern('interfaces', p)),
+    exclude: exclude.map((p) => compileInterfacePattern('exclude', p)),
+    targets: targets.map((t) => parseTarget('targets', t)),
+    broadcast: checkBoolean('broadcast', options.broadcast ?? true),
+    acceptForeignAddresses: checkBoolean(
+      'acceptForeignAddresses',
+      options.acceptForeignAddresses ?? false,
+    ),
+    maxResults: checkInteger('maxResults', options.maxResults ?? 1000, 1, 1_000_000),
+  };
+}

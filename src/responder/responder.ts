@@ -1,0 +1,312 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { type BeckonError, BindError, SocketError } from '../errors.js';
+import { debugLogger, gateLogger, type Logger } from '../logger.js';
+import { InterfaceCache } from '../network/interface-cache.js';
+import { listInterfaces } from '../network/interfaces.js';
+import type { Cidr } from '../network/ipv4.js';
+import { isLoopback, parseIPv4 } from '../network/ipv4.js';
+import { routeSourceAddress } from '../network/route.js';
+import { createUdpSocket, type SocketFactory } from '../network/socket.js';
+import { encodeReply, encodeRequest, isRequest } from '../protocol/plain.js';
+import {
+  type ResponderOptions,
+  type ResponderSettings,
+  resolveResponderSettings,
+} from './options.js';
+import { RateLimiter } from './rate-limit.js';
+import { judgeSender, replyAddressFor } from './sender-policy.js';
+
+/** A reply that was sent. */
+export interface ReplyEvent {
+  /** Requester address and port. */
+  readonly to: string;
+  readonly toPort: number;
+  /** The address advertised in the reply. */
+  readonly address: string;
+  /** The reply text. */
+  readonly reply: string;
+}
+
+/** Why a datagram got no reply. */
+export type DropReason =
+  | 'not-a-request'
+  | 'invalid-source'
+  | 'public'
+  | 'off-link'
+  | 'rate-limited'
+  | 'no-address';
+
+/** A datagram that got no reply. */
+export interface DropEvent {
+  readonly from: string;
+  readonly fromPort: number;
+  readonly reason: DropReason;
+}
+
+/** Events of a {@link Responder}. */
+export interface ResponderEvents {
+  /** The socket is bound (again, after a recovery). */
+  listening: [{ address: string; port: number }];
+  reply: [ReplyEvent];
+  drop: [DropEvent];
+  /** A recoverable problem: a socket error, a failed send. The responder keeps running. */
+  warning: [BeckonError];
+  /** The responder stopped. */
+  close: [];
+}
+
+/** The server side: answers discovery requests on a UDP port. */
+export interface Responder extends EventEmitter<ResponderEvents> {
+  /** Settings in effect, after options, environment and defaults. */
+  readonly settings: ResponderSettings;
+  /** The bound UDP port (useful with `port: 0`), or undefined when not listening. */
+  readonly port: number | undefined;
+  /** Whether the responder is started. */
+  readonly listening: boolean;
+  /**
+   * Binds the port and starts answering. Resolves once bound; a second call while started
+   * does nothing.
+   *
+   * @throws {BindError} when the port is taken (the error names it) or cannot be bound.
+   */
+  start(options?: { signal?: AbortSignal }): Promise<void>;
+  /** Stops answering and closes the socket. Safe to call any number of times. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const INTERFACE_MAX_AGE_MS = 250;
+const REOPEN_FIRST_DELAY_MS = 100;
+const REOPEN_MAX_DELAY_MS = 5000;
+
+/**
+ * Creates a responder. Nothing is bound until {@link Responder.start}.
+ *
+ * @throws {InvalidOptionError} at once for any invalid option or environment variable.
+ * @example
+ * const responder = createResponder({ httpPort: 8080 });
+ * await responder.start();
+ */
+export function createResponder(options: ResponderOptions = {}): Responder {
+  return new DiscoveryResponder(options);
+}
+
+class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Responder {
+  readonly settings: ResponderSettings;
+  readonly #allow: Cidr[];
+  readonly #request: Buffer;
+  readonly #logger: Logger;
+  readonly #socketFactory: SocketFactory;
+  readonly #interfaces: InterfaceCache;
+  readonly #limiter: RateLimiter;
+  #socket: Socket | undefined;
+  #port: number | undefined;
+  #starting: Promise<void> | undefined;
+  #started = false;
+  #reopenTimer: NodeJS.Timeout | undefined;
+  #reopenDelay = REOPEN_FIRST_DELAY_MS;
+
+  constructor(options: ResponderOptions) {
+    super();
+    const { allowCidrs, ...settings } = resolveResponderSettings(options);
+    this.settings = settings;
+    this.#allow = allowCidrs;
+    this.#request = encodeRequest(settings.message);
+    this.#logger = gateLogger(options.logger ?? debugLogger, settings.logging);
+    this.#socketFactory = options.socketFactory ?? createUdpSocket;
+    this.#interfaces = new InterfaceCache(
+      options.interfaceProvider ?? listInterfaces,
+      INTERFACE_MAX_AGE_MS,
+    );
+    this.#limiter = new RateLimiter(settings.rateLimit);
+    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+  }
+
+  get port(): number | undefined {
+    return this.#started ? this.#port : undefined;
+  }
+
+  get listening(): boolean {
+    return this.#started;
+  }
+
+  start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#started) return Promise.resolve();
+    this.#starting ??= this.#bind(this.settings.port, options.signal).then(
+      () => {
+        this.#started = true;
+        this.#starting = undefined;
+        this.#logger.info(`UDP discovery responder listening on port ${this.#port}`);
+      },
+      (error: unknown) => {
+        this.#starting = undefined;
+        throw error;
+      },
+    );
+    return this.#starting;
+  }
+
+  async stop(): Promise<void> {
+    await this.#starting?.catch(() => {});
+    if (!this.#started) return;
+    this.#started = false;
+    clearTimeout(this.#reopenTimer);
+    await closeSocket(this.#socket);
+    this.#socket = undefined;
+    this.#logger.info('UDP discovery responder stopped');
+    this.emit('close');
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /** Binds a new socket; on success it becomes the responder's socket. */
+  #bind(port: number, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const { bindAddress } = this.settings;
+    const socket = this.#socketFactory({ type: 'udp4', reuseAddr: false });
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        void closeSocket(socket);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        signal?.removeEventListener('abort', onAbort);
+        void closeSocket(socket);
+        reject(new BindError(port, bindAddress, error));
+      });
+      socket.on('message', (message, remote) => this.#onMessage(socket, message, remote));
+      // exclusive: a cluster worker binds its own socket instead of sharing the primary's, so
+      // a second responder on the port fails loudly (the original shared it silently).
+      socket.bind({ port, address: bindAddress, exclusive: true }, () => {
+        signal?.removeEventListener('abort', onAbort);
+        socket.removeAllListeners('error');
+        socket.on('error', (error) => this.#onSocketError(socket, error));
+        this.#socket = socket;
+        this.#port = socket.address().port;
+        this.emit('listening', { address: bindAddress, port: this.#port });
+        resolve();
+      });
+    });
+  }
+
+  /** A running socket failed: warn, close it and bind a fresh one, backing off while that fails. */
+  #onSocketError(socket: Socket, error: Error): void {
+    if (socket !== this.#socket) return;
+    this.#warn(new SocketError(`Discovery socket error, reopening it: ${error.message}`, error));
+    this.#socket = undefined;
+    void closeSocket(socket);
+    this.#scheduleReopen();
+  }
+
+  #scheduleReopen(): void {
+    this.#reopenTimer = setTimeout(() => {
+      if (!this.#started) return;
+      this.#bind(this.#port ?? this.settings.port).then(
+        () => {
+          this.#reopenDelay = REOPEN_FIRST_DELAY_MS;
+          if (!this.#started) void this.#closeCurrent();
+        },
+        (error: BeckonError) => {
+          this.#warn(error);
+          this.#reopenDelay = Math.min(this.#reopenDelay * 2, REOPEN_MAX_DELAY_MS);
+          this.#scheduleReopen();
+        },
+      );
+    }, this.#reopenDelay);
+    this.#reopenTimer.unref();
+  }
+
+  async #closeCurrent(): Promise<void> {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    await closeSocket(socket);
+  }
+
+  #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {
+    try {
+      const verdict = this.#judge(message, remote);
+      if (verdict !== undefined) {
+        this.#drop(remote, verdict);
+        return;
+      }
+      const address =
+        this.settings.advertiseAddress ??
+        (this.settings.bindAddress !== '0.0.0.0' ? this.settings.bindAddress : undefined) ??
+        replyAddressFor(remote.address, this.#interfaces.get());
+      if (address) this.#reply(socket, remote, address);
+      else void this.#replyViaRoute(socket, remote);
+    } catch (error) {
+      // Nothing a datagram contains may take the host process down.
+      this.#warn(new SocketError(`Unexpected error handling a datagram: ${String(error)}`, error));
+    }
+  }
+
+  /** Why this datagram gets no reply, or undefined when it gets one. */
+  #judge(message: Buffer, remote: RemoteInfo): DropReason | undefined {
+    if (!isRequest(message, this.#request, this.settings.bufferSize)) return 'not-a-request';
+    const verdict = judgeSender(remote.address, this.#interfaces.get(), this.#allow);
+    if (!verdict.allowed) return verdict.reason;
+    if (!this.#limiter.take(remote.address)) return 'rate-limited';
+    return undefined;
+  }
+
+  /** For an allowed requester outside every local subnet, advertise what the route uses. */
+  async #replyViaRoute(socket: Socket, remote: RemoteInfo): Promise<void> {
+    const address = await routeSourceAddress(remote.address);
+    const ip = address === undefined ? undefined : parseIPv4(address);
+    if (address === undefined || ip === undefined || isLoopback(ip)) {
+      this.#drop(remote, 'no-address');
+    } else {
+      this.#reply(socket, remote, address);
+    }
+  }
+
+  #reply(socket: Socket, remote: RemoteInfo, address: string): void {
+    const reply = encodeReply(this.settings.prefix, address, this.settings.httpPort);
+    socket.send(reply, remote.port, remote.address, (error) => {
+      if (error) {
+        this.#warn(
+          new SocketError(
+            `Reply to ${remote.address}:${remote.port} failed: ${error.message}`,
+            error,
+          ),
+        );
+      }
+    });
+    this.#logger.debug(`Replied to ${remote.address}:${remote.port} with ${address}`);
+    if (this.listenerCount('reply') > 0) {
+      this.emit('reply', {
+        to: remote.address,
+        toPort: remote.port,
+        address,
+        reply: String(reply),
+      });
+    }
+  }
+
+  #drop(remote: RemoteInfo, reason: DropReason): void {
+    if (this.listenerCount('drop') > 0) {
+      this.emit('drop', { from: remote.address, fromPort: remote.port, reason });
+    }
+  }
+
+  #warn(error: BeckonError): void {
+    this.#logger.warn(error.message);
+    this.emit('warning', error);
+  }
+}
+
+function closeSocket(socket: Socket | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!socket) return resolve();
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}

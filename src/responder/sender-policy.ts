@@ -1,0 +1,53 @@
+/**
+ * Which requesters the responder answers, and with which of its addresses. Pure functions
+ * over the interface list, so the decision is the same in tests and on a real host.
+ */
+import { interfaceFor, type NetworkInterface } from '../network/interfaces.js';
+import {
+  type Cidr,
+  cidrContains,
+  isLoopback,
+  isPrivate,
+  isUnspecifiedOrMulticast,
+  parseIPv4,
+} from '../network/ipv4.js';
+
+/** Why a requester is answered, or why not. */
+export type SenderVerdict =
+  | { readonly allowed: true; readonly via: 'loopback' | 'on-link' | 'allow-list' }
+  | { readonly allowed: false; readonly reason: 'invalid-source' | 'public' | 'off-link' };
+
+/**
+ * Loopback and `allow` CIDRs are always answered; on-link requesters (inside a local subnet)
+ * when their address is private; everything else (off-link, or a public address on-link) is
+ * not, unless an `allow` CIDR covers it.
+ */
+export function judgeSender(
+  source: string,
+  interfaces: readonly NetworkInterface[],
+  allow: readonly Cidr[],
+): SenderVerdict {
+  const ip = parseIPv4(source);
+  if (ip === undefined || isUnspecifiedOrMulticast(ip)) {
+    return { allowed: false, reason: 'invalid-source' };
+  }
+  if (isLoopback(ip)) return { allowed: true, via: 'loopback' };
+  if (allow.some((cidr) => cidrContains(cidr, ip))) return { allowed: true, via: 'allow-list' };
+  if (!interfaceFor(ip, interfaces)) return { allowed: false, reason: 'off-link' };
+  return isPrivate(ip) ? { allowed: true, via: 'on-link' } : { allowed: false, reason: 'public' };
+}
+
+/**
+ * The address to advertise to `source`: 127.0.0.1 to loopback requesters, otherwise the
+ * address of the interface in the requester's subnet. Undefined when no local subnet holds
+ * the requester (the caller then asks the routing table).
+ */
+export function replyAddressFor(
+  source: string,
+  interfaces: readonly NetworkInterface[],
+): string | undefined {
+  const ip = parseIPv4(source);
+  if (ip === undefined) return undefined;
+  if (isLoopback(ip)) return '127.0.0.1';
+  return interfaceFor(ip, interfaces)?.address;
+}
