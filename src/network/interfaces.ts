@@ -1,6 +1,13 @@
 /** The host's IPv4 interfaces, one entry per address. */
 import { networkInterfaces } from 'node:os';
-import { broadcastAddress, cidrContains, isLinkLocal, netmaskPrefix, parseIPv4 } from './ipv4.js';
+import {
+  broadcastAddress,
+  cidrContains,
+  isLinkLocal,
+  netmaskPrefix,
+  parseIPv4,
+  prefixMask,
+} from './ipv4.js';
 
 /** One IPv4 address of one network interface. */
 export interface NetworkInterface {
@@ -61,7 +68,8 @@ export function interfaceFor(
   for (const iface of interfaces) {
     const address = parseIPv4(iface.address);
     if (address === undefined || iface.loopback) continue;
-    if (!cidrContains({ network: address, prefix: iface.prefix }, ip)) continue;
+    const network = (address & prefixMask(iface.prefix)) >>> 0;
+    if (!cidrContains({ network, prefix: iface.prefix }, ip)) continue;
     if (!best || iface.prefix > best.prefix) best = iface;
   }
   return best;

@@ -164,7 +164,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   /** Binds a new socket; on success it becomes the responder's socket. */
   #bind(port: number, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const { bindAddress } = this.settings;
     const socket = this.#socketFactory({ type: 'udp4', reuseAddr: false });
     return new Promise<void>((resolve, reject) => {
@@ -217,7 +217,6 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         },
       );
     }, this.#reopenDelay);
-    this.#reopenTimer.unref();
   }
 
   async #closeCurrent(): Promise<void> {

@@ -1,0 +1,33 @@
+/** Raw UDP peers for tests: everything stays on loopback. */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+
+/** Options that keep a client on loopback and away from the host's environment. */
+export const LOCAL = { interfaces: ['lo'], env: {} } as const;
+
+/** A socket bound on loopback that records what it receives. */
+export async function udpPeer(
+  onMessage?: (message: Buffer, remote: RemoteInfo, socket: Socket) => void,
+  address = '127.0.0.1',
+): Promise<{ socket: Socket; port: number; received: Buffer[]; close: () => void }> {
+  const socket = createSocket('udp4');
+  const received: Buffer[] = [];
+  socket.on('message', (message, remote) => {
+    received.push(message);
+    onMessage?.(message, remote, socket);
+  });
+  socket.bind(0, address);
+  await once(socket, 'listening');
+  return { socket, port: socket.address().port, received, close: () => socket.close() };
+}
+
+/** Sends `message` to 127.0.0.1:`port` and collects the replies for `waitMs`. */
+export async function ask(port: number, message: string | Buffer, waitMs = 150): Promise<string[]> {
+  const peer = await udpPeer();
+  peer.socket.send(message, port, '127.0.0.1');
+  await sleep(waitMs);
+  peer.close();
+  return peer.received.map(String);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

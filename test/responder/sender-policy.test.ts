@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InterfaceCache } from '../../src/network/interface-cache.js';
+import type { NetworkInterface } from '../../src/network/interfaces.js';
+import { parseCidr } from '../../src/network/ipv4.js';
+import { RateLimiter } from '../../src/responder/rate-limit.js';
+import { judgeSender, replyAddressFor } from '../../src/responder/sender-policy.js';
+
+const iface = (
+  name: string,
+  address: string,
+  prefix: number,
+  loopback = false,
+): NetworkInterface => ({
+  name,
+  address,
+  prefix,
+  netmask: '',
+  broadcast: undefined,
+  loopback,
+  linkLocal: false,
+  up: true,
+});
+
+// A multi-homed host: two LANs, a wide corporate /16 holding a more specific /24, a public one.
+const host = [
+  iface('lo', '127.0.0.1', 8, true),
+  iface('eth0', '192.168.1.10', 24),
+  iface('eth1', '10.0.5.1', 24),
+  iface('eth2', '10.0.9.9', 16),
+  iface('wan0', '203.0.113.5', 24),
+];
+
+describe('reply address', () => {
+  it('is the address of the interface in the requester subnet', () => {
+    assert.equal(replyAddressFor('192.168.1.77', host), '192.168.1.10');
+    assert.equal(replyAddressFor('10.0.5.20', host), '10.0.5.1');
+    assert.equal(replyAddressFor('10.0.200.3', host), '10.0.9.9');
+  });
+
+  it('is 127.0.0.1 only for loopback requesters', () => {
+    assert.equal(replyAddressFor('127.0.0.1', host), '127.0.0.1');
+    assert.equal(replyAddressFor('127.3.2.1', host), '127.0.0.1');
+    assert.equal(replyAddressFor('172.16.0.1', host), undefined);
+  });
+});
+
+describe('allowed senders', () => {
+  const allow = [parseCidr('172.20.0.0/16'), parseCidr('198.51.100.7')].filter(
+    (c) => c !== undefined,
+  );
+  const verdict = (ip: string) => {
+    const v = judgeSender(ip, host, allow);
+    return v.allowed ? v.via : v.reason;
+  };
+
+  it('answers loopback, private on-link and allow-listed senders', () => {
+    assert.equal(verdict('127.0.0.1'), 'loopback');
+    assert.equal(verdict('192.168.1.50'), 'on-link');
+    assert.equal(verdict('10.0.77.1'), 'on-link');
+    assert.equal(verdict('172.20.3.3'), 'allow-list');
+    assert.equal(verdict('198.51.100.7'), 'allow-list');
+  });
+
+  it('refuses off-link, public and impossible senders', () => {
+    assert.equal(verdict('192.168.2.1'), 'off-link');
+    assert.equal(verdict('8.8.8.8'), 'off-link');
+    assert.equal(verdict('203.0.113.9'), 'public');
+    assert.equal(verdict('0.0.0.0'), 'invalid-source');
+    assert.equal(verdict('255.255.255.255'), 'invalid-source');
+    assert.equal(verdict('224.0.0.251'), 'invalid-source');
+  });
+});
+
+describe('rate limiter', () => {
+  it('allows a burst of `rate` then one token per 1/rate seconds', () => {
+    const limiter = new RateLimiter(5);
+    const burst = Array.from({ length: 10 }, () => limiter.take('a', 0)).filter(Boolean).length;
+    assert.equal(burst, 5);
+    assert.equal(limiter.take('a', 100), false);
+    assert.equal(limiter.take('a', 200), true);
+    assert.equal(limiter.take('b', 200), true, 'sources are independent');
+  });
+
+  it('keeps memory bounded under many sources', () => {
+    const limiter = new RateLimiter(1, 100);
+    for (let i = 0; i < 10_000; i++) limiter.take(`10.0.${i >> 8}.${i & 255}`, 0);
+    assert.equal(limiter.size, 100);
+  });
+
+  it('is off at 0', () => {
+    const limiter = new RateLimiter(0);
+    assert.ok(Array.from({ length: 1000 }, () => limiter.take('a', 0)).every(Boolean));
+  });
+});
+
+describe('interface cache', () => {
+  it('re-reads the interfaces once they are older than the maximum age', () => {
+    let address = '10.0.0.1';
+    let reads = 0;
+    const cache = new InterfaceCache(() => {
+      reads++;
+      return [iface('eth0', address, 24)];
+    }, 250);
+    assert.equal(cache.get(0)[0]?.address, '10.0.0.1');
+    address = '10.0.0.2';
+    assert.equal(cache.get(100)[0]?.address, '10.0.0.1');
+    assert.equal(cache.get(250)[0]?.address, '10.0.0.2');
+    assert.equal(reads, 2);
+  });
+});
