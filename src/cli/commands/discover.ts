@@ -1,0 +1,129 @@
+import { parseArgs } from 'node:util';
+import { discoverStream, type Server } from '../../client/discover.js';
+import { resolveDiscoverSettings } from '../../client/options.js';
+import type { Logger } from '../../logger.js';
+import { intFlag, secondsFlag } from '../args.js';
+import { formatTable } from '../format.js';
+import { type CliIo, println } from '../io.js';
+import { defined } from './serve.js';
+
+export const discoverHelp = `Usage: beckon discover [options]
+
+Broadcast a discovery request on every interface and list the servers that answer.
+Exit status: 0 when a server was found, 1 when none was, 2 on a usage error.
+
+Options:
+  --port N                  UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
+  --timeout SECONDS         total deadline (env DISCOVERY_CLIENT_TIMEOUT, default 2)
+  --first                   stop at the first server found
+  --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
+  --interface NAME|GLOB|CIDR  broadcast only on matching interfaces (repeatable; e.g. eth0, veth*,
+                            10.0.0.0/8); loopback is used only when named
+                            (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
+  --exclude NAME|GLOB|CIDR  skip matching interfaces (repeatable; env DISCOVERY_CLIENT_INTERFACES_BLACKLIST)
+  --no-broadcast            send to --target addresses only
+  --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 4)
+  --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, default DISCOVER_SERVER)
+  --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
+  --accept-foreign          keep replies whose claimed IP differs from their source address
+  --json                    one JSON object per server per line, printed as each is found
+  --verbose                 also show the source and raw reply, and debug details on stderr
+  -h, --help                show this help`;
+
+/** `beckon discover`. Resolves with the exit code. */
+export async function discoverCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      timeout: { type: 'string' },
+      first: { type: 'boolean' },
+      target: { type: 'string', multiple: true },
+      interface: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      'no-broadcast': { type: 'boolean' },
+      retries: { type: 'string' },
+      message: { type: 'string' },
+      prefix: { type: 'string' },
+      'accept-foreign': { type: 'boolean' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    println(io.stdout, discoverHelp);
+    return 0;
+  }
+  const logger: Logger = {
+    debug: (message) => values.verbose && println(io.stderr, `debug: ${message}`),
+    info: (message) => values.verbose && println(io.stderr, message),
+    warn: (message) => println(io.stderr, `warning: ${message}`),
+    error: (message) => println(io.stderr, `error: ${message}`),
+  };
+  const options = {
+    env: io.env,
+    logger,
+    ...defined({
+      port: intFlag('port', values.port, 1, 65535),
+      timeout: secondsFlag('timeout', values.timeout),
+      retries: intFlag('retries', values.retries, 0, 100),
+      targets: values.target,
+      interfaces: values.interface,
+      exclude: values.exclude,
+      message: values.message,
+      prefix: values.prefix,
+      broadcast: values['no-broadcast'] ? false : undefined,
+      acceptForeignAddresses: values['accept-foreign'],
+      maxResults: values.first ? 1 : undefined,
+    }),
+  };
+  const { timeout, port } = resolveDiscoverSettings(options);
+
+  const controller = new AbortController();
+  const removeSignal = io.onSignal((signal) =>
+    controller.abort(new Error(`Interrupted (${signal})`)),
+  );
+  const progress = !values.json && io.stderr.isTTY === true;
+  if (progress)
+    io.stderr.write(`Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`);
+  const servers: Server[] = [];
+  try {
+    for await (const server of discoverStream({ ...options, signal: controller.signal })) {
+      servers.push(server);
+      if (values.json) println(io.stdout, JSON.stringify(server));
+    }
+  } finally {
+    removeSignal();
+    if (progress) io.stderr.write('\r\x1b[K');
+  }
+
+  if (servers.length === 0) {
+    if (!values.json) {
+      println(io.stderr, 'No servers found.');
+      println(
+        io.stderr,
+        'Check that a responder runs on the same network and UDP port, that no firewall drops',
+      );
+      println(
+        io.stderr,
+        'the port, and, across routers or VLANs, ask the server directly with --target <ip|cidr>.',
+      );
+    }
+    return 1;
+  }
+  if (!values.json) {
+    const headers = ['IP', 'PORT', 'URL', 'INTERFACE', 'RTT'];
+    if (values.verbose) headers.push('SOURCE', 'RAW');
+    const rows = servers.map((s) => {
+      const row = [s.ip, String(s.port), s.url, s.interface ?? '-', `${s.rttMs.toFixed(1)} ms`];
+      if (values.verbose)
+        row.push(s.foreign ? `${s.source} (foreign)` : s.source, JSON.stringify(s.raw));
+      return row;
+    });
+    println(io.stdout, `Found ${servers.length} server${servers.length === 1 ? '' : 's'}:`);
+    println(io.stdout, formatTable(headers, rows));
+  }
+  return 0;
+}

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { isBeckonError } from '../errors.js';
+import { discoverCommand, discoverHelp } from './commands/discover.js';
+import { serve, serveHelp } from './commands/serve.js';
+import { type CliIo, println, processIo, UsageError } from './io.js';
+
+const help = `beckon: find your servers on the local network, with zero configuration.
+
+Usage:
+  beckon serve [options]      answer discovery requests (a standalone responder)
+  beckon discover [options]   find responders on every network interface
+  beckon help [command]       show help
+  beckon --version            show the version
+
+Run "beckon <command> --help" for a command's options.`;
+
+const commands: Record<
+  string,
+  { run: (args: string[], io: CliIo) => Promise<number>; help: string }
+> = {
+  serve: { run: serve, help: serveHelp },
+  discover: { run: discoverCommand, help: discoverHelp },
+};
+
+/**
+ * Runs the CLI and resolves with the exit code: 0 success, 1 nothing found or a failure,
+ * 2 a usage error. The only place that turns errors into exit codes.
+ */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+      const topic = name === 'help' && rest[0] ? commands[rest[0]]?.help : undefined;
+      println(io.stdout, topic ?? help);
+      return 0;
+    }
+    if (name === '--version' || name === '-v') {
+      println(io.stdout, version());
+      return 0;
+    }
+    const command = commands[name];
+    if (!command) throw new UsageError(`Unknown command "${name}".`);
+    return await command.run(rest, io);
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      isParseArgsError(error) ||
+      isBeckonError(error, 'BECKON_ERR_INVALID_OPTION')
+    ) {
+      println(io.stderr, `beckon: ${(error as Error).message}`);
+      println(io.stderr, 'Run "beckon --help" for usage.');
+      return 2;
+    }
+    println(io.stderr, `beckon: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+function version(): string {
+  const url = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
