@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { formatDuration, formatTable } from '../../src/cli/format.js';
+import { createResponder, type Responder } from '../../src/index.js';
+
+const BIN = new URL('../../bin/beckon.js', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI with a clean discovery environment. */
+async function beckon(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const [code] = await once(child, 'close');
+  return { code, stdout, stderr };
+}
+
+describe('beckon CLI', () => {
+  let responder: Responder;
+  let port: number;
+
+  before(async () => {
+    assert.ok(
+      existsSync(new URL('../../dist/cli/main.js', import.meta.url)),
+      'run "npm run build" first',
+    );
+    responder = createResponder({ port: 0, httpPort: 8123, env: {}, rateLimit: 0 });
+    await responder.start();
+    port = responder.port ?? 0;
+  });
+  after(() => responder.stop());
+
+  it('discover prints a table of what it found and exits 0', async () => {
+    const run = await beckon([
+      'discover',
+      '--port',
+      String(port),
+      '--interface',
+      'lo',
+      '--timeout',
+      '0.5',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Found 1 server:/);
+    assert.match(run.stdout, /IP\s+PORT\s+URL\s+INTERFACE\s+RTT/);
+    assert.match(run.stdout, /127\.0\.0\.1\s+8123\s+http:\/\/127\.0\.0\.1:8123\s+lo\s+[\d.]+ ms/);
+  });
+
+  it('discover --json prints one object per server per line', async () => {
+    const run = await beckon([
+      'discover',
+      '--port',
+      String(port),
+      '--interface',
+      'lo',
+      '--timeout',
+      '0.5',
+      '--json',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    assert.equal(lines.length, 1);
+    const server = JSON.parse(lines[0] ?? '');
+    assert.equal(server.ip, '127.0.0.1');
+    assert.equal(server.port, 8123);
+    assert.equal(server.url, 'http://127.0.0.1:8123');
+    assert.equal(server.source, '127.0.0.1');
+    assert.equal(server.interface, 'lo');
+  });
+
+  it('discover --first returns on the first reply, well before the deadline', async () => {
+    const started = performance.now();
+    const run = await beckon([
+      'discover',
+      '--port',
+      String(port),
+      '--interface',
+      'lo',
+      '--timeout',
+      '10',
+      '--first',
+      '--json',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim().split('\n').length, 1);
+    assert.ok(performance.now() - started < 5000, 'waited for the deadline');
+  });
+
+  it('discover exits 1 when nothing answers', async () => {
+    const run = await beckon(['discover', '--port', '9', '--interface', 'lo', '--timeout', '0.3']);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /No servers found\./);
+  });
+
+  it('discover reads the original client environment variables; flags win', async () => {
+    const env = {
+      DISCOVERY_CLIENT_PORT: String(port),
+      DISCOVERY_CLIENT_TIMEOUT: '0.4',
+      DISCOVERY_CLIENT_INTERFACES_WHITELIST: 'lo',
+    };
+    const viaEnv = await beckon(['discover', '--json'], env);
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    assert.equal(JSON.parse(viaEnv.stdout).port, 8123);
+    const flagWins = await beckon(['discover', '--json', '--port', '9'], env);
+    assert.equal(flagWins.code, 1);
+  });
+
+  const usage: [string, string[], RegExp][] = [
+    [
+      'a bad port',
+      ['discover', '--port', 'abc'],
+      /--port must be an integer from 1 to 65535, got "abc"/,
+    ],
+    ['a bad timeout', ['discover', '--timeout=-1'], /--timeout must be a number of seconds/],
+    ['an unknown flag', ['discover', '--bogus'], /Unknown option '--bogus'/],
+    ['an unknown command', ['frobnicate'], /Unknown command "frobnicate"/],
+    ['a bad target', ['discover', '--target', '10.0.0.0/8'], /Invalid targets: "10.0.0.0\/8"/],
+    ['a bad env value', ['discover'], /Invalid DISCOVERY_CLIENT_RETRIES: "many"/],
+    [
+      'a bad duration',
+      ['serve', '--duration', '0'],
+      /--duration must be a number of seconds greater than 0/,
+    ],
+    ['a bad allow', ['serve', '--allow', 'nope'], /Invalid allow: "nope"/],
+  ];
+  for (const [name, args, message] of usage) {
+    it(`exits 2 on ${name}`, async () => {
+      const run = await beckon(args, {
+        DISCOVERY_CLIENT_RETRIES: name === 'a bad env value' ? 'many' : '',
+      });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+    });
+  }
+
+  it('prints help and the version', async () => {
+    const help = await beckon(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /beckon serve/);
+    assert.match((await beckon(['discover', '--help'])).stdout, /--interface NAME\|GLOB\|CIDR/);
+    assert.match((await beckon(['--version'])).stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe('beckon serve', () => {
+  /** Starts `beckon serve` and resolves once it listens, with its UDP port. */
+  async function startServe(
+    args: string[],
+  ): Promise<{ child: ChildProcess; output: () => string; port: number }> {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    let output = '';
+    child.stdout?.on('data', (d) => {
+      output += d;
+    });
+    child.stderr?.on('data', (d) => {
+      output += d;
+    });
+    const deadline = Date.now() + 5000;
+    while (!/Listening on [\d.]+:(\d+)/.test(output)) {
+      assert.ok(Date.now() < deadline, `serve did not start: ${output}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const port = Number(/Listening on [\d.]+:(\d+)/.exec(output)?.[1]);
+    return { child, output: () => output, port };
+  }
+
+  it('prints its configuration, answers, and exits 0 on SIGTERM', async () => {
+    const serve = await startServe(['--http-port', '3000']);
+    try {
+      assert.match(serve.output(), /HTTP port:\s+3000/);
+      assert.match(serve.output(), /Discovery message:\s+DISCOVER_SERVER/);
+      const found = await beckon([
+        'discover',
+        '--port',
+        String(serve.port),
+        '--interface',
+        'lo',
+        '--first',
+        '--json',
+      ]);
+      assert.equal(JSON.parse(found.stdout).port, 3000);
+      serve.child.kill('SIGTERM');
+      const [code] = await once(serve.child, 'close');
+      assert.equal(code, 0);
+      assert.match(serve.output(), /Interrupted \(SIGTERM\)\. Stopping\.\.\.\nStopped\./);
+      assert.match(serve.output(), /Replied to 127\.0\.0\.1:\d+ with SERVER_IP:127\.0\.0\.1:3000/);
+    } finally {
+      serve.child.kill('SIGKILL');
+    }
+  });
+
+  it('stops by itself when --duration ends', async () => {
+    const serve = await startServe(['--duration', '0.5']);
+    try {
+      const [code] = await once(serve.child, 'close');
+      assert.equal(code, 0);
+      assert.match(serve.output(), /Duration over \(1s\)\. Stopping\.\.\./);
+    } finally {
+      serve.child.kill('SIGKILL');
+    }
+  });
+
+  it('fails with a clear message when the port is taken', async () => {
+    const holder = createResponder({ port: 0, env: {} });
+    await holder.start();
+    try {
+      const run = await beckon(['serve', '--port', String(holder.port)]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, new RegExp(`UDP port ${holder.port} is already in use`));
+    } finally {
+      await holder.stop();
+    }
+  });
+});
+
+describe('CLI formatting', () => {
+  it('formats durations like the original', () => {
+    assert.equal(formatDuration(3661), '1h 1m 1s');
+    assert.equal(formatDuration(120), '2m');
+    assert.equal(formatDuration(0), '0s');
+  });
+
+  it('pads table columns', () => {
+    assert.equal(formatTable(['A', 'BB'], [['xyz', '1']]), 'A    BB\n---  --\nxyz  1');
+  });
+});
