@@ -9,6 +9,7 @@ import {
   type PlainReply,
   parsePlainReply,
 } from '../../src/protocol/plain.js';
+import { hasPython, PYTHON, requirePrerequisite } from '../helpers/prerequisite.js';
 
 const PREFIX = Buffer.from('SERVER_IP:');
 const parse = (text: string | Buffer, prefix = PREFIX) =>
@@ -142,9 +143,8 @@ describe('plain reply parsing (the original client accepts exactly these)', () =
 });
 
 describe('plain reply parsing against real Python', () => {
-  const python = process.env.BECKON_PYTHON ?? '/usr/bin/python3';
-
-  it('accepts and rejects the same datagrams as the original client, with the same results', () => {
+  it('accepts and rejects the same datagrams as the original client, with the same results', (t) => {
+    if (!requirePrerequisite(t, hasPython(), `Python at ${PYTHON}`)) return;
     // Replies built from octet and port variants that exercise Python's strip() and int();
     // 0xff and 0xc3 bytes are invalid UTF-8 that the original drops.
     const bytes = (...parts: (string | number)[]) =>
@@ -205,7 +205,7 @@ describe('plain reply parsing against real Python', () => {
       samples.push(Buffer.from(`SERVER_IP:${ip}`));
     }
     const run = spawnSync(
-      python,
+      PYTHON,
       ['test/peers/original_client.py', 'parse', PREFIX.toString('hex')],
       {
         input: samples.map((s) => s.toString('hex')).join('\n'),
