@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { type BeckonError, BindError, SocketError } from '../errors.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import { InterfaceCache } from '../network/interface-cache.js';
-import { listInterfaces } from '../network/interfaces.js';
+import { listInterfaces, type NetworkInterface } from '../network/interfaces.js';
 import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
@@ -22,9 +22,7 @@ export interface ReplyEvent {
   /** Requester address and port. */
   readonly to: string;
   readonly toPort: number;
-  /** The address advertised in the reply. */
-  readonly address: string;
-  /** The reply text. */
+  /** The reply text (`SERVER_IP:<advertised address>[:<http port>]`). */
   readonly reply: string;
 }
 
@@ -79,6 +77,7 @@ export interface Responder extends EventEmitter<ResponderEvents> {
 const INTERFACE_MAX_AGE_MS = 250;
 const REOPEN_FIRST_DELAY_MS = 100;
 const REOPEN_MAX_DELAY_MS = 5000;
+const MAX_CACHED_DECISIONS = 4096;
 
 /**
  * Creates a responder. Nothing is bound until {@link Responder.start}.
@@ -106,6 +105,9 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #started = false;
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelay = REOPEN_FIRST_DELAY_MS;
+  // Per-source decision (a reply, or why not), valid for one interface snapshot.
+  #decisions = new Map<string, Buffer | DropReason>();
+  #decisionsFor: readonly NetworkInterface[] | undefined;
 
   constructor(options: ResponderOptions) {
     super();
@@ -227,16 +229,14 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {
     try {
-      const verdict = this.#judge(message, remote);
-      if (verdict !== undefined) {
-        this.#drop(remote, verdict);
+      if (!isRequest(message, this.#request, this.settings.bufferSize)) {
+        this.#drop(remote, 'not-a-request');
         return;
       }
-      const address =
-        this.settings.advertiseAddress ??
-        (this.settings.bindAddress !== '0.0.0.0' ? this.settings.bindAddress : undefined) ??
-        replyAddressFor(remote.address, this.#interfaces.get());
-      if (address) this.#reply(socket, remote, address);
+      const decision = this.#decide(remote.address);
+      if (typeof decision === 'string') this.#drop(remote, decision);
+      else if (!this.#limiter.take(remote.address)) this.#drop(remote, 'rate-limited');
+      else if (decision) this.#send(socket, remote, decision);
       else void this.#replyViaRoute(socket, remote);
     } catch (error) {
       // Nothing a datagram contains may take the host process down.
@@ -244,13 +244,30 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
   }
 
-  /** Why this datagram gets no reply, or undefined when it gets one. */
-  #judge(message: Buffer, remote: RemoteInfo): DropReason | undefined {
-    if (!isRequest(message, this.#request, this.settings.bufferSize)) return 'not-a-request';
-    const verdict = judgeSender(remote.address, this.#interfaces.get(), this.#allow);
-    if (!verdict.allowed) return verdict.reason;
-    if (!this.#limiter.take(remote.address)) return 'rate-limited';
-    return undefined;
+  /**
+   * The reply for `source`, why it gets none, or undefined when the route must be asked.
+   * Cached per source until the interface list changes, and bounded in size.
+   */
+  #decide(source: string): Buffer | DropReason | undefined {
+    const interfaces = this.#interfaces.get();
+    if (interfaces !== this.#decisionsFor || this.#decisions.size >= MAX_CACHED_DECISIONS) {
+      this.#decisions.clear();
+      this.#decisionsFor = interfaces;
+    }
+    const cached = this.#decisions.get(source);
+    if (cached !== undefined) return cached;
+    const verdict = judgeSender(source, interfaces, this.#allow);
+    const address =
+      this.settings.advertiseAddress ??
+      (this.settings.bindAddress !== '0.0.0.0' ? this.settings.bindAddress : undefined) ??
+      replyAddressFor(source, interfaces);
+    const decision = !verdict.allowed
+      ? verdict.reason
+      : address === undefined
+        ? undefined
+        : encodeReply(this.settings.prefix, address, this.settings.httpPort);
+    if (decision) this.#decisions.set(source, decision);
+    return decision;
   }
 
   /** For an allowed requester outside every local subnet, advertise what the route uses. */
@@ -260,12 +277,15 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     if (address === undefined || ip === undefined || isLoopback(ip)) {
       this.#drop(remote, 'no-address');
     } else {
-      this.#reply(socket, remote, address);
+      this.#send(
+        socket,
+        remote,
+        encodeReply(this.settings.prefix, address, this.settings.httpPort),
+      );
     }
   }
 
-  #reply(socket: Socket, remote: RemoteInfo, address: string): void {
-    const reply = encodeReply(this.settings.prefix, address, this.settings.httpPort);
+  #send(socket: Socket, remote: RemoteInfo, reply: Buffer): void {
     socket.send(reply, remote.port, remote.address, (error) => {
       if (error) {
         this.#warn(
@@ -276,14 +296,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         );
       }
     });
-    this.#logger.debug(`Replied to ${remote.address}:${remote.port} with ${address}`);
     if (this.listenerCount('reply') > 0) {
-      this.emit('reply', {
-        to: remote.address,
-        toPort: remote.port,
-        address,
-        reply: String(reply),
-      });
+      this.emit('reply', { to: remote.address, toPort: remote.port, reply: String(reply) });
     }
   }
 
