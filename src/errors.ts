@@ -1,9 +1,5 @@
 /** Every error code beckon throws or reports. */
-export type BeckonErrorCode =
-  | 'BECKON_ERR_INVALID_OPTION'
-  | 'BECKON_ERR_BIND'
-  | 'BECKON_ERR_SOCKET'
-  | 'BECKON_ERR_STATE';
+export type BeckonErrorCode = 'BECKON_ERR_INVALID_OPTION' | 'BECKON_ERR_BIND' | 'BECKON_ERR_SOCKET';
 
 /** Base class of every error beckon creates; `code` is stable, the message is for people. */
 export class BeckonError extends Error {

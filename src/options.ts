@@ -27,10 +27,17 @@ export function checkPort(option: string, value: unknown, allowZero = false): nu
   return checkInteger(option, value, allowZero ? 0 : 1, 65535);
 }
 
-/** A finite number greater than zero. */
-export function checkPositive(option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionError(option, value, 'a number greater than 0');
+/** The longest delay Node's timers support (about 24.8 days); longer ones fire at once. */
+export const MAX_DELAY_MS = 2_147_483_647;
+
+/** A duration in milliseconds: greater than 0, at most {@link MAX_DELAY_MS}. */
+export function checkDuration(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_DELAY_MS) {
+    throw new InvalidOptionError(
+      option,
+      value,
+      `milliseconds, greater than 0 and at most ${MAX_DELAY_MS}`,
+    );
   }
   return value;
 }
@@ -75,11 +82,17 @@ export function envInteger(env: Env, name: string, min: number, max: number): nu
 export function envSecondsAsMs(env: Env, name: string): number | undefined {
   const raw = envValue(env, name);
   if (raw === undefined) return undefined;
-  const seconds = DECIMAL.test(raw) ? Number(raw) : Number.NaN;
-  if (!(seconds > 0) || !Number.isFinite(seconds)) {
+  const ms = parseSeconds(raw);
+  if (ms === undefined) {
     throw new InvalidOptionError(name, raw, 'a number of seconds greater than 0, e.g. 1.5');
   }
-  return Math.round(seconds * 1000);
+  return ms;
+}
+
+/** Seconds as text (`1.5`) to milliseconds, or undefined unless 0 < ms <= {@link MAX_DELAY_MS}. */
+export function parseSeconds(text: string): number | undefined {
+  const ms = DECIMAL.test(text) ? Math.round(Number(text) * 1000) : Number.NaN;
+  return ms > 0 && ms <= MAX_DELAY_MS ? ms : undefined;
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);

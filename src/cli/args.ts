@@ -1,4 +1,5 @@
 /** Turning flag strings into checked values; every failure is a {@link UsageError}. */
+import { MAX_DELAY_MS, parseSeconds } from '../options.js';
 import { UsageError } from './io.js';
 
 /** An integer flag in `[min, max]`. */
@@ -16,14 +17,16 @@ export function intFlag(
   return number;
 }
 
-/** A number-of-seconds flag (> 0), returned in milliseconds. */
+/** A number-of-seconds flag (> 0, at most about 24 days), returned in milliseconds. */
 export function secondsFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const seconds = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!(seconds > 0) || !Number.isFinite(seconds)) {
-    throw new UsageError(`--${flag} must be a number of seconds greater than 0, got "${value}"`);
+  const ms = parseSeconds(value);
+  if (ms === undefined) {
+    throw new UsageError(
+      `--${flag} must be a number of seconds greater than 0 and at most ${MAX_DELAY_MS / 1000}, got "${value}"`,
+    );
   }
-  return Math.round(seconds * 1000);
+  return ms;
 }
 
 /** A non-negative number flag. */
@@ -36,4 +39,13 @@ export function rateFlag(flag: string, value: string | undefined): number | unde
     );
   }
   return number;
+}
+
+/** Drops undefined entries so that unset flags fall back to the environment. */
+export function defined<T extends object>(
+  values: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }

@@ -8,7 +8,7 @@ import {
 } from '../network/interfaces.js';
 import { parseIPv4 } from '../network/ipv4.js';
 import { selectInterfaces } from '../network/select.js';
-import { createUdpSocket, type SocketFactory } from '../network/socket.js';
+import { closeSocket, createUdpSocket, type SocketFactory } from '../network/socket.js';
 import { encodeRequest, parsePlainReply, REPLY_BUFFER_SIZE } from '../protocol/plain.js';
 import { type DiscoverOptions, type DiscoverSettings, resolveDiscoverSettings } from './options.js';
 import { retrySchedule } from './schedule.js';
@@ -117,11 +117,20 @@ async function* runDiscovery(
   let finished = false;
   let failure: { error: unknown } | undefined;
   let wake = () => {};
-  const finish = () => {
+  let markEnded = () => {};
+  const ended = new Promise<undefined>((resolve) => {
+    markEnded = () => resolve(undefined);
+  });
+  // Closing happens as soon as discovery ends, not only when the consumer returns: an
+  // abandoned iterator must not keep sockets open.
+  const close = () => {
     finished = true;
+    for (const timer of timers) clearTimeout(timer);
+    for (const channel of channels) void closeSocket(channel.socket);
+    markEnded();
     wake();
   };
-  const onAbort = () => wake();
+  const onAbort = () => close();
 
   const onReply = (channel: Channel, message: Buffer, remote: RemoteInfo) => {
     if (finished) return;
@@ -152,7 +161,7 @@ async function* runDiscovery(
       raw: message.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'),
       foreign,
     });
-    if (found.size >= settings.maxResults) finished = true;
+    if (found.size >= settings.maxResults) close();
     wake();
   };
 
@@ -169,16 +178,28 @@ async function* runDiscovery(
     }
   };
 
-  timers.push(setTimeout(finish, settings.timeout));
+  timers.push(setTimeout(close, settings.timeout));
   signal?.addEventListener('abort', onAbort, { once: true });
+  // Host-name lookups cannot be cancelled: stop waiting for them at the deadline or abort.
+  const opening = openChannels(settings, interfaces, deps, onReply);
   try {
-    channels = await openChannels(settings, interfaces, deps, onReply);
-    if (channels.length === 0) {
-      logger.warn('Nothing to send to: no usable interface selected and no targets given');
-      finished = true;
-    }
-    for (const at of retrySchedule(settings.retries, settings.timeout)) {
-      timers.push(setTimeout(sendRound, at));
+    const opened = await Promise.race([opening, ended]);
+    if (opened === undefined) {
+      opening.then(
+        (late) => late.forEach((c) => void closeSocket(c.socket)),
+        () => {},
+      );
+    } else if (finished) {
+      for (const channel of opened) void closeSocket(channel.socket);
+    } else {
+      channels = opened;
+      if (channels.length === 0) {
+        logger.warn('Nothing to send to: no usable interface selected and no targets given');
+        close();
+      }
+      for (const at of retrySchedule(settings.retries, settings.timeout)) {
+        timers.push(setTimeout(sendRound, at));
+      }
     }
   } catch (error) {
     failure = { error };
@@ -186,12 +207,12 @@ async function* runDiscovery(
 
   try {
     while (true) {
+      signal?.throwIfAborted();
       const next = queue.shift();
       if (next) {
         yield next;
         continue;
       }
-      signal?.throwIfAborted();
       if (failure) throw failure.error;
       if (finished) return;
       await new Promise<void>((resolve) => {
@@ -199,10 +220,8 @@ async function* runDiscovery(
       });
     }
   } finally {
-    finished = true;
-    for (const timer of timers) clearTimeout(timer);
+    close();
     signal?.removeEventListener('abort', onAbort);
-    for (const channel of channels) closeQuietly(channel.socket);
   }
 }
 
@@ -262,7 +281,7 @@ function openChannel(
     socket.on('error', (error) => {
       deps.logger.warn(`Socket on ${plan.label} failed: ${error.message}`);
       channel.failed = true;
-      closeQuietly(socket);
+      void closeSocket(socket);
       resolve(undefined);
     });
     socket.on('message', (message, remote) => onReply(channel, message, remote));
@@ -271,12 +290,4 @@ function openChannel(
       resolve(channel);
     });
   });
-}
-
-function closeQuietly(socket: Socket): void {
-  try {
-    socket.close();
-  } catch {
-    // already closed after an error
-  }
 }

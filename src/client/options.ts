@@ -4,9 +4,9 @@ import { compileInterfacePattern, type InterfaceMatcher } from '../network/selec
 import type { SocketFactory } from '../network/socket.js';
 import {
   checkBoolean,
+  checkDuration,
   checkInteger,
   checkPort,
-  checkPositive,
   checkStringList,
   checkText,
   type Env,
@@ -106,7 +106,7 @@ export function resolveDiscoverSettings(options: DiscoverOptions): DiscoverSetti
       options.prefix ?? envValue(env, 'DISCOVERY_CLIENT_RESPONSE_PREFIX') ?? DEFAULT_PREFIX,
       64,
     ),
-    timeout: checkPositive(
+    timeout: checkDuration(
       'timeout',
       options.timeout ?? envSecondsAsMs(env, 'DISCOVERY_CLIENT_TIMEOUT') ?? 2000,
     ),

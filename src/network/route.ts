@@ -1,17 +1,20 @@
-import { createSocket } from 'node:dgram';
+import { createUdpSocket, type SocketFactory } from './socket.js';
 
 /**
  * The local address the kernel would use to reach `ip`, found by connecting a UDP socket
- * (which sends nothing). Used for requesters outside every local subnet, e.g. behind a router.
+ * (which sends nothing), or undefined when there is no route. Used for requesters outside
+ * every local subnet, e.g. behind a router.
  */
-export function routeSourceAddress(ip: string): Promise<string | undefined> {
+export function routeSourceAddress(
+  ip: string,
+  socketFactory: SocketFactory = createUdpSocket,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    const finish = (address: string | undefined) => {
+    const socket = socketFactory({ type: 'udp4' });
+    socket.connect(9, ip, (error?: Error) => {
+      const address = error ? undefined : socket.address().address;
       socket.close();
       resolve(address);
-    };
-    socket.once('error', () => finish(undefined));
-    socket.connect(9, ip, () => finish(socket.address().address));
+    });
   });
 }

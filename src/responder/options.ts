@@ -63,17 +63,6 @@ export interface ResponderSettings {
   readonly logging: boolean;
 }
 
-/** Defaults of the responder (those of the original server where it had one). */
-export const RESPONDER_DEFAULTS = {
-  port: 9999,
-  message: DEFAULT_MESSAGE,
-  prefix: DEFAULT_PREFIX,
-  bufferSize: DEFAULT_REQUEST_BUFFER_SIZE,
-  bindAddress: '0.0.0.0',
-  rateLimit: 20,
-  logging: true,
-} as const;
-
 /**
  * Applies environment variables and defaults, and validates everything.
  *

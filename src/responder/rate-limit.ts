@@ -5,12 +5,14 @@
  */
 export class RateLimiter {
   readonly #rate: number;
+  readonly #burst: number;
   readonly #maxSources: number;
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
-  /** `rate` replies per second per source, with a burst of the same size; 0 disables. */
+  /** `rate` replies per second per source, with a burst of `max(rate, 1)`; 0 disables. */
   constructor(rate: number, maxSources = 4096) {
     this.#rate = rate;
+    this.#burst = Math.max(rate, 1);
     this.#maxSources = maxSources;
   }
 
@@ -23,10 +25,10 @@ export class RateLimiter {
         const oldest = this.#buckets.keys().next().value;
         if (oldest !== undefined) this.#buckets.delete(oldest);
       }
-      this.#buckets.set(source, { tokens: this.#rate - 1, at: now });
+      this.#buckets.set(source, { tokens: this.#burst - 1, at: now });
       return true;
     }
-    bucket.tokens = Math.min(this.#rate, bucket.tokens + ((now - bucket.at) / 1000) * this.#rate);
+    bucket.tokens = Math.min(this.#burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#rate);
     bucket.at = now;
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;

@@ -7,7 +7,7 @@ import { listInterfaces, type NetworkInterface } from '../network/interfaces.js'
 import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
-import { createUdpSocket, type SocketFactory } from '../network/socket.js';
+import { closeSocket, createUdpSocket, type SocketFactory } from '../network/socket.js';
 import { encodeReply, encodeRequest, isRequest } from '../protocol/plain.js';
 import {
   type ResponderOptions,
@@ -99,10 +99,14 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #socketFactory: SocketFactory;
   readonly #interfaces: InterfaceCache;
   readonly #limiter: RateLimiter;
+  readonly #signal: AbortSignal | undefined;
   #socket: Socket | undefined;
   #port: number | undefined;
-  #starting: Promise<void> | undefined;
   #started = false;
+  // Bumped by every start and stop, so that a reopen begun earlier never touches a newer socket.
+  #generation = 0;
+  // start() and stop() run one after the other, in call order.
+  #lifecycle: Promise<unknown> = Promise.resolve();
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelay = REOPEN_FIRST_DELAY_MS;
   // Per-source decision (a reply, or why not), valid for one interface snapshot.
@@ -122,7 +126,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       INTERFACE_MAX_AGE_MS,
     );
     this.#limiter = new RateLimiter(settings.rateLimit);
-    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    this.#signal = options.signal;
+    this.#signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
   get port(): number | undefined {
@@ -134,42 +139,49 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   }
 
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#started) return Promise.resolve();
-    this.#starting ??= this.#bind(this.settings.port, options.signal).then(
-      () => {
-        this.#started = true;
-        this.#starting = undefined;
-        this.#logger.info(`UDP discovery responder listening on port ${this.#port}`);
-      },
-      (error: unknown) => {
-        this.#starting = undefined;
-        throw error;
-      },
-    );
-    return this.#starting;
+    return this.#serialize(async () => {
+      if (this.#started) return;
+      if (this.#signal?.aborted) throw this.#signal.reason;
+      const socket = await this.#bind(this.settings.port, options.signal);
+      this.#generation++;
+      this.#started = true;
+      this.#socket = socket;
+      this.#port = socket.address().port;
+      this.#logger.info(`UDP discovery responder listening on port ${this.#port}`);
+      this.emit('listening', { address: this.settings.bindAddress, port: this.#port });
+    });
   }
 
-  async stop(): Promise<void> {
-    await this.#starting?.catch(() => {});
-    if (!this.#started) return;
-    this.#started = false;
-    clearTimeout(this.#reopenTimer);
-    await closeSocket(this.#socket);
-    this.#socket = undefined;
-    this.#logger.info('UDP discovery responder stopped');
-    this.emit('close');
+  stop(): Promise<void> {
+    return this.#serialize(async () => {
+      if (!this.#started) return;
+      this.#generation++;
+      this.#started = false;
+      clearTimeout(this.#reopenTimer);
+      const socket = this.#socket;
+      this.#socket = undefined;
+      await closeSocket(socket);
+      this.#logger.info('UDP discovery responder stopped');
+      this.emit('close');
+    });
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
 
-  /** Binds a new socket; on success it becomes the responder's socket. */
-  #bind(port: number, signal?: AbortSignal): Promise<void> {
+  #serialize(step: () => Promise<void>): Promise<void> {
+    const run = this.#lifecycle.then(step);
+    this.#lifecycle = run.catch(() => {});
+    return run;
+  }
+
+  /** Binds a new socket that answers requests; the caller decides whether to keep it. */
+  #bind(port: number, signal?: AbortSignal): Promise<Socket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { bindAddress } = this.settings;
     const socket = this.#socketFactory({ type: 'udp4', reuseAddr: false });
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Socket>((resolve, reject) => {
       const onAbort = () => {
         void closeSocket(socket);
         reject(signal?.reason);
@@ -187,10 +199,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         signal?.removeEventListener('abort', onAbort);
         socket.removeAllListeners('error');
         socket.on('error', (error) => this.#onSocketError(socket, error));
-        this.#socket = socket;
-        this.#port = socket.address().port;
-        this.emit('listening', { address: bindAddress, port: this.#port });
-        resolve();
+        resolve(socket);
       });
     });
   }
@@ -201,30 +210,31 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     this.#warn(new SocketError(`Discovery socket error, reopening it: ${error.message}`, error));
     this.#socket = undefined;
     void closeSocket(socket);
-    this.#scheduleReopen();
+    this.#scheduleReopen(this.#generation);
   }
 
-  #scheduleReopen(): void {
+  #scheduleReopen(generation: number): void {
+    const current = () => this.#started && generation === this.#generation;
     this.#reopenTimer = setTimeout(() => {
-      if (!this.#started) return;
+      if (!current()) return;
       this.#bind(this.#port ?? this.settings.port).then(
-        () => {
+        (socket) => {
+          if (!current()) {
+            void closeSocket(socket);
+            return;
+          }
+          this.#socket = socket;
           this.#reopenDelay = REOPEN_FIRST_DELAY_MS;
-          if (!this.#started) void this.#closeCurrent();
+          this.emit('listening', { address: this.settings.bindAddress, port: this.#port ?? 0 });
         },
         (error: BeckonError) => {
+          if (!current()) return;
           this.#warn(error);
           this.#reopenDelay = Math.min(this.#reopenDelay * 2, REOPEN_MAX_DELAY_MS);
-          this.#scheduleReopen();
+          this.#scheduleReopen(generation);
         },
       );
     }, this.#reopenDelay);
-  }
-
-  async #closeCurrent(): Promise<void> {
-    const socket = this.#socket;
-    this.#socket = undefined;
-    await closeSocket(socket);
   }
 
   #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {
@@ -237,7 +247,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       if (typeof decision === 'string') this.#drop(remote, decision);
       else if (!this.#limiter.take(remote.address)) this.#drop(remote, 'rate-limited');
       else if (decision) this.#send(socket, remote, decision);
-      else void this.#replyViaRoute(socket, remote);
+      else
+        this.#replyViaRoute(socket, remote).catch((error: unknown) =>
+          this.#warn(new SocketError(`Reply via route failed: ${String(error)}`, error)),
+        );
     } catch (error) {
       // Nothing a datagram contains may take the host process down.
       this.#warn(new SocketError(`Unexpected error handling a datagram: ${String(error)}`, error));
@@ -272,9 +285,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   /** For an allowed requester outside every local subnet, advertise what the route uses. */
   async #replyViaRoute(socket: Socket, remote: RemoteInfo): Promise<void> {
-    const address = await routeSourceAddress(remote.address);
+    const address = await routeSourceAddress(remote.address, this.#socketFactory);
+    if (socket !== this.#socket) return; // stopped or reopened meanwhile
     const ip = address === undefined ? undefined : parseIPv4(address);
-    if (address === undefined || ip === undefined || isLoopback(ip)) {
+    if (address === undefined || ip === undefined || ip === 0 || isLoopback(ip)) {
       this.#drop(remote, 'no-address');
     } else {
       this.#send(
@@ -311,15 +325,4 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     this.#logger.warn(error.message);
     this.emit('warning', error);
   }
-}
-
-function closeSocket(socket: Socket | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!socket) return resolve();
-    try {
-      socket.close(() => resolve());
-    } catch {
-      resolve(); // already closed
-    }
-  });
 }

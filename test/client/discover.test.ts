@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { RemoteInfo } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, it } from 'node:test';
 import { retrySchedule } from '../../src/client/schedule.js';
 import {
@@ -200,6 +200,29 @@ describe('discoverStream', () => {
   });
 });
 
+describe('cleanup', () => {
+  it('closes its sockets at the deadline even when the consumer abandons the iterator', async () => {
+    const server = await fakeServer(() => 'SERVER_IP:127.0.0.1:80');
+    const sockets: Socket[] = [];
+    const stream = discoverStream({
+      ...LOCAL,
+      port: server.port,
+      timeout: 300,
+      socketFactory: (options) => {
+        const socket = createSocket(options);
+        sockets.push(socket);
+        return socket;
+      },
+    });
+    await stream.next(); // take one result, then never call next() or return() again
+    await sleep(500);
+    assert.ok(sockets.length > 0);
+    for (const socket of sockets) {
+      assert.throws(() => socket.address(), /Not running/, 'socket still open after the deadline');
+    }
+  });
+});
+
 describe('abort', () => {
   it('rejects with the signal reason mid-discovery', async () => {
     const server = await fakeServer(() => undefined);
@@ -245,7 +268,8 @@ describe('client settings', () => {
   });
 
   const invalid: [string, DiscoverOptions, RegExp][] = [
-    ['timeout', { timeout: -1 }, /Invalid timeout: -1 \(expected a number greater than 0\)/],
+    ['timeout', { timeout: -1 }, /Invalid timeout: -1 \(expected milliseconds, greater than 0/],
+    ['huge timeout', { timeout: 3e9 }, /Invalid timeout: 3000000000/],
     ['retries', { retries: 1.5 }, /Invalid retries: 1.5 \(expected an integer from 0 to 100\)/],
     ['port', { port: 70000 }, /Invalid port: 70000/],
     [

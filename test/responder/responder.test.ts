@@ -164,6 +164,25 @@ describe('responder', () => {
     assert.deepEqual(await ask(responder.port, 'DISCOVER_SERVER'), ['SERVER_IP:127.0.0.1:7']);
   });
 
+  it('keeps start() and stop() in call order', async () => {
+    const responder = await start({ httpPort: 2 });
+    void responder.stop();
+    await responder.start();
+    assert.equal(responder.listening, true, 'start after stop must leave it running');
+    const stopping = responder.stop();
+    const restarting = responder.start();
+    await Promise.all([stopping, restarting]);
+    assert.equal(responder.listening, true);
+    assert.deepEqual(await ask(responder.port ?? 0, 'DISCOVER_SERVER'), ['SERVER_IP:127.0.0.1:2']);
+  });
+
+  it('refuses to start when its lifetime signal is already aborted', async () => {
+    const reason = new Error('shut down');
+    const responder = createResponder({ port: 0, env: {}, signal: AbortSignal.abort(reason) });
+    await assert.rejects(responder.start(), reason);
+    assert.equal(responder.listening, false);
+  });
+
   it('limits replies per source', async () => {
     const limited = await start({ rateLimit: 5 });
     const unlimited = await start({ rateLimit: 0 });

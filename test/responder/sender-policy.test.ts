@@ -88,6 +88,13 @@ describe('rate limiter', () => {
     assert.equal(limiter.size, 100);
   });
 
+  it('still answers a source now and then at a rate below 1 per second', () => {
+    const limiter = new RateLimiter(0.5);
+    assert.equal(limiter.take('a', 0), true);
+    assert.equal(limiter.take('a', 1000), false);
+    assert.equal(limiter.take('a', 2000), true);
+  });
+
   it('is off at 0', () => {
     const limiter = new RateLimiter(0);
     assert.ok(Array.from({ length: 1000 }, () => limiter.take('a', 0)).every(Boolean));

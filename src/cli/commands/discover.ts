@@ -2,10 +2,9 @@ import { parseArgs } from 'node:util';
 import { discoverStream, type Server } from '../../client/discover.js';
 import { resolveDiscoverSettings } from '../../client/options.js';
 import type { Logger } from '../../logger.js';
-import { intFlag, secondsFlag } from '../args.js';
+import { defined, intFlag, secondsFlag } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
-import { defined } from './serve.js';
 
 export const discoverHelp = `Usage: beckon discover [options]
 

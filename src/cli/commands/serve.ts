@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from '../../logger.js';
 import { createResponder } from '../../responder/responder.js';
-import { intFlag, rateFlag, secondsFlag } from '../args.js';
+import { defined, intFlag, rateFlag, secondsFlag } from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -124,13 +124,4 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
   await responder.stop();
   out('Stopped.');
   return 0;
-}
-
-/** Drops undefined entries so that unset flags fall back to the environment. */
-export function defined<T extends object>(
-  values: T,
-): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
-  };
 }
