@@ -196,9 +196,10 @@ async function* runDiscovery(
       if (channels.length === 0) {
         logger.warn('Nothing to send to: no usable interface selected and no targets given');
         close();
-      }
-      for (const at of retrySchedule(settings.retries, settings.timeout)) {
-        timers.push(setTimeout(sendRound, at));
+      } else {
+        for (const at of retrySchedule(settings.retries, settings.timeout)) {
+          timers.push(setTimeout(sendRound, at));
+        }
       }
     }
   } catch (error) {

@@ -100,6 +100,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #interfaces: InterfaceCache;
   readonly #limiter: RateLimiter;
   readonly #signal: AbortSignal | undefined;
+  // Advertised to every requester when set: the configured address, or a specific bind address.
+  readonly #fixedAddress: string | undefined;
   #socket: Socket | undefined;
   #port: number | undefined;
   #started = false;
@@ -127,6 +129,9 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     );
     this.#limiter = new RateLimiter(settings.rateLimit);
     this.#signal = options.signal;
+    this.#fixedAddress =
+      settings.advertiseAddress ??
+      (settings.bindAddress !== '0.0.0.0' ? settings.bindAddress : undefined);
     this.#signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
@@ -270,17 +275,15 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     const cached = this.#decisions.get(source);
     if (cached !== undefined) return cached;
     const verdict = judgeSender(source, interfaces, this.#allow);
-    const address =
-      this.settings.advertiseAddress ??
-      (this.settings.bindAddress !== '0.0.0.0' ? this.settings.bindAddress : undefined) ??
-      replyAddressFor(source, interfaces);
-    const decision = !verdict.allowed
-      ? verdict.reason
-      : address === undefined
-        ? undefined
-        : encodeReply(this.settings.prefix, address, this.settings.httpPort);
-    if (decision) this.#decisions.set(source, decision);
-    return decision;
+    if (!verdict.allowed) {
+      this.#decisions.set(source, verdict.reason);
+      return verdict.reason;
+    }
+    const address = this.#fixedAddress ?? replyAddressFor(source, interfaces);
+    if (address === undefined) return undefined; // not cached: the route is asked each time
+    const reply = encodeReply(this.settings.prefix, address, this.settings.httpPort);
+    this.#decisions.set(source, reply);
+    return reply;
   }
 
   /** For an allowed requester outside every local subnet, advertise what the route uses. */
