@@ -1,0 +1,124 @@
+/** Child processes for the lab: run to completion, or start and wait for a line of output. */
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/** What a finished command left behind. */
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; it is killed after `timeoutMs` (default 20 s). */
+export function run(
+  command: string,
+  args: string[],
+  options: { timeoutMs?: number; input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
+  const child = new LabProcess(command, args, options);
+  if (options.input !== undefined) child.child.stdin?.end(options.input);
+  else child.child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+  return child.exited.then(({ status, signal }) => {
+    clearTimeout(timer);
+    return { status, signal, stdout: child.stdout, stderr: child.stderr };
+  });
+}
+
+/** A started process whose output is collected as it comes. */
+export class LabProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  /** Settles when the process has exited. */
+  readonly exited: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    command: string,
+    args: string[],
+    options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  ) {
+    this.child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+      this.stdout += text;
+      for (const listener of this.listeners) listener();
+    });
+    this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      this.stderr += text;
+      for (const listener of this.listeners) listener();
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('close', (status, signal) => {
+        for (const listener of this.listeners) listener();
+        resolve({ status, signal });
+      });
+      this.child.on('error', (error) => {
+        this.stderr += String(error);
+        resolve({ status: null, signal: null });
+      });
+    });
+  }
+
+  /** The process's PID. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Whether the process has exited. */
+  get done(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /**
+   * Resolves with the first match of `pattern` in stdout. Rejects, quoting the output so far, when
+   * the process exits first or `timeoutMs` passes.
+   */
+  waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = this.stdout.match(pattern);
+        if (match) finish(() => resolve(match));
+        else if (this.done) finish(() => reject(this.failure(`exited before printing ${pattern}`)));
+      };
+      const timer = setTimeout(
+        () => finish(() => reject(this.failure(`did not print ${pattern} in ${timeoutMs} ms`))),
+        timeoutMs,
+      );
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        settle();
+      };
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  /** Sends `signal` and resolves with how the process ended; SIGKILL after `timeoutMs`. */
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+    timeoutMs = 5000,
+  ): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
+    this.kill(signal);
+    const timer = setTimeout(() => this.kill('SIGKILL'), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+
+  /** Sends `signal` if the process still runs. */
+  kill(signal: NodeJS.Signals): void {
+    if (!this.done) this.child.kill(signal);
+  }
+
+  private failure(what: string): Error {
+    return new Error(
+      `${this.child.spawnargs.join(' ')} ${what}\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`,
+    );
+  }
+}
