@@ -7,6 +7,7 @@ import {
   type NetworkInterface,
 } from '../network/interfaces.js';
 import { parseIPv4 } from '../network/ipv4.js';
+import { routeSourceAddress } from '../network/route.js';
 import { selectInterfaces } from '../network/select.js';
 import { closeSocket, createUdpSocket, type SocketFactory } from '../network/socket.js';
 import { encodeRequest, parsePlainReply, REPLY_BUFFER_SIZE } from '../protocol/plain.js';
@@ -26,7 +27,10 @@ export interface Server {
   readonly source: string;
   /** The reply packet's source port. */
   readonly sourcePort: number;
-  /** The local interface the reply came in on, when known. */
+  /**
+   * The local interface the reply came in on: the one the request was broadcast on, or for a
+   * unicast target, the one holding the route to the reply's source (`lo` for loopback).
+   */
   readonly interface: string | undefined;
   /** Milliseconds from the latest request sent on that path to this reply. */
   readonly rttMs: number;
@@ -111,7 +115,7 @@ async function* runDiscovery(
   const prefix = Buffer.from(settings.prefix);
   const interfaces = deps.interfaceProvider();
   const found = new Set<string>();
-  const queue: Server[] = [];
+  const queue: (Server | Promise<Server>)[] = [];
   const timers: NodeJS.Timeout[] = [];
   let channels: Channel[] = [];
   let finished = false;
@@ -148,7 +152,7 @@ async function* runDiscovery(
     if (found.has(key)) return;
     found.add(key);
     const source = parseIPv4(remote.address);
-    queue.push({
+    const server: Server = {
       ip: reply.ip,
       port: reply.port,
       url: `http://${reply.ip}:${reply.port}`,
@@ -160,7 +164,16 @@ async function* runDiscovery(
       rttMs: Math.round((performance.now() - channel.lastSend) * 100) / 100,
       raw: message.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'),
       foreign,
-    });
+    };
+    // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
+    queue.push(
+      server.interface === undefined
+        ? routeInterface(remote.address, interfaces, deps.socketFactory).then((name) => ({
+            ...server,
+            interface: name,
+          }))
+        : server,
+    );
     if (found.size >= settings.maxResults) close();
     wake();
   };
@@ -211,7 +224,7 @@ async function* runDiscovery(
       signal?.throwIfAborted();
       const next = queue.shift();
       if (next) {
-        yield next;
+        yield await next;
         continue;
       }
       if (failure) throw failure.error;
@@ -223,6 +236,20 @@ async function* runDiscovery(
   } finally {
     close();
     signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The interface holding the local address of the route to `ip`, if any. */
+async function routeInterface(
+  ip: string,
+  interfaces: readonly NetworkInterface[],
+  socketFactory: SocketFactory,
+): Promise<string | undefined> {
+  try {
+    const local = await routeSourceAddress(ip, socketFactory);
+    return interfaces.find((iface) => iface.address === local)?.name;
+  } catch {
+    return undefined; // a tag is not worth losing the server over
   }
 }
 

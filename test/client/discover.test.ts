@@ -72,9 +72,9 @@ describe('discover', () => {
       port: a,
       timeout: 300,
     });
-    assert.deepEqual(servers.map((s) => s.url).sort(), [
-      'http://127.0.0.2:1001',
-      'http://127.0.0.3:1002',
+    assert.deepEqual(servers.map((s) => `${s.url} ${s.interface}`).sort(), [
+      'http://127.0.0.2:1001 lo', // tagged with the interface of the route to the target
+      'http://127.0.0.3:1002 lo',
     ]);
   });
 

@@ -95,7 +95,7 @@ export class LabHost {
   spawn(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): LabProcess {
     return new LabProcess('ip', ['netns', 'exec', this.netns, command, ...args], {
       cwd: ROOT,
-      env: options.env,
+      ...options,
     });
   }
 
