@@ -34,7 +34,7 @@ export interface DiscoverOptions {
    * (in seconds, as in the original). @default 2000
    */
   timeout?: number;
-  /** Re-sends after the first request, with backoff, inside the deadline. Env `DISCOVERY_CLIENT_RETRIES`. @default 4 */
+  /** Re-sends after the first request, with backoff, inside the deadline. Env `DISCOVERY_CLIENT_RETRIES`. @default 5 */
   retries?: number;
   /**
    * Interfaces to broadcast on: names, globs (`veth*`) or CIDRs. Loopback and link-local
@@ -112,7 +112,7 @@ export function resolveDiscoverSettings(options: DiscoverOptions): DiscoverSetti
     ),
     retries: checkInteger(
       'retries',
-      options.retries ?? envInteger(env, 'DISCOVERY_CLIENT_RETRIES', 0, 100) ?? 4,
+      options.retries ?? envInteger(env, 'DISCOVERY_CLIENT_RETRIES', 0, 100) ?? 5,
       0,
       100,
     ),

@@ -86,6 +86,13 @@ export class LabHost {
     });
   }
 
+  /** The host's nftables ruleset, with counters. */
+  nftList(): string {
+    return execFileSync('ip', ['netns', 'exec', this.netns, 'nft', 'list', 'ruleset'], {
+      encoding: 'utf8',
+    });
+  }
+
   /** Runs a command inside the host to completion. */
   run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
     return run('ip', ['netns', 'exec', this.netns, command, ...args], options);

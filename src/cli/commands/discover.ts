@@ -21,7 +21,7 @@ Options:
                             (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
   --exclude NAME|GLOB|CIDR  skip matching interfaces (repeatable; env DISCOVERY_CLIENT_INTERFACES_BLACKLIST)
   --no-broadcast            send to --target addresses only
-  --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 4)
+  --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 5)
   --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, default DISCOVER_SERVER)
   --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { requirePrerequisite } from '../../helpers/prerequisite.js';
+import { discoverRepeatedly, serve } from '../beckon.js';
+import { hasCommand, startLab } from '../lab.js';
+
+/**
+ * What `tc qdisc add dev eth0 root netem loss 30%` does on the client (this kernel has no netem):
+ * each discovery request the client sends is dropped with probability 30%.
+ */
+const LOSSY_LINK = `
+table inet beckon_loss {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    udp dport 9999 numgen random mod 10 < 3 counter drop
+  }
+}`;
+
+it('scenario 6: with 30% loss, default retries find the server at least 99 times in 100', async (t) => {
+  if (!requirePrerequisite(t, hasCommand('nft'), 'nftables (nft)')) return;
+  const lab = await startLab(t, {
+    server: { interfaces: { eth0: { segment: 'lan', address: '10.6.0.10/24' } } },
+    client: { interfaces: { eth0: { segment: 'lan', address: '10.6.0.20/24' } } },
+  });
+  if (!lab) return;
+  await serve(lab.host('server'), '--http-port', '8080', '--rate-limit', '0');
+  const client = lab.host('client');
+  client.nft(LOSSY_LINK);
+
+  const withRetries = await discoverRepeatedly(client, {}, 100);
+  const noRetries = await discoverRepeatedly(client, { retries: 0, timeout: 300 }, 100);
+  t.diagnostic(`default retries: ${withRetries.found}/100 found; none: ${noRetries.found}/100`);
+  assert.ok(withRetries.found >= 99, `default retries found only ${withRetries.found}/100`);
+  assert.deepEqual(withRetries.servers, ['http://10.6.0.10:8080']);
+  // A single request gets through about 70 times in 100: the loss is real and visible.
+  assert.ok(noRetries.found <= 90, `without retries ${noRetries.found}/100 found: no loss?`);
+  assert.ok(noRetries.found >= 40, `without retries only ${noRetries.found}/100 found`);
+  const dropped = Number(/counter packets (\d+)/.exec(client.nftList())?.[1]);
+  assert.ok(dropped >= 30, `the rule dropped only ${dropped} requests`);
+});
