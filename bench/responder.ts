@@ -21,7 +21,14 @@ interface Implementation {
 }
 
 const implementations: readonly Implementation[] = [
-  { name: 'python', command: [python, join(here, 'python_listener.py'), '0'] },
+  {
+    name: 'python',
+    command: [
+      python,
+      join(here, '../test/peers/original_server.py'),
+      ...['--port', '0', '--bind', '127.0.0.1', '--quiet'],
+    ],
+  },
   { name: 'beckon', command: [...tsx, join(here, 'responder-child.ts')] },
 ];
 
@@ -117,8 +124,8 @@ function cpuMs(pid: number): number {
 async function measure(implementation: Implementation): Promise<Sample> {
   const server = start(implementation.command);
   try {
-    const ready = await firstLine(server, /^ready \d+$/, READY_TIMEOUT_MS);
-    const port = ready.split(' ')[1] ?? '';
+    const ready = await firstLine(server, /(?:^ready|started on port) \d+$/, READY_TIMEOUT_MS);
+    const port = ready.slice(ready.lastIndexOf(' ') + 1);
     const pid = server.pid;
     if (pid === undefined) throw new Error('server has no pid');
 

@@ -1,6 +1,10 @@
-/** beckon inside lab hosts: the CLI's `serve` and `discover`, and the library's discovery. */
+/**
+ * Discovery inside lab hosts: beckon's CLI (`serve`, `discover`) and library, and the peers that
+ * behave like the original Python server and client.
+ */
 import type { Server } from '../../src/index.js';
-import type { LabHost } from './lab.js';
+import { PYTHON } from '../helpers/prerequisite.js';
+import { type LabHost, ROOT } from './lab.js';
 import type { LabProcess, RunResult } from './process.js';
 
 /** Starts `beckon serve` in `host` and resolves once it listens. */
@@ -48,4 +52,21 @@ export async function discoverRepeatedly(
 /** The servers as `ip:port@interface` strings, sorted, for compact assertions. */
 export function summary(servers: Server[]): string[] {
   return servers.map((s) => `${s.ip}:${s.port}@${s.interface ?? '-'}`).sort();
+}
+
+/** Starts the peer that behaves like the original Python server in `host`. */
+export async function originalServer(host: LabHost, ...args: string[]): Promise<LabProcess> {
+  const server = host.spawn(PYTHON, [`${ROOT}test/peers/original_server.py`, ...args]);
+  await server.waitFor(/UDP Discovery listener started on port \d+/);
+  return server;
+}
+
+/** Runs the peer that behaves like the original Python client in `host`. */
+export async function originalDiscover(
+  host: LabHost,
+  ...args: string[]
+): Promise<{ ip: string; port: number; source: string }[]> {
+  const run = await host.run(PYTHON, [`${ROOT}test/peers/original_client.py`, 'discover', ...args]);
+  if (run.status !== 0) throw new Error(`original client failed:\n${run.stdout}${run.stderr}`);
+  return JSON.parse(run.stdout);
 }
