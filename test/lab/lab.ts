@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { requirePrerequisite } from '../helpers/prerequisite.js';
-import { LabProcess, type RunResult, run } from './process.js';
+import { LabProcess, type RunOptions, type RunResult, run } from './process.js';
 
 /** One interface of a host: the segment (bridge) it plugs into and its IPv4 address(es). */
 export interface InterfaceSpec {
@@ -93,22 +93,22 @@ export class LabHost {
     });
   }
 
-  /** Runs a command inside the host to completion. */
+  /** Runs a command inside the host to completion, from the repository root. */
   run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-    return run('ip', ['netns', 'exec', this.netns, command, ...args], options);
+    return run('ip', ['netns', 'exec', this.netns, command, ...args], { ...options, cwd: ROOT });
   }
 
   /** Starts a long-running command inside the host; teardown kills it if it still runs. */
   spawn(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): LabProcess {
     return new LabProcess('ip', ['netns', 'exec', this.netns, command, ...args], {
-      cwd: ROOT,
       ...options,
+      cwd: ROOT,
     });
   }
 
   /** Runs the built `beckon` CLI inside the host to completion. */
   beckonRun(args: string[], options: RunOptions = {}): Promise<RunResult> {
-    return this.run(process.execPath, [`${ROOT}bin/beckon.js`, ...args], { cwd: ROOT, ...options });
+    return this.run(process.execPath, [`${ROOT}bin/beckon.js`, ...args], options);
   }
 
   /** Starts the built `beckon` CLI inside the host (e.g. `serve`). */
@@ -118,19 +118,8 @@ export class LabHost {
 
   /** Runs a TypeScript script (a driver that uses the library) inside the host. */
   script(path: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-    return this.run(process.execPath, ['--import', 'tsx', `${ROOT}${path}`, ...args], {
-      cwd: ROOT,
-      ...options,
-    });
+    return this.run(process.execPath, ['--import', 'tsx', `${ROOT}${path}`, ...args], options);
   }
-}
-
-/** Options for a command that runs to completion. */
-export interface RunOptions {
-  timeoutMs?: number;
-  input?: string;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
 }
 
 /** A running topology. Use {@link startLab}; `destroy()` is idempotent and synchronous. */

@@ -9,12 +9,19 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command to completion; it is killed after `timeoutMs` (default 20 s). */
-export function run(
-  command: string,
-  args: string[],
-  options: { timeoutMs?: number; input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunResult> {
+/** Options for a command that runs to completion. */
+export interface RunOptions {
+  /** Killed after this long (default 20 s). */
+  timeoutMs?: number;
+  /** Written to its stdin, which is then closed. */
+  input?: string;
+  cwd?: string;
+  /** Added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs a command to completion. */
+export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   const child = new LabProcess(command, args, options);
   if (options.input !== undefined) child.child.stdin?.end(options.input);
   else child.child.stdin?.end();

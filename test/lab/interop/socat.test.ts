@@ -30,7 +30,6 @@ it('socat, a tool no one here wrote, gets the expected replies by unicast and by
     'SERVER_IP:10.10.0.11',
   ]);
 
-
   // `echo DISCOVER_SERVER | socat ...` sends a newline too: like the original, no answer.
   const withNewline = await ask('UDP4:10.10.0.10:9999', 'DISCOVER_SERVER\n');
   assert.equal(withNewline.status, 0, withNewline.stderr);
