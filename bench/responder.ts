@@ -12,7 +12,9 @@ const EXIT_TIMEOUT_MS = 5_000;
 
 const here = import.meta.dirname;
 const root = join(here, '..');
-const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+// Debian's Python, as in the tests; BECKON_PYTHON picks another.
+const python =
+  process.env.BECKON_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const tsx = [process.execPath, '--import', 'tsx'] as const;
 
 interface Implementation {
@@ -25,6 +27,8 @@ const implementations: readonly Implementation[] = [
     name: 'python',
     command: [
       python,
+      // Bound to loopback; it replies with this machine's default-route address, as the
+      // original does, but only ever to the load generator on loopback.
       join(here, '../test/peers/original_server.py'),
       ...['--port', '0', '--bind', '127.0.0.1', '--quiet'],
     ],

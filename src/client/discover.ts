@@ -28,8 +28,9 @@ export interface Server {
   /** The reply packet's source port. */
   readonly sourcePort: number;
   /**
-   * The local interface the reply came in on: the one the request was broadcast on, or for a
-   * unicast target, the one holding the route to the reply's source (`lo` for loopback).
+   * The local interface the reply came in on: the one the request was broadcast on; for a
+   * unicast target, the interface whose subnet holds the reply's source, else the one holding
+   * the route to it (`lo` for loopback).
    */
   readonly interface: string | undefined;
   /** Milliseconds from the latest request sent on that path to this reply. */

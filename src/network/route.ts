@@ -2,19 +2,34 @@ import { createUdpSocket, type SocketFactory } from './socket.js';
 
 /**
  * The local address the kernel would use to reach `ip`, found by connecting a UDP socket
- * (which sends nothing), or undefined when there is no route. Used for requesters outside
- * every local subnet, e.g. behind a router.
+ * (which sends nothing), or undefined when there is no route or the lookup fails in any way
+ * (no socket to be had, an `error` event). Never rejects. Used for requesters outside every
+ * local subnet, e.g. behind a router, and to tag replies from unicast targets.
  */
 export function routeSourceAddress(
   ip: string,
   socketFactory: SocketFactory = createUdpSocket,
 ): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const socket = socketFactory({ type: 'udp4' });
-    socket.connect(9, ip, (error?: Error) => {
-      const address = error ? undefined : socket.address().address;
-      socket.close();
+    let socket: ReturnType<SocketFactory> | undefined;
+    const finish = (address: string | undefined) => {
+      try {
+        socket?.close();
+      } catch {
+        // already closed
+      }
       resolve(address);
-    });
+    };
+    try {
+      socket = socketFactory({ type: 'udp4' });
+      // A failing implicit bind (e.g. EMFILE) emits 'error' and never calls back.
+      socket.once('error', () => finish(undefined));
+      const connected = socket;
+      connected.connect(9, ip, (error?: Error) => {
+        finish(error ? undefined : connected.address().address);
+      });
+    } catch {
+      finish(undefined);
+    }
   });
 }

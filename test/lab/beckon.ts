@@ -34,16 +34,17 @@ export async function discoverLib(host: LabHost, options: object = {}): Promise<
   return JSON.parse(run.stdout) as Server[];
 }
 
-/** Runs `discoverOne(options)` `count` times in a row in `host`. */
+/** Runs `discoverOne(options)` `count` times in `host`, `parallel` at a time. */
 export async function discoverRepeatedly(
   host: LabHost,
   options: object,
   count: number,
+  parallel = 1,
 ): Promise<{ found: number; missed: number; servers: string[] }> {
   const run = await host.script(
     'test/lab/drivers/discover.ts',
-    [JSON.stringify(options), String(count)],
-    { timeoutMs: 120_000 },
+    [JSON.stringify(options), String(count), String(parallel)],
+    { timeoutMs: 100_000 },
   );
   if (run.status !== 0) throw new Error(`discover driver failed:\n${run.stdout}${run.stderr}`);
   return JSON.parse(run.stdout);

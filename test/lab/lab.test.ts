@@ -33,6 +33,7 @@ async function holdLab(mode: 'fail' | 'wait') {
 
 describe('the lab', () => {
   it('builds hosts, segments, routes and forwarding as described, with unique names', async (t) => {
+    // A host may even be called "switch", like the namespace holding the bridges.
     const lab = await startLab(t, {
       router: {
         router: true,
@@ -44,11 +45,13 @@ describe('the lab', () => {
       host: {
         interfaces: { lan0: { segment: 'a', address: '10.98.1.10/24' } },
         gateway: '10.98.1.1',
+        routes: [{ to: '10.98.2.0/24', via: '10.98.1.1' }],
       },
     });
     if (!lab) return;
     const other = await startLab(t, {
       host: { interfaces: { eth0: { segment: 'a', address: '10.98.1.10/24' } } },
+      switch: { interfaces: { eth0: { segment: 'a', address: '10.98.1.11/24' } } },
     });
     assert.notEqual(lab.host('host').netns, other?.host('host').netns);
 
@@ -57,9 +60,10 @@ describe('the lab', () => {
       router.ip('-4', 'addr', 'show', 'eth1'),
       /10\.98\.2\.1\/24[\s\S]*10\.98\.3\.1\/24/,
     );
-    const forwarding = await router.run('sysctl', ['-n', 'net.ipv4.ip_forward']);
-    assert.equal(forwarding.stdout.trim(), '1');
+    assert.equal(router.readProc('sys/net/ipv4/ip_forward'), '1');
+    assert.equal(lab.host('host').readProc('sys/net/ipv4/ip_forward'), '0');
     assert.match(lab.host('host').ip('route'), /^default via 10\.98\.1\.1 dev lan0/m);
+    assert.match(lab.host('host').ip('route'), /^10\.98\.2\.0\/24 via 10\.98\.1\.1 dev lan0/m);
     assert.match(lab.host('host').ip('link', 'show', 'lan0'), /state UP/);
     assert.throws(() => lab.host('nobody'), /No host "nobody"/);
     // The test's own namespace got nothing.

@@ -43,6 +43,9 @@ export interface HostSpec {
 /** A topology: hosts by name. Segments are created from the names the interfaces use. */
 export type Topology = Record<string, HostSpec>;
 
+/** Options for a command run inside a host: it always runs from the repository root. */
+export type HostRunOptions = Omit<RunOptions, 'cwd'>;
+
 /** The repository root, for running the CLI and scripts from inside a host. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -78,6 +81,18 @@ export class LabHost {
     }
   }
 
+  /** Writes `value` to /proc/`path` as seen from inside the host (per-namespace settings). */
+  writeProc(path: string, value: string): void {
+    execFileSync('ip', ['netns', 'exec', this.netns, 'sh', '-c', `echo ${value} > /proc/${path}`]);
+  }
+
+  /** Reads /proc/`path` as seen from inside the host. */
+  readProc(path: string): string {
+    return execFileSync('ip', ['netns', 'exec', this.netns, 'cat', `/proc/${path}`], {
+      encoding: 'utf8',
+    }).trim();
+  }
+
   /** Loads an nftables ruleset (text in `nft -f` syntax) into the host. */
   nft(ruleset: string): void {
     execFileSync('ip', ['netns', 'exec', this.netns, 'nft', '-f', '-'], {
@@ -94,7 +109,7 @@ export class LabHost {
   }
 
   /** Runs a command inside the host to completion, from the repository root. */
-  run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  run(command: string, args: string[], options: HostRunOptions = {}): Promise<RunResult> {
     return run('ip', ['netns', 'exec', this.netns, command, ...args], { ...options, cwd: ROOT });
   }
 
@@ -107,7 +122,7 @@ export class LabHost {
   }
 
   /** Runs the built `beckon` CLI inside the host to completion. */
-  beckonRun(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  beckonRun(args: string[], options: HostRunOptions = {}): Promise<RunResult> {
     return this.run(process.execPath, [`${ROOT}bin/beckon.js`, ...args], options);
   }
 
@@ -117,7 +132,7 @@ export class LabHost {
   }
 
   /** Runs a TypeScript script (a driver that uses the library) inside the host. */
-  script(path: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  script(path: string, args: string[], options: HostRunOptions = {}): Promise<RunResult> {
     return this.run(process.execPath, ['--import', 'tsx', `${ROOT}${path}`, ...args], options);
   }
 }
@@ -144,7 +159,7 @@ export class Lab {
   async build(topology: Topology): Promise<this> {
     live.add(this);
     try {
-      const switchNs = this.addNamespace('switch');
+      const switchNs = this.addNamespace(`${this.id}.switch`); // '.': no host's name collides
       const bridges = new Map<string, string>();
       const bridgeFor = (segment: string): string => {
         let bridge = bridges.get(segment);
@@ -158,7 +173,7 @@ export class Lab {
       };
       let port = 0;
       for (const [name, spec] of Object.entries(topology)) {
-        const host = new LabHost(name, this.addNamespace(name));
+        const host = new LabHost(name, this.addNamespace(`${this.id}-${name}`));
         this.hosts.set(name, host);
         host.ip('link', 'set', 'lo', 'up');
         for (const [ifname, iface] of Object.entries(spec.interfaces)) {
@@ -171,16 +186,7 @@ export class Lab {
           }
           host.ip('link', 'set', ifname, 'up');
         }
-        if (spec.router) {
-          execFileSync('ip', [
-            'netns',
-            'exec',
-            host.netns,
-            'sysctl',
-            '-qw',
-            'net.ipv4.ip_forward=1',
-          ]);
-        }
+        if (spec.router) host.writeProc('sys/net/ipv4/ip_forward', '1');
         for (const route of spec.routes ?? []) host.ip('route', 'add', route.to, 'via', route.via);
         if (spec.gateway) host.ip('route', 'add', 'default', 'via', spec.gateway);
       }
@@ -216,8 +222,7 @@ export class Lab {
     }
   }
 
-  private addNamespace(name: string): string {
-    const netns = `${this.id}-${name}`;
+  private addNamespace(netns: string): string {
     ip('netns', 'add', netns);
     this.namespaces.push(netns);
     return netns;

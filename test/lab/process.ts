@@ -40,6 +40,7 @@ export class LabProcess {
   /** Settles when the process has exited. */
   readonly exited: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
   private readonly listeners = new Set<() => void>();
+  private ended = false;
 
   constructor(
     command: string,
@@ -61,11 +62,15 @@ export class LabProcess {
     });
     this.exited = new Promise((resolve) => {
       this.child.on('close', (status, signal) => {
+        this.ended = true;
         for (const listener of this.listeners) listener();
         resolve({ status, signal });
       });
       this.child.on('error', (error) => {
+        // It never started (or cannot be signalled): nothing more will come.
         this.stderr += String(error);
+        this.ended = true;
+        for (const listener of this.listeners) listener();
         resolve({ status: null, signal: null });
       });
     });
@@ -76,9 +81,9 @@ export class LabProcess {
     return this.child.pid;
   }
 
-  /** Whether the process has exited. */
+  /** Whether the process has exited (or failed to start). */
   get done(): boolean {
-    return this.child.exitCode !== null || this.child.signalCode !== null;
+    return this.ended || this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
   /**
