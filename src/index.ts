@@ -8,6 +8,13 @@ export {
   isBeckonError,
   SocketError,
 } from './errors.js';
+export {
+  type AttachOptions,
+  attachDiscovery,
+  type DiscoveryHandle,
+  type DiscoveryState,
+} from './integrations/http.js';
+export { detectTestRun } from './integrations/test-run.js';
 export type { Logger } from './logger.js';
 export {
   type InterfaceProvider,

@@ -31,6 +31,12 @@ export interface ResponderOptions {
   bindAddress?: string;
   /** Advertise this address to everyone instead of the one in each requester's subnet. */
   advertiseAddress?: string;
+  /**
+   * The one address the advertised service listens on, when it does not listen on all of them
+   * (an HTTP server bound to 127.0.0.1 or to one LAN address). Only requesters that would be
+   * sent this address are answered; the others are dropped as `unreachable`. `0.0.0.0` means all.
+   */
+  serviceAddress?: string;
   /** CIDRs answered besides loopback and private on-link requesters, e.g. a routed office subnet. */
   allow?: readonly string[];
   /** Replies per second per source address (burst of the same size); 0 turns the limit off. @default 20 */
@@ -58,6 +64,7 @@ export interface ResponderSettings {
   readonly bufferSize: number;
   readonly bindAddress: string;
   readonly advertiseAddress: string | undefined;
+  readonly serviceAddress: string | undefined;
   readonly allow: readonly string[];
   readonly rateLimit: number;
   readonly logging: boolean;
@@ -109,6 +116,10 @@ export function resolveResponderSettings(
       'an IPv4 address of this host',
     );
   }
+  const serviceAddress =
+    options.serviceAddress === undefined
+      ? undefined
+      : checkAddress('serviceAddress', options.serviceAddress);
   const allow = [...(options.allow ?? [])];
   const allowCidrs = allow.map((text) => {
     const cidr = typeof text === 'string' ? parseCidr(text) : undefined;
@@ -135,6 +146,7 @@ export function resolveResponderSettings(
     bufferSize,
     bindAddress,
     advertiseAddress,
+    serviceAddress: serviceAddress === '0.0.0.0' ? undefined : serviceAddress,
     allow,
     allowCidrs,
     rateLimit,

@@ -33,7 +33,9 @@ export type DropReason =
   | 'public'
   | 'off-link'
   | 'rate-limited'
-  | 'no-address';
+  | 'no-address'
+  /** The service listens only on another address than the one this requester would be sent. */
+  | 'unreachable';
 
 /** A datagram that got no reply. */
 export interface DropEvent {
@@ -281,6 +283,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
     const address = this.#fixedAddress ?? replyAddressFor(source, interfaces);
     if (address === undefined) return undefined; // not cached: the route is asked each time
+    if (!this.#serves(address)) {
+      this.#decisions.set(source, 'unreachable');
+      return 'unreachable';
+    }
     const reply = encodeReply(this.settings.prefix, address, this.settings.httpPort);
     this.#decisions.set(source, reply);
     return reply;
@@ -293,6 +299,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     const ip = address === undefined ? undefined : parseIPv4(address);
     if (address === undefined || ip === undefined || ip === 0 || isLoopback(ip)) {
       this.#drop(remote, 'no-address');
+    } else if (!this.#serves(address)) {
+      this.#drop(remote, 'unreachable');
     } else {
       this.#send(
         socket,
@@ -300,6 +308,12 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         encodeReply(this.settings.prefix, address, this.settings.httpPort),
       );
     }
+  }
+
+  /** Whether the service can be reached at `address` (always, unless it listens on one address). */
+  #serves(address: string): boolean {
+    const only = this.settings.serviceAddress;
+    return only === undefined || only === address;
   }
 
   #send(socket: Socket, remote: RemoteInfo, reply: Buffer): void {

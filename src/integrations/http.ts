@@ -1,0 +1,283 @@
+/**
+ * Discovery that starts and stops with a `node:http`/`https` server (and so with Express, Koa,
+ * Hono's node server and anything else built on one).
+ */
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
+import { BindError, InvalidOptionError } from '../errors.js';
+import { debugLogger, type Logger } from '../logger.js';
+import { isLoopback, parseIPv4 } from '../network/ipv4.js';
+import { checkInteger, MAX_DELAY_MS } from '../options.js';
+import { type ResponderOptions, resolveResponderSettings } from '../responder/options.js';
+import { createResponder, type Responder } from '../responder/responder.js';
+import { detectTestRun } from './test-run.js';
+
+/** Options of {@link attachDiscovery}: the responder's, plus when to run at all. */
+export interface AttachOptions extends ResponderOptions {
+  /**
+   * `true` starts discovery even in a test run, `false` never starts it. Left out, discovery
+   * starts unless the process looks like a test run (`NODE_ENV=test`, Jest, Vitest, `node --test`),
+   * like the original, which stayed off under `manage.py test` and pytest.
+   */
+  enabled?: boolean;
+  /**
+   * When the UDP port is taken (typically by another process of the same app: a cluster worker,
+   * a PM2 instance), stand by and try again this often, taking over when the port frees.
+   * 0 gives up at once. @default 5000
+   */
+  standbyRetryMs?: number;
+}
+
+/**
+ * Where discovery stands: waiting for the server to listen, `answering`, on `standby` (another
+ * process holds the UDP port), `disabled` (turned off, a test run, or nothing to advertise),
+ * `failed` (the port could not be bound for another reason) or `stopped` (detached).
+ */
+export type DiscoveryState =
+  | 'waiting'
+  | 'answering'
+  | 'standby'
+  | 'disabled'
+  | 'failed'
+  | 'stopped';
+
+/** Controls discovery attached to a server. */
+export interface DiscoveryHandle {
+  readonly state: DiscoveryState;
+  /** The responder while answering (for its events and UDP port), else undefined. */
+  readonly responder: Responder | undefined;
+  /** `https` for a TLS server, else `http`. */
+  readonly scheme: 'http' | 'https';
+  /**
+   * Resolves with the state once the server listens and discovery has settled (answering,
+   * standby, disabled or failed), or once the handle is stopped.
+   */
+  settled(): Promise<DiscoveryState>;
+  /** Stops answering and detaches from the server for good. Safe to call more than once. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const DEFAULT_STANDBY_RETRY_MS = 5000;
+
+/**
+ * Makes `server` discoverable while it listens: starts a responder when it emits `listening`,
+ * advertising the port it really bound (port 0 included), and stops it on `close`. If the server
+ * listens on one address only (say 127.0.0.1), only requesters that reach it there are answered,
+ * and a warning says so once.
+ *
+ * @throws {InvalidOptionError} at once for any invalid option.
+ * @example
+ * const server = app.listen(0);
+ * attachDiscovery(server); // UDP 9999 answers with this host's address and the bound port
+ */
+export function attachDiscovery(server: NetServer, options: AttachOptions = {}): DiscoveryHandle {
+  return new AttachedDiscovery(server, options);
+}
+
+/**
+ * Validates attach options now rather than when the server listens.
+ *
+ * @throws {InvalidOptionError} naming the option, the value and what is allowed.
+ */
+export function checkAttachOptions(options: AttachOptions): {
+  enabled: boolean | undefined;
+  standbyRetryMs: number;
+  responderOptions: ResponderOptions;
+} {
+  const { enabled, standbyRetryMs, ...responderOptions } = options;
+  resolveResponderSettings(responderOptions);
+  if (enabled !== undefined && typeof enabled !== 'boolean') {
+    throw new InvalidOptionError('enabled', enabled, 'true, false, or left out for automatic');
+  }
+  return {
+    enabled,
+    standbyRetryMs: checkInteger(
+      'standbyRetryMs',
+      standbyRetryMs ?? DEFAULT_STANDBY_RETRY_MS,
+      0,
+      MAX_DELAY_MS,
+    ),
+    responderOptions,
+  };
+}
+
+class AttachedDiscovery implements DiscoveryHandle {
+  state: DiscoveryState = 'waiting';
+  responder: Responder | undefined;
+  readonly scheme: 'http' | 'https';
+  readonly #server: NetServer;
+  readonly #options: ResponderOptions;
+  readonly #logger: Logger;
+  readonly #standbyRetryMs: number;
+  readonly #warned = new Set<string>();
+  #settledWaiters: ((state: DiscoveryState) => void)[] = [];
+  #retryTimer: NodeJS.Timeout | undefined;
+  // Bumped on every listen, close and stop: an older start attempt never touches a newer state.
+  #generation = 0;
+
+  constructor(server: NetServer, options: AttachOptions) {
+    const { enabled, standbyRetryMs, responderOptions } = checkAttachOptions(options);
+    this.#standbyRetryMs = standbyRetryMs;
+    this.#server = server;
+    this.#options = responderOptions;
+    this.#logger = options.logger ?? debugLogger;
+    this.scheme = server instanceof TlsServer ? 'https' : 'http';
+
+    const testRun = enabled === undefined ? detectTestRun(options.env) : undefined;
+    if (enabled === false || testRun) {
+      this.#logger.info(
+        enabled === false
+          ? 'Discovery is disabled (enabled: false)'
+          : `Discovery is off in a test run (${testRun}); pass enabled: true to turn it on`,
+      );
+      this.#settle('disabled');
+      return;
+    }
+    server.on('listening', this.#onListening);
+    server.on('close', this.#onClose);
+    if (server.listening) this.#onListening();
+  }
+
+  settled(): Promise<DiscoveryState> {
+    if (this.state !== 'waiting') return Promise.resolve(this.state);
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.#server.off('listening', this.#onListening);
+    this.#server.off('close', this.#onClose);
+    await this.#halt();
+    this.#settle('stopped');
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  readonly #onListening = (): void => {
+    const generation = ++this.#generation;
+    const target = this.#advertisable();
+    if (target === undefined) {
+      this.#settle('disabled');
+      return;
+    }
+    const responder = createResponder({
+      ...this.#options,
+      httpPort: this.#options.httpPort ?? target.port,
+      ...(target.address === undefined ? {} : { serviceAddress: target.address }),
+    });
+    void this.#start(responder, generation);
+  };
+
+  readonly #onClose = (): void => {
+    this.#generation++;
+    void this.#halt().then(() => {
+      if (this.state !== 'stopped') this.state = 'waiting';
+    });
+  };
+
+  /** The port to advertise and the one address the server is limited to, if it is. */
+  #advertisable(): { port: number; address: string | undefined } | undefined {
+    const bound = this.#server.address() as AddressInfo | string | null;
+    if (bound === null || typeof bound === 'string') {
+      this.#warnOnce(
+        'pipe',
+        `The server listens on ${bound ?? 'nothing'}, not on a TCP port: nothing to advertise`,
+      );
+      return undefined;
+    }
+    const { address, port } = bound;
+    if (address === '0.0.0.0' || address === '::') return { port, address: undefined };
+    const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+    const ip = parseIPv4(v4);
+    if (ip === undefined) {
+      this.#warnOnce(
+        'ipv6',
+        `The server listens on ${address} only, an IPv6 address; discovery is IPv4 and cannot ` +
+          'advertise it. Listen on :: or 0.0.0.0 to be discoverable.',
+      );
+      return undefined;
+    }
+    this.#warnOnce(
+      'limited',
+      isLoopback(ip)
+        ? `The server listens on ${v4} only: discovery answers requests from this machine alone. ` +
+            'Listen on 0.0.0.0 to be found on the LAN.'
+        : `The server listens on ${v4} only: discovery answers only requesters that reach this ` +
+            `host at ${v4}.`,
+    );
+    return { port, address: v4 };
+  }
+
+  async #start(responder: Responder, generation: number): Promise<void> {
+    try {
+      await responder.start();
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      if (error instanceof BindError && error.cause instanceof Error && isInUse(error.cause)) {
+        if (this.#standbyRetryMs > 0) {
+          this.#infoOnce(
+            'standby',
+            `UDP port ${error.port} is taken, probably by another process of this app ` +
+              `(a cluster worker or PM2 instance), which answers for this host. Standing by; ` +
+              `trying again every ${this.#standbyRetryMs} ms.`,
+          );
+          this.#settle('standby');
+          this.#retryTimer = setTimeout(
+            () => void this.#start(responder, generation),
+            this.#standbyRetryMs,
+          );
+          this.#retryTimer.unref();
+          return;
+        }
+      }
+      this.#logger.warn(
+        `Discovery not started: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      this.#settle('failed');
+      return;
+    }
+    if (generation !== this.#generation) {
+      await responder.stop();
+      return;
+    }
+    this.responder = responder;
+    this.#logger.info(
+      `Discovery answering on UDP port ${responder.port}, advertising ${this.scheme} port ` +
+        `${responder.settings.httpPort}`,
+    );
+    this.#settle('answering');
+  }
+
+  async #halt(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    const responder = this.responder;
+    this.responder = undefined;
+    await responder?.stop();
+  }
+
+  #settle(state: DiscoveryState): void {
+    this.state = state;
+    const waiters = this.#settledWaiters;
+    this.#settledWaiters = [];
+    for (const resolve of waiters) resolve(state);
+  }
+
+  #warnOnce(key: string, message: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#logger.warn(message);
+  }
+
+  #infoOnce(key: string, message: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#logger.info(message);
+  }
+}
+
+function isInUse(error: Error): boolean {
+  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import express from 'express';
+import Koa from 'koa';
+import { attachDiscovery } from '../../src/integrations/http.js';
+import type { Logger } from '../../src/logger.js';
+import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
+import { ask, sleep } from '../helpers/udp.js';
+
+/** Options every test uses: on despite the test run, any free UDP port, no env. */
+const ON = { enabled: true, port: 0, env: {} } as const;
+
+const portOf = (server: Server) => (server.address() as AddressInfo).port;
+const closeServer = (server: Server) =>
+  new Promise<void>((resolve, reject) =>
+    server.close((error) => (error ? reject(error) : resolve())),
+  );
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (level: string) => (message: string) => void lines.push(`${level}: ${message}`);
+  return {
+    lines,
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+  };
+}
+
+describe('attachDiscovery', () => {
+  it('node:http: advertises the port really bound (port 0), then stops with the server', async () => {
+    const server = createServer((_req, res) => res.end('plain'));
+    const handle = attachDiscovery(server, ON);
+    assert.equal(handle.state, 'waiting');
+    server.listen(0, '0.0.0.0');
+    await once(server, 'listening');
+    assert.equal(handle.scheme, 'http');
+    await assertDiscoverableUntilClosed(handle, portOf(server), 'plain', () => closeServer(server));
+    assert.equal(handle.state, 'waiting'); // would start again if the server listened again
+    await handle.stop();
+  });
+
+  it('Express: app.listen() returns the http.Server to attach to', async () => {
+    const app = express();
+    app.get('/', (_req, res) => res.send('express'));
+    const server = app.listen(0);
+    const handle = attachDiscovery(server, ON);
+    await once(server, 'listening');
+    await assertDiscoverableUntilClosed(handle, portOf(server), 'express', () =>
+      closeServer(server),
+    );
+  });
+
+  it('Koa: app.listen() returns the http.Server to attach to', async () => {
+    const app = new Koa();
+    app.use((ctx) => {
+      ctx.body = 'koa';
+    });
+    const server = app.listen(0);
+    const handle = attachDiscovery(server, ON);
+    await assertDiscoverableUntilClosed(handle, await listeningPort(server), 'koa', () =>
+      closeServer(server),
+    );
+  });
+
+  it('attaching to a server that already listens starts at once', async () => {
+    const server = createServer((_req, res) => res.end('late'));
+    server.listen(0);
+    await once(server, 'listening');
+    const handle = attachDiscovery(server, ON);
+    await assertDiscoverableUntilClosed(handle, portOf(server), 'late', () => closeServer(server));
+  });
+
+  it('a server on 127.0.0.1 only is advertised to this machine alone, with one warning', async () => {
+    const logger = recordingLogger();
+    const server = createServer((_req, res) => res.end('local'));
+    const handle = attachDiscovery(server, { ...ON, logger });
+    server.listen(0, '127.0.0.1');
+    await assertDiscoverableUntilClosed(handle, await listeningPort(server), 'local', async () => {
+      const warnings = logger.lines.filter((line) => line.startsWith('warn:'));
+      assert.deepEqual(warnings, [
+        'warn: The server listens on 127.0.0.1 only: discovery answers requests from this machine alone. Listen on 0.0.0.0 to be found on the LAN.',
+      ]);
+      await closeServer(server);
+    });
+    await handle.stop();
+  });
+
+  it('stop() detaches early: the server keeps serving, discovery is gone', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    const handle = attachDiscovery(server, ON);
+    server.listen(0);
+    assert.equal(await handle.settled(), 'answering');
+    const udpPort = handle.responder?.port ?? 0;
+    await handle.stop();
+    assert.equal(handle.state, 'stopped');
+    assert.deepEqual(await ask(udpPort, 'DISCOVER_SERVER', 300), []);
+    assert.equal((await fetch(`http://127.0.0.1:${portOf(server)}`)).status, 200);
+    await closeServer(server);
+  });
+
+  it('stays off in a test run unless enabled: true, and says why', async () => {
+    const logger = recordingLogger();
+    const server = createServer();
+    const handle = attachDiscovery(server, { port: 0, env: { NODE_ENV: 'test' }, logger });
+    assert.equal(handle.state, 'disabled');
+    server.listen(0);
+    await once(server, 'listening');
+    assert.equal(handle.responder, undefined);
+    assert.match(
+      logger.lines.join('\n'),
+      /off in a test run \(NODE_ENV=test\); pass enabled: true/,
+    );
+    const off = attachDiscovery(server, { port: 0, env: {}, enabled: false });
+    assert.equal(off.state, 'disabled');
+    await closeServer(server);
+  });
+
+  it('a server on a Unix socket has nothing to advertise: disabled, with a warning', async () => {
+    const logger = recordingLogger();
+    const server = createServer();
+    const handle = attachDiscovery(server, { ...ON, logger });
+    const path = `/tmp/beckon-test-${process.pid}.sock`;
+    server.listen(path);
+    assert.equal(await handle.settled(), 'disabled');
+    assert.match(logger.lines.join('\n'), /listens on .*beckon-test-.*\.sock, not on a TCP port/);
+    await closeServer(server);
+  });
+
+  it('invalid options throw at once, naming the option', () => {
+    const server = createServer();
+    assert.throws(() => attachDiscovery(server, { port: 70000 }), /Invalid port: 70000/);
+    assert.throws(
+      () => attachDiscovery(server, { enabled: 'yes' as never }),
+      /Invalid enabled: "yes" \(expected true, false, or left out/,
+    );
+    assert.throws(
+      () => attachDiscovery(server, { standbyRetryMs: -1 }),
+      /Invalid standbyRetryMs: -1/,
+    );
+  });
+
+  it('with the UDP port taken, stands by and takes over when it frees', async () => {
+    const first = createServer((_req, res) => res.end('first'));
+    const firstHandle = attachDiscovery(first, ON);
+    first.listen(0);
+    assert.equal(await firstHandle.settled(), 'answering');
+    const udpPort = firstHandle.responder?.port ?? 0;
+
+    const logger = recordingLogger();
+    const second = createServer((_req, res) => res.end('second'));
+    const secondHandle = attachDiscovery(second, {
+      ...ON,
+      port: udpPort,
+      standbyRetryMs: 100,
+      logger,
+    });
+    second.listen(0);
+    assert.equal(await secondHandle.settled(), 'standby');
+    assert.match(logger.lines.join('\n'), new RegExp(`UDP port ${udpPort} is taken.*Standing by`));
+    await closeServer(first);
+    // The standby retries every 100 ms and answers once the port is free.
+    const deadline = Date.now() + 3000;
+    while (secondHandle.state !== 'answering' && Date.now() < deadline) await sleep(20);
+    assert.equal(secondHandle.state, 'answering');
+    const replies = await ask(udpPort, 'DISCOVER_SERVER');
+    assert.deepEqual(replies, [`SERVER_IP:127.0.0.1:${portOf(second)}`]);
+    await closeServer(second);
+    await secondHandle.stop();
+  });
+});
+
+async function listeningPort(server: Server): Promise<number> {
+  if (!server.listening) await once(server, 'listening');
+  return portOf(server);
+}
