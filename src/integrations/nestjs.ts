@@ -62,6 +62,7 @@ Inject(BECKON_OPTIONS)(BeckonService, undefined, 0);
 Inject(HttpAdapterHost)(BeckonService, undefined, 1);
 
 /** The module. Global: `BeckonService` can be injected anywhere. */
+// biome-ignore lint/complexity/noStaticOnlyClass: Nest modules are classes with static factories.
 export class BeckonModule {
   /**
    * @throws {InvalidOptionError} at once for any invalid option.

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import Fastify from 'fastify';
+import beckon from '../../src/integrations/fastify.js';
+import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
+
+describe('beckon/fastify', () => {
+  it('starts on listen, advertises the bound port, and stops in the close hook', async () => {
+    const lines: string[] = [];
+    const app = Fastify({
+      logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } },
+    });
+    app.get('/', async () => 'fastify');
+    await app.register(beckon, { enabled: true, port: 0, env: {} });
+    await app.listen({ port: 0, host: '0.0.0.0' });
+    const port = (app.server.address() as AddressInfo).port;
+    await assertDiscoverableUntilClosed(app.beckon, port, 'fastify', () => app.close());
+    assert.equal(app.beckon.state, 'stopped');
+    // It logged through the app's logger (pino JSON lines).
+    assert.ok(
+      lines.some((line) =>
+        /"msg":"Discovery answering on UDP port \d+, advertising http port/.test(line),
+      ),
+      lines.join(''),
+    );
+  });
+
+  it('rejects invalid options at registration', async () => {
+    const app = Fastify();
+    await assert.rejects(async () => {
+      await app.register(beckon, { rateLimit: -1 });
+      await app.ready();
+    }, /Invalid rateLimit: -1/);
+  });
+});

@@ -1,0 +1,79 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { Controller, Get, type LoggerService, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { BeckonModule, BeckonService } from '../../src/integrations/nestjs.js';
+import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
+
+class HelloController {
+  hello(): string {
+    return 'nest';
+  }
+}
+Controller()(HelloController);
+Get()(
+  HelloController.prototype,
+  'hello',
+  Object.getOwnPropertyDescriptor(HelloController.prototype, 'hello') as PropertyDescriptor,
+);
+
+function appModule(imports: unknown[]) {
+  class AppModule {}
+  Module({ imports: imports as never[], controllers: [HelloController] })(AppModule);
+  return AppModule;
+}
+
+function recordingLogger(): LoggerService & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (level: string) => (message: unknown, context?: unknown) =>
+    void lines.push(`${level} [${String(context)}] ${String(message)}`);
+  return {
+    lines,
+    log: record('log'),
+    warn: record('warn'),
+    error: record('error'),
+    debug: record('debug'),
+  };
+}
+
+describe('beckon/nestjs', () => {
+  it('forRoot: starts after the app listens, advertises the bound port, stops on close', async () => {
+    const logger = recordingLogger();
+    const app = await NestFactory.create(
+      appModule([BeckonModule.forRoot({ enabled: true, port: 0, env: {} })]),
+      { logger },
+    );
+    await app.listen(0, '0.0.0.0');
+    const port = (app.getHttpServer().address() as AddressInfo).port;
+    const handle = app.get(BeckonService).handle;
+    assert.ok(handle);
+    await assertDiscoverableUntilClosed(handle, port, 'nest', () => app.close());
+    assert.equal(handle.state, 'stopped');
+    assert.ok(
+      logger.lines.some((line) => /^log \[Beckon\] Discovery answering on UDP port/.test(line)),
+      logger.lines.join('\n'),
+    );
+  });
+
+  it('forRootAsync: options from a factory', async () => {
+    const app = await NestFactory.create(
+      appModule([
+        BeckonModule.forRootAsync({
+          useFactory: async () => ({ enabled: true, port: 0, env: {} }),
+        }),
+      ]),
+      { logger: false },
+    );
+    await app.listen(0);
+    const handle = app.get(BeckonService).handle;
+    assert.ok(handle);
+    const port = (app.getHttpServer().address() as AddressInfo).port;
+    await assertDiscoverableUntilClosed(handle, port, 'nest', () => app.close());
+  });
+
+  it('forRoot rejects invalid options at once', () => {
+    assert.throws(() => BeckonModule.forRoot({ port: -1 }), /Invalid port: -1/);
+  });
+});
