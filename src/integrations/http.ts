@@ -115,6 +115,7 @@ class AttachedDiscovery implements DiscoveryHandle {
   #retryTimer: NodeJS.Timeout | undefined;
   // Bumped on every listen, close and stop: an older start attempt never touches a newer state.
   #generation = 0;
+  #listenHandled = false;
 
   constructor(server: NetServer, options: AttachOptions) {
     const { enabled, standbyRetryMs, responderOptions } = checkAttachOptions(options);
@@ -157,6 +158,9 @@ class AttachedDiscovery implements DiscoveryHandle {
   }
 
   readonly #onListening = (): void => {
+    // listen() may bind at once and emit 'listening' a tick later: handle each listen once.
+    if (this.#listenHandled) return;
+    this.#listenHandled = true;
     const generation = ++this.#generation;
     const target = this.#advertisable();
     if (target === undefined) {
@@ -172,6 +176,7 @@ class AttachedDiscovery implements DiscoveryHandle {
   };
 
   readonly #onClose = (): void => {
+    this.#listenHandled = false;
     this.#generation++;
     void this.#halt().then(() => {
       if (this.state !== 'stopped') this.state = 'waiting';

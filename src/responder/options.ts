@@ -81,7 +81,7 @@ export function resolveResponderSettings(
   const env = options.env ?? process.env;
   const port = checkPort(
     'port',
-    options.port ?? envInteger(env, 'DISCOVERY_PORT', 1, 65535) ?? 9999,
+    options.port ?? envInteger(env, 'DISCOVERY_PORT', 0, 65535) ?? 9999,
     true,
   );
   const message = checkText(

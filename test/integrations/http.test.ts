@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +66,22 @@ describe('attachDiscovery', () => {
     await assertDiscoverableUntilClosed(handle, await listeningPort(server), 'koa', () =>
       closeServer(server),
     );
+  });
+
+  it('attached between listen() and its listening event, starts one responder, not two', async () => {
+    const udpPort = await freeUdpPort();
+    const logger = recordingLogger();
+    const server = createServer((_req, res) => res.end('once'));
+    server.listen(0); // binds now, emits 'listening' on the next tick
+    const handle = attachDiscovery(server, { ...ON, port: udpPort, logger });
+    assert.equal(await handle.settled(), 'answering');
+    await sleep(50);
+    assert.equal(handle.state, 'answering');
+    assert.deepEqual(
+      logger.lines.filter((line) => /listening on port/.test(line)),
+      [`info: UDP discovery responder listening on port ${udpPort}`],
+    );
+    await assertDiscoverableUntilClosed(handle, portOf(server), 'once', () => closeServer(server));
   });
 
   it('attaching to a server that already listens starts at once', async () => {
@@ -173,6 +190,16 @@ describe('attachDiscovery', () => {
     await secondHandle.stop();
   });
 });
+
+/** A UDP port that was free a moment ago. */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  const { port } = socket.address();
+  socket.close();
+  return port;
+}
 
 async function listeningPort(server: Server): Promise<number> {
   if (!server.listening) await once(server, 'listening');
