@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import express from 'express';
 import Koa from 'koa';
 import { attachDiscovery } from '../../src/integrations/http.js';
@@ -33,9 +33,24 @@ function recordingLogger(): Logger & { lines: string[] } {
 }
 
 describe('attachDiscovery', () => {
+  // Whatever a failing test left open is closed, so that a failure cannot hang the run.
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0)) await step();
+  });
+  const tracked = (server: Server): Server => {
+    cleanup.push(() => server.listening && closeServer(server));
+    return server;
+  };
+  const attach: typeof attachDiscovery = (server, options) => {
+    const handle = attachDiscovery(server, options);
+    cleanup.push(() => handle.stop());
+    return handle;
+  };
+
   it('node:http: advertises the port really bound (port 0), then stops with the server', async () => {
-    const server = createServer((_req, res) => res.end('plain'));
-    const handle = attachDiscovery(server, ON);
+    const server = tracked(createServer((_req, res) => res.end('plain')));
+    const handle = attach(server, ON);
     assert.equal(handle.state, 'waiting');
     server.listen(0, '0.0.0.0');
     await once(server, 'listening');
@@ -48,8 +63,8 @@ describe('attachDiscovery', () => {
   it('Express: app.listen() returns the http.Server to attach to', async () => {
     const app = express();
     app.get('/', (_req, res) => res.send('express'));
-    const server = app.listen(0);
-    const handle = attachDiscovery(server, ON);
+    const server = tracked(app.listen(0));
+    const handle = attach(server, ON);
     await once(server, 'listening');
     await assertDiscoverableUntilClosed(handle, portOf(server), 'express', () =>
       closeServer(server),
@@ -61,8 +76,8 @@ describe('attachDiscovery', () => {
     app.use((ctx) => {
       ctx.body = 'koa';
     });
-    const server = app.listen(0);
-    const handle = attachDiscovery(server, ON);
+    const server = tracked(app.listen(0));
+    const handle = attach(server, ON);
     await assertDiscoverableUntilClosed(handle, await listeningPort(server), 'koa', () =>
       closeServer(server),
     );
@@ -71,9 +86,9 @@ describe('attachDiscovery', () => {
   it('attached between listen() and its listening event, starts one responder, not two', async () => {
     const udpPort = await freeUdpPort();
     const logger = recordingLogger();
-    const server = createServer((_req, res) => res.end('once'));
+    const server = tracked(createServer((_req, res) => res.end('once')));
     server.listen(0); // binds now, emits 'listening' on the next tick
-    const handle = attachDiscovery(server, { ...ON, port: udpPort, logger });
+    const handle = attach(server, { ...ON, port: udpPort, logger });
     assert.equal(await handle.settled(), 'answering');
     await sleep(50);
     assert.equal(handle.state, 'answering');
@@ -85,17 +100,17 @@ describe('attachDiscovery', () => {
   });
 
   it('attaching to a server that already listens starts at once', async () => {
-    const server = createServer((_req, res) => res.end('late'));
+    const server = tracked(createServer((_req, res) => res.end('late')));
     server.listen(0);
     await once(server, 'listening');
-    const handle = attachDiscovery(server, ON);
+    const handle = attach(server, ON);
     await assertDiscoverableUntilClosed(handle, portOf(server), 'late', () => closeServer(server));
   });
 
   it('a server on 127.0.0.1 only is advertised to this machine alone, with one warning', async () => {
     const logger = recordingLogger();
-    const server = createServer((_req, res) => res.end('local'));
-    const handle = attachDiscovery(server, { ...ON, logger });
+    const server = tracked(createServer((_req, res) => res.end('local')));
+    const handle = attach(server, { ...ON, logger });
     server.listen(0, '127.0.0.1');
     await assertDiscoverableUntilClosed(handle, await listeningPort(server), 'local', async () => {
       const warnings = logger.lines.filter((line) => line.startsWith('warn:'));
@@ -108,8 +123,8 @@ describe('attachDiscovery', () => {
   });
 
   it('stop() detaches early: the server keeps serving, discovery is gone', async () => {
-    const server = createServer((_req, res) => res.end('ok'));
-    const handle = attachDiscovery(server, ON);
+    const server = tracked(createServer((_req, res) => res.end('ok')));
+    const handle = attach(server, ON);
     server.listen(0);
     assert.equal(await handle.settled(), 'answering');
     const udpPort = handle.responder?.port ?? 0;
@@ -122,8 +137,8 @@ describe('attachDiscovery', () => {
 
   it('stays off in a test run unless enabled: true, and says why', async () => {
     const logger = recordingLogger();
-    const server = createServer();
-    const handle = attachDiscovery(server, { port: 0, env: { NODE_ENV: 'test' }, logger });
+    const server = tracked(createServer());
+    const handle = attach(server, { port: 0, env: { NODE_ENV: 'test' }, logger });
     assert.equal(handle.state, 'disabled');
     server.listen(0);
     await once(server, 'listening');
@@ -132,15 +147,15 @@ describe('attachDiscovery', () => {
       logger.lines.join('\n'),
       /off in a test run \(NODE_ENV=test\); pass enabled: true/,
     );
-    const off = attachDiscovery(server, { port: 0, env: {}, enabled: false });
+    const off = attach(server, { port: 0, env: {}, enabled: false });
     assert.equal(off.state, 'disabled');
     await closeServer(server);
   });
 
   it('a server on a Unix socket has nothing to advertise: disabled, with a warning', async () => {
     const logger = recordingLogger();
-    const server = createServer();
-    const handle = attachDiscovery(server, { ...ON, logger });
+    const server = tracked(createServer());
+    const handle = attach(server, { ...ON, logger });
     const path = `/tmp/beckon-test-${process.pid}.sock`;
     server.listen(path);
     assert.equal(await handle.settled(), 'disabled');
@@ -149,28 +164,25 @@ describe('attachDiscovery', () => {
   });
 
   it('invalid options throw at once, naming the option', () => {
-    const server = createServer();
-    assert.throws(() => attachDiscovery(server, { port: 70000 }), /Invalid port: 70000/);
+    const server = tracked(createServer());
+    assert.throws(() => attach(server, { port: 70000 }), /Invalid port: 70000/);
     assert.throws(
-      () => attachDiscovery(server, { enabled: 'yes' as never }),
+      () => attach(server, { enabled: 'yes' as never }),
       /Invalid enabled: "yes" \(expected true, false, or left out/,
     );
-    assert.throws(
-      () => attachDiscovery(server, { standbyRetryMs: -1 }),
-      /Invalid standbyRetryMs: -1/,
-    );
+    assert.throws(() => attach(server, { standbyRetryMs: -1 }), /Invalid standbyRetryMs: -1/);
   });
 
   it('with the UDP port taken, stands by and takes over when it frees', async () => {
-    const first = createServer((_req, res) => res.end('first'));
-    const firstHandle = attachDiscovery(first, ON);
+    const first = tracked(createServer((_req, res) => res.end('first')));
+    const firstHandle = attach(first, ON);
     first.listen(0);
     assert.equal(await firstHandle.settled(), 'answering');
     const udpPort = firstHandle.responder?.port ?? 0;
 
     const logger = recordingLogger();
-    const second = createServer((_req, res) => res.end('second'));
-    const secondHandle = attachDiscovery(second, {
+    const second = tracked(createServer((_req, res) => res.end('second')));
+    const secondHandle = attach(second, {
       ...ON,
       port: udpPort,
       standbyRetryMs: 100,
