@@ -4,8 +4,8 @@
  */
 import type { Server } from '../../src/index.js';
 import { PYTHON } from '../helpers/prerequisite.js';
+import type { LabProcess, RunResult } from '../helpers/process.js';
 import { type LabHost, ROOT } from './lab.js';
-import type { LabProcess, RunResult } from './process.js';
 
 /** Starts `beckon serve` in `host` and resolves once it listens. */
 export async function serve(host: LabHost, ...args: string[]): Promise<LabProcess> {

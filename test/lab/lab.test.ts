@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { requirePrerequisite } from '../helpers/prerequisite.js';
+import { LabProcess } from '../helpers/process.js';
 import { canBuildLab, ROOT, startLab } from './lab.js';
-import { LabProcess } from './process.js';
 
 const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
 

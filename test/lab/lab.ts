@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { requirePrerequisite } from '../helpers/prerequisite.js';
-import { LabProcess, type RunOptions, type RunResult, run } from './process.js';
+import { LabProcess, type RunOptions, type RunResult, run } from '../helpers/process.js';
 
 /** One interface of a host: the segment (bridge) it plugs into and its IPv4 address(es). */
 export interface InterfaceSpec {

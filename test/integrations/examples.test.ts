@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { discoverOne } from '../../src/index.js';
+import { LabProcess } from '../helpers/process.js';
+import { LOCAL } from '../helpers/udp.js';
+
+/**
+ * The examples' environment (added to this process's): free ports, and no marker that would make
+ * them think they are a test run (undefined removes a variable).
+ */
+const EXAMPLE_ENV = {
+  PORT: '0',
+  DISCOVERY_PORT: '0',
+  NODE_TEST_CONTEXT: undefined,
+  NODE_ENV: undefined,
+};
+
+describe('examples/', () => {
+  for (const [example, greeting] of [
+    ['http', 'node:http'],
+    ['express', 'Express'],
+    ['koa', 'Koa'],
+    ['fastify', 'Fastify'],
+    ['nestjs', 'NestJS'],
+  ] as const) {
+    it(`${example}.js is discoverable, and on SIGTERM closes discovery and exits 0`, async () => {
+      const app = new LabProcess(process.execPath, [`examples/${example}.js`], {
+        env: EXAMPLE_ENV,
+      });
+      try {
+        const [, udpPort, httpPort] = await app.waitFor(
+          /Discovery answering on UDP port (\d+), advertising http port (\d+)/,
+        );
+        const found = await discoverOne({ ...LOCAL, port: Number(udpPort), timeout: 2000 });
+        assert.equal(found?.url, `http://127.0.0.1:${httpPort}`);
+        assert.equal(await (await fetch(found.url)).text(), `Hello from ${greeting}!\n`);
+
+        const { status, signal } = await app.stop('SIGTERM');
+        assert.deepEqual({ status, signal }, { status: 0, signal: null }, app.stdout + app.stderr);
+        assert.match(app.stdout, /UDP discovery responder stopped/);
+      } finally {
+        app.kill('SIGKILL');
+      }
+    });
+  }
+});
