@@ -1,35 +1,47 @@
-// npm run demo: an HTTP server with discovery on, found over this machine's interfaces.
-// 1. start a plain node:http server on a free port
-// 2. start a beckon responder that advertises that port
-// 3. discover it: first on the real (non-loopback) interfaces, then on loopback if none answered
-// 4. fetch the URL that discovery returned
-import { createServer } from 'node:http';
-import { createResponder, discover, listInterfaces } from 'beckon';
+// npm run demo: the Express example app, found over this machine's interfaces.
+// 1. start examples/express.js (discovery attached) on free HTTP and UDP ports
+// 2. discover it: first on the real (non-loopback) interfaces, then on loopback if none answered
+// 3. fetch the URL that discovery returned
+// 4. stop the app with SIGTERM: discovery closes with it
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { discover, listInterfaces } from 'beckon';
 
-const http = createServer((_request, response) => response.end('Hello from the beckon demo!\n'));
-await new Promise((resolve) => http.listen(0, resolve));
-const httpPort = http.address().port;
-console.log(`1. HTTP server listening on port ${httpPort}`);
-
-// Port 0 picks a free UDP port so the demo never clashes with a real responder on 9999.
-const responder = createResponder({ port: 0, httpPort });
-await responder.start();
-console.log(
-  `2. Discovery responder on UDP port ${responder.port}, advertising HTTP port ${httpPort}`,
-);
+// Port 0 picks free ports, so the demo never clashes with a real responder on 9999. The demo
+// may itself run under a test runner: drop its markers, or the app would keep discovery off.
+const app = spawn(process.execPath, [new URL('./express.js', import.meta.url).pathname], {
+  env: { ...process.env, PORT: '0', DISCOVERY_PORT: '0', NODE_ENV: '', NODE_TEST_CONTEXT: '' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const exited = once(app, 'exit');
+const lines = createInterface({ input: app.stdout });
+let stopped = false;
+const udpPort = await new Promise((resolve, reject) => {
+  lines.on('line', (line) => {
+    const ready = /Discovery answering on UDP port (\d+), advertising http port (\d+)/.exec(line);
+    if (ready) {
+      console.log(`1. Express app on HTTP port ${ready[2]}, discovery on UDP port ${ready[1]}`);
+      resolve(Number(ready[1]));
+    }
+    if (/UDP discovery responder stopped/.test(line)) stopped = true;
+    if (/Discovery is (off|disabled)|Discovery not started/.test(line)) reject(new Error(line));
+  });
+  exited.then(() => reject(new Error('the Express example exited early')));
+  setTimeout(() => reject(new Error('the Express example did not start in 10 s')), 10_000).unref();
+}).catch((error) => {
+  app.kill();
+  throw error;
+});
 
 const lan = listInterfaces().filter((i) => !i.loopback && !i.linkLocal && i.broadcast);
 console.log(
-  `3. Discovering on ${lan.map((i) => `${i.name} (${i.address}/${i.prefix} -> ${i.broadcast})`).join(', ') || 'no LAN interface'}...`,
+  `2. Discovering on ${lan.map((i) => `${i.name} (${i.address}/${i.prefix} -> ${i.broadcast})`).join(', ') || 'no LAN interface'}...`,
 );
-let servers = await discover({ port: responder.port, timeout: 1500 });
+let servers = await discover({ port: udpPort, timeout: 1500 });
 if (servers.length === 0) {
   console.log('   Nothing answered on the LAN interfaces; trying loopback.');
-  servers = await discover({
-    port: responder.port,
-    timeout: 1000,
-    interfaces: ['lo*', '127.0.0.0/8'],
-  });
+  servers = await discover({ port: udpPort, timeout: 1000, interfaces: ['lo*', '127.0.0.0/8'] });
 }
 for (const server of servers) {
   console.log(`   Found ${server.url} on ${server.interface ?? '?'} in ${server.rttMs} ms`);
@@ -39,15 +51,18 @@ const [server] = servers;
 if (server) {
   const response = await fetch(server.url);
   console.log(
-    `4. GET ${server.url} -> ${response.status} ${JSON.stringify(await response.text())}`,
+    `3. GET ${server.url} -> ${response.status} ${JSON.stringify(await response.text())}`,
   );
 } else {
   console.log(
-    '4. Nothing found: see "beckon discover --help" and the README troubleshooting notes.',
+    '3. Nothing found: see "beckon discover --help" and the README troubleshooting notes.',
   );
   process.exitCode = 1;
 }
 
-await responder.stop();
-http.close();
-console.log('Done.');
+app.kill('SIGTERM');
+const [code] = await exited;
+console.log(
+  `4. SIGTERM: the app exited with code ${code}, discovery ${stopped ? 'closed' : 'NOT closed'}`,
+);
+if (code !== 0 || !stopped) process.exitCode = 1;

@@ -22,7 +22,8 @@ describe('npm run demo', () => {
     if (stdout === undefined) return;
     assert.match(stdout, /Discovering on eth0 \(10\.77\.0\.1\/24 -> 10\.77\.0\.255\)/);
     assert.match(stdout, /Found http:\/\/10\.77\.0\.1:\d+ on eth0/);
-    assert.match(stdout, /-> 200 "Hello from the beckon demo!\\n"/);
+    assert.match(stdout, /-> 200 "Hello from Express!\\n"/);
+    assert.match(stdout, /4\. SIGTERM: the app exited with code 0, discovery closed/);
   });
 
   it('falls back to loopback on a host without a LAN interface', async (t) => {

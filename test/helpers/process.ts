@@ -61,10 +61,20 @@ export class LabProcess {
       for (const listener of this.listeners) listener();
     });
     this.exited = new Promise((resolve) => {
-      this.child.on('close', (status, signal) => {
+      const finish = (status: number | null, signal: NodeJS.Signals | null) => {
         this.ended = true;
         for (const listener of this.listeners) listener();
         resolve({ status, signal });
+      };
+      this.child.on('close', finish);
+      // 'close' waits for stdout and stderr to end, which never happens while an orphaned
+      // grandchild holds them: give the output a moment after 'exit', then stop waiting.
+      this.child.on('exit', (status, signal) => {
+        setTimeout(() => {
+          this.child.stdout?.destroy();
+          this.child.stderr?.destroy();
+          finish(status, signal);
+        }, 1000).unref();
       });
       this.child.on('error', (error) => {
         // It never started (or cannot be signalled): nothing more will come.

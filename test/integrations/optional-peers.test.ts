@@ -31,6 +31,9 @@ describe('optional peer dependencies', () => {
 
   it('beckon/nestjs loads Nest and its dependencies: the check above would see such a leak', () => {
     const loaded = modulesLoadedBy('beckon/nestjs');
-    assert.ok(loaded.some((path) => path.includes('node_modules/rxjs/')), loaded.join('\n'));
+    assert.ok(
+      loaded.some((path) => path.includes('node_modules/rxjs/')),
+      loaded.join('\n'),
+    );
   });
 });
