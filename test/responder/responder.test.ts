@@ -55,6 +55,25 @@ describe('responder', () => {
     assert.deepEqual(await ask(responder.port, 'DISCOVER_SERVER', 50), []);
   });
 
+  it('with a serviceAddress, answers only requesters that reach it there', async () => {
+    const elsewhere = await start({ serviceAddress: '10.9.9.9', httpPort: 80 });
+    const drops: DropEvent[] = [];
+    elsewhere.on('drop', (drop) => drops.push(drop));
+    assert.deepEqual(await ask(elsewhere.port, 'DISCOVER_SERVER'), []);
+    assert.deepEqual(
+      drops.map((d) => d.reason),
+      ['unreachable'],
+    );
+    const local = await start({ serviceAddress: '127.0.0.1', httpPort: 80 });
+    assert.deepEqual(await ask(local.port, 'DISCOVER_SERVER'), ['SERVER_IP:127.0.0.1:80']);
+    const any = await start({ serviceAddress: '0.0.0.0', httpPort: 80 });
+    assert.equal(any.settings.serviceAddress, undefined);
+    assert.throws(
+      () => createResponder({ serviceAddress: 'here' }),
+      /Invalid serviceAddress: "here"/,
+    );
+  });
+
   it('advertises the configured address when one is given', async () => {
     const responder = await start({ advertiseAddress: '192.168.50.5', httpPort: 80 });
     assert.deepEqual(await ask(responder.port, 'DISCOVER_SERVER'), ['SERVER_IP:192.168.50.5:80']);
@@ -224,6 +243,7 @@ describe('responder settings', () => {
         bufferSize: 512,
         bindAddress: '0.0.0.0',
         advertiseAddress: undefined,
+        serviceAddress: undefined,
         allow: [],
         rateLimit: 20,
         logging: false,
