@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
+import { serve } from '@hono/node-server';
 import express from 'express';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { attachDiscovery } from '../../src/integrations/http.js';
 import type { Logger } from '../../src/logger.js';
@@ -79,6 +81,16 @@ describe('attachDiscovery', () => {
     const server = tracked(app.listen(0));
     const handle = attach(server, ON);
     await assertDiscoverableUntilClosed(handle, await listeningPort(server), 'koa', () =>
+      closeServer(server),
+    );
+  });
+
+  it("Hono: @hono/node-server's serve() returns the http.Server to attach to", async () => {
+    const app = new Hono();
+    app.get('/', (c) => c.text('hono'));
+    const server = tracked(serve({ fetch: app.fetch, port: 0 }) as Server);
+    const handle = attach(server, ON);
+    await assertDiscoverableUntilClosed(handle, await listeningPort(server), 'hono', () =>
       closeServer(server),
     );
   });
