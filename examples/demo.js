@@ -55,7 +55,7 @@ if (server) {
   );
 } else {
   console.log(
-    '3. Nothing found: see "beckon discover --help" and the README troubleshooting notes.',
+    '3. Nothing found: try "npx beckon discover --verbose" to see what was sent and skipped.',
   );
   process.exitCode = 1;
 }

@@ -1,6 +1,6 @@
 /**
  * A Fastify plugin: `app.register(beckon, options)` makes the app discoverable while it
- * listens, logging through the app's logger, and stops discovery in the close hook.
+ * listens, logging through the app's logger, and stops discovery in the preClose hook.
  */
 import type { FastifyInstance } from 'fastify';
 import { type AttachOptions, attachDiscovery, type DiscoveryHandle } from './http.js';
@@ -30,6 +30,10 @@ function beckon(
   options: BeckonFastifyOptions,
   done: (error?: Error) => void,
 ) {
+  if (app.hasDecorator('beckon')) {
+    done(new Error('The beckon plugin is already registered on this Fastify instance'));
+    return;
+  }
   let handle: DiscoveryHandle;
   try {
     handle = attachDiscovery(app.server, { logger: adaptLogger(app.log), ...options });
@@ -38,7 +42,8 @@ function beckon(
     return;
   }
   app.decorate('beckon', handle);
-  app.addHook('onClose', async () => {
+  // preClose runs before the server stops accepting: no reply points at a closing app.
+  app.addHook('preClose', async () => {
     await handle.stop();
   });
   done();

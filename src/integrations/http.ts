@@ -4,29 +4,15 @@
  */
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { BindError, InvalidOptionError } from '../errors.js';
+import { BindError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
-import { checkInteger, MAX_DELAY_MS } from '../options.js';
-import { type ResponderOptions, resolveResponderSettings } from '../responder/options.js';
+import type { ResponderOptions } from '../responder/options.js';
 import { createResponder, type Responder } from '../responder/responder.js';
+import { type AttachOptions, checkAttachOptions } from './attach-options.js';
 import { detectTestRun } from './test-run.js';
 
-/** Options of {@link attachDiscovery}: the responder's, plus when to run at all. */
-export interface AttachOptions extends ResponderOptions {
-  /**
-   * `true` starts discovery even in a test run, `false` never starts it. Left out, discovery
-   * starts unless the process looks like a test run (`NODE_ENV=test`, Jest, Vitest, `node --test`),
-   * like the original, which stayed off under `manage.py test` and pytest.
-   */
-  enabled?: boolean;
-  /**
-   * When the UDP port is taken (typically by another process of the same app: a cluster worker,
-   * a PM2 instance), stand by and try again this often, taking over when the port frees.
-   * 0 gives up at once. @default 5000
-   */
-  standbyRetryMs?: number;
-}
+export type { AttachOptions } from './attach-options.js';
 
 /**
  * Where discovery stands: waiting for the server to listen, `answering`, on `standby` (another
@@ -58,8 +44,6 @@ export interface DiscoveryHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const DEFAULT_STANDBY_RETRY_MS = 5000;
-
 /**
  * Makes `server` discoverable while it listens: starts a responder when it emits `listening`,
  * advertising the port it really bound (port 0 included), and stops it on `close`. If the server
@@ -75,33 +59,6 @@ export function attachDiscovery(server: NetServer, options: AttachOptions = {}):
   return new AttachedDiscovery(server, options);
 }
 
-/**
- * Validates attach options now rather than when the server listens.
- *
- * @throws {InvalidOptionError} naming the option, the value and what is allowed.
- */
-export function checkAttachOptions(options: AttachOptions): {
-  enabled: boolean | undefined;
-  standbyRetryMs: number;
-  responderOptions: ResponderOptions;
-} {
-  const { enabled, standbyRetryMs, ...responderOptions } = options;
-  resolveResponderSettings(responderOptions);
-  if (enabled !== undefined && typeof enabled !== 'boolean') {
-    throw new InvalidOptionError('enabled', enabled, 'true, false, or left out for automatic');
-  }
-  return {
-    enabled,
-    standbyRetryMs: checkInteger(
-      'standbyRetryMs',
-      standbyRetryMs ?? DEFAULT_STANDBY_RETRY_MS,
-      0,
-      MAX_DELAY_MS,
-    ),
-    responderOptions,
-  };
-}
-
 class AttachedDiscovery implements DiscoveryHandle {
   state: DiscoveryState = 'waiting';
   responder: Responder | undefined;
@@ -110,12 +67,14 @@ class AttachedDiscovery implements DiscoveryHandle {
   readonly #options: ResponderOptions;
   readonly #logger: Logger;
   readonly #standbyRetryMs: number;
-  readonly #warned = new Set<string>();
+  readonly #said = new Set<string>();
   #settledWaiters: ((state: DiscoveryState) => void)[] = [];
   #retryTimer: NodeJS.Timeout | undefined;
   // Bumped on every listen, close and stop: an older start attempt never touches a newer state.
   #generation = 0;
   #listenHandled = false;
+  // The stop of the previous responder: a new one binds only after the old socket is closed.
+  #halting: Promise<unknown> = Promise.resolve();
 
   constructor(server: NetServer, options: AttachOptions) {
     const { enabled, standbyRetryMs, responderOptions } = checkAttachOptions(options);
@@ -147,10 +106,11 @@ class AttachedDiscovery implements DiscoveryHandle {
 
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
+    this.#generation++;
     this.#server.off('listening', this.#onListening);
     this.#server.off('close', this.#onClose);
-    await this.#halt();
     this.#settle('stopped');
+    await this.#halt();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -159,7 +119,7 @@ class AttachedDiscovery implements DiscoveryHandle {
 
   readonly #onListening = (): void => {
     // listen() may bind at once and emit 'listening' a tick later: handle each listen once.
-    if (this.#listenHandled) return;
+    if (this.#listenHandled || this.state === 'stopped') return;
     this.#listenHandled = true;
     const generation = ++this.#generation;
     const target = this.#advertisable();
@@ -178,16 +138,16 @@ class AttachedDiscovery implements DiscoveryHandle {
   readonly #onClose = (): void => {
     this.#listenHandled = false;
     this.#generation++;
-    void this.#halt().then(() => {
-      if (this.state !== 'stopped') this.state = 'waiting';
-    });
+    if (this.state !== 'stopped') this.state = 'waiting';
+    void this.#halt();
   };
 
   /** The port to advertise and the one address the server is limited to, if it is. */
   #advertisable(): { port: number; address: string | undefined } | undefined {
     const bound = this.#server.address() as AddressInfo | string | null;
     if (bound === null || typeof bound === 'string') {
-      this.#warnOnce(
+      this.#once(
+        'warn',
         'pipe',
         `The server listens on ${bound ?? 'nothing'}, not on a TCP port: nothing to advertise`,
       );
@@ -198,14 +158,16 @@ class AttachedDiscovery implements DiscoveryHandle {
     const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
     const ip = parseIPv4(v4);
     if (ip === undefined) {
-      this.#warnOnce(
+      this.#once(
+        'warn',
         'ipv6',
         `The server listens on ${address} only, an IPv6 address; discovery is IPv4 and cannot ` +
           'advertise it. Listen on :: or 0.0.0.0 to be discoverable.',
       );
       return undefined;
     }
-    this.#warnOnce(
+    this.#once(
+      'warn',
       'limited',
       isLoopback(ip)
         ? `The server listens on ${v4} only: discovery answers requests from this machine alone. ` +
@@ -217,13 +179,16 @@ class AttachedDiscovery implements DiscoveryHandle {
   }
 
   async #start(responder: Responder, generation: number): Promise<void> {
+    await this.#halting;
+    if (generation !== this.#generation) return;
     try {
       await responder.start();
     } catch (error) {
       if (generation !== this.#generation) return;
       if (error instanceof BindError && error.cause instanceof Error && isInUse(error.cause)) {
         if (this.#standbyRetryMs > 0) {
-          this.#infoOnce(
+          this.#once(
+            'info',
             'standby',
             `UDP port ${error.port} is taken, probably by another process of this app ` +
               `(a cluster worker or PM2 instance), which answers for this host. Standing by; ` +
@@ -256,11 +221,12 @@ class AttachedDiscovery implements DiscoveryHandle {
     this.#settle('answering');
   }
 
-  async #halt(): Promise<void> {
+  #halt(): Promise<unknown> {
     clearTimeout(this.#retryTimer);
     const responder = this.responder;
     this.responder = undefined;
-    await responder?.stop();
+    this.#halting = this.#halting.then(() => responder?.stop()).catch(() => {});
+    return this.#halting;
   }
 
   #settle(state: DiscoveryState): void {
@@ -270,16 +236,11 @@ class AttachedDiscovery implements DiscoveryHandle {
     for (const resolve of waiters) resolve(state);
   }
 
-  #warnOnce(key: string, message: string): void {
-    if (this.#warned.has(key)) return;
-    this.#warned.add(key);
-    this.#logger.warn(message);
-  }
-
-  #infoOnce(key: string, message: string): void {
-    if (this.#warned.has(key)) return;
-    this.#warned.add(key);
-    this.#logger.info(message);
+  /** Logs `message` the first time `key` comes up, and never again. */
+  #once(level: 'info' | 'warn', key: string, message: string): void {
+    if (this.#said.has(key)) return;
+    this.#said.add(key);
+    this.#logger[level](message);
   }
 }
 

@@ -14,12 +14,8 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import {
-  type AttachOptions,
-  attachDiscovery,
-  checkAttachOptions,
-  type DiscoveryHandle,
-} from './http.js';
+import { type AttachOptions, checkAttachOptions } from './attach-options.js';
+import { attachDiscovery, type DiscoveryHandle } from './http.js';
 import { adaptLogger } from './logger-adapter.js';
 
 /** Injection token of the options. */
@@ -71,7 +67,7 @@ export class BeckonModule {
    * class AppModule {}
    */
   static forRoot(options: AttachOptions = {}): DynamicModule {
-    validate(options);
+    checkAttachOptions(options);
     return module([{ provide: BECKON_OPTIONS, useValue: options }]);
   }
 
@@ -81,7 +77,11 @@ export class BeckonModule {
       ...module([
         {
           provide: BECKON_OPTIONS,
-          useFactory: async (...args: never[]) => validate(await options.useFactory(...args)),
+          useFactory: async (...args: never[]) => {
+            const resolved = await options.useFactory(...args);
+            checkAttachOptions(resolved);
+            return resolved;
+          },
           inject: (options.inject ?? []) as never[],
         },
       ]),
@@ -98,9 +98,4 @@ function module(providers: NonNullable<ModuleMetadata['providers']>): DynamicMod
     providers: [...providers, BeckonService],
     exports: [BeckonService],
   };
-}
-
-function validate(options: AttachOptions): AttachOptions {
-  checkAttachOptions(options);
-  return options;
 }

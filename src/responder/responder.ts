@@ -281,7 +281,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#decisions.set(source, verdict.reason);
       return verdict.reason;
     }
-    const address = this.#fixedAddress ?? replyAddressFor(source, interfaces);
+    const address =
+      this.#fixedAddress ?? replyAddressFor(source, interfaces, this.settings.serviceAddress);
     if (address === undefined) return undefined; // not cached: the route is asked each time
     if (!this.#serves(address)) {
       this.#decisions.set(source, 'unreachable');
@@ -310,10 +311,14 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
   }
 
-  /** Whether the service can be reached at `address` (always, unless it listens on one address). */
+  /**
+   * Whether the service can be reached at `address`: always, unless it listens on one address
+   * only. A configured `advertiseAddress` is the user's word for where it is reached (a proxy,
+   * a NAT), so it is not second-guessed.
+   */
   #serves(address: string): boolean {
     const only = this.settings.serviceAddress;
-    return only === undefined || only === address;
+    return only === undefined || only === address || this.settings.advertiseAddress !== undefined;
   }
 
   #send(socket: Socket, remote: RemoteInfo, reply: Buffer): void {

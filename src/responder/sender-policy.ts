@@ -10,6 +10,7 @@ import {
   isPrivate,
   isUnspecifiedOrMulticast,
   parseIPv4,
+  prefixMask,
 } from '../network/ipv4.js';
 
 /** Why a requester is answered, or why not. */
@@ -39,15 +40,28 @@ export function judgeSender(
 
 /**
  * The address to advertise to `source`: 127.0.0.1 to loopback requesters, otherwise the
- * address of the interface in the requester's subnet. Undefined when no local subnet holds
- * the requester (the caller then asks the routing table).
+ * address of the interface in the requester's subnet. `preferred` (the one address a service
+ * listens on) wins when the requester can reach it the same way: a loopback address for a
+ * loopback requester, or an address of an interface whose subnet holds the requester (a
+ * secondary address, say). Undefined when no local subnet holds the requester (the caller then
+ * asks the routing table).
  */
 export function replyAddressFor(
   source: string,
   interfaces: readonly NetworkInterface[],
+  preferred?: string,
 ): string | undefined {
   const ip = parseIPv4(source);
   if (ip === undefined) return undefined;
-  if (isLoopback(ip)) return '127.0.0.1';
+  const wanted = preferred === undefined ? undefined : parseIPv4(preferred);
+  if (isLoopback(ip)) return wanted !== undefined && isLoopback(wanted) ? preferred : '127.0.0.1';
+  if (wanted !== undefined) {
+    const holder = interfaces.find((iface) => iface.address === preferred && !iface.loopback);
+    const network = holder && {
+      network: (wanted & prefixMask(holder.prefix)) >>> 0,
+      prefix: holder.prefix,
+    };
+    if (network && cidrContains(network, ip)) return preferred;
+  }
   return interfaceFor(ip, interfaces)?.address;
 }

@@ -15,7 +15,14 @@ describe('beckon/fastify', () => {
     await app.register(beckon, { enabled: true, port: 0, env: {} });
     await app.listen({ port: 0, host: '0.0.0.0' });
     const port = (app.server.address() as AddressInfo).port;
-    await assertDiscoverableUntilClosed(app.beckon, port, 'fastify', () => app.close());
+    let listeningAtStop: boolean | undefined;
+    const handle = app.beckon;
+    assert.equal(await handle.settled(), 'answering');
+    handle.responder?.once('close', () => {
+      listeningAtStop = app.server.listening;
+    });
+    await assertDiscoverableUntilClosed(handle, port, 'fastify', () => app.close());
+    assert.equal(listeningAtStop, true, 'discovery must stop before the server closes');
     assert.equal(app.beckon.state, 'stopped');
     // It logged through the app's logger (pino JSON lines).
     assert.ok(
@@ -24,6 +31,14 @@ describe('beckon/fastify', () => {
       ),
       lines.join(''),
     );
+  });
+
+  it('refuses to be registered twice', async () => {
+    const app = Fastify();
+    await app.register(beckon, { enabled: false });
+    await assert.rejects(async () => {
+      await app.register(beckon, { enabled: false });
+    }, /already registered/);
   });
 
   it('rejects invalid options at registration', async () => {

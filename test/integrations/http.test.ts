@@ -185,6 +185,58 @@ describe('attachDiscovery', () => {
     assert.throws(() => attach(server, { standbyRetryMs: -1 }), /Invalid standbyRetryMs: -1/);
   });
 
+  it('stop() while the responder is still starting leaves nothing running', async () => {
+    const udpPort = await freeUdpPort();
+    const server = tracked(createServer());
+    server.listen(0);
+    await once(server, 'listening');
+    const handle = attach(server, { ...ON, port: udpPort }); // starts binding now
+    await handle.stop();
+    await sleep(100);
+    assert.equal(handle.state, 'stopped');
+    assert.equal(handle.responder, undefined);
+    // The port is free again: a new socket can take it.
+    const probe = createSocket('udp4');
+    probe.bind(udpPort, '0.0.0.0');
+    await once(probe, 'listening');
+    probe.close();
+  });
+
+  it('stop() during standby ends the retries', async () => {
+    const first = tracked(createServer());
+    const firstHandle = attach(first, ON);
+    first.listen(0);
+    assert.equal(await firstHandle.settled(), 'answering');
+    const udpPort = firstHandle.responder?.port ?? 0;
+    const second = tracked(createServer());
+    const secondHandle = attach(second, { ...ON, port: udpPort, standbyRetryMs: 50 });
+    second.listen(0);
+    assert.equal(await secondHandle.settled(), 'standby');
+    await secondHandle.stop();
+    await closeServer(first); // the port frees: a live retry would take it within 50 ms
+    await sleep(200);
+    assert.equal(secondHandle.state, 'stopped');
+    assert.equal(secondHandle.responder, undefined);
+    assert.deepEqual(await ask(udpPort, 'DISCOVER_SERVER', 200), []);
+  });
+
+  it('close then listen again: waiting at once, then answering again on the same UDP port', async () => {
+    const udpPort = await freeUdpPort();
+    const server = tracked(createServer((_req, res) => res.end('again')));
+    const handle = attach(server, { ...ON, port: udpPort });
+    server.listen(0);
+    assert.equal(await handle.settled(), 'answering');
+    server.close();
+    await once(server, 'close');
+    assert.equal(handle.state, 'waiting');
+    server.listen(0); // the old socket may still be closing: the new responder waits for it
+    assert.equal(await handle.settled(), 'answering');
+    assert.equal(handle.responder?.port, udpPort);
+    assert.deepEqual(await ask(udpPort, 'DISCOVER_SERVER'), [
+      `SERVER_IP:127.0.0.1:${portOf(server)}`,
+    ]);
+  });
+
   it('with the UDP port taken, stands by and takes over when it frees', async () => {
     const first = tracked(createServer((_req, res) => res.end('first')));
     const firstHandle = attach(first, ON);

@@ -49,8 +49,14 @@ describe('beckon/nestjs', () => {
     const port = (app.getHttpServer().address() as AddressInfo).port;
     const handle = app.get(BeckonService).handle;
     assert.ok(handle);
+    assert.equal(await handle.settled(), 'answering');
+    let listeningAtStop: boolean | undefined;
+    handle.responder?.once('close', () => {
+      listeningAtStop = app.getHttpServer().listening;
+    });
     await assertDiscoverableUntilClosed(handle, port, 'nest', () => app.close());
     assert.equal(handle.state, 'stopped');
+    assert.equal(listeningAtStop, true, 'discovery must stop before the HTTP server closes');
     assert.ok(
       logger.lines.some((line) => /^log \[Beckon\] Discovery answering on UDP port/.test(line)),
       logger.lines.join('\n'),

@@ -38,6 +38,16 @@ describe('reply address', () => {
     assert.equal(replyAddressFor('10.0.200.3', host), '10.0.9.9');
   });
 
+  it("is the service's one address when the requester reaches it the same way", () => {
+    const secondary = [...host, iface('eth0', '192.168.1.11', 24)];
+    assert.equal(replyAddressFor('192.168.1.77', secondary, '192.168.1.11'), '192.168.1.11');
+    assert.equal(replyAddressFor('127.0.0.1', host, '127.0.0.2'), '127.0.0.2');
+    // Not reachable that way: the usual address, which the responder then refuses to send.
+    assert.equal(replyAddressFor('10.0.5.20', secondary, '192.168.1.11'), '10.0.5.1');
+    assert.equal(replyAddressFor('127.0.0.1', host, '192.168.1.10'), '127.0.0.1');
+    assert.equal(replyAddressFor('192.168.1.77', host, '192.168.1.99'), '192.168.1.10');
+  });
+
   it('is 127.0.0.1 only for loopback requesters', () => {
     assert.equal(replyAddressFor('127.0.0.1', host), '127.0.0.1');
     assert.equal(replyAddressFor('127.3.2.1', host), '127.0.0.1');
