@@ -14,6 +14,11 @@ interface Run {
   stderr: string;
 }
 
+/** `beckon discover` on loopback only, asking UDP `port`, with more `flags`. */
+function discoverOnLo(port: number, ...flags: string[]): Promise<Run> {
+  return beckon(['discover', '--port', String(port), '--interface', 'lo', ...flags]);
+}
+
 /** Runs the built CLI with a clean discovery environment. */
 async function beckon(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -47,15 +52,7 @@ describe('beckon CLI', () => {
   after(() => responder.stop());
 
   it('discover prints a table of what it found and exits 0', async () => {
-    const run = await beckon([
-      'discover',
-      '--port',
-      String(port),
-      '--interface',
-      'lo',
-      '--timeout',
-      '0.5',
-    ]);
+    const run = await discoverOnLo(port, '--timeout', '0.5');
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Found 1 server:/);
     assert.match(run.stdout, /IP\s+PORT\s+URL\s+INTERFACE\s+RTT/);
@@ -63,16 +60,7 @@ describe('beckon CLI', () => {
   });
 
   it('discover --json prints one object per server per line', async () => {
-    const run = await beckon([
-      'discover',
-      '--port',
-      String(port),
-      '--interface',
-      'lo',
-      '--timeout',
-      '0.5',
-      '--json',
-    ]);
+    const run = await discoverOnLo(port, '--timeout', '0.5', '--json');
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trim().split('\n');
     assert.equal(lines.length, 1);
@@ -86,17 +74,7 @@ describe('beckon CLI', () => {
 
   it('discover --first returns on the first reply, well before the deadline', async () => {
     const started = performance.now();
-    const run = await beckon([
-      'discover',
-      '--port',
-      String(port),
-      '--interface',
-      'lo',
-      '--timeout',
-      '10',
-      '--first',
-      '--json',
-    ]);
+    const run = await discoverOnLo(port, '--timeout', '10', '--first', '--json');
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim().split('\n').length, 1);
     assert.ok(performance.now() - started < 5000, 'waited for the deadline');
@@ -188,15 +166,7 @@ describe('beckon serve', () => {
     try {
       assert.match(serve.output(), /HTTP port:\s+3000/);
       assert.match(serve.output(), /Discovery message:\s+DISCOVER_SERVER/);
-      const found = await beckon([
-        'discover',
-        '--port',
-        String(serve.port),
-        '--interface',
-        'lo',
-        '--first',
-        '--json',
-      ]);
+      const found = await discoverOnLo(serve.port, '--first', '--json');
       assert.equal(JSON.parse(found.stdout).port, 3000);
       serve.child.kill('SIGTERM');
       const [code] = await once(serve.child, 'close');

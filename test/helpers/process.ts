@@ -62,6 +62,7 @@ export class LabProcess {
     });
     this.exited = new Promise((resolve) => {
       const finish = (status: number | null, signal: NodeJS.Signals | null) => {
+        if (this.ended) return; // 'close' and the 'exit' fallback below may both come
         this.ended = true;
         for (const listener of this.listeners) listener();
         resolve({ status, signal });
@@ -79,9 +80,7 @@ export class LabProcess {
       this.child.on('error', (error) => {
         // It never started (or cannot be signalled): nothing more will come.
         this.stderr += String(error);
-        this.ended = true;
-        for (const listener of this.listeners) listener();
-        resolve({ status: null, signal: null });
+        finish(null, null);
       });
     });
   }

@@ -21,6 +21,13 @@ export async function udpPeer(
   return { socket, port: socket.address().port, received, close: () => socket.close() };
 }
 
+/** A UDP port on loopback that was free a moment ago. */
+export async function freeUdpPort(): Promise<number> {
+  const peer = await udpPeer();
+  peer.close();
+  return peer.port;
+}
+
 /** Sends `message` to 127.0.0.1:`port` and collects the replies for `waitMs`. */
 export async function ask(port: number, message: string | Buffer, waitMs = 150): Promise<string[]> {
   const peer = await udpPeer();

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { it } from 'node:test';
 import { LabProcess } from '../helpers/process.js';
-import { ask, sleep } from '../helpers/udp.js';
+import { ask, freeUdpPort, sleep } from '../helpers/udp.js';
 
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'udp') {
-    const socket = createSocket('udp4');
-    socket.bind(0, '127.0.0.1');
-    await once(socket, 'listening');
-    const { port } = socket.address();
-    socket.close();
-    return port;
-  }
+/** A TCP port on loopback that was free a moment ago. */
+async function freeTcpPort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
@@ -23,7 +15,7 @@ async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
 }
 
 it('node:cluster: one worker answers for the host, the other stands by and takes over', async () => {
-  const [udpPort, httpPort] = [await freePort('udp'), await freePort('tcp')];
+  const [udpPort, httpPort] = [await freeUdpPort(), await freeTcpPort()];
   const app = new LabProcess(
     process.execPath,
     ['--import', 'tsx', 'test/integrations/fixtures/cluster-app.ts', String(udpPort)],

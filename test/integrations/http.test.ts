@@ -11,7 +11,7 @@ import Koa from 'koa';
 import { attachDiscovery } from '../../src/integrations/http.js';
 import type { Logger } from '../../src/logger.js';
 import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
-import { ask, sleep } from '../helpers/udp.js';
+import { ask, freeUdpPort, sleep } from '../helpers/udp.js';
 
 /** Options every test uses: on despite the test run, any free UDP port, no env. */
 const ON = { enabled: true, port: 0, env: {} } as const;
@@ -266,16 +266,6 @@ describe('attachDiscovery', () => {
     await secondHandle.stop();
   });
 });
-
-/** A UDP port that was free a moment ago. */
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  const { port } = socket.address();
-  socket.close();
-  return port;
-}
 
 async function listeningPort(server: Server): Promise<number> {
   if (!server.listening) await once(server, 'listening');

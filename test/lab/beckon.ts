@@ -27,27 +27,34 @@ export async function discoverCli(
   return { status: run.status, servers, run };
 }
 
-/** Runs the library's `discover(options)` in `host` and returns what it resolved with. */
-export async function discoverLib(host: LabHost, options: object = {}): Promise<Server[]> {
-  const run = await host.script('test/lab/drivers/discover.ts', [JSON.stringify(options)]);
+/** Runs test/lab/drivers/discover.ts in `host` and parses the JSON it prints. */
+async function runDiscoverDriver<T>(host: LabHost, args: string[], timeoutMs?: number): Promise<T> {
+  const run = await host.script(
+    'test/lab/drivers/discover.ts',
+    args,
+    timeoutMs ? { timeoutMs } : {},
+  );
   if (run.status !== 0) throw new Error(`discover driver failed:\n${run.stdout}${run.stderr}`);
-  return JSON.parse(run.stdout) as Server[];
+  return JSON.parse(run.stdout) as T;
+}
+
+/** Runs the library's `discover(options)` in `host` and returns what it resolved with. */
+export function discoverLib(host: LabHost, options: object = {}): Promise<Server[]> {
+  return runDiscoverDriver(host, [JSON.stringify(options)]);
 }
 
 /** Runs `discoverOne(options)` `count` times in `host`, `parallel` at a time. */
-export async function discoverRepeatedly(
+export function discoverRepeatedly(
   host: LabHost,
   options: object,
   count: number,
   parallel = 1,
 ): Promise<{ found: number; missed: number; servers: string[] }> {
-  const run = await host.script(
-    'test/lab/drivers/discover.ts',
+  return runDiscoverDriver(
+    host,
     [JSON.stringify(options), String(count), String(parallel)],
-    { timeoutMs: 100_000 },
+    100_000,
   );
-  if (run.status !== 0) throw new Error(`discover driver failed:\n${run.stdout}${run.stderr}`);
-  return JSON.parse(run.stdout);
 }
 
 /** The servers as `ip:port@interface` strings, sorted, for compact assertions. */

@@ -11,7 +11,7 @@ import {
   type Responder,
   type ResponderOptions,
 } from '../../src/index.js';
-import { ask, sleep } from '../helpers/udp.js';
+import { ask, sleep, udpPeer } from '../helpers/udp.js';
 
 const running: Responder[] = [];
 afterEach(async () => {
@@ -206,15 +206,11 @@ describe('responder', () => {
     const limited = await start({ rateLimit: 5 });
     const unlimited = await start({ rateLimit: 0 });
     const burst = async (port: number) => {
-      const replies: string[] = [];
-      const socket = createSocket('udp4');
-      socket.on('message', (m) => replies.push(String(m)));
-      socket.bind(0, '127.0.0.1');
-      await once(socket, 'listening');
-      for (let i = 0; i < 30; i++) socket.send('DISCOVER_SERVER', port, '127.0.0.1');
+      const peer = await udpPeer();
+      for (let i = 0; i < 30; i++) peer.socket.send('DISCOVER_SERVER', port, '127.0.0.1');
       await sleep(200);
-      socket.close();
-      return replies.length;
+      peer.close();
+      return peer.received.length;
     };
     const limitedReplies = await burst(limited.port);
     assert.ok(limitedReplies >= 5 && limitedReplies <= 6, `rate 5 gave ${limitedReplies} replies`);
