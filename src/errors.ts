@@ -31,6 +31,16 @@ export class InvalidOptionError extends BeckonError {
     this.option = option;
     this.value = value;
   }
+
+  /**
+   * For a secret (a key): the message says what is wrong and what is allowed, never the value,
+   * and `value` is `'<redacted>'`.
+   */
+  static secret(option: string, problem: string, allowed: string): InvalidOptionError {
+    const error = new InvalidOptionError(option, '<redacted>', allowed);
+    error.message = `Invalid ${option}: ${problem} (expected ${allowed})`;
+    return error;
+  }
 }
 
 /** The responder could not bind its UDP port; `cause` is the operating system's error. */

@@ -22,6 +22,7 @@ export {
   type NetworkInterface,
 } from './network/interfaces.js';
 export type { SocketFactory } from './network/socket.js';
+export { generateKey } from './security/keys.js';
 export {
   DEFAULT_HTTP_PORT,
   DEFAULT_MESSAGE,
@@ -32,6 +33,7 @@ export {
   type PlainReply,
   parsePlainReply,
 } from './protocol/plain.js';
+export type { ServerMetadata } from './protocol/extended.js';
 export type { ResponderOptions, ResponderSettings } from './responder/options.js';
 export {
   createResponder,

@@ -4,6 +4,7 @@
  * allowed.
  */
 import { InvalidOptionError } from './errors.js';
+import { isSafeText } from './protocol/extended.js';
 
 /** An environment to read settings from; `process.env` by default. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -46,6 +47,21 @@ export function checkDuration(option: string, value: unknown): number {
 export function checkText(option: string, value: unknown, maxBytes: number): string {
   if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > maxBytes) {
     throw new InvalidOptionError(option, value, `a non-empty string of at most ${maxBytes} bytes`);
+  }
+  return value;
+}
+
+/**
+ * A text that travels to other hosts and gets printed there: non-empty, at most `maxBytes`
+ * UTF-8 bytes, no control or bidi-override characters.
+ */
+export function checkSafeText(option: string, value: unknown, maxBytes: number): string {
+  if (typeof value !== 'string' || !isSafeText(value, maxBytes)) {
+    throw new InvalidOptionError(
+      option,
+      value,
+      `a non-empty string of at most ${maxBytes} bytes without control characters`,
+    );
   }
   return value;
 }

@@ -10,8 +10,9 @@ import { parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
 import { selectInterfaces } from '../network/select.js';
 import { closeSocket, createUdpSocket, type SocketFactory } from '../network/socket.js';
-import { encodeRequest, parsePlainReply, REPLY_BUFFER_SIZE } from '../protocol/plain.js';
+import type { ServerMetadata } from '../protocol/extended.js';
 import { type DiscoverOptions, type DiscoverSettings, resolveDiscoverSettings } from './options.js';
+import { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
 import { resolveTargets } from './targets.js';
 
@@ -21,7 +22,7 @@ export interface Server {
   readonly ip: string;
   /** Its HTTP port; 8000 when the reply had none, as in the original. */
   readonly port: number;
-  /** `http://ip:port`. */
+  /** `<scheme>://ip:port`: the scheme of an extended answer, else `http`. */
   readonly url: string;
   /** The reply packet's source address: the truth about who answered. */
   readonly source: string;
@@ -35,10 +36,16 @@ export interface Server {
   readonly interface: string | undefined;
   /** Milliseconds from the latest request sent on that path to this reply. */
   readonly rttMs: number;
-  /** The reply as text. */
+  /** The reply as text (decrypted in Fernet mode); base64 of the datagram for extended answers. */
   readonly raw: string;
   /** The reply claimed an IP other than its source (kept only with `acceptForeignAddresses`). */
   readonly foreign: boolean;
+  /** How it was asked: the original's request, a Fernet token, or beckon's extended request. */
+  readonly protocol: DiscoverSettings['mode'];
+  /** The reply proved that its sender holds the key (Fernet, or a signed extended answer). */
+  readonly authenticated: boolean;
+  /** What the server says about itself; extended answers only. */
+  readonly metadata: ServerMetadata | undefined;
 }
 
 /**
@@ -80,8 +87,8 @@ export function discoverOne(options: DiscoverOptions = {}): Promise<Server | und
  * for await (const server of discoverStream({ timeout: 3000 })) console.log(server.url);
  */
 export function discoverStream(options: DiscoverOptions = {}): AsyncGenerator<Server, void> {
-  const settings = resolveDiscoverSettings(options);
-  return runDiscovery(settings, {
+  const { secrets, ...settings } = resolveDiscoverSettings(options);
+  return runDiscovery(settings, new ClientProtocol(settings, secrets), {
     logger: options.logger ?? debugLogger,
     socketFactory: options.socketFactory ?? createUdpSocket,
     interfaceProvider: options.interfaceProvider ?? listInterfaces,
@@ -108,12 +115,11 @@ interface Channel {
 
 async function* runDiscovery(
   settings: DiscoverSettings,
+  protocol: ClientProtocol,
   deps: Dependencies,
 ): AsyncGenerator<Server, void> {
   const { logger, signal } = deps;
   signal?.throwIfAborted();
-  const request = encodeRequest(settings.message);
-  const prefix = Buffer.from(settings.prefix);
   const interfaces = deps.interfaceProvider();
   const found = new Set<string>();
   const queue: (Server | Promise<Server>)[] = [];
@@ -139,9 +145,9 @@ async function* runDiscovery(
 
   const onReply = (channel: Channel, message: Buffer, remote: RemoteInfo) => {
     if (finished) return;
-    const reply = parsePlainReply(message, prefix);
-    if (!reply) {
-      logger.debug(`Ignored a malformed reply from ${remote.address}:${remote.port}`);
+    const reply = protocol.parse(message);
+    if (typeof reply === 'string') {
+      logger.debug(`Ignored a reply from ${remote.address}:${remote.port}: ${reply}`);
       return;
     }
     const foreign = reply.ip !== remote.address;
@@ -156,15 +162,18 @@ async function* runDiscovery(
     const server: Server = {
       ip: reply.ip,
       port: reply.port,
-      url: `http://${reply.ip}:${reply.port}`,
+      url: `${reply.metadata?.scheme ?? 'http'}://${reply.ip}:${reply.port}`,
       source: remote.address,
       sourcePort: remote.port,
       interface:
         channel.iface?.name ??
         (source === undefined ? undefined : interfaceFor(source, interfaces)?.name),
-      rttMs: Math.round((performance.now() - channel.lastSend) * 100) / 100,
-      raw: message.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'),
+      rttMs: Math.round((performance.now() - (reply.sentAt ?? channel.lastSend)) * 100) / 100,
+      raw: reply.raw,
       foreign,
+      protocol: settings.mode,
+      authenticated: settings.authenticated,
+      metadata: reply.metadata,
     };
     // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
     queue.push(
@@ -183,6 +192,7 @@ async function* runDiscovery(
     for (const channel of channels) {
       if (channel.failed) continue;
       channel.lastSend = performance.now();
+      const request = protocol.request();
       for (const destination of channel.destinations) {
         channel.socket.send(request, settings.port, destination, (error) => {
           if (error)

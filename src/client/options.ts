@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
 import { compileInterfacePattern, type InterfaceMatcher } from '../network/select.js';
@@ -7,15 +8,20 @@ import {
   checkDuration,
   checkInteger,
   checkPort,
+  checkSafeText,
   checkStringList,
   checkText,
   type Env,
+  envBoolean,
   envInteger,
   envList,
   envSecondsAsMs,
   envValue,
 } from '../options.js';
+import { Limits } from '../protocol/extended.js';
+import type { FernetKey } from '../protocol/fernet.js';
 import { DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../protocol/plain.js';
+import { checkAuthKey, checkFernetKey } from '../security/keys.js';
 import { parseTarget, type Target } from './targets.js';
 
 /**
@@ -52,6 +58,32 @@ export interface DiscoverOptions {
   acceptForeignAddresses?: boolean;
   /** Stop after this many distinct servers. @default 1000 */
   maxResults?: number;
+  /**
+   * Fernet mode, the original's encrypted mode. Env `DISCOVERY_CLIENT_ENCRYPTION_ENABLED`, then
+   * `DISCOVERY_ENCRYPTION_ENABLED`. @default false
+   */
+  encryption?: boolean;
+  /** The Fernet key. Env `DISCOVERY_CLIENT_SECRET_KEY`, then `DISCOVERY_SECRET_KEY`. */
+  secretKey?: string;
+  /**
+   * In Fernet mode, refuse replies whose token is older (or newer) than `replayWindow`, and the
+   * same token twice. @default true
+   */
+  replayProtection?: boolean;
+  /** Clock difference tolerated for Fernet replies, in milliseconds. @default 60000 */
+  replayWindow?: number;
+  /**
+   * Ask with beckon's extended request, and get each server's metadata. Old servers do not answer
+   * it. Implied by `service` and `authKey`. @default false
+   */
+  extended?: boolean;
+  /** Only servers of this service answer (extended request). */
+  service?: string;
+  /**
+   * Shared key: requests are signed with it and only answers signed with it are believed.
+   * Env `DISCOVERY_CLIENT_AUTH_KEY`, then the first of `DISCOVERY_AUTH_KEYS`.
+   */
+  authKey?: string;
   /** Aborts discovery; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** Where warnings go. @default a `util.debuglog('beckon')` logger */
@@ -77,6 +109,19 @@ export interface DiscoverSettings {
   readonly broadcast: boolean;
   readonly acceptForeignAddresses: boolean;
   readonly maxResults: number;
+  /** The request sent: the original's, a Fernet token of it, or beckon's extended request. */
+  readonly mode: 'plain' | 'fernet' | 'extended';
+  /** Whether replies must prove they come from a holder of the key (Fernet or `authKey`). */
+  readonly authenticated: boolean;
+  readonly service: string | undefined;
+  readonly replayProtection: boolean;
+  readonly replayWindow: number;
+}
+
+/** Keys of a discovery run; kept out of {@link DiscoverSettings} so that they are never printed. */
+export interface DiscoverSecrets {
+  readonly fernetKey: FernetKey | undefined;
+  readonly authKey: Buffer | undefined;
 }
 
 /**
@@ -84,13 +129,56 @@ export interface DiscoverSettings {
  *
  * @throws {InvalidOptionError} naming the option or variable, the value and what is allowed.
  */
-export function resolveDiscoverSettings(options: DiscoverOptions): DiscoverSettings {
+export function resolveDiscoverSettings(
+  options: DiscoverOptions,
+): DiscoverSettings & { secrets: DiscoverSecrets } {
   const env = options.env ?? process.env;
   const list = (option: string, value: readonly string[] | undefined, variable: string) =>
     value === undefined ? (envList(env, variable) ?? []) : checkStringList(option, value);
   const include = list('interfaces', options.interfaces, 'DISCOVERY_CLIENT_INTERFACES_WHITELIST');
   const exclude = list('exclude', options.exclude, 'DISCOVERY_CLIENT_INTERFACES_BLACKLIST');
   const targets = options.targets === undefined ? [] : checkStringList('targets', options.targets);
+  const encryptionVariable =
+    envValue(env, 'DISCOVERY_CLIENT_ENCRYPTION_ENABLED') === undefined
+      ? 'DISCOVERY_ENCRYPTION_ENABLED'
+      : 'DISCOVERY_CLIENT_ENCRYPTION_ENABLED';
+  const encryption = checkBoolean(
+    options.encryption === undefined ? encryptionVariable : 'encryption',
+    options.encryption ?? envBoolean(env, encryptionVariable) ?? false,
+  );
+  const keyVariable =
+    envValue(env, 'DISCOVERY_CLIENT_SECRET_KEY') === undefined
+      ? 'DISCOVERY_SECRET_KEY'
+      : 'DISCOVERY_CLIENT_SECRET_KEY';
+  const fernetKey = encryption
+    ? checkFernetKey(
+        options.secretKey === undefined ? keyVariable : 'secretKey',
+        options.secretKey ?? envValue(env, keyVariable),
+      )
+    : undefined;
+  const envAuthKey =
+    envValue(env, 'DISCOVERY_CLIENT_AUTH_KEY') ?? envList(env, 'DISCOVERY_AUTH_KEYS')?.[0];
+  const authKey =
+    options.authKey !== undefined
+      ? checkAuthKey('authKey', options.authKey)
+      : envAuthKey === undefined
+        ? undefined
+        : checkAuthKey('DISCOVERY_CLIENT_AUTH_KEY', envAuthKey);
+  const service =
+    options.service === undefined
+      ? undefined
+      : checkSafeText('service', options.service, Limits.text);
+  const extended =
+    checkBoolean('extended', options.extended ?? false) ||
+    service !== undefined ||
+    authKey !== undefined;
+  if (fernetKey && extended) {
+    throw new InvalidOptionError(
+      options.service !== undefined ? 'service' : options.extended ? 'extended' : 'authKey',
+      options.service ?? options.extended ?? '<redacted>',
+      'Fernet encryption or the extended protocol (service, authKey), not both',
+    );
+  }
   return {
     port: checkPort(
       'port',
@@ -125,5 +213,11 @@ export function resolveDiscoverSettings(options: DiscoverOptions): DiscoverSetti
       options.acceptForeignAddresses ?? false,
     ),
     maxResults: checkInteger('maxResults', options.maxResults ?? 1000, 1, 1_000_000),
+    mode: fernetKey ? 'fernet' : extended ? 'extended' : 'plain',
+    authenticated: fernetKey !== undefined || authKey !== undefined,
+    service,
+    replayProtection: checkBoolean('replayProtection', options.replayProtection ?? true),
+    replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
+    secrets: { fernetKey, authKey },
   };
 }

@@ -2,6 +2,7 @@
  * Discovery that starts and stops with a `node:http`/`https` server (and so with Express, Koa,
  * Hono's node server and anything else built on one).
  */
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import { BindError } from '../errors.js';
@@ -68,6 +69,8 @@ class AttachedDiscovery implements DiscoveryHandle {
   readonly #logger: Logger;
   readonly #standbyRetryMs: number;
   readonly #said = new Set<string>();
+  // The same id for every responder of this handle, across close and listen again.
+  readonly #instanceId = randomUUID();
   #settledWaiters: ((state: DiscoveryState) => void)[] = [];
   #retryTimer: NodeJS.Timeout | undefined;
   // Bumped on every listen, close and stop: an older start attempt never touches a newer state.
@@ -129,6 +132,8 @@ class AttachedDiscovery implements DiscoveryHandle {
     }
     const responder = createResponder({
       ...this.#options,
+      scheme: this.#options.scheme ?? this.scheme,
+      instanceId: this.#options.instanceId ?? this.#instanceId,
       httpPort: this.#options.httpPort ?? target.port,
       ...(target.address === undefined ? {} : { serviceAddress: target.address }),
     });

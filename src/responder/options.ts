@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
@@ -5,15 +6,26 @@ import { type Cidr, parseCidr, parseIPv4 } from '../network/ipv4.js';
 import type { SocketFactory } from '../network/socket.js';
 import {
   checkBoolean,
+  checkDuration,
   checkInteger,
   checkPort,
+  checkSafeText,
   checkText,
   type Env,
   envBoolean,
   envInteger,
+  envList,
   envValue,
 } from '../options.js';
-import { DEFAULT_MESSAGE, DEFAULT_PREFIX, DEFAULT_REQUEST_BUFFER_SIZE } from '../protocol/plain.js';
+import { isSafeText, Limits, SCHEME, type ServerMetadata } from '../protocol/extended.js';
+import {
+  DEFAULT_MESSAGE,
+  DEFAULT_PREFIX,
+  DEFAULT_REQUEST_BUFFER_SIZE,
+  encodeReply,
+} from '../protocol/plain.js';
+import { checkAuthKeys, checkFernetKey } from '../security/keys.js';
+import type { ResponderSecrets } from './protocol.js';
 
 /** Options of {@link createResponder}. Each falls back to its environment variable, then its default. */
 export interface ResponderOptions {
@@ -41,6 +53,39 @@ export interface ResponderOptions {
   allow?: readonly string[];
   /** Replies per second per source address (burst of the same size); 0 turns the limit off. @default 20 */
   rateLimit?: number;
+  /**
+   * Fernet mode, the original's encrypted mode: only requests encrypted with `secretKey` are
+   * answered, and answers are encrypted. Env `DISCOVERY_ENCRYPTION_ENABLED`. @default false
+   */
+  encryption?: boolean;
+  /** The Fernet key (44 characters of URL-safe base64, e.g. from `beckon keygen`). Env `DISCOVERY_SECRET_KEY`. */
+  secretKey?: string;
+  /**
+   * Shared keys for authenticated discovery (first = current; more during a rotation). Only
+   * extended requests signed with one of them are answered, and each answer is signed with the
+   * key of its request. Env `DISCOVERY_AUTH_KEYS` (comma-separated).
+   */
+  authKeys?: readonly string[];
+  /**
+   * In Fernet mode, refuse tokens older (or newer) than `replayWindow` and tokens already
+   * answered. Off reproduces the original, which accepts replays. Authenticated mode always
+   * does this. @default true
+   */
+  replayProtection?: boolean;
+  /** How far a request's timestamp may be from this host's clock, in milliseconds. @default 60000 */
+  replayWindow?: number;
+  /** Service name in extended answers; extended requests for another service are not answered. */
+  service?: string;
+  /** Display name in extended answers. */
+  name?: string;
+  /** Stable id in extended answers. @default a random UUID per responder */
+  instanceId?: string;
+  /** The application's version, in extended answers. */
+  version?: string;
+  /** URL scheme of the advertised service, in extended answers. @default 'http' */
+  scheme?: string;
+  /** Up to 8 small key/value pairs for extended answers (keys up to 32 bytes, values up to 128). */
+  metadata?: Readonly<Record<string, string>>;
   /** Debug and info logging; warnings and errors are always logged. Env `ENABLE_LOGGING`. @default true */
   logging?: boolean;
   /** Where log lines go. @default a `util.debuglog('beckon')` logger (`NODE_DEBUG=beckon`) */
@@ -68,6 +113,12 @@ export interface ResponderSettings {
   readonly allow: readonly string[];
   readonly rateLimit: number;
   readonly logging: boolean;
+  /** Which requests are answered: see {@link ResponderOptions.encryption} and `authKeys`. */
+  readonly mode: 'plain' | 'fernet' | 'authenticated';
+  readonly replayProtection: boolean;
+  readonly replayWindow: number;
+  /** What extended answers say about this server. */
+  readonly metadata: ServerMetadata;
 }
 
 /**
@@ -77,7 +128,7 @@ export interface ResponderSettings {
  */
 export function resolveResponderSettings(
   options: ResponderOptions,
-): ResponderSettings & { allowCidrs: Cidr[] } {
+): ResponderSettings & { allowCidrs: Cidr[]; secrets: ResponderSecrets } {
   const env = options.env ?? process.env;
   const port = checkPort(
     'port',
@@ -138,7 +189,30 @@ export function resolveResponderSettings(
     'logging',
     options.logging ?? envBoolean(env, 'ENABLE_LOGGING') ?? true,
   );
-  return {
+  const encryption = checkBoolean(
+    options.encryption === undefined ? 'DISCOVERY_ENCRYPTION_ENABLED' : 'encryption',
+    options.encryption ?? envBoolean(env, 'DISCOVERY_ENCRYPTION_ENABLED') ?? false,
+  );
+  const secretKeyOption = options.secretKey === undefined ? 'DISCOVERY_SECRET_KEY' : 'secretKey';
+  const fernetKey = encryption
+    ? checkFernetKey(secretKeyOption, options.secretKey ?? envValue(env, 'DISCOVERY_SECRET_KEY'))
+    : undefined;
+  const authKeys =
+    options.authKeys !== undefined
+      ? checkAuthKeys('authKeys', options.authKeys)
+      : envList(env, 'DISCOVERY_AUTH_KEYS')?.length
+        ? checkAuthKeys('DISCOVERY_AUTH_KEYS', envList(env, 'DISCOVERY_AUTH_KEYS'))
+        : [];
+  if (fernetKey && authKeys.length > 0) {
+    throw new InvalidOptionError(
+      'authKeys',
+      '<redacted>',
+      'either Fernet encryption or shared-key authentication, not both',
+    );
+  }
+  const mode = fernetKey ? 'fernet' : authKeys.length > 0 ? 'authenticated' : 'plain';
+  if (mode === 'plain') checkAmplification(message, prefix, httpPort);
+  const settings = {
     port,
     httpPort,
     message,
@@ -151,6 +225,69 @@ export function resolveResponderSettings(
     allowCidrs,
     rateLimit,
     logging,
+    mode,
+    replayProtection: checkBoolean('replayProtection', options.replayProtection ?? true),
+    replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
+    metadata: checkMetadata(options),
+  } as const;
+  return { ...settings, secrets: { fernetKey, authKeys } };
+}
+
+/**
+ * An unauthenticated reply may be at most 3 times the size of its request, so that nobody can
+ * use a responder to multiply traffic towards a spoofed address.
+ */
+function checkAmplification(message: string, prefix: string, httpPort: number | undefined): void {
+  const longestReply = encodeReply(prefix, '255.255.255.255', httpPort).byteLength;
+  const shortest = Math.ceil(longestReply / 3);
+  if (Buffer.byteLength(message) < shortest) {
+    throw new InvalidOptionError(
+      'message',
+      message,
+      `at least ${shortest} bytes with prefix ${JSON.stringify(prefix)}: a reply may be at most 3 times the size of its request`,
+    );
+  }
+}
+
+/** The metadata of extended answers; the longest possible answer must fit its size limit. */
+function checkMetadata(options: ResponderOptions): ServerMetadata {
+  const text = (option: 'instanceId' | 'name' | 'service' | 'version', maxBytes: number) => {
+    const value = options[option];
+    return value === undefined ? undefined : checkSafeText(option, value, maxBytes);
+  };
+  const scheme = options.scheme ?? 'http';
+  if (typeof scheme !== 'string' || !SCHEME.test(scheme)) {
+    throw new InvalidOptionError('scheme', scheme, 'a URL scheme such as http or https');
+  }
+  const values = options.metadata ?? {};
+  const entries = typeof values === 'object' && values !== null ? Object.entries(values) : [];
+  const allowedValues = `up to ${Limits.values} pairs, keys of 1 to ${Limits.valueKey} bytes, string values of up to ${Limits.valueText} bytes, ${Limits.valuesTotal} bytes in all, no control characters`;
+  const total = entries.reduce(
+    (sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(String(v)),
+    0,
+  );
+  if (
+    typeof values !== 'object' ||
+    values === null ||
+    Array.isArray(values) ||
+    entries.length > Limits.values ||
+    total > Limits.valuesTotal ||
+    !entries.every(
+      ([k, v]) =>
+        isSafeText(k, Limits.valueKey) &&
+        typeof v === 'string' &&
+        isSafeText(v, Limits.valueText, true),
+    )
+  ) {
+    throw new InvalidOptionError('metadata', JSON.stringify(values), allowedValues);
+  }
+  return {
+    instanceId: text('instanceId', Limits.text) ?? randomUUID(),
+    name: text('name', Limits.text),
+    service: text('service', Limits.text),
+    scheme,
+    version: text('version', Limits.version),
+    values: Object.freeze(Object.fromEntries(entries)),
   };
 }
 

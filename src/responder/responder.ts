@@ -8,12 +8,12 @@ import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
 import { closeSocket, createUdpSocket, type SocketFactory } from '../network/socket.js';
-import { encodeReply, encodeRequest, isRequest } from '../protocol/plain.js';
 import {
   type ResponderOptions,
   type ResponderSettings,
   resolveResponderSettings,
 } from './options.js';
+import { type AcceptedRequest, type ContentDropReason, ResponderProtocol } from './protocol.js';
 import { RateLimiter } from './rate-limit.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
 
@@ -22,13 +22,22 @@ export interface ReplyEvent {
   /** Requester address and port. */
   readonly to: string;
   readonly toPort: number;
-  /** The reply text (`SERVER_IP:<advertised address>[:<http port>]`). */
+  /** The advertised address. */
+  readonly address: string;
+  /** What was answered: the original's request, a Fernet token, or an extended request. */
+  readonly kind: AcceptedRequest['kind'];
+  /**
+   * The reply as text: `SERVER_IP:<address>[:<http port>]` (in Fernet mode, what the token
+   * holds), or `extended <address>[:<http port>]`.
+   */
   readonly reply: string;
+  /** Size of the reply datagram in bytes. */
+  readonly bytes: number;
 }
 
 /** Why a datagram got no reply. */
 export type DropReason =
-  | 'not-a-request'
+  | ContentDropReason
   | 'invalid-source'
   | 'public'
   | 'off-link'
@@ -96,7 +105,7 @@ export function createResponder(options: ResponderOptions = {}): Responder {
 class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Responder {
   readonly settings: ResponderSettings;
   readonly #allow: Cidr[];
-  readonly #request: Buffer;
+  readonly #protocol: ResponderProtocol;
   readonly #logger: Logger;
   readonly #socketFactory: SocketFactory;
   readonly #interfaces: InterfaceCache;
@@ -113,16 +122,16 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #lifecycle: Promise<unknown> = Promise.resolve();
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelay = REOPEN_FIRST_DELAY_MS;
-  // Per-source decision (a reply, or why not), valid for one interface snapshot.
-  #decisions = new Map<string, Buffer | DropReason>();
+  // Per-source decision (the address to advertise, or why not), valid for one interface snapshot.
+  #decisions = new Map<string, { address: string } | DropReason>();
   #decisionsFor: readonly NetworkInterface[] | undefined;
 
   constructor(options: ResponderOptions) {
     super();
-    const { allowCidrs, ...settings } = resolveResponderSettings(options);
+    const { allowCidrs, secrets, ...settings } = resolveResponderSettings(options);
     this.settings = settings;
     this.#allow = allowCidrs;
-    this.#request = encodeRequest(settings.message);
+    this.#protocol = new ResponderProtocol(settings, secrets);
     this.#logger = gateLogger(options.logger ?? debugLogger, settings.logging);
     this.#socketFactory = options.socketFactory ?? createUdpSocket;
     this.#interfaces = new InterfaceCache(
@@ -246,16 +255,17 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {
     try {
-      if (!isRequest(message, this.#request, this.settings.bufferSize)) {
-        this.#drop(remote, 'not-a-request');
+      const request = this.#protocol.accept(message);
+      if (typeof request === 'string') {
+        this.#drop(remote, request);
         return;
       }
       const decision = this.#decide(remote.address);
       if (typeof decision === 'string') this.#drop(remote, decision);
       else if (!this.#limiter.take(remote.address)) this.#drop(remote, 'rate-limited');
-      else if (decision) this.#send(socket, remote, decision);
+      else if (decision) this.#send(socket, remote, request, decision.address);
       else
-        this.#replyViaRoute(socket, remote).catch((error: unknown) =>
+        this.#replyViaRoute(socket, remote, request).catch((error: unknown) =>
           this.#warn(new SocketError(`Reply via route failed: ${String(error)}`, error)),
         );
     } catch (error) {
@@ -265,10 +275,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   }
 
   /**
-   * The reply for `source`, why it gets none, or undefined when the route must be asked.
-   * Cached per source until the interface list changes, and bounded in size.
+   * The address to advertise to `source`, why it gets no reply, or undefined when the route must
+   * be asked. Cached per source until the interface list changes, and bounded in size.
    */
-  #decide(source: string): Buffer | DropReason | undefined {
+  #decide(source: string): { address: string } | DropReason | undefined {
     const interfaces = this.#interfaces.get();
     if (interfaces !== this.#decisionsFor || this.#decisions.size >= MAX_CACHED_DECISIONS) {
       this.#decisions.clear();
@@ -277,24 +287,25 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     const cached = this.#decisions.get(source);
     if (cached !== undefined) return cached;
     const verdict = judgeSender(source, interfaces, this.#allow);
-    if (!verdict.allowed) {
-      this.#decisions.set(source, verdict.reason);
-      return verdict.reason;
-    }
-    const address =
-      this.#fixedAddress ?? replyAddressFor(source, interfaces, this.settings.serviceAddress);
-    if (address === undefined) return undefined; // not cached: the route is asked each time
-    if (!this.#serves(address)) {
-      this.#decisions.set(source, 'unreachable');
-      return 'unreachable';
-    }
-    const reply = encodeReply(this.settings.prefix, address, this.settings.httpPort);
-    this.#decisions.set(source, reply);
-    return reply;
+    const address = verdict.allowed
+      ? (this.#fixedAddress ?? replyAddressFor(source, interfaces, this.settings.serviceAddress))
+      : undefined;
+    if (verdict.allowed && address === undefined) return undefined; // the route is asked each time
+    const decision = !verdict.allowed
+      ? verdict.reason
+      : address !== undefined && this.#serves(address)
+        ? { address }
+        : 'unreachable';
+    this.#decisions.set(source, decision);
+    return decision;
   }
 
   /** For an allowed requester outside every local subnet, advertise what the route uses. */
-  async #replyViaRoute(socket: Socket, remote: RemoteInfo): Promise<void> {
+  async #replyViaRoute(
+    socket: Socket,
+    remote: RemoteInfo,
+    request: AcceptedRequest,
+  ): Promise<void> {
     const address = await routeSourceAddress(remote.address, this.#socketFactory);
     if (socket !== this.#socket) return; // stopped or reopened meanwhile
     const ip = address === undefined ? undefined : parseIPv4(address);
@@ -303,11 +314,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     } else if (!this.#serves(address)) {
       this.#drop(remote, 'unreachable');
     } else {
-      this.#send(
-        socket,
-        remote,
-        encodeReply(this.settings.prefix, address, this.settings.httpPort),
-      );
+      this.#send(socket, remote, request, address);
     }
   }
 
@@ -321,7 +328,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     return only === undefined || only === address || this.settings.advertiseAddress !== undefined;
   }
 
-  #send(socket: Socket, remote: RemoteInfo, reply: Buffer): void {
+  #send(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, address: string): void {
+    const reply = this.#protocol.answer(request, address);
     socket.send(reply, remote.port, remote.address, (error) => {
       if (error) {
         this.#warn(
@@ -333,7 +341,14 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       }
     });
     if (this.listenerCount('reply') > 0) {
-      this.emit('reply', { to: remote.address, toPort: remote.port, reply: String(reply) });
+      this.emit('reply', {
+        to: remote.address,
+        toPort: remote.port,
+        address,
+        kind: request.kind,
+        reply: this.#protocol.describe(request, address),
+        bytes: reply.byteLength,
+      });
     }
   }
 

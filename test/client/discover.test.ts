@@ -245,10 +245,10 @@ describe('abort', () => {
 
 describe('client settings', () => {
   it('reads the original environment names; options win', async () => {
-    const port = await responder({ httpPort: 4242, message: 'PING', prefix: 'PONG:' });
+    const port = await responder({ httpPort: 4242, message: 'PING_SERVER', prefix: 'PONG:' });
     const env = {
       DISCOVERY_CLIENT_PORT: String(port),
-      DISCOVERY_CLIENT_MESSAGE: 'PING',
+      DISCOVERY_CLIENT_MESSAGE: 'PING_SERVER',
       DISCOVERY_CLIENT_RESPONSE_PREFIX: 'PONG:',
       DISCOVERY_CLIENT_TIMEOUT: '0.3',
       DISCOVERY_CLIENT_INTERFACES_WHITELIST: 'lo, eth-none',

@@ -223,18 +223,31 @@ describe('responder settings', () => {
     const responder = createResponder({
       env: {
         DISCOVERY_PORT: '7777',
-        DISCOVERY_MESSAGE: 'HELLO',
+        DISCOVERY_MESSAGE: 'HELLO_SERVER',
         RESPONSE_PREFIX: 'AT:',
         DISCOVERY_BUFFER_SIZE: '512',
         ENABLE_LOGGING: 'False',
       },
     });
+    const { metadata, ...settings } = responder.settings;
+    assert.match(metadata.instanceId, /^[0-9a-f-]{36}$/);
     assert.deepEqual(
-      { ...responder.settings },
+      { ...metadata, instanceId: 'random' },
+      {
+        instanceId: 'random',
+        name: undefined,
+        service: undefined,
+        scheme: 'http',
+        version: undefined,
+        values: {},
+      },
+    );
+    assert.deepEqual(
+      { ...settings },
       {
         port: 7777,
         httpPort: undefined,
-        message: 'HELLO',
+        message: 'HELLO_SERVER',
         prefix: 'AT:',
         bufferSize: 512,
         bindAddress: '0.0.0.0',
@@ -243,6 +256,9 @@ describe('responder settings', () => {
         allow: [],
         rateLimit: 20,
         logging: false,
+        mode: 'plain',
+        replayProtection: true,
+        replayWindow: 60_000,
       },
     );
   });
@@ -250,11 +266,11 @@ describe('responder settings', () => {
   it('lets options win over the environment', () => {
     const responder = createResponder({
       port: 1234,
-      message: 'X',
-      env: { DISCOVERY_PORT: '7777', DISCOVERY_MESSAGE: 'Y' },
+      message: 'FROM_THE_OPTION',
+      env: { DISCOVERY_PORT: '7777', DISCOVERY_MESSAGE: 'FROM_THE_ENVIRONMENT' },
     });
     assert.equal(responder.settings.port, 1234);
-    assert.equal(responder.settings.message, 'X');
+    assert.equal(responder.settings.message, 'FROM_THE_OPTION');
   });
 
   const invalid: [string, ResponderOptions, RegExp][] = [

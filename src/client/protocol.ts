@@ -1,0 +1,140 @@
+/**
+ * The client's protocol side, without sockets: the request datagrams it sends and which replies
+ * it believes. One instance per discovery run, since it remembers what it sent.
+ *
+ * - `plain`: the original's request; replies parsed exactly as the original client does.
+ * - `fernet`: each request is a fresh Fernet token; a reply must be a token under the same key,
+ *   inside the replay window, and is believed once.
+ * - `extended`: each round sends a fresh nonce; an answer must echo a nonce of this run and, with
+ *   a key, carry a valid tag, and is believed once.
+ */
+import { randomBytes } from 'node:crypto';
+import * as extended from '../protocol/extended.js';
+import { decryptFernet, encryptFernet } from '../protocol/fernet.js';
+import {
+  DEFAULT_HTTP_PORT,
+  encodeRequest,
+  parsePlainReply,
+  REPLY_BUFFER_SIZE,
+} from '../protocol/plain.js';
+import { ReplayGuard } from '../security/replay-guard.js';
+import type { DiscoverSecrets, DiscoverSettings } from './options.js';
+
+/** Why a reply was not believed. */
+export type ReplyDropReason =
+  /** Not a reply of this mode, or not well formed. */
+  | 'malformed'
+  /** No valid tag, or a token under another key. */
+  | 'unauthenticated'
+  /** It echoes no nonce this run sent. */
+  | 'unsolicited'
+  /** Outside the replay window (Fernet). */
+  | 'stale'
+  /** The very same Fernet token was already believed. */
+  | 'replay';
+
+/** A reply that was believed. */
+export interface BelievedReply {
+  /** The claimed IPv4 address, canonical. */
+  readonly ip: string;
+  readonly port: number;
+  /** The reply as text (decrypted in Fernet mode); base64 of the datagram for extended answers. */
+  readonly raw: string;
+  /** When the request it answers was sent (`performance.now()`), if known. */
+  readonly sentAt: number | undefined;
+  readonly metadata: extended.ServerMetadata | undefined;
+}
+
+export class ClientProtocol {
+  readonly #settings: DiscoverSettings;
+  readonly #secrets: DiscoverSecrets;
+  readonly #plainRequest: Buffer;
+  readonly #prefix: Buffer;
+  readonly #guard: ReplayGuard;
+  // Extended mode: nonce (hex) -> when it was sent. Bounded: one per channel per round.
+  readonly #nonces = new Map<string, number>();
+
+  constructor(settings: DiscoverSettings, secrets: DiscoverSecrets) {
+    this.#settings = settings;
+    this.#secrets = secrets;
+    this.#plainRequest = encodeRequest(settings.message);
+    this.#prefix = Buffer.from(settings.prefix);
+    this.#guard = new ReplayGuard(settings.replayWindow);
+  }
+
+  /** The datagram for one round on one channel (a new token or nonce each time). */
+  request(now = Date.now()): Buffer {
+    switch (this.#settings.mode) {
+      case 'plain':
+        return this.#plainRequest;
+      case 'fernet':
+        // biome-ignore lint/style/noNonNullAssertion: fernet mode always has a key
+        return encryptFernet(
+          this.#secrets.fernetKey!,
+          this.#plainRequest,
+          now / 1000,
+          randomBytes(16),
+        );
+      case 'extended': {
+        const nonce = randomBytes(extended.NONCE_SIZE);
+        this.#nonces.set(nonce.toString('hex'), performance.now());
+        const { service } = this.#settings;
+        return extended.encodeRequest({ nonce, timestamp: now, service }, this.#secrets.authKey);
+      }
+    }
+  }
+
+  /** Believes `datagram`, or says why not. Never throws. */
+  parse(datagram: Buffer, now = Date.now()): BelievedReply | ReplyDropReason {
+    switch (this.#settings.mode) {
+      case 'plain':
+        return this.#parsePlain(datagram, datagram.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'));
+      case 'fernet': {
+        // biome-ignore lint/style/noNonNullAssertion: fernet mode always has a key
+        const message = decryptFernet(
+          this.#secrets.fernetKey!,
+          datagram.subarray(0, REPLY_BUFFER_SIZE),
+        );
+        if (!message) return 'unauthenticated';
+        if (this.#settings.replayProtection) {
+          const verdict = this.#guard.check(
+            message.tag.toString('hex'),
+            message.timestamp * 1000,
+            now,
+          );
+          if (verdict === 'stale') return 'stale';
+          if (verdict !== 'fresh') return 'replay';
+        }
+        return this.#parsePlain(message.plaintext, message.plaintext.toString('utf8'));
+      }
+      case 'extended':
+        return this.#parseExtended(datagram);
+    }
+  }
+
+  #parsePlain(bytes: Buffer, raw: string): BelievedReply | ReplyDropReason {
+    const reply = parsePlainReply(bytes, this.#prefix);
+    if (!reply) return 'malformed';
+    return { ip: reply.ip, port: reply.port, raw, sentAt: undefined, metadata: undefined };
+  }
+
+  #parseExtended(datagram: Buffer): BelievedReply | ReplyDropReason {
+    const answer = extended.decodeAnswer(datagram);
+    if (!answer) return 'malformed';
+    const { authKey } = this.#secrets;
+    if (authKey && !(answer.authenticated && extended.verifyTag(answer, [authKey]))) {
+      return 'unauthenticated';
+    }
+    if (!authKey && answer.authenticated) return 'unauthenticated';
+    // An answer is fresh when it echoes a nonce of this run (the discovery deduplicates the rest).
+    const sentAt = this.#nonces.get(answer.nonce.toString('hex'));
+    if (sentAt === undefined) return 'unsolicited';
+    return {
+      ip: answer.address,
+      port: answer.port ?? DEFAULT_HTTP_PORT,
+      raw: datagram.toString('base64'),
+      sentAt,
+      metadata: answer.metadata,
+    };
+  }
+}

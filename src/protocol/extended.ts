@@ -1,0 +1,329 @@
+/**
+ * beckon's extended protocol (docs/protocol.md): metadata, service filtering and shared-key
+ * authentication. Pure functions: time, nonces and keys are parameters.
+ *
+ * Every datagram: a 34-byte header (`BECKON`, version 1, kind, flags, a reserved zero byte,
+ * a 16-byte nonce, a u64 millisecond timestamp), then type-length-value fields, then, when the
+ * AUTH flag is set, an HMAC-SHA256 tag over everything before it. A request is padded to at least
+ * {@link MIN_REQUEST_SIZE} bytes and an answer is at most {@link MAX_ANSWER_SIZE}, so an answer is
+ * never more than 3 times the size of its request.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** The first bytes of every extended datagram. */
+export const MAGIC = Buffer.from('BECKON', 'latin1');
+/** The protocol version this module speaks. */
+export const VERSION = 1;
+/** Smallest request answered: requests are padded so that answers cannot amplify. */
+export const MIN_REQUEST_SIZE = 256;
+/** Largest answer ever sent (3 x {@link MIN_REQUEST_SIZE}). */
+export const MAX_ANSWER_SIZE = 768;
+/** Largest datagram either side accepts. */
+export const MAX_DATAGRAM_SIZE = 1200;
+/** Length of the nonce a request carries and its answer echoes. */
+export const NONCE_SIZE = 16;
+/** Length of the HMAC-SHA256 tag. */
+export const TAG_SIZE = 32;
+
+const HEADER_SIZE = MAGIC.byteLength + 4 + NONCE_SIZE + 8;
+const KIND_REQUEST = 0x51; // 'Q'
+const KIND_ANSWER = 0x41; // 'A'
+const FLAG_AUTH = 0x01;
+
+/** Field types. Unknown types are skipped, so later versions can add fields. */
+export const Field = {
+  padding: 0x00,
+  service: 0x01,
+  address: 0x10,
+  port: 0x11,
+  scheme: 0x12,
+  instanceId: 0x13,
+  name: 0x14,
+  serviceName: 0x15,
+  version: 0x16,
+  value: 0x17,
+} as const;
+
+/** Limits on metadata, in UTF-8 bytes. */
+export const Limits = {
+  text: 64,
+  version: 32,
+  scheme: 16,
+  valueKey: 32,
+  valueText: 128,
+  values: 8,
+  valuesTotal: 256,
+} as const;
+
+/** What a server says about itself in an extended answer. */
+export interface ServerMetadata {
+  /** Identifies one running server; stable when configured, random per responder otherwise. */
+  readonly instanceId: string;
+  readonly name?: string | undefined;
+  /** The application, so that several can share a discovery port without seeing each other. */
+  readonly service?: string | undefined;
+  /** `http` or `https`. */
+  readonly scheme?: string | undefined;
+  /** The application's version. */
+  readonly version?: string | undefined;
+  /** Small key/value pairs. */
+  readonly values: Readonly<Record<string, string>>;
+}
+
+/** The common part of both kinds. */
+interface Envelope {
+  readonly nonce: Buffer;
+  /** Milliseconds since the epoch, on the sender's clock. */
+  readonly timestamp: number;
+}
+
+/** A discovery request. */
+export interface ExtendedRequest extends Envelope {
+  /** Only servers of this service should answer. */
+  readonly service?: string | undefined;
+}
+
+/** A discovery answer. */
+export interface ExtendedAnswer extends Envelope {
+  readonly address: string;
+  readonly port?: number | undefined;
+  readonly metadata: ServerMetadata;
+}
+
+/** A decoded datagram, with what its authentication needs. */
+export type Decoded<T> = T & {
+  /** Whether the sender set the AUTH flag; the tag is checked with {@link verifyTag}. */
+  readonly authenticated: boolean;
+  readonly signed: Buffer;
+  readonly tag: Buffer | undefined;
+};
+
+/** Whether a datagram starts like an extended one (it may still be malformed). */
+export function isExtended(datagram: Uint8Array): boolean {
+  return (
+    datagram.byteLength >= MAGIC.byteLength &&
+    Buffer.compare(datagram.subarray(0, MAGIC.byteLength), MAGIC) === 0
+  );
+}
+
+/** Encodes a request, padded to {@link MIN_REQUEST_SIZE}, and signed when `key` is given. */
+export function encodeRequest(request: ExtendedRequest, key?: Uint8Array): Buffer {
+  const fields: Buffer[] = [];
+  if (request.service !== undefined) fields.push(textField(Field.service, request.service));
+  const unpadded = HEADER_SIZE + length(fields) + (key ? TAG_SIZE : 0);
+  let missing = MIN_REQUEST_SIZE - unpadded;
+  while (missing > 0) {
+    const size = Math.min(Math.max(missing - 2, 0), 255);
+    fields.push(field(Field.padding, Buffer.alloc(size)));
+    missing -= size + 2;
+  }
+  return seal(KIND_REQUEST, request, fields, key);
+}
+
+/** Encodes an answer, signed when `key` is given. */
+export function encodeAnswer(answer: ExtendedAnswer, key?: Uint8Array): Buffer {
+  const { metadata } = answer;
+  const address = Buffer.from(answer.address.split('.').map(Number));
+  const fields = [field(Field.address, address)];
+  if (answer.port !== undefined) {
+    const port = Buffer.alloc(2);
+    port.writeUInt16BE(answer.port);
+    fields.push(field(Field.port, port));
+  }
+  fields.push(textField(Field.instanceId, metadata.instanceId));
+  const optional: [number, string | undefined][] = [
+    [Field.scheme, metadata.scheme],
+    [Field.name, metadata.name],
+    [Field.serviceName, metadata.service],
+    [Field.version, metadata.version],
+  ];
+  for (const [type, text] of optional) if (text !== undefined) fields.push(textField(type, text));
+  for (const [name, text] of Object.entries(metadata.values)) {
+    const keyBytes = Buffer.from(name);
+    fields.push(
+      field(
+        Field.value,
+        Buffer.concat([Buffer.of(keyBytes.byteLength), keyBytes, Buffer.from(text)]),
+      ),
+    );
+  }
+  return seal(KIND_ANSWER, answer, fields, key);
+}
+
+/** Decodes a request; undefined for anything malformed. Never throws. */
+export function decodeRequest(datagram: Uint8Array): Decoded<ExtendedRequest> | undefined {
+  const frame = open(datagram, KIND_REQUEST);
+  if (!frame) return undefined;
+  let service: string | undefined;
+  for (const [type, value] of frame.fields) {
+    if (type !== Field.service) continue;
+    if (service !== undefined) return undefined;
+    service = readText(value, Limits.text);
+    if (service === undefined) return undefined;
+  }
+  return { ...frame.envelope, service };
+}
+
+/** Decodes an answer; undefined for anything malformed or incomplete. Never throws. */
+export function decodeAnswer(datagram: Uint8Array): Decoded<ExtendedAnswer> | undefined {
+  const frame = open(datagram, KIND_ANSWER);
+  if (!frame) return undefined;
+  const texts = new Map<number, string>();
+  const values: Record<string, string> = {};
+  let valueCount = 0;
+  let address: string | undefined;
+  let port: number | undefined;
+  const limits: Record<number, number> = {
+    [Field.instanceId]: Limits.text,
+    [Field.name]: Limits.text,
+    [Field.serviceName]: Limits.text,
+    [Field.version]: Limits.version,
+    [Field.scheme]: Limits.scheme,
+  };
+  for (const [type, value] of frame.fields) {
+    if (type === Field.address) {
+      if (address !== undefined || value.byteLength !== 4) return undefined;
+      address = [...value].join('.');
+    } else if (type === Field.port) {
+      if (port !== undefined || value.byteLength !== 2) return undefined;
+      port = value.readUInt16BE(0);
+      if (port === 0) return undefined;
+    } else if (type === Field.value) {
+      const keyLength = value[0] ?? 0;
+      const name = readText(value.subarray(1, 1 + keyLength), Limits.valueKey);
+      const text = readText(value.subarray(1 + keyLength), Limits.valueText, true);
+      if (name === undefined || text === undefined || Object.hasOwn(values, name)) return undefined;
+      if (++valueCount > Limits.values) return undefined;
+      values[name] = text;
+    } else if (limits[type] !== undefined) {
+      const text = readText(value, limits[type]);
+      if (text === undefined || texts.has(type)) return undefined;
+      texts.set(type, text);
+    }
+  }
+  const instanceId = texts.get(Field.instanceId);
+  const scheme = texts.get(Field.scheme);
+  if (address === undefined || instanceId === undefined) return undefined;
+  if (scheme !== undefined && !SCHEME.test(scheme)) return undefined;
+  return {
+    ...frame.envelope,
+    address,
+    port,
+    metadata: {
+      instanceId,
+      name: texts.get(Field.name),
+      service: texts.get(Field.serviceName),
+      scheme,
+      version: texts.get(Field.version),
+      values: Object.freeze(values),
+    },
+  };
+}
+
+/**
+ * Returns the first of `keys` whose HMAC-SHA256 of `signed` equals `tag` (compared in constant
+ * time), or undefined.
+ */
+export function verifyTag(
+  decoded: { signed: Uint8Array; tag: Uint8Array | undefined },
+  keys: readonly Uint8Array[],
+): Uint8Array | undefined {
+  const { tag } = decoded;
+  if (tag?.byteLength !== TAG_SIZE) return undefined;
+  return keys.find((key) => timingSafeEqual(sign(decoded.signed, key), tag));
+}
+
+/** A URL scheme: a letter, then letters, digits, `+`, `.` or `-`. */
+export const SCHEME = /^[a-z][a-z0-9+.-]{0,15}$/;
+
+// C0 and C1 controls, DEL, bidi overrides and lone surrogates: a name must not be able to
+// rewrite a terminal or break a JSON consumer.
+const UNSAFE_TEXT = /[\p{Cc}\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Whether `text` may travel in a text field of at most `maxBytes`: well-formed, free of control
+ * and bidi-override characters, and non-empty unless `allowEmpty`.
+ */
+export function isSafeText(text: string, maxBytes: number, allowEmpty = false): boolean {
+  const size = Buffer.byteLength(text);
+  return (allowEmpty || size > 0) && size <= maxBytes && !UNSAFE_TEXT.test(text);
+}
+
+function readText(bytes: Buffer, maxBytes: number, allowEmpty = false): string | undefined {
+  if (bytes.byteLength > maxBytes) return undefined;
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  return isSafeText(text, maxBytes, allowEmpty) ? text : undefined;
+}
+
+function sign(data: Uint8Array, key: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(data).digest();
+}
+
+function field(type: number, value: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.of(type, value.byteLength), value]);
+}
+
+function textField(type: number, text: string): Buffer {
+  return field(type, Buffer.from(text));
+}
+
+function length(buffers: readonly Buffer[]): number {
+  return buffers.reduce((sum, buffer) => sum + buffer.byteLength, 0);
+}
+
+function seal(kind: number, envelope: Envelope, fields: Buffer[], key?: Uint8Array): Buffer {
+  const header = Buffer.alloc(HEADER_SIZE);
+  MAGIC.copy(header, 0);
+  header[6] = VERSION;
+  header[7] = kind;
+  header[8] = key ? FLAG_AUTH : 0;
+  header[9] = 0;
+  header.set(envelope.nonce.subarray(0, NONCE_SIZE), 10);
+  header.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(envelope.timestamp))), 26);
+  const signed = Buffer.concat([header, ...fields]);
+  return key ? Buffer.concat([signed, sign(signed, key)]) : signed;
+}
+
+/** Checks the header and splits the fields; undefined when anything is off. */
+function open(
+  datagram: Uint8Array,
+  kind: number,
+): { envelope: Decoded<Envelope>; fields: [number, Buffer][] } | undefined {
+  if (datagram.byteLength < HEADER_SIZE || datagram.byteLength > MAX_DATAGRAM_SIZE)
+    return undefined;
+  const bytes = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+  if (!isExtended(bytes) || bytes[6] !== VERSION || bytes[7] !== kind || bytes[9] !== 0) {
+    return undefined;
+  }
+  const flags = bytes[8] ?? 0;
+  if ((flags & ~FLAG_AUTH) !== 0) return undefined;
+  const authenticated = (flags & FLAG_AUTH) !== 0;
+  const end = bytes.byteLength - (authenticated ? TAG_SIZE : 0);
+  if (end < HEADER_SIZE) return undefined;
+  const fields: [number, Buffer][] = [];
+  for (let at = HEADER_SIZE; at < end; ) {
+    if (at + 2 > end) return undefined;
+    const type = bytes[at] ?? 0;
+    const size = bytes[at + 1] ?? 0;
+    if (at + 2 + size > end) return undefined;
+    fields.push([type, bytes.subarray(at + 2, at + 2 + size)]);
+    at += 2 + size;
+  }
+  const timestamp = Number(bytes.readBigUInt64BE(26));
+  return {
+    envelope: {
+      nonce: Buffer.from(bytes.subarray(10, 10 + NONCE_SIZE)),
+      timestamp,
+      authenticated,
+      signed: bytes.subarray(0, end),
+      tag: authenticated ? bytes.subarray(end) : undefined,
+    },
+    fields,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Fernet tokens (https://github.com/fernet/spec), the original's encrypted mode, with
+ * `node:crypto`. Pure functions: the time and the IV are parameters, nothing is sent or stored.
+ *
+ * Token: `0x80 | timestamp (u64 seconds) | IV (16) | AES-128-CBC ciphertext | HMAC-SHA256 (32)`,
+ * URL-safe base64 with padding. The key is 32 bytes of URL-safe base64: signing key, then
+ * encryption key, 16 bytes each.
+ */
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+
+const VERSION = 0x80;
+const HEADER = 1 + 8 + 16;
+const TAG = 32;
+const BLOCK = 16;
+// Python's urlsafe_b64decode also takes the standard alphabet; 32 bytes are 43 symbols and "=".
+const KEY_TEXT = /^[A-Za-z0-9\-_+/]{43}=$/;
+const TOKEN_TEXT = /^[A-Za-z0-9\-_]+={0,2}$/;
+
+/** A decoded Fernet key. */
+export interface FernetKey {
+  readonly signing: Buffer;
+  readonly encryption: Buffer;
+}
+
+/** Why a key was refused, in the original's words. */
+export type FernetKeyProblem = 'Fernet key must be non-empty.' | 'Invalid Fernet key format.';
+
+/** Decodes a key as Python's `Fernet(key)` accepts it (surrounding whitespace ignored). */
+export function decodeFernetKey(text: string): FernetKey | FernetKeyProblem {
+  const trimmed = text.trim();
+  if (trimmed === '') return 'Fernet key must be non-empty.';
+  if (!KEY_TEXT.test(trimmed)) return 'Invalid Fernet key format.';
+  const bytes = Buffer.from(trimmed.replace(/\+/g, '-').replace(/\//g, '_'), 'base64url');
+  if (bytes.byteLength !== 32) return 'Invalid Fernet key format.';
+  return { signing: bytes.subarray(0, 16), encryption: bytes.subarray(16) };
+}
+
+/**
+ * Encrypts `plaintext` into a token (ASCII bytes, as Python's `Fernet.encrypt` returns).
+ *
+ * @param nowSeconds the token's timestamp, whole seconds since the epoch
+ * @param iv 16 random bytes; a fresh one for every token
+ */
+export function encryptFernet(
+  key: FernetKey,
+  plaintext: Uint8Array,
+  nowSeconds: number,
+  iv: Uint8Array,
+): Buffer {
+  const cipher = createCipheriv('aes-128-cbc', key.encryption, iv);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const header = Buffer.alloc(HEADER);
+  header[0] = VERSION;
+  header.writeBigUInt64BE(BigInt(Math.floor(nowSeconds)), 1);
+  header.set(iv, 9);
+  const signed = Buffer.concat([header, ciphertext]);
+  const tag = createHmac('sha256', key.signing).update(signed).digest();
+  // Python's urlsafe_b64encode keeps the "=" padding, which base64url would drop.
+  const text = Buffer.concat([signed, tag]).toString('base64');
+  return Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_'), 'latin1');
+}
+
+/** A token that verified and decrypted. */
+export interface FernetMessage {
+  readonly plaintext: Buffer;
+  /** The token's timestamp, seconds since the epoch. */
+  readonly timestamp: number;
+  /** The token's HMAC: unique per token, so it identifies a replay. */
+  readonly tag: Buffer;
+}
+
+/**
+ * Verifies and decrypts a token; undefined for anything that is not a valid token under `key`
+ * (bad encoding, wrong version, wrong key, bad padding). Never throws, whatever the bytes. The
+ * age is not checked here: see {@link ReplayGuard}.
+ */
+export function decryptFernet(key: FernetKey, token: Uint8Array): FernetMessage | undefined {
+  if (token.byteLength < 4 || token.byteLength > 8192) return undefined;
+  const text = Buffer.from(token).toString('latin1');
+  if (text.length % 4 !== 0 || !TOKEN_TEXT.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64url');
+  const body = bytes.byteLength - HEADER - TAG;
+  if (bytes[0] !== VERSION || body < BLOCK || body % BLOCK !== 0) return undefined;
+  const signed = bytes.subarray(0, bytes.byteLength - TAG);
+  const tag = bytes.subarray(bytes.byteLength - TAG);
+  const expected = createHmac('sha256', key.signing).update(signed).digest();
+  if (!timingSafeEqual(expected, tag)) return undefined;
+  const timestamp = Number(bytes.readBigUInt64BE(1));
+  try {
+    const decipher = createDecipheriv('aes-128-cbc', key.encryption, bytes.subarray(9, HEADER));
+    const plaintext = Buffer.concat([decipher.update(signed.subarray(HEADER)), decipher.final()]);
+    return { plaintext, timestamp, tag: Buffer.from(tag) };
+  } catch {
+    return undefined; // bad padding: only possible with a forged tag, but never throw
+  }
+}
