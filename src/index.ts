@@ -22,7 +22,7 @@ export {
   type NetworkInterface,
 } from './network/interfaces.js';
 export type { SocketFactory } from './network/socket.js';
-export { generateKey } from './security/keys.js';
+export type { ServerMetadata } from './protocol/extended.js';
 export {
   DEFAULT_HTTP_PORT,
   DEFAULT_MESSAGE,
@@ -33,7 +33,6 @@ export {
   type PlainReply,
   parsePlainReply,
 } from './protocol/plain.js';
-export type { ServerMetadata } from './protocol/extended.js';
 export type { ResponderOptions, ResponderSettings } from './responder/options.js';
 export {
   createResponder,
@@ -43,3 +42,4 @@ export {
   type Responder,
   type ResponderEvents,
 } from './responder/responder.js';
+export { generateKey } from './security/keys.js';

@@ -64,52 +64,35 @@ export class ClientProtocol {
 
   /** The datagram for one round on one channel (a new token or nonce each time). */
   request(now = Date.now()): Buffer {
-    switch (this.#settings.mode) {
-      case 'plain':
-        return this.#plainRequest;
-      case 'fernet':
-        // biome-ignore lint/style/noNonNullAssertion: fernet mode always has a key
-        return encryptFernet(
-          this.#secrets.fernetKey!,
-          this.#plainRequest,
-          now / 1000,
-          randomBytes(16),
-        );
-      case 'extended': {
-        const nonce = randomBytes(extended.NONCE_SIZE);
-        this.#nonces.set(nonce.toString('hex'), performance.now());
-        const { service } = this.#settings;
-        return extended.encodeRequest({ nonce, timestamp: now, service }, this.#secrets.authKey);
-      }
-    }
+    const { fernetKey, authKey } = this.#secrets; // a Fernet key exactly in fernet mode
+    if (fernetKey) return encryptFernet(fernetKey, this.#plainRequest, now / 1000, randomBytes(16));
+    if (this.#settings.mode === 'plain') return this.#plainRequest;
+    const nonce = randomBytes(extended.NONCE_SIZE);
+    this.#nonces.set(nonce.toString('hex'), performance.now());
+    return extended.encodeRequest(
+      { nonce, timestamp: now, service: this.#settings.service },
+      authKey,
+    );
   }
 
   /** Believes `datagram`, or says why not. Never throws. */
   parse(datagram: Buffer, now = Date.now()): BelievedReply | ReplyDropReason {
-    switch (this.#settings.mode) {
-      case 'plain':
-        return this.#parsePlain(datagram, datagram.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'));
-      case 'fernet': {
-        // biome-ignore lint/style/noNonNullAssertion: fernet mode always has a key
-        const message = decryptFernet(
-          this.#secrets.fernetKey!,
-          datagram.subarray(0, REPLY_BUFFER_SIZE),
+    const { fernetKey } = this.#secrets;
+    if (fernetKey) {
+      const message = decryptFernet(fernetKey, datagram.subarray(0, REPLY_BUFFER_SIZE));
+      if (!message) return 'unauthenticated';
+      if (this.#settings.replayProtection) {
+        const verdict = this.#guard.check(
+          message.tag.toString('hex'),
+          message.timestamp * 1000,
+          now,
         );
-        if (!message) return 'unauthenticated';
-        if (this.#settings.replayProtection) {
-          const verdict = this.#guard.check(
-            message.tag.toString('hex'),
-            message.timestamp * 1000,
-            now,
-          );
-          if (verdict === 'stale') return 'stale';
-          if (verdict !== 'fresh') return 'replay';
-        }
-        return this.#parsePlain(message.plaintext, message.plaintext.toString('utf8'));
+        if (verdict !== 'fresh') return verdict === 'stale' ? 'stale' : 'replay';
       }
-      case 'extended':
-        return this.#parseExtended(datagram);
+      return this.#parsePlain(message.plaintext, message.plaintext.toString('utf8'));
     }
+    if (this.#settings.mode === 'extended') return this.#parseExtended(datagram);
+    return this.#parsePlain(datagram, datagram.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'));
   }
 
   #parsePlain(bytes: Buffer, raw: string): BelievedReply | ReplyDropReason {

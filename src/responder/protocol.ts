@@ -31,7 +31,7 @@ export type ContentDropReason =
 /** A request that will be answered once its sender is judged. */
 export type AcceptedRequest =
   | { readonly kind: 'plain' }
-  | { readonly kind: 'fernet' }
+  | { readonly kind: 'fernet'; readonly key: FernetKey }
   | { readonly kind: 'extended'; readonly nonce: Buffer; readonly key: Uint8Array | undefined };
 
 /** Keys a responder holds; kept out of {@link ResponderSettings} so that they are never printed. */
@@ -59,7 +59,8 @@ export class ResponderProtocol {
   accept(datagram: Buffer, now = Date.now()): AcceptedRequest | ContentDropReason {
     const { mode, bufferSize } = this.#settings;
     const received = datagram.subarray(0, bufferSize);
-    if (mode === 'fernet') return this.#acceptFernet(received, now);
+    const { fernetKey } = this.#secrets; // set exactly in fernet mode
+    if (fernetKey) return this.#acceptFernet(fernetKey, received, now);
     if (mode === 'plain' && isRequest(datagram, this.#request, bufferSize))
       return { kind: 'plain' };
     if (!extended.isExtended(received)) {
@@ -95,13 +96,7 @@ export class ResponderProtocol {
       case 'plain':
         return this.#plainReply(address);
       case 'fernet':
-        // biome-ignore lint/style/noNonNullAssertion: fernet mode always has a key
-        return encryptFernet(
-          this.#secrets.fernetKey!,
-          this.#plainReply(address),
-          now / 1000,
-          randomBytes(16),
-        );
+        return encryptFernet(request.key, this.#plainReply(address), now / 1000, randomBytes(16));
       case 'extended':
         return extended.encodeAnswer(
           {
@@ -124,18 +119,15 @@ export class ResponderProtocol {
       : String(this.#plainReply(address));
   }
 
-  #acceptFernet(token: Buffer, now: number): AcceptedRequest | ContentDropReason {
-    // biome-ignore lint/style/noNonNullAssertion: fernet mode always has a key
-    const message = decryptFernet(this.#secrets.fernetKey!, token);
+  #acceptFernet(key: FernetKey, token: Buffer, now: number): AcceptedRequest | ContentDropReason {
+    const message = decryptFernet(key, token);
     if (!message || !isRequest(message.plaintext, this.#request)) return 'not-a-request';
-    if (!this.#settings.replayProtection) return { kind: 'fernet' };
-    const verdict = this.#guard.check(
-      `f${message.tag.toString('hex')}`,
-      message.timestamp * 1000,
-      now,
-    );
-    if (verdict === 'fresh') return { kind: 'fernet' };
-    return verdict === 'stale' ? 'stale' : 'replay';
+    if (this.#settings.replayProtection) {
+      const id = `f${message.tag.toString('hex')}`;
+      const verdict = this.#guard.check(id, message.timestamp * 1000, now);
+      if (verdict !== 'fresh') return verdict === 'stale' ? 'stale' : 'replay';
+    }
+    return { kind: 'fernet', key };
   }
 
   #plainReply(address: string): Buffer {

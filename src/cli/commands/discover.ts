@@ -25,6 +25,18 @@ Options:
   --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, default DISCOVER_SERVER)
   --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address
+
+Security and metadata (see docs/security.md; prefer the environment variables for keys, since
+other users of this host can read command lines):
+  --encryption              Fernet mode, the original's encrypted mode
+                            (env DISCOVERY_CLIENT_ENCRYPTION_ENABLED or DISCOVERY_ENCRYPTION_ENABLED)
+  --secret-key KEY          the Fernet key (env DISCOVERY_CLIENT_SECRET_KEY or DISCOVERY_SECRET_KEY)
+  --no-replay-protection    in Fernet mode, accept old and repeated reply tokens
+  --extended                send beckon's extended request and show each server's metadata
+                            (only beckon servers answer it)
+  --service NAME            only servers of this service (implies --extended)
+  --auth-key KEY            sign requests with the shared key and believe only answers signed
+                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)
   --json                    one JSON object per server per line, printed as each is found
   --verbose                 also show the source and raw reply, and debug details on stderr
   -h, --help                show this help`;
@@ -46,6 +58,12 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
       message: { type: 'string' },
       prefix: { type: 'string' },
       'accept-foreign': { type: 'boolean' },
+      encryption: { type: 'boolean' },
+      'secret-key': { type: 'string' },
+      'no-replay-protection': { type: 'boolean' },
+      extended: { type: 'boolean' },
+      service: { type: 'string' },
+      'auth-key': { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -76,9 +94,15 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
       broadcast: values['no-broadcast'] ? false : undefined,
       acceptForeignAddresses: values['accept-foreign'],
       maxResults: values.first ? 1 : undefined,
+      encryption: values.encryption,
+      secretKey: values['secret-key'],
+      replayProtection: values['no-replay-protection'] ? false : undefined,
+      extended: values.extended,
+      service: values.service,
+      authKey: values['auth-key'],
     }),
   };
-  const { timeout, port } = resolveDiscoverSettings(options);
+  const { timeout, port, mode } = resolveDiscoverSettings(options);
 
   const controller = new AbortController();
   const removeSignal = io.onSignal((signal) =>
@@ -114,9 +138,14 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
   }
   if (!values.json) {
     const headers = ['IP', 'PORT', 'URL', 'INTERFACE', 'RTT'];
+    if (mode === 'extended') headers.push('SERVICE', 'NAME', 'VERSION');
     if (values.verbose) headers.push('SOURCE', 'RAW');
     const rows = servers.map((s) => {
       const row = [s.ip, String(s.port), s.url, s.interface ?? '-', `${s.rttMs.toFixed(1)} ms`];
+      if (mode === 'extended') {
+        const m = s.metadata;
+        row.push(m?.service ?? '-', m?.name ?? '-', m?.version ?? '-');
+      }
       if (values.verbose)
         row.push(s.foreign ? `${s.source} (foreign)` : s.source, JSON.stringify(s.raw));
       return row;

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from '../../logger.js';
+import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
-import { defined, intFlag, rateFlag, secondsFlag } from '../args.js';
+import { defined, intFlag, metaFlag, rateFlag, secondsFlag } from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -20,9 +21,38 @@ Options:
   --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
                            on-link senders are always answered
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
+
+Security (see docs/security.md; keys from "beckon keygen"; prefer the environment variables,
+since other users of this host can read command lines):
+  --encryption             Fernet mode, the original's encrypted mode: answer only requests
+                           encrypted with the key (env DISCOVERY_ENCRYPTION_ENABLED)
+  --secret-key KEY         the Fernet key (env DISCOVERY_SECRET_KEY)
+  --no-replay-protection   in Fernet mode, accept old and repeated tokens, as the original does
+  --auth-key KEY           answer only extended requests signed with KEY; repeat to accept
+                           older keys during a rotation, current key first
+                           (env DISCOVERY_AUTH_KEYS, comma-separated)
+
+Metadata, sent in answers to extended requests (beckon discover --extended, --service):
+  --service NAME           service name; requests for another service get no answer
+  --name TEXT              display name
+  --instance-id ID         stable id of this server (default: random at each start)
+  --app-version TEXT       the application's version
+  --scheme SCHEME          scheme of the advertised service (default http)
+  --meta KEY=VALUE         a small key/value pair (repeatable, up to 8)
   --duration SECONDS       stop after this long
   --quiet                  print only errors
   -h, --help               show this help`;
+
+function describeMode(s: ResponderSettings): string {
+  switch (s.mode) {
+    case 'plain':
+      return 'none (plain requests, and extended requests without a key)';
+    case 'fernet':
+      return `Fernet encryption, replay protection ${s.replayProtection ? `on (${s.replayWindow / 1000} s window)` : 'off'}`;
+    case 'authenticated':
+      return `shared-key authentication (${s.replayWindow / 1000} s window; unsigned requests get no answer)`;
+  }
+}
 
 /** `beckon serve`: a standalone responder. Resolves with the exit code. */
 export async function serve(args: string[], io: CliIo): Promise<number> {
@@ -38,6 +68,16 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
       prefix: { type: 'string' },
       allow: { type: 'string', multiple: true },
       'rate-limit': { type: 'string' },
+      encryption: { type: 'boolean' },
+      'secret-key': { type: 'string' },
+      'no-replay-protection': { type: 'boolean' },
+      'auth-key': { type: 'string', multiple: true },
+      service: { type: 'string' },
+      name: { type: 'string' },
+      'instance-id': { type: 'string' },
+      'app-version': { type: 'string' },
+      scheme: { type: 'string' },
+      meta: { type: 'string', multiple: true },
       duration: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -69,6 +109,16 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
       prefix: values.prefix,
       allow: values.allow,
       rateLimit: rateFlag('rate-limit', values['rate-limit']),
+      encryption: values.encryption,
+      secretKey: values['secret-key'],
+      replayProtection: values['no-replay-protection'] ? false : undefined,
+      authKeys: values['auth-key'],
+      service: values.service,
+      name: values.name,
+      instanceId: values['instance-id'],
+      version: values['app-version'],
+      scheme: values.scheme,
+      metadata: values.meta && metaFlag(values.meta),
     }),
   });
   const s = responder.settings;
@@ -85,6 +135,11 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
   out(`  Allowed senders:    loopback, private on-link${s.allow.map((c) => `, ${c}`).join('')}`);
   out(`  Rate limit:         ${s.rateLimit === 0 ? 'off' : `${s.rateLimit} replies/s per source`}`);
   out(`  Logging:            ${s.logging ? 'on' : 'off'}`);
+  out(`  Security:           ${describeMode(s)}`);
+  const m = s.metadata;
+  out(`  Instance id:        ${m.instanceId}`);
+  if (m.service !== undefined) out(`  Service:            ${m.service}`);
+  if (m.name !== undefined) out(`  Name:               ${m.name}`);
   out();
 
   await responder.start();
