@@ -141,9 +141,10 @@ describe('beckon serve', () => {
   /** Starts `beckon serve` and resolves once it listens, with its UDP port. */
   async function startServe(
     args: string[],
+    env: Record<string, string> = {},
   ): Promise<{ child: ChildProcess; output: () => string; port: number }> {
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', ...env },
     });
     let output = '';
     child.stdout?.on('data', (d) => {
@@ -187,6 +188,89 @@ describe('beckon serve', () => {
     } finally {
       serve.child.kill('SIGKILL');
     }
+  });
+
+  it('answers only signed requests with --auth-key, and discover --json shows the metadata', async () => {
+    const key = (await beckon(['keygen'])).stdout.trim();
+    assert.match(key, /^[A-Za-z0-9_-]{43}=$/);
+    const serve = await startServe(
+      [
+        '--service',
+        'api',
+        '--name',
+        'Orders API',
+        '--app-version',
+        '1.2.3',
+        '--meta',
+        'region=eu-west=1',
+        '--http-port',
+        '8080',
+      ],
+      { DISCOVERY_AUTH_KEYS: key },
+    );
+    try {
+      assert.match(serve.output(), /Security:\s+shared-key authentication/);
+      assert.doesNotMatch(serve.output(), new RegExp(key.slice(0, 20)), 'the key is never printed');
+      const env = { DISCOVERY_CLIENT_AUTH_KEY: key };
+      const args = [
+        'discover',
+        '--port',
+        String(serve.port),
+        '--interface',
+        'lo',
+        '--timeout',
+        '0.5',
+      ];
+      const json = await beckon([...args, '--json'], env);
+      assert.equal(json.code, 0, json.stderr);
+      const server = JSON.parse(json.stdout);
+      assert.equal(server.authenticated, true);
+      assert.equal(server.protocol, 'extended');
+      assert.deepEqual(server.metadata.values, { region: 'eu-west=1' });
+      assert.equal(server.metadata.service, 'api');
+      const table = await beckon([...args, '--service', 'api'], env);
+      assert.match(table.stdout, /SERVICE\s+NAME\s+VERSION/);
+      assert.match(table.stdout, /api\s+Orders API\s+1\.2\.3/);
+      assert.equal((await beckon([...args, '--service', 'web'], env)).code, 1);
+      assert.equal((await beckon(args)).code, 1, 'no key: nothing');
+      assert.equal((await beckon([...args, '--extended'])).code, 1, 'unsigned: nothing');
+    } finally {
+      serve.child.kill('SIGKILL');
+    }
+  });
+
+  it('serves and discovers in Fernet mode with the key from the environment', async () => {
+    const key = (await beckon(['keygen'])).stdout.trim();
+    const serve = await startServe(['--encryption'], { DISCOVERY_SECRET_KEY: key });
+    try {
+      assert.match(serve.output(), /Security:\s+Fernet encryption, replay protection on/);
+      const args = [
+        'discover',
+        '--port',
+        String(serve.port),
+        '--interface',
+        'lo',
+        '--timeout',
+        '0.5',
+      ];
+      const found = await beckon([...args, '--encryption', '--json'], {
+        DISCOVERY_SECRET_KEY: key,
+      });
+      assert.equal(found.code, 0, found.stderr);
+      assert.equal(JSON.parse(found.stdout).raw, 'SERVER_IP:127.0.0.1');
+      assert.equal((await beckon(args)).code, 1);
+    } finally {
+      serve.child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses --encryption without a key, with the original message', async () => {
+    const run = await beckon(['serve', '--encryption']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /Invalid DISCOVERY_SECRET_KEY: Fernet key must be non-empty\./);
+    const meta = await beckon(['serve', '--meta', 'novalue']);
+    assert.equal(meta.code, 2);
+    assert.match(meta.stderr, /--meta must be KEY=VALUE, got "novalue"/);
   });
 
   it('fails with a clear message when the port is taken', async () => {
