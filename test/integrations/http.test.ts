@@ -2,16 +2,18 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import express from 'express';
 import { Hono } from 'hono';
 import Koa from 'koa';
+import { discover } from '../../src/client/discover.js';
 import { attachDiscovery } from '../../src/integrations/http.js';
 import type { Logger } from '../../src/logger.js';
 import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
-import { ask, freeUdpPort, sleep } from '../helpers/udp.js';
+import { ask, freeUdpPort, LOCAL, sleep } from '../helpers/udp.js';
 
 /** Options every test uses: on despite the test run, any free UDP port, no env. */
 const ON = { enabled: true, port: 0, env: {} } as const;
@@ -235,6 +237,25 @@ describe('attachDiscovery', () => {
     assert.deepEqual(await ask(udpPort, 'DISCOVER_SERVER'), [
       `SERVER_IP:127.0.0.1:${portOf(server)}`,
     ]);
+  });
+
+  it('announces https for a TLS server, and one instance id across close and listen', async () => {
+    // No certificate is needed: only discovery is exercised, never a TLS handshake.
+    const server = tracked(createHttpsServer() as unknown as Server);
+    const handle = attach(server, ON);
+    const find = () =>
+      discover({ ...LOCAL, port: handle.responder?.port ?? 0, extended: true, timeout: 300 });
+    server.listen(0);
+    assert.equal(await handle.settled(), 'answering');
+    const [first] = await find();
+    assert.equal(first?.url, `https://127.0.0.1:${portOf(server)}`);
+    await closeServer(server);
+    server.listen(0);
+    assert.equal(await handle.settled(), 'answering');
+    const [again] = await find();
+    assert.equal(again?.port, portOf(server));
+    assert.ok(first?.metadata?.instanceId);
+    assert.equal(again?.metadata?.instanceId, first?.metadata?.instanceId);
   });
 
   it('with the UDP port taken, stands by and takes over when it frees', async () => {

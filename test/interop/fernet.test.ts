@@ -22,7 +22,7 @@ import {
   type FernetKey,
 } from '../../src/protocol/fernet.js';
 import { hasPython, PYTHON, requirePrerequisite } from '../helpers/prerequisite.js';
-import { LabProcess } from '../helpers/process.js';
+import { LabProcess, run } from '../helpers/process.js';
 import { ask, freeUdpPort, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
 
 const CLIENT = fileURLToPath(new URL('../peers/original_client.py', import.meta.url));
@@ -218,22 +218,27 @@ describe("beckon's responder in Fernet mode, asked by Python over loopback", () 
   it('the encrypted original client finds it; with another key it finds nothing', async (t) => {
     if (!needsPython(t)) return;
     const { port } = await responder(t, { httpPort: 3000 });
-    const discover = (k: string) => {
-      const run = spawnSync(
-        PYTHON,
-        [CLIENT, 'discover', '--broadcast', '127.0.0.1', '--port', String(port)].concat([
-          '--timeout',
-          '0.5',
-          '--encryption',
-          `--secret-key=${k}`,
-        ]),
-        { encoding: 'utf8', timeout: 20_000 },
-      );
-      assert.equal(run.status, 0, run.stderr);
-      return JSON.parse(run.stdout);
+    // Run asynchronously: the responder answers from this very process.
+    const originalDiscover = async (k: string) => {
+      const result = await run(PYTHON, [
+        CLIENT,
+        'discover',
+        '--broadcast',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--timeout',
+        '0.5',
+        '--encryption',
+        `--secret-key=${k}`,
+      ]);
+      assert.equal(result.status, 0, result.stderr);
+      return JSON.parse(result.stdout);
     };
-    assert.deepEqual(discover(KEY), [{ ip: '127.0.0.1', port: 3000, source: '127.0.0.1' }]);
-    assert.deepEqual(discover(OTHER_KEY), []);
+    assert.deepEqual(await originalDiscover(KEY), [
+      { ip: '127.0.0.1', port: 3000, source: '127.0.0.1' },
+    ]);
+    assert.deepEqual(await originalDiscover(OTHER_KEY), []);
   });
 
   it('answers a captured token once: the same bytes again are a replay', async (t) => {
