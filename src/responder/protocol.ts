@@ -34,6 +34,8 @@ export type AcceptedRequest =
   | { readonly kind: 'fernet'; readonly key: FernetKey }
   | { readonly kind: 'extended'; readonly nonce: Buffer; readonly key: Uint8Array | undefined };
 
+const PLAIN: AcceptedRequest = { kind: 'plain' };
+
 /** Keys a responder holds; kept out of {@link ResponderSettings} so that they are never printed. */
 export interface ResponderSecrets {
   readonly fernetKey: FernetKey | undefined;
@@ -58,11 +60,10 @@ export class ResponderProtocol {
   /** Whether `datagram` is answered in this mode, and what it asked for. */
   accept(datagram: Buffer, now = Date.now()): AcceptedRequest | ContentDropReason {
     const { mode, bufferSize } = this.#settings;
-    const received = datagram.subarray(0, bufferSize);
+    if (mode === 'plain' && isRequest(datagram, this.#request, bufferSize)) return PLAIN;
+    const received = datagram.subarray(0, bufferSize); // what the original's recvfrom reads
     const { fernetKey } = this.#secrets; // set exactly in fernet mode
     if (fernetKey) return this.#acceptFernet(fernetKey, received, now);
-    if (mode === 'plain' && isRequest(datagram, this.#request, bufferSize))
-      return { kind: 'plain' };
     if (!extended.isExtended(received)) {
       return mode === 'authenticated' && isRequest(datagram, this.#request, bufferSize)
         ? 'unauthenticated'
