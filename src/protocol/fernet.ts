@@ -7,14 +7,12 @@
  * encryption key, 16 bytes each.
  */
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { pyUrlsafeB64Decode } from './python-text.js';
 
 const VERSION = 0x80;
 const HEADER = 1 + 8 + 16;
 const TAG = 32;
 const BLOCK = 16;
-// Python's urlsafe_b64decode also takes the standard alphabet; 32 bytes are 43 symbols and "=".
-const KEY_TEXT = /^[A-Za-z0-9\-_+/]{43}=$/;
-const TOKEN_TEXT = /^[A-Za-z0-9\-_]+={0,2}$/;
 
 /** A decoded Fernet key. */
 export interface FernetKey {
@@ -25,13 +23,11 @@ export interface FernetKey {
 /** Why a key was refused, in the original's words. */
 export type FernetKeyProblem = 'Fernet key must be non-empty.' | 'Invalid Fernet key format.';
 
-/** Decodes a key as Python's `Fernet(key)` accepts it (surrounding whitespace ignored). */
+/** Decodes a key as Python's `Fernet(key)` does (base64 decoded leniently, as Python does). */
 export function decodeFernetKey(text: string): FernetKey | FernetKeyProblem {
-  const trimmed = text.trim();
-  if (trimmed === '') return 'Fernet key must be non-empty.';
-  if (!KEY_TEXT.test(trimmed)) return 'Invalid Fernet key format.';
-  const bytes = Buffer.from(trimmed.replace(/\+/g, '-').replace(/\//g, '_'), 'base64url');
-  if (bytes.byteLength !== 32) return 'Invalid Fernet key format.';
+  if (text.trim() === '') return 'Fernet key must be non-empty.';
+  const bytes = pyUrlsafeB64Decode(text);
+  if (bytes?.byteLength !== 32) return 'Invalid Fernet key format.';
   return { signing: bytes.subarray(0, 16), encryption: bytes.subarray(16) };
 }
 
@@ -75,10 +71,10 @@ export interface FernetMessage {
  * age is not checked here: see {@link ReplayGuard}.
  */
 export function decryptFernet(key: FernetKey, token: Uint8Array): FernetMessage | undefined {
-  if (token.byteLength < 4 || token.byteLength > 8192) return undefined;
-  const text = Buffer.from(token).toString('latin1');
-  if (text.length % 4 !== 0 || !TOKEN_TEXT.test(text)) return undefined;
-  const bytes = Buffer.from(text, 'base64url');
+  if (token.byteLength > 8192) return undefined;
+  // Decoded as Python does, so that a token it takes (say with a trailing newline) works here too.
+  const bytes = pyUrlsafeB64Decode(Buffer.from(token).toString('latin1'));
+  if (!bytes) return undefined;
   const body = bytes.byteLength - HEADER - TAG;
   if (bytes[0] !== VERSION || body < BLOCK || body % BLOCK !== 0) return undefined;
   const signed = bytes.subarray(0, bytes.byteLength - TAG);

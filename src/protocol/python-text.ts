@@ -85,3 +85,28 @@ export function pyInt(text: string): number | undefined {
   if (previous === '_') return undefined;
   return sign * value;
 }
+
+const BASE64 = /[A-Za-z0-9+/]/;
+const CANONICAL_URLSAFE = /^[A-Za-z0-9_-]*={0,2}$/;
+
+/**
+ * Python's `base64.urlsafe_b64decode` (non-strict `binascii.a2b_base64`): `-_` read as `+/`,
+ * characters outside the alphabet skipped, decoding stops at complete padding, and a dangling
+ * partial group is an error (undefined).
+ */
+export function pyUrlsafeB64Decode(text: string): Buffer | undefined {
+  if (text.length % 4 === 0 && CANONICAL_URLSAFE.test(text)) return Buffer.from(text, 'base64url');
+  let data = '';
+  let pads = 0;
+  for (const raw of text) {
+    const ch = raw === '-' ? '+' : raw === '_' ? '/' : raw;
+    if (ch === '=') {
+      const partial = data.length % 4;
+      pads++;
+      if (partial >= 2 && partial + pads >= 4) return Buffer.from(data, 'base64');
+    } else if (BASE64.test(ch)) {
+      data += ch;
+    }
+  }
+  return data.length % 4 === 0 ? Buffer.from(data, 'base64') : undefined;
+}

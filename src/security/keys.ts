@@ -15,7 +15,11 @@ export const MAX_AUTH_KEYS = 8;
  * valid shared authentication key.
  */
 export function generateKey(): string {
-  return randomBytes(32).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  // Never a leading "-": `--secret-key -abc` would read as a flag. Costs under 0.1 bit.
+  for (;;) {
+    const key = randomBytes(32).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+    if (!key.startsWith('-')) return key;
+  }
 }
 
 /**

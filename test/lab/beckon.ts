@@ -8,18 +8,39 @@ import type { LabProcess, RunResult } from '../helpers/process.js';
 import { type LabHost, ROOT } from './lab.js';
 
 /** Starts `beckon serve` in `host` and resolves once it listens. */
-export async function serve(host: LabHost, ...args: string[]): Promise<LabProcess> {
-  const server = host.beckon('serve', ...args);
+export function serve(host: LabHost, ...args: string[]): Promise<LabProcess> {
+  return serveWithEnv(host, {}, ...args);
+}
+
+/**
+ * Starts `beckon serve` in `host` with `env` added to its environment (how keys are best
+ * passed: command lines are visible to every user of a host), and resolves once it listens.
+ */
+export async function serveWithEnv(
+  host: LabHost,
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<LabProcess> {
+  const server = host.spawn(process.execPath, [`${ROOT}bin/beckon.js`, 'serve', ...args], { env });
   await server.waitFor(/\[OK\] Listening on/);
   return server;
 }
 
 /** Runs `beckon discover --json` in `host`: the exit status and the servers it printed. */
-export async function discoverCli(
+export function discoverCli(
   host: LabHost,
   ...args: string[]
 ): Promise<{ status: number | null; servers: Server[]; run: RunResult }> {
-  const run = await host.beckonRun(['discover', '--json', ...args]);
+  return discoverCliWithEnv(host, {}, ...args);
+}
+
+/** {@link discoverCli} with `env` added to the CLI's environment. */
+export async function discoverCliWithEnv(
+  host: LabHost,
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ status: number | null; servers: Server[]; run: RunResult }> {
+  const run = await host.beckonRun(['discover', '--json', ...args], { env });
   const servers = run.stdout
     .split('\n')
     .filter(Boolean)

@@ -149,6 +149,21 @@ describe('Fernet', () => {
     assert.ok(typeof decodeFernetKey(` ${generateKey()}\n`) !== 'string', 'whitespace around');
   });
 
+  it('decodes keys and tokens as leniently as Python does', () => {
+    const text = generateKey();
+    const same = (a: ReturnType<typeof decodeFernetKey>, b: ReturnType<typeof decodeFernetKey>) =>
+      assert.deepEqual(a, b);
+    same(decodeFernetKey(`${text.slice(0, 10)}\n${text.slice(10)}`), decodeFernetKey(text));
+    same(decodeFernetKey(`${text}=`), decodeFernetKey(text));
+    same(decodeFernetKey(text.replace(/-/g, '+').replace(/_/g, '/')), decodeFernetKey(text));
+    const token = encryptFernet(key, Buffer.from('DISCOVER_SERVER'), 1000, randomBytes(16));
+    for (const variant of [`${token}\n`, `${token}\r\n`, ` ${token}`, `${token}==`]) {
+      const message = decryptFernet(key, Buffer.from(variant));
+      assert.equal(String(message?.plaintext), 'DISCOVER_SERVER', JSON.stringify(variant));
+    }
+    assert.ok(!generateKey().startsWith('-'));
+  });
+
   it('round-trips, and refuses another key, a changed byte and a wrong version', () => {
     const token = encryptFernet(key, Buffer.from('DISCOVER_SERVER'), 1000, randomBytes(16));
     assert.equal(String(decryptFernet(key, token)?.plaintext), 'DISCOVER_SERVER');
