@@ -16,6 +16,8 @@ import { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
 import { resolveTargets } from './targets.js';
 
+const MAX_FOREIGN_WARNINGS = 3;
+
 /** A server that answered. */
 export interface Server {
   /** The server's IPv4 address (canonical dotted decimal). */
@@ -122,6 +124,7 @@ async function* runDiscovery(
   signal?.throwIfAborted();
   const interfaces = deps.interfaceProvider();
   const found = new Set<string>();
+  let foreignWarnings = 0;
   const queue: (Server | Promise<Server>)[] = [];
   const timers: NodeJS.Timeout[] = [];
   let channels: Channel[] = [];
@@ -152,7 +155,9 @@ async function* runDiscovery(
     }
     const foreign = reply.ip !== remote.address;
     if (foreign && !settings.acceptForeignAddresses) {
-      logger.warn(`Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
+      // A few warnings explain the problem; a flood of spoofed replies must not flood the log.
+      const log = foreignWarnings++ < MAX_FOREIGN_WARNINGS ? logger.warn : logger.debug;
+      log.call(logger, `Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
       return;
     }
     const key = `${reply.ip}:${reply.port}`;

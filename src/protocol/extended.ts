@@ -169,8 +169,8 @@ export function decodeAnswer(datagram: Uint8Array): Decoded<ExtendedAnswer> | un
   const frame = open(datagram, KIND_ANSWER);
   if (!frame) return undefined;
   const texts = new Map<number, string>();
-  const values: Record<string, string> = {};
-  let valueCount = 0;
+  // A Map, not an object: a key such as "__proto__" must neither vanish nor repeat.
+  const values = new Map<string, string>();
   let address: string | undefined;
   let port: number | undefined;
   const limits: Record<number, number> = {
@@ -190,11 +190,12 @@ export function decodeAnswer(datagram: Uint8Array): Decoded<ExtendedAnswer> | un
       if (port === 0) return undefined;
     } else if (type === Field.value) {
       const keyLength = value[0] ?? 0;
+      if (1 + keyLength > value.byteLength) return undefined;
       const name = readText(value.subarray(1, 1 + keyLength), Limits.valueKey);
       const text = readText(value.subarray(1 + keyLength), Limits.valueText, true);
-      if (name === undefined || text === undefined || Object.hasOwn(values, name)) return undefined;
-      if (++valueCount > Limits.values) return undefined;
-      values[name] = text;
+      if (name === undefined || text === undefined || values.has(name)) return undefined;
+      if (values.size >= Limits.values) return undefined;
+      values.set(name, text);
     } else if (limits[type] !== undefined) {
       const text = readText(value, limits[type]);
       if (text === undefined || texts.has(type)) return undefined;
@@ -215,7 +216,7 @@ export function decodeAnswer(datagram: Uint8Array): Decoded<ExtendedAnswer> | un
       service: texts.get(Field.serviceName),
       scheme,
       version: texts.get(Field.version),
-      values: Object.freeze(values),
+      values: Object.freeze(Object.fromEntries(values)),
     },
   };
 }

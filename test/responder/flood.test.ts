@@ -1,0 +1,463 @@
+/**
+ * A bounded flood of junk and near-miss datagrams against a responder running in a child
+ * process (test/responder/fixtures/flood-responder.ts), from thousands of source addresses in
+ * 127.0.0.0/8. Afterwards the responder must be alive, answer at once, hold no more heap than a
+ * stated bound, and have reported no uncaught error and no warning. Loopback only.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { after, describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as extended from '../../src/protocol/extended.js';
+import { LabProcess } from '../helpers/process.js';
+import { sleep, udpPeer } from '../helpers/udp.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('./fixtures/flood-responder.ts', import.meta.url));
+
+/** Datagrams per mode (a bound), and the time a mode's flood may take (another bound). */
+const TARGET = 100_000;
+const TIME_LIMIT_MS = 60_000;
+/** Heap growth allowed across the flood, after GC. */
+const HEAP_GROWTH_LIMIT = 20 * 2 ** 20;
+/** Datagrams from one source address before the next one takes over. */
+const PER_SOURCE = 20;
+/** Sends between two waits for the responder to catch up. */
+const PACE_EVERY = 250;
+/** Never used by the flood: the rate limiter knows nothing about them. */
+const CHECK_SOURCES = ['127.0.0.200', '127.0.0.201'];
+
+const KEY = 'a-key-of-at-least-16-bytes';
+const KEY_BYTES = Buffer.from(KEY);
+const OTHER_KEY = Buffer.from('another-key-of-at-least-16-bytes');
+const REQUEST = Buffer.from('DISCOVER_SERVER');
+const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MB`;
+
+interface Memory {
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  external: number;
+  arrayBuffers: number;
+}
+interface Stats {
+  received: number;
+  replies: number;
+  largestReply: number;
+  drops: Record<string, number>;
+  listening: boolean;
+  loggedWarnings: number;
+}
+type Line = { type: string; [key: string]: unknown };
+
+/** The fixture process, with its JSON-lines protocol. */
+class FloodResponder {
+  readonly process: LabProcess;
+  port = 0;
+  #id = 0;
+
+  private constructor(options: object) {
+    this.process = new LabProcess(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', FIXTURE, JSON.stringify(options)],
+      { cwd: ROOT },
+    );
+  }
+
+  static async start(options: object): Promise<FloodResponder> {
+    const responder = new FloodResponder(options);
+    running.add(responder);
+    const [, port] = await responder.process.waitFor(
+      /^\{"type":"listening","port":(\d+)\}$/m,
+      30_000,
+    );
+    responder.port = Number(port);
+    return responder;
+  }
+
+  async command<T>(cmd: 'mem' | 'stats'): Promise<T> {
+    const id = ++this.#id;
+    this.process.child.stdin?.write(`${JSON.stringify({ id, cmd })}\n`);
+    const [line] = await this.process.waitFor(
+      new RegExp(`^\\{"type":"${cmd}","id":${id},.*\\}$`, 'm'),
+      15_000,
+    );
+    return JSON.parse(line) as T;
+  }
+
+  /** Output lines of the given types (warnings, uncaught errors, fatal problems). */
+  lines(...types: string[]): Line[] {
+    return this.process.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Line)
+      .filter((line) => types.includes(line.type));
+  }
+
+  get alive(): boolean {
+    return !this.process.done;
+  }
+
+  /** Closes its stdin (it stops and exits); SIGKILL after 5 s. */
+  async close(): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
+    running.delete(this);
+    this.process.child.stdin?.end();
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 5000);
+    const result = await this.process.exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+const running = new Set<FloodResponder>();
+after(async () => {
+  await Promise.all([...running].map((r) => r.close()));
+});
+
+// ---------------------------------------------------------------------------------------------
+// What is sent
+
+const POOL = randomBytes(1 << 17);
+const rand = (n: number) => Math.floor(Math.random() * n);
+/** `length` random bytes (a slice of a random pool: cheap, and never modified). */
+const junk = (length: number) => {
+  const at = rand(POOL.byteLength - length + 1);
+  return POOL.subarray(at, at + length);
+};
+
+const extendedRequest = (key?: Uint8Array, timestamp = Date.now()) =>
+  extended.encodeRequest({ nonce: randomBytes(extended.NONCE_SIZE), timestamp }, key);
+
+/** `DISCOVER_SERVER`, nearly: one byte changed, added or missing, another case, truncated. */
+function nearMissPlain(): Buffer {
+  const request = Buffer.from(REQUEST);
+  const at = rand(request.byteLength);
+  switch (rand(7)) {
+    case 0:
+      request[at] = ((request[at] ?? 0) + 1 + rand(255)) & 0xff;
+      return request;
+    case 1:
+      return Buffer.concat([request, Buffer.of(rand(256))]);
+    case 2:
+      return Buffer.concat([Buffer.of(rand(256)), request]);
+    case 3:
+      return Buffer.concat([request.subarray(0, at), request.subarray(at + 1)]);
+    case 4: {
+      const letters = [...'DISCOVER_SERVER'].map((ch) =>
+        Math.random() < 0.3 ? ch.toLowerCase() : ch,
+      );
+      letters[at === 8 ? 0 : at] = letters[at === 8 ? 0 : at]?.toLowerCase() ?? 'd'; // one at least
+      return Buffer.from(letters.join(''));
+    }
+    case 5:
+      return Buffer.from(
+        [
+          'DISCOVER_SERVER\n',
+          'DISCOVER_SERVER\r\n',
+          ' DISCOVER_SERVER',
+          'DISCOVER_SERVER\0',
+          'DISCOVER SERVER',
+          'SERVER_IP:127.0.0.1',
+        ][rand(6)] ?? '',
+      );
+    default:
+      return request.subarray(0, rand(request.byteLength)); // truncated, maybe empty
+  }
+}
+
+/** Extended requests that must not be answered: broken fields, wrong flags, short, mis-signed. */
+function nearMissExtended(): Buffer {
+  const valid = extendedRequest();
+  const changed = Buffer.from(valid);
+  switch (rand(10)) {
+    case 0: // valid header, then junk where the fields go
+      return Buffer.concat([valid.subarray(0, 34), junk(222 + rand(900))]);
+    case 1: // unknown flag bits
+      changed[8] = ((1 + rand(127)) << 1) | rand(2);
+      return changed;
+    case 2: // another version
+      changed[6] = [0, 2, 255][rand(3)] ?? 0;
+      return changed;
+    case 3: // an answer's kind
+      changed[7] = 0x41;
+      return changed;
+    case 4: // reserved byte set
+      changed[9] = 1 + rand(255);
+      return changed;
+    case 5: // truncated
+      return valid.subarray(0, rand(valid.byteLength));
+    case 6: // well formed but short: not padded to MIN_REQUEST_SIZE
+      return Buffer.concat([
+        valid.subarray(0, 34),
+        Buffer.of(extended.Field.service, 4),
+        Buffer.from('shop'),
+      ]);
+    case 7: // AUTH flag with a random tag
+      changed[8] = 1;
+      return Buffer.concat([changed, randomBytes(extended.TAG_SIZE)]);
+    case 8: // the padding field's length runs past the end
+      changed[35] = 255;
+      return changed;
+    default: // signed with a key nobody holds
+      return extendedRequest(OTHER_KEY);
+  }
+}
+
+/** Requests an authenticated responder must refuse; `replayed` was answered once already. */
+function forged(replayed: Buffer): Buffer {
+  switch (rand(6)) {
+    case 0: // unsigned
+      return extendedRequest();
+    case 1: {
+      // the right shape, a made-up tag
+      const signed = extendedRequest(KEY_BYTES);
+      return Buffer.concat([
+        signed.subarray(0, -extended.TAG_SIZE),
+        randomBytes(extended.TAG_SIZE),
+      ]);
+    }
+    case 2:
+      return extendedRequest(OTHER_KEY);
+    case 3: // signed with the key, but ten minutes old
+      return extendedRequest(KEY_BYTES, Date.now() - 600_000);
+    case 4:
+      return replayed;
+    default:
+      return REQUEST;
+  }
+}
+
+type Mode = 'plain' | 'authenticated';
+
+function datagram(mode: Mode, replayed: Buffer): Buffer {
+  const roll = rand(100);
+  if (roll < 25) return junk(rand(1501)); // random bytes
+  if (roll < 26) return junk(1500 + rand(63_501)); // oversized, up to 65,000 bytes
+  if (roll < 27) return Buffer.concat([REQUEST, junk(rand(65_000 - REQUEST.byteLength))]);
+  if (roll < 47) return nearMissPlain();
+  if (roll < 72 || mode === 'plain') return roll < 97 ? nearMissExtended() : valid(mode);
+  return roll < 97 ? forged(replayed) : valid(mode);
+}
+
+/** A request the responder answers (rarely, so that the per-source caches fill). */
+function valid(mode: Mode): Buffer {
+  if (mode === 'authenticated') return extendedRequest(KEY_BYTES);
+  return rand(2) === 0 ? REQUEST : extendedRequest();
+}
+
+/** A source address in 127.0.0.0/8 that the final checks do not use. */
+function sourceAddress(): string {
+  for (;;) {
+    const address = `127.${rand(256)}.${rand(256)}.${1 + rand(254)}`;
+    if (address !== '127.0.0.1' && !CHECK_SOURCES.includes(address)) return address;
+  }
+}
+
+interface FloodResult {
+  sent: number;
+  bytes: number;
+  sources: number;
+  sendErrors: number;
+  seconds: number;
+  timedOut: boolean;
+}
+
+/**
+ * Sends up to `count` datagrams, PER_SOURCE from each of many source addresses (one in 97
+ * sources sends a burst of 30 valid requests instead, for the rate limiter), waiting for the
+ * responder to catch up every PACE_EVERY datagrams. Stops at `count` or at `timeLimitMs`.
+ */
+async function flood(
+  responder: FloodResponder,
+  mode: Mode,
+  count: number,
+  timeLimitMs: number,
+): Promise<FloodResult> {
+  const started = performance.now();
+  const deadline = started + timeLimitMs;
+  const replayed = extendedRequest(KEY_BYTES);
+  const result = { sent: 0, bytes: 0, sources: 0, sendErrors: 0, seconds: 0, timedOut: false };
+  let paced = 0;
+  while (result.sent < count) {
+    if (performance.now() > deadline) {
+      result.timedOut = true;
+      break;
+    }
+    const socket = createSocket('udp4');
+    socket.on('error', () => result.sendErrors++);
+    socket.on('message', () => {}); // answers to the few valid requests: read and drop
+    socket.bind(0, sourceAddress());
+    await once(socket, 'listening');
+    result.sources++;
+    const burst = result.sources % 97 === 0;
+    const n = Math.min(burst ? 30 : PER_SOURCE, count - result.sent);
+    let last: Promise<void> = Promise.resolve();
+    for (let i = 0; i < n; i++) {
+      const message = burst ? valid(mode) : datagram(mode, replayed);
+      result.bytes += message.byteLength;
+      last = new Promise((resolve) =>
+        socket.send(message, responder.port, '127.0.0.1', (error) => {
+          if (error) result.sendErrors++;
+          resolve();
+        }),
+      );
+      result.sent++;
+      if (message.byteLength > 8192) await last; // big ones one at a time
+    }
+    await last; // sends complete in order: all of this source's are out
+    socket.close();
+    if (result.sent - paced >= PACE_EVERY) {
+      paced = result.sent;
+      await catchUp(responder, result.sent, deadline);
+    }
+  }
+  await catchUp(responder, result.sent, deadline + 5000);
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}
+
+/** Waits until the responder has handled what was sent, or makes no more progress. */
+async function catchUp(responder: FloodResponder, sent: number, deadline: number): Promise<void> {
+  let last = -1;
+  while (performance.now() < deadline) {
+    const { received } = await responder.command<Stats>('stats');
+    if (sent - received < 64 || received === last) return;
+    last = received;
+    await sleep(2);
+  }
+}
+
+/** The first datagram `socket` receives within `ms`, with its latency. */
+async function firstReply(
+  socket: Socket,
+  send: () => void,
+  ms: number,
+): Promise<{ message: Buffer; remote: RemoteInfo; ms: number } | undefined> {
+  const started = performance.now();
+  const reply = once(socket, 'message') as Promise<[Buffer, RemoteInfo]>;
+  send();
+  const result = await Promise.race([reply, sleep(ms).then(() => undefined)]);
+  if (!result) return undefined;
+  return { message: result[0], remote: result[1], ms: performance.now() - started };
+}
+
+async function run(t: TestContext, mode: Mode, options: object) {
+  const responder = await FloodResponder.start(options);
+
+  // Warm up (code, caches, socket buffers), then take the baseline.
+  await flood(responder, mode, 5000, 20_000);
+  const before = await responder.command<Memory>('mem');
+  const statsBefore = await responder.command<Stats>('stats');
+
+  const result = await flood(responder, mode, TARGET, TIME_LIMIT_MS);
+  const stats = await responder.command<Stats>('stats');
+  const afterFlood = await responder.command<Memory>('mem');
+  const received = stats.received - statsBefore.received;
+  const growth = afterFlood.heapUsed - before.heapUsed;
+
+  t.diagnostic(
+    `${mode}: sent ${result.sent} datagrams (${MB(result.bytes)}) from ${result.sources} ` +
+      `source addresses in ${result.seconds.toFixed(1)} s (${Math.round(result.sent / result.seconds)}/s); ` +
+      `the responder handled ${received} (${((100 * received) / result.sent).toFixed(1)}%), ` +
+      `answered ${stats.replies - statsBefore.replies}`,
+  );
+  t.diagnostic(`${mode}: drops by reason, warm-up included: ${JSON.stringify(stats.drops)}`);
+  t.diagnostic(
+    `${mode}: heap after GC ${MB(before.heapUsed)} before, ${MB(afterFlood.heapUsed)} after ` +
+      `(growth ${MB(growth)}, bound ${MB(HEAP_GROWTH_LIMIT)}); rss ${MB(before.rss)} -> ${MB(afterFlood.rss)}`,
+  );
+
+  assert.equal(result.timedOut, false, `only ${result.sent} datagrams in ${TIME_LIMIT_MS} ms`);
+  assert.equal(result.sent, TARGET);
+  assert.equal(result.sendErrors, 0, 'sending failed');
+  assert.ok(
+    received >= result.sent * 0.5,
+    `the kernel dropped most of the flood: only ${received} of ${result.sent} were handled`,
+  );
+  assert.ok(responder.alive, 'the responder process died');
+  assert.equal(stats.listening, true);
+  assert.deepEqual(responder.lines('uncaught', 'fatal'), [], 'uncaught error in the responder');
+  assert.deepEqual(responder.lines('warning'), [], 'the responder emitted warnings');
+  assert.equal(stats.loggedWarnings, 0, 'the responder logged warnings');
+  assert.ok(growth < HEAP_GROWTH_LIMIT, `heap grew by ${MB(growth)}`);
+  assert.ok(
+    stats.largestReply <= extended.MAX_ANSWER_SIZE,
+    `a reply of ${stats.largestReply} bytes`,
+  );
+  assert.ok((stats.drops['not-a-request'] ?? 0) > result.sent / 4, 'the junk did not arrive');
+  assert.ok((stats.drops['rate-limited'] ?? 0) > 0, 'the rate limiter was never reached');
+  return responder;
+}
+
+describe('responder under a flood', () => {
+  it('plain mode: survives 100,000 junk and near-miss datagrams, then answers at once', async (t) => {
+    const responder = await run(t, 'plain', {});
+    const peer = await udpPeer(undefined, CHECK_SOURCES[0]);
+    try {
+      const reply = await firstReply(
+        peer.socket,
+        () => peer.socket.send(REQUEST, responder.port, '127.0.0.1'),
+        200,
+      );
+      assert.ok(reply, 'no answer within 200 ms');
+      t.diagnostic(`plain: a fresh requester was answered in ${reply.ms.toFixed(1)} ms`);
+      assert.equal(String(reply.message), 'SERVER_IP:127.0.0.1');
+      assert.equal(reply.remote.port, responder.port);
+    } finally {
+      peer.close();
+    }
+    assert.deepEqual(responder.lines('uncaught', 'fatal', 'warning'), []);
+    assert.deepEqual(await responder.close(), { status: 0, signal: null });
+  });
+
+  it('authenticated mode: survives 100,000 forged, unsigned and near-miss datagrams', async (t) => {
+    const responder = await run(t, 'authenticated', { authKeys: [KEY] });
+    const stats = await responder.command<Stats>('stats');
+    for (const reason of ['unauthenticated', 'stale', 'replay']) {
+      assert.ok(
+        (stats.drops[reason] ?? 0) > 100,
+        `few drops for ${reason}: ${JSON.stringify(stats.drops)}`,
+      );
+    }
+    const peer = await udpPeer(undefined, CHECK_SOURCES[0]);
+    const outsider = await udpPeer(undefined, CHECK_SOURCES[1]);
+    try {
+      const nonce = randomBytes(extended.NONCE_SIZE);
+      const request = extended.encodeRequest({ nonce, timestamp: Date.now() }, KEY_BYTES);
+      const reply = await firstReply(
+        peer.socket,
+        () => peer.socket.send(request, responder.port, '127.0.0.1'),
+        200,
+      );
+      assert.ok(reply, 'no answer within 200 ms');
+      t.diagnostic(`authenticated: a fresh requester was answered in ${reply.ms.toFixed(1)} ms`);
+      const answer = extended.decodeAnswer(reply.message);
+      assert.ok(answer, 'the answer does not decode');
+      assert.equal(answer.address, '127.0.0.1');
+      assert.deepEqual(answer.nonce, nonce);
+      assert.equal(extended.verifyTag(answer, [KEY_BYTES]), KEY_BYTES, 'the answer is not signed');
+      // The same request again is a replay, and nobody without the key gets anything.
+      const again = await firstReply(
+        peer.socket,
+        () => peer.socket.send(request, responder.port, '127.0.0.1'),
+        150,
+      );
+      assert.equal(again, undefined, 'a replayed request was answered');
+      for (const probe of [REQUEST, extendedRequest(), extendedRequest(OTHER_KEY)]) {
+        const answered = await firstReply(
+          outsider.socket,
+          () => outsider.socket.send(probe, responder.port, '127.0.0.1'),
+          100,
+        );
+        assert.equal(answered, undefined, 'a request without the key was answered');
+      }
+    } finally {
+      peer.close();
+      outsider.close();
+    }
+    assert.deepEqual(responder.lines('uncaught', 'fatal', 'warning'), []);
+    assert.deepEqual(await responder.close(), { status: 0, signal: null });
+  });
+});
