@@ -37,4 +37,19 @@ export async function ask(port: number, message: string | Buffer, waitMs = 150):
   return peer.received.map(String);
 }
 
+/**
+ * Sends each datagram from one socket on 127.0.0.1 to `port`, 10 ms apart (so they arrive in
+ * order), and returns every reply received until `waitMs` after the last.
+ */
+export async function exchange(port: number, datagrams: Buffer[], waitMs = 150): Promise<Buffer[]> {
+  const peer = await udpPeer();
+  for (const datagram of datagrams) {
+    peer.socket.send(datagram, port, '127.0.0.1');
+    await sleep(10);
+  }
+  await sleep(waitMs);
+  peer.close();
+  return peer.received;
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

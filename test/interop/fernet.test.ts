@@ -23,7 +23,7 @@ import {
 } from '../../src/protocol/fernet.js';
 import { hasPython, PYTHON, requirePrerequisite } from '../helpers/prerequisite.js';
 import { LabProcess, run } from '../helpers/process.js';
-import { ask, freeUdpPort, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
+import { ask, exchange, freeUdpPort, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
 
 const CLIENT = fileURLToPath(new URL('../peers/original_client.py', import.meta.url));
 const SERVER = fileURLToPath(new URL('../peers/original_server.py', import.meta.url));
@@ -95,18 +95,6 @@ async function responder(t: TestContext, options: ResponderOptions = {}) {
   await r.start();
   t.after(() => r.stop());
   return { port: r.port as number, drops };
-}
-
-/** Sends each datagram from one loopback socket, `gapMs` apart; the replies after `waitMs`. */
-async function exchange(port: number, datagrams: Buffer[], waitMs = 250): Promise<Buffer[]> {
-  const client = await udpPeer();
-  for (const datagram of datagrams) {
-    client.socket.send(datagram, port, '127.0.0.1');
-    await sleep(30);
-  }
-  await sleep(waitMs);
-  client.close();
-  return client.received;
 }
 
 describe('Fernet tokens: beckon and Python cryptography agree byte for byte', () => {
@@ -361,21 +349,27 @@ describe("beckon's client in Fernet mode, answered with Python tokens over loopb
   });
 });
 
+/** The Python peer in encrypted mode on 127.0.0.1, stopped after the test. */
+async function pythonServer(t: TestContext, ...extra: string[]) {
+  const port = await freeUdpPort();
+  const args = [
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--encryption',
+    `--secret-key=${KEY}`,
+  ];
+  const python = new LabProcess(PYTHON, [SERVER, ...args, ...extra]);
+  t.after(() => python.stop());
+  await python.waitFor(/UDP Discovery listener started on port \d+/);
+  return { port, python };
+}
+
 describe('the encrypted original server (the Python peer) on loopback', () => {
   it("beckon's client finds it; not with another key, nor in plain mode", async (t) => {
     if (!needsPython(t)) return;
-    const port = await freeUdpPort();
-    const python = new LabProcess(PYTHON, [
-      SERVER,
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--encryption',
-      `--secret-key=${KEY}`,
-    ]);
-    t.after(() => python.stop());
-    await python.waitFor(/UDP Discovery listener started on port \d+/);
+    const { port, python } = await pythonServer(t);
     // It advertises its default-route address, which is not 127.0.0.1 on most machines: keep it.
     const find = (extra: DiscoverOptions) =>
       discover({
@@ -408,19 +402,7 @@ describe('the encrypted original server (the Python peer) on loopback', () => {
 
   it('the original answers a replayed and a 10-minute-old token, as documented', async (t) => {
     if (!needsPython(t)) return;
-    const port = await freeUdpPort();
-    const python = new LabProcess(PYTHON, [
-      SERVER,
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--encryption',
-      `--secret-key=${KEY}`,
-      '--quiet',
-    ]);
-    t.after(() => python.stop());
-    await python.waitFor(/UDP Discovery listener started on port \d+/);
+    const { port } = await pythonServer(t, '--quiet');
     const [old] = pythonEncrypt(KEY, [Buffer.from(REQUEST)], nowSeconds() - 600);
     const replies = await exchange(port, [old as Buffer, old as Buffer]);
     assert.equal(replies.length, 2);

@@ -16,7 +16,7 @@ import {
   encodeRequest,
   verifyTag,
 } from '../../src/protocol/extended.js';
-import { LOCAL, sleep, udpPeer } from '../helpers/udp.js';
+import { exchange, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
 
 const running: Responder[] = [];
 afterEach(async () => {
@@ -30,15 +30,6 @@ async function start(options: ResponderOptions = {}) {
   const drops: DropEvent['reason'][] = [];
   responder.on('drop', (drop) => drops.push(drop.reason));
   return { responder, port: responder.port ?? 0, drops };
-}
-
-/** Sends each datagram from one socket on 127.0.0.1 and returns every reply. */
-async function exchange(port: number, ...datagrams: Buffer[]): Promise<Buffer[]> {
-  const peer = await udpPeer();
-  for (const datagram of datagrams) peer.socket.send(datagram, port, '127.0.0.1');
-  await sleep(100);
-  peer.close();
-  return peer.received;
 }
 
 const KEY = generateKey();
@@ -109,7 +100,7 @@ describe('extended protocol, without keys', () => {
     const short = request().subarray(0, 100);
     short[34] = 0x7e; // keep it well formed: one unknown field up to the end
     short[35] = 100 - 36;
-    assert.deepEqual(await exchange(port, short, request(KEY)), []);
+    assert.deepEqual(await exchange(port, [short, request(KEY)]), []);
     assert.deepEqual(drops, ['not-a-request', 'unauthenticated']);
   });
 
@@ -125,13 +116,13 @@ describe('extended protocol, without keys', () => {
       ),
     });
     const asked = request();
-    const [answer] = await exchange(port, asked);
+    const [answer] = await exchange(port, [asked]);
     assert.ok(answer);
     assert.ok(
       answer.byteLength <= 3 * asked.byteLength,
       `${answer.byteLength} / ${asked.byteLength}`,
     );
-    const [plain] = await exchange(port, Buffer.from('DISCOVER_SERVER'));
+    const [plain] = await exchange(port, [Buffer.from('DISCOVER_SERVER')]);
     assert.ok(plain && plain.byteLength <= 3 * 15, String(plain));
   });
 
@@ -183,7 +174,7 @@ describe('extended protocol, with shared keys', () => {
     const { port } = await start({ authKeys: [KEY, OLD_KEY] });
     for (const key of [KEY, OLD_KEY]) {
       const asked = request(key);
-      const [answer] = await exchange(port, asked);
+      const [answer] = await exchange(port, [asked]);
       const decoded = answer && decodeAnswer(answer);
       assert.ok(decoded?.authenticated);
       assert.deepEqual(decoded.nonce, decodeRequest(asked)?.nonce);
@@ -196,11 +187,11 @@ describe('extended protocol, with shared keys', () => {
   it('answers a captured request once, and not at all when it is too old or too new', async () => {
     const { port, drops } = await start({ authKeys: [KEY], replayWindow: 5000 });
     const captured = request(KEY);
-    assert.equal((await exchange(port, captured, captured)).length, 1);
-    assert.equal((await exchange(port, captured)).length, 0);
-    assert.equal((await exchange(port, request(KEY, undefined, Date.now() - 6000))).length, 0);
-    assert.equal((await exchange(port, request(KEY, undefined, Date.now() + 6000))).length, 0);
-    assert.equal((await exchange(port, request(KEY, undefined, Date.now() - 4000))).length, 1);
+    assert.equal((await exchange(port, [captured, captured])).length, 1);
+    assert.equal((await exchange(port, [captured])).length, 0);
+    assert.equal((await exchange(port, [request(KEY, undefined, Date.now() - 6000)])).length, 0);
+    assert.equal((await exchange(port, [request(KEY, undefined, Date.now() + 6000)])).length, 0);
+    assert.equal((await exchange(port, [request(KEY, undefined, Date.now() - 4000)])).length, 1);
     assert.deepEqual(drops, ['replay', 'replay', 'stale', 'stale']);
   });
 
