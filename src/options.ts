@@ -15,6 +15,14 @@ export function envValue(env: Env, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
+/**
+ * The first of `names` that is set in `env`, else the last: the variable a setting is read from
+ * when a client name falls back to a server name, so that errors name the right one.
+ */
+export function envInEffect(env: Env, ...names: [string, ...string[]]): string {
+  return names.find((name) => envValue(env, name) !== undefined) ?? names[names.length - 1] ?? '';
+}
+
 /** An integer in `[min, max]`. */
 export function checkInteger(option: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

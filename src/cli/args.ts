@@ -43,13 +43,14 @@ export function rateFlag(flag: string, value: string | undefined): number | unde
 
 /** Repeated `KEY=VALUE` flags as an object (the value may contain `=`). */
 export function metaFlag(values: readonly string[]): Record<string, string> {
-  const pairs: Record<string, string> = {};
-  for (const item of values) {
-    const at = item.indexOf('=');
-    if (at <= 0) throw new UsageError(`--meta must be KEY=VALUE, got "${item}"`);
-    pairs[item.slice(0, at)] = item.slice(at + 1);
-  }
-  return pairs;
+  // fromEntries defines own properties, so even a key named "__proto__" is kept as given.
+  return Object.fromEntries(
+    values.map((item) => {
+      const at = item.indexOf('=');
+      if (at <= 0) throw new UsageError(`--meta must be KEY=VALUE, got "${item}"`);
+      return [item.slice(0, at), item.slice(at + 1)];
+    }),
+  );
 }
 
 /** Drops undefined entries so that unset flags fall back to the environment. */

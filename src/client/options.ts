@@ -13,6 +13,7 @@ import {
   checkText,
   type Env,
   envBoolean,
+  envInEffect,
   envInteger,
   envList,
   envSecondsAsMs,
@@ -138,32 +139,31 @@ export function resolveDiscoverSettings(
   const include = list('interfaces', options.interfaces, 'DISCOVERY_CLIENT_INTERFACES_WHITELIST');
   const exclude = list('exclude', options.exclude, 'DISCOVERY_CLIENT_INTERFACES_BLACKLIST');
   const targets = options.targets === undefined ? [] : checkStringList('targets', options.targets);
-  const encryptionVariable =
-    envValue(env, 'DISCOVERY_CLIENT_ENCRYPTION_ENABLED') === undefined
-      ? 'DISCOVERY_ENCRYPTION_ENABLED'
-      : 'DISCOVERY_CLIENT_ENCRYPTION_ENABLED';
+  const encryptionVariable = envInEffect(
+    env,
+    'DISCOVERY_CLIENT_ENCRYPTION_ENABLED',
+    'DISCOVERY_ENCRYPTION_ENABLED',
+  );
   const encryption = checkBoolean(
     options.encryption === undefined ? encryptionVariable : 'encryption',
     options.encryption ?? envBoolean(env, encryptionVariable) ?? false,
   );
-  const keyVariable =
-    envValue(env, 'DISCOVERY_CLIENT_SECRET_KEY') === undefined
-      ? 'DISCOVERY_SECRET_KEY'
-      : 'DISCOVERY_CLIENT_SECRET_KEY';
+  const keyVariable = envInEffect(env, 'DISCOVERY_CLIENT_SECRET_KEY', 'DISCOVERY_SECRET_KEY');
   const fernetKey = encryption
     ? checkFernetKey(
         options.secretKey === undefined ? keyVariable : 'secretKey',
         options.secretKey ?? envValue(env, keyVariable),
       )
     : undefined;
-  const envAuthKey =
-    envValue(env, 'DISCOVERY_CLIENT_AUTH_KEY') ?? envList(env, 'DISCOVERY_AUTH_KEYS')?.[0];
+  // The client's own variable, else the current (first) key of the server's list.
+  const authVariable = envInEffect(env, 'DISCOVERY_CLIENT_AUTH_KEY', 'DISCOVERY_AUTH_KEYS');
+  const envAuthKey = envList(env, authVariable)?.[0];
   const authKey =
     options.authKey !== undefined
       ? checkAuthKey('authKey', options.authKey)
       : envAuthKey === undefined
         ? undefined
-        : checkAuthKey('DISCOVERY_CLIENT_AUTH_KEY', envAuthKey);
+        : checkAuthKey(authVariable, envAuthKey);
   const service =
     options.service === undefined
       ? undefined

@@ -197,11 +197,12 @@ export function resolveResponderSettings(
   const fernetKey = encryption
     ? checkFernetKey(secretKeyOption, options.secretKey ?? envValue(env, 'DISCOVERY_SECRET_KEY'))
     : undefined;
+  const envAuthKeys = envList(env, 'DISCOVERY_AUTH_KEYS') ?? [];
   const authKeys =
     options.authKeys !== undefined
       ? checkAuthKeys('authKeys', options.authKeys)
-      : envList(env, 'DISCOVERY_AUTH_KEYS')?.length
-        ? checkAuthKeys('DISCOVERY_AUTH_KEYS', envList(env, 'DISCOVERY_AUTH_KEYS'))
+      : envAuthKeys.length > 0
+        ? checkAuthKeys('DISCOVERY_AUTH_KEYS', envAuthKeys)
         : [];
   if (fernetKey && authKeys.length > 0) {
     throw new InvalidOptionError(

@@ -247,6 +247,11 @@ describe('extended protocol, with shared keys', () => {
     );
     assert.throws(() => discover({ env: {}, authKey: 'x' }), /Invalid authKey: a key of 1 bytes/);
     assert.throws(
+      () => discover({ env: { DISCOVERY_AUTH_KEYS: 'short' } }),
+      /Invalid DISCOVERY_AUTH_KEYS: a key of 5 bytes/,
+      'the error names the variable the key came from',
+    );
+    assert.throws(
       () => discover({ env: {}, encryption: true, secretKey: KEY, service: 'a' }),
       /Invalid service: "a" \(expected Fernet encryption or the extended protocol/,
     );

@@ -25,6 +25,9 @@ Options:
   --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, default DISCOVER_SERVER)
   --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address
+  --json                    one JSON object per server per line, printed as each is found
+  --verbose                 also show the source and raw reply, and debug details on stderr
+  -h, --help                show this help
 
 Security and metadata (see docs/security.md; prefer the environment variables for keys, since
 other users of this host can read command lines):
@@ -36,10 +39,7 @@ other users of this host can read command lines):
                             (only beckon servers answer it)
   --service NAME            only servers of this service (implies --extended)
   --auth-key KEY            sign requests with the shared key and believe only answers signed
-                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)
-  --json                    one JSON object per server per line, printed as each is found
-  --verbose                 also show the source and raw reply, and debug details on stderr
-  -h, --help                show this help`;
+                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)`;
 
 /** `beckon discover`. Resolves with the exit code. */
 export async function discoverCommand(args: string[], io: CliIo): Promise<number> {

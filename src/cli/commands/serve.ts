@@ -21,6 +21,9 @@ Options:
   --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
                            on-link senders are always answered
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
+  --duration SECONDS       stop after this long
+  --quiet                  print only errors
+  -h, --help               show this help
 
 Security (see docs/security.md; keys from "beckon keygen"; prefer the environment variables,
 since other users of this host can read command lines):
@@ -38,10 +41,7 @@ Metadata, sent in answers to extended requests (beckon discover --extended, --se
   --instance-id ID         stable id of this server (default: random at each start)
   --app-version TEXT       the application's version
   --scheme SCHEME          scheme of the advertised service (default http)
-  --meta KEY=VALUE         a small key/value pair (repeatable, up to 8)
-  --duration SECONDS       stop after this long
-  --quiet                  print only errors
-  -h, --help               show this help`;
+  --meta KEY=VALUE         a small key/value pair (repeatable, up to 8)`;
 
 function describeMode(s: ResponderSettings): string {
   switch (s.mode) {
