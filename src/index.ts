@@ -1,6 +1,26 @@
 export { discover, discoverOne, discoverStream, type Server } from './client/discover.js';
 export type { DiscoverOptions } from './client/options.js';
 export {
+  DISCOVER_CHANNEL,
+  type ReplyOutcome,
+  type TraceBase,
+  type TraceEvent,
+  type TraceFields,
+} from './client/trace.js';
+export {
+  type DoctorOptions,
+  type DoctorReport,
+  type EnvironmentReport,
+  type Finding,
+  type PortReport,
+  runDoctor,
+} from './diagnostics/doctor.js';
+export type { FirewallReport, FirewallVerdict } from './diagnostics/firewall/index.js';
+export type { AddressReport, InterfaceReport } from './diagnostics/inventory.js';
+export type { BoundSocket, PortHolder } from './diagnostics/port-owner.js';
+export { detectSegmentedNetwork, type SegmentedNetwork } from './diagnostics/segmented.js';
+export type { SelfTestReport, SelfTestResult } from './diagnostics/self-test.js';
+export {
   BeckonError,
   type BeckonErrorCode,
   BindError,
@@ -16,14 +36,18 @@ export {
 } from './integrations/http.js';
 export { detectTestRun } from './integrations/test-run.js';
 export type { Logger } from './logger.js';
+export { classifyInterface, type InterfaceClass } from './network/classify.js';
 export {
   type InterfaceProvider,
   listInterfaces,
   type NetworkInterface,
 } from './network/interfaces.js';
+export type { LinkFacts } from './network/link-facts.js';
+export type { SkipReason } from './network/select.js';
 export type { SocketFactory } from './network/socket.js';
 export type { ServerMetadata } from './protocol/extended.js';
 export {
+  DEFAULT_DISCOVERY_PORT,
   DEFAULT_HTTP_PORT,
   DEFAULT_MESSAGE,
   DEFAULT_PREFIX,
@@ -38,6 +62,7 @@ export {
   createResponder,
   type DropEvent,
   type DropReason,
+  RESPONDER_CHANNEL,
   type ReplyEvent,
   type Responder,
   type ResponderEvents,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isBeckonError } from '../errors.js';
 import { discoverCommand, discoverHelp } from './commands/discover.js';
+import { doctorCommand, doctorHelp } from './commands/doctor.js';
 import { keygen, keygenHelp } from './commands/keygen.js';
 import { serve, serveHelp } from './commands/serve.js';
 import { type CliIo, println, processIo, UsageError } from './io.js';
@@ -10,6 +11,7 @@ const help = `beckon: find your servers on the local network, with zero configur
 Usage:
   beckon serve [options]      answer discovery requests (a standalone responder)
   beckon discover [options]   find responders on every network interface
+  beckon doctor [options]     explain why discovery finds nothing here, and how to fix it
   beckon keygen               print a new key for --secret-key or --auth-key
   beckon help [command]       show help
   beckon --version            show the version
@@ -22,6 +24,7 @@ const commands: Record<
 > = {
   serve: { run: serve, help: serveHelp },
   discover: { run: discoverCommand, help: discoverHelp },
+  doctor: { run: doctorCommand, help: doctorHelp },
   keygen: { run: keygen, help: keygenHelp },
 };
 

@@ -8,13 +8,14 @@ import {
 } from '../network/interfaces.js';
 import { parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
-import { selectInterfaces } from '../network/select.js';
+import { type SkipReason, selectInterfaces } from '../network/select.js';
 import { closeSocket, createUdpSocket, type SocketFactory } from '../network/socket.js';
 import type { ServerMetadata } from '../protocol/extended.js';
 import { type DiscoverOptions, type DiscoverSettings, resolveDiscoverSettings } from './options.js';
 import { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
 import { resolveTargets } from './targets.js';
+import { createTracer, type ReplyOutcome, type TraceFields } from './trace.js';
 
 const MAX_FOREIGN_WARNINGS = 3;
 
@@ -95,6 +96,7 @@ export function discoverStream(options: DiscoverOptions = {}): AsyncGenerator<Se
     socketFactory: options.socketFactory ?? createUdpSocket,
     interfaceProvider: options.interfaceProvider ?? listInterfaces,
     signal: options.signal,
+    trace: createTracer(options.trace),
   });
 }
 
@@ -103,6 +105,7 @@ interface Dependencies {
   readonly socketFactory: SocketFactory;
   readonly interfaceProvider: InterfaceProvider;
   readonly signal: AbortSignal | undefined;
+  readonly trace: (fields: TraceFields) => void;
 }
 
 /** One socket and where it sends: an interface's broadcast address, or the unicast targets. */
@@ -120,7 +123,7 @@ async function* runDiscovery(
   protocol: ClientProtocol,
   deps: Dependencies,
 ): AsyncGenerator<Server, void> {
-  const { logger, signal } = deps;
+  const { logger, signal, trace } = deps;
   signal?.throwIfAborted();
   const interfaces = deps.interfaceProvider();
   const found = new Set<string>();
@@ -137,32 +140,47 @@ async function* runDiscovery(
   });
   // Closing happens as soon as discovery ends, not only when the consumer returns: an
   // abandoned iterator must not keep sockets open.
-  const close = () => {
+  const close = (
+    reason: 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned',
+  ) => {
+    if (finished) return;
+    trace({ type: 'end', reason, found: found.size });
     finished = true;
     for (const timer of timers) clearTimeout(timer);
     for (const channel of channels) void closeSocket(channel.socket);
     markEnded();
     wake();
   };
-  const onAbort = () => close();
+  const onAbort = () => close('aborted');
 
   const onReply = (channel: Channel, message: Buffer, remote: RemoteInfo) => {
-    if (finished) return;
+    const traced = (outcome: ReplyOutcome, claims?: string) =>
+      trace({
+        type: 'reply',
+        channel: channel.label,
+        from: remote.address,
+        fromPort: remote.port,
+        bytes: message.length,
+        outcome,
+        claims,
+      });
+    if (finished) return traced('too-late');
     const reply = protocol.parse(message);
     if (typeof reply === 'string') {
       logger.debug(`Ignored a reply from ${remote.address}:${remote.port}: ${reply}`);
-      return;
+      return traced(reply);
     }
+    const key = `${reply.ip}:${reply.port}`;
     const foreign = reply.ip !== remote.address;
     if (foreign && !settings.acceptForeignAddresses) {
       // A few warnings explain the problem; a flood of spoofed replies must not flood the log.
       const log = foreignWarnings++ < MAX_FOREIGN_WARNINGS ? logger.warn : logger.debug;
       log.call(logger, `Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
-      return;
+      return traced('foreign', key);
     }
-    const key = `${reply.ip}:${reply.port}`;
-    if (found.has(key)) return;
+    if (found.has(key)) return traced('duplicate', key);
     found.add(key);
+    traced('accepted', key);
     const source = parseIPv4(remote.address);
     const server: Server = {
       ip: reply.ip,
@@ -189,25 +207,29 @@ async function* runDiscovery(
           }))
         : server,
     );
-    if (found.size >= settings.maxResults) close();
+    if (found.size >= settings.maxResults) close('max-results');
     wake();
   };
 
+  let round = 0;
   const sendRound = () => {
+    round++;
     for (const channel of channels) {
       if (channel.failed) continue;
       channel.lastSend = performance.now();
       const request = protocol.request();
-      for (const destination of channel.destinations) {
-        channel.socket.send(request, settings.port, destination, (error) => {
-          if (error)
-            logger.warn(`Sending on ${channel.label} to ${destination} failed: ${error.message}`);
+      const sent = { type: 'send', channel: channel.label, port: settings.port, round } as const;
+      const from = channel.socket.address().address;
+      for (const to of channel.destinations) {
+        channel.socket.send(request, settings.port, to, (error) => {
+          if (error) logger.warn(`Sending on ${channel.label} to ${to} failed: ${error.message}`);
+          trace({ ...sent, from, to, bytes: request.length, error: error?.message });
         });
       }
     }
   };
 
-  timers.push(setTimeout(close, settings.timeout));
+  timers.push(setTimeout(() => close('deadline'), settings.timeout));
   signal?.addEventListener('abort', onAbort, { once: true });
   // Host-name lookups cannot be cancelled: stop waiting for them at the deadline or abort.
   const opening = openChannels(settings, interfaces, deps, onReply);
@@ -224,7 +246,7 @@ async function* runDiscovery(
       channels = opened;
       if (channels.length === 0) {
         logger.warn('Nothing to send to: no usable interface selected and no targets given');
-        close();
+        close('nothing-to-send');
       } else {
         for (const at of retrySchedule(settings.retries, settings.timeout)) {
           timers.push(setTimeout(sendRound, at));
@@ -250,7 +272,7 @@ async function* runDiscovery(
       });
     }
   } finally {
-    close();
+    close('returned');
     signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -276,29 +298,39 @@ async function openChannels(
   deps: Dependencies,
   onReply: (channel: Channel, message: Buffer, remote: RemoteInfo) => void,
 ): Promise<Channel[]> {
-  const { logger } = deps;
-  const plans: { label: string; iface?: NetworkInterface; bind: string; destinations: string[] }[] =
-    [];
+  const { logger, trace } = deps;
+  const plans: ChannelPlan[] = [];
   if (settings.broadcast) {
     const { selected, skipped } = selectInterfaces(interfaces, settings.include, settings.exclude);
-    for (const { iface, reason } of skipped)
-      logger.debug(`Skipped ${iface.name} ${iface.address}: ${reason}`);
-    const bound = new Set<string>();
-    for (const iface of selected) {
-      if (!iface.broadcast || bound.has(iface.address)) continue;
-      bound.add(iface.address);
-      plans.push({
-        label: iface.name,
-        iface,
-        bind: iface.address,
-        destinations: [iface.broadcast],
+    const considered = (iface: NetworkInterface, skipped: SkipReason | undefined) =>
+      trace({
+        type: 'interface',
+        interface: iface.name,
+        address: iface.address,
+        class: iface.class,
+        broadcast: skipped ? undefined : iface.broadcast,
+        skipped,
       });
+    for (const { iface, reason } of skipped) {
+      logger.debug(`Skipped ${iface.name} ${iface.address}: ${reason}`);
+      considered(iface, reason);
+    }
+    for (const iface of selected) {
+      considered(iface, undefined);
+      if (iface.broadcast)
+        plans.push({
+          label: iface.name,
+          iface,
+          bind: iface.address,
+          destinations: [iface.broadcast],
+        });
     }
   }
   if (settings.targets.length > 0) {
-    const addresses = await resolveTargets(settings.targets, (target, error) =>
-      logger.warn(`Cannot resolve target ${target}: ${String(error)}`),
-    );
+    const addresses = await resolveTargets(settings.targets, (target, error) => {
+      logger.warn(`Cannot resolve target ${target}: ${String(error)}`);
+      trace({ type: 'unresolved', target, error: String(error) });
+    });
     if (addresses.length > 0)
       plans.push({ label: 'targets', bind: '0.0.0.0', destinations: addresses });
   }
@@ -306,8 +338,16 @@ async function openChannels(
   return opened.filter((channel): channel is Channel => channel !== undefined);
 }
 
+/** What one channel will be: its label, interface, bind address and destinations. */
+interface ChannelPlan {
+  readonly label: string;
+  readonly iface?: NetworkInterface;
+  readonly bind: string;
+  readonly destinations: string[];
+}
+
 function openChannel(
-  plan: { label: string; iface?: NetworkInterface; bind: string; destinations: string[] },
+  plan: ChannelPlan,
   deps: Dependencies,
   onReply: (channel: Channel, message: Buffer, remote: RemoteInfo) => void,
 ): Promise<Channel | undefined> {
@@ -324,6 +364,7 @@ function openChannel(
     // One failing interface must not stop discovery on the others.
     socket.on('error', (error) => {
       deps.logger.warn(`Socket on ${plan.label} failed: ${error.message}`);
+      deps.trace({ type: 'socket-error', channel: plan.label, error: error.message });
       channel.failed = true;
       void closeSocket(socket);
       resolve(undefined);

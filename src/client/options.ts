@@ -21,9 +21,10 @@ import {
 } from '../options.js';
 import { Limits } from '../protocol/extended.js';
 import type { FernetKey } from '../protocol/fernet.js';
-import { DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../protocol/plain.js';
+import { DEFAULT_DISCOVERY_PORT, DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../protocol/plain.js';
 import { checkAuthKey, checkFernetKey } from '../security/keys.js';
 import { parseTarget, type Target } from './targets.js';
+import type { TraceEvent } from './trace.js';
 
 /**
  * Options of {@link discover}, {@link discoverOne} and {@link discoverStream}. Each falls back to
@@ -89,6 +90,11 @@ export interface DiscoverOptions {
   signal?: AbortSignal;
   /** Where warnings go. @default a `util.debuglog('beckon')` logger */
   logger?: Logger;
+  /**
+   * Receives the run's decision trace: interfaces used and skipped, each send, each reply and
+   * what became of it. The same events go to the `beckon:discover` diagnostics channel.
+   */
+  trace?: (event: TraceEvent) => void;
   /** Environment to read settings from. @default process.env */
   env?: Env;
   /** Creates UDP sockets. @default dgram.createSocket */
@@ -182,7 +188,7 @@ export function resolveDiscoverSettings(
   return {
     port: checkPort(
       'port',
-      options.port ?? envInteger(env, 'DISCOVERY_CLIENT_PORT', 1, 65535) ?? 9999,
+      options.port ?? envInteger(env, 'DISCOVERY_CLIENT_PORT', 1, 65535) ?? DEFAULT_DISCOVERY_PORT,
     ),
     message: checkText(
       'message',

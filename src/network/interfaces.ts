@@ -1,13 +1,17 @@
 /** The host's IPv4 interfaces, one entry per address. */
 import { networkInterfaces } from 'node:os';
+import { classifyInterface, type InterfaceClass } from './classify.js';
 import {
   broadcastAddress,
   cidrContains,
+  formatIPv4,
   isLinkLocal,
+  isLoopback,
   netmaskPrefix,
   parseIPv4,
   prefixMask,
 } from './ipv4.js';
+import { type LinkFacts, type LinkFactsReader, readLinkFacts } from './link-facts.js';
 
 /** One IPv4 address of one network interface. */
 export interface NetworkInterface {
@@ -27,36 +31,57 @@ export interface NetworkInterface {
   readonly linkLocal: boolean;
   /** The interface is up. */
   readonly up: boolean;
+  /** What kind of network it leads to: see {@link InterfaceClass}. */
+  readonly class: InterfaceClass;
 }
 
 /** Lists the host's IPv4 interfaces; inject another one in tests or unusual environments. */
 export type InterfaceProvider = () => readonly NetworkInterface[];
 
 /**
- * Lists this host's IPv4 interface addresses from `os.networkInterfaces()`. Node lists only
- * interfaces that are up and running, so every entry has `up: true`.
+ * Lists this host's IPv4 interface addresses from `os.networkInterfaces()`, each with its
+ * class (from /sys/class/net on Linux, from its name elsewhere). Node lists only interfaces
+ * that are up and running, so every entry has `up: true`; `beckon doctor` also shows the others.
+ *
+ * @example
+ * const wired = listInterfaces().filter((iface) => iface.class === 'physical');
  */
-export function listInterfaces(): NetworkInterface[] {
+export function listInterfaces(readFacts: LinkFactsReader = readLinkFacts): NetworkInterface[] {
   const result: NetworkInterface[] = [];
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
+    const facts = readFacts(name);
     for (const entry of addresses ?? []) {
       if (entry.family !== 'IPv4') continue;
       const ip = parseIPv4(entry.address);
       const prefix = netmaskPrefix(entry.netmask);
       if (ip === undefined || prefix === undefined) continue;
-      result.push({
-        name,
-        address: entry.address,
-        netmask: entry.netmask,
-        prefix,
-        broadcast: broadcastAddress(entry.address, prefix),
-        loopback: entry.internal,
-        linkLocal: isLinkLocal(ip),
-        up: true,
-      });
+      result.push(describeAddress(name, entry.address, prefix, true, facts, entry.internal));
     }
   }
   return result;
+}
+
+/** One interface address as a {@link NetworkInterface}; `loopback` defaults to 127/8. */
+export function describeAddress(
+  name: string,
+  address: string,
+  prefix: number,
+  up: boolean,
+  facts: LinkFacts,
+  loopback = isLoopback(parseIPv4(address) ?? 0),
+): NetworkInterface {
+  const linkLocal = isLinkLocal(parseIPv4(address) ?? 0);
+  return {
+    name,
+    address,
+    netmask: formatIPv4(prefixMask(prefix)),
+    prefix,
+    broadcast: broadcastAddress(address, prefix),
+    loopback,
+    linkLocal,
+    up,
+    class: classifyInterface(name, facts, { loopback, linkLocal }),
+  };
 }
 
 /** The local interface whose subnet holds `ip`, the most specific one when several do. */

@@ -32,8 +32,23 @@ export function compileInterfacePattern(option: string, pattern: string): Interf
   return (iface) => iface.name === text;
 }
 
-/** Why an interface was left out. */
-export type SkipReason = 'down' | 'excluded' | 'not-included' | 'loopback' | 'link-local';
+/**
+ * Why discovery does not broadcast on an interface address:
+ * - `down`: the link is down or has no carrier;
+ * - `excluded`: an exclude pattern matches it;
+ * - `not-included`: include patterns are set and none matches it;
+ * - `loopback`, `link-local`: used only when an include pattern names them;
+ * - `no-broadcast`: a /31 or /32 (point-to-point links, most VPNs) has no broadcast address;
+ * - `same-address`: another interface has the same address and is already used.
+ */
+export type SkipReason =
+  | 'down'
+  | 'excluded'
+  | 'not-included'
+  | 'loopback'
+  | 'link-local'
+  | 'no-broadcast'
+  | 'same-address';
 
 /** The result of {@link selectInterfaces}. */
 export interface InterfaceSelection {
@@ -42,8 +57,9 @@ export interface InterfaceSelection {
 }
 
 /**
- * Applies include and exclude patterns. Down interfaces are always skipped; loopback and
- * link-local ones only count when an include pattern names them.
+ * Chooses the interface addresses discovery broadcasts on, and says why each other one is left
+ * out. Down interfaces are always skipped; loopback and link-local ones only count when an
+ * include pattern names them.
  */
 export function selectInterfaces(
   interfaces: readonly NetworkInterface[],
@@ -51,21 +67,32 @@ export function selectInterfaces(
   exclude: readonly InterfaceMatcher[],
 ): InterfaceSelection {
   const selection: InterfaceSelection = { selected: [], skipped: [] };
+  const used = new Set<string>();
   for (const iface of interfaces) {
-    const included = include.some((match) => match(iface));
-    const reason: SkipReason | undefined = !iface.up
-      ? 'down'
-      : exclude.some((match) => match(iface))
-        ? 'excluded'
-        : include.length > 0 && !included
-          ? 'not-included'
-          : iface.loopback && !included
-            ? 'loopback'
-            : iface.linkLocal && !included
-              ? 'link-local'
-              : undefined;
-    if (reason) selection.skipped.push({ iface, reason });
-    else selection.selected.push(iface);
+    const reason = skipReason(iface, include, exclude, used);
+    if (reason) {
+      selection.skipped.push({ iface, reason });
+    } else {
+      selection.selected.push(iface);
+      used.add(iface.address);
+    }
   }
   return selection;
+}
+
+function skipReason(
+  iface: NetworkInterface,
+  include: readonly InterfaceMatcher[],
+  exclude: readonly InterfaceMatcher[],
+  used: ReadonlySet<string>,
+): SkipReason | undefined {
+  if (!iface.up) return 'down';
+  if (exclude.some((match) => match(iface))) return 'excluded';
+  const included = include.some((match) => match(iface));
+  if (include.length > 0 && !included) return 'not-included';
+  if (iface.loopback && !included) return 'loopback';
+  if (iface.linkLocal && !included) return 'link-local';
+  if (!iface.broadcast) return 'no-broadcast';
+  if (used.has(iface.address)) return 'same-address';
+  return undefined;
 }

@@ -6,6 +6,8 @@
  */
 import { pyDecodeIgnore, pyInt, pyStrip } from './python-text.js';
 
+/** The original's UDP discovery port. */
+export const DEFAULT_DISCOVERY_PORT = 9999;
 /** The original's discovery message. */
 export const DEFAULT_MESSAGE = 'DISCOVER_SERVER';
 /** The original's reply prefix. */

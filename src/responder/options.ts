@@ -19,6 +19,7 @@ import {
 } from '../options.js';
 import { isSafeText, Limits, SCHEME, type ServerMetadata } from '../protocol/extended.js';
 import {
+  DEFAULT_DISCOVERY_PORT,
   DEFAULT_MESSAGE,
   DEFAULT_PREFIX,
   DEFAULT_REQUEST_BUFFER_SIZE,
@@ -132,7 +133,7 @@ export function resolveResponderSettings(
   const env = options.env ?? process.env;
   const port = checkPort(
     'port',
-    options.port ?? envInteger(env, 'DISCOVERY_PORT', 0, 65535) ?? 9999,
+    options.port ?? envInteger(env, 'DISCOVERY_PORT', 0, 65535) ?? DEFAULT_DISCOVERY_PORT,
     true,
   );
   const message = checkText(

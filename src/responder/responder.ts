@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { type BeckonError, BindError, SocketError } from '../errors.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
@@ -16,6 +17,13 @@ import {
 import { type AcceptedRequest, type ContentDropReason, ResponderProtocol } from './protocol.js';
 import { RateLimiter } from './rate-limit.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
+
+/**
+ * The diagnostics channel every responder publishes its replies and drops on, as
+ * `{ type: 'reply', port, ...ReplyEvent }` and `{ type: 'drop', port, ...DropEvent }`.
+ */
+export const RESPONDER_CHANNEL = 'beckon:responder';
+const published = channel(RESPONDER_CHANNEL);
 
 /** A reply that was sent. */
 export interface ReplyEvent {
@@ -340,21 +348,25 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         );
       }
     });
-    if (this.listenerCount('reply') > 0) {
-      this.emit('reply', {
+    if (this.listenerCount('reply') > 0 || published.hasSubscribers) {
+      const event: ReplyEvent = {
         to: remote.address,
         toPort: remote.port,
         address,
         kind: request.kind,
         reply: this.#protocol.describe(request, address),
         bytes: reply.byteLength,
-      });
+      };
+      this.emit('reply', event);
+      published.publish({ type: 'reply', port: this.#port, ...event });
     }
   }
 
   #drop(remote: RemoteInfo, reason: DropReason): void {
-    if (this.listenerCount('drop') > 0) {
-      this.emit('drop', { from: remote.address, fromPort: remote.port, reason });
+    if (this.listenerCount('drop') > 0 || published.hasSubscribers) {
+      const event: DropEvent = { from: remote.address, fromPort: remote.port, reason };
+      this.emit('drop', event);
+      published.publish({ type: 'drop', port: this.#port, ...event });
     }
   }
 

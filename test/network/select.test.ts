@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isBeckonError } from '../../src/errors.js';
-import { listInterfaces, type NetworkInterface } from '../../src/network/interfaces.js';
+import {
+  describeAddress,
+  listInterfaces,
+  type NetworkInterface,
+} from '../../src/network/interfaces.js';
 import { compileInterfacePattern, selectInterfaces } from '../../src/network/select.js';
 
 const iface = (
   name: string,
   address: string,
   extra: Partial<NetworkInterface> = {},
-): NetworkInterface => ({
-  name,
-  address,
-  netmask: '255.255.255.0',
-  prefix: 24,
-  broadcast: address.replace(/\.\d+$/, '.255'),
-  loopback: false,
-  linkLocal: false,
-  up: true,
-  ...extra,
-});
+): NetworkInterface => ({ ...describeAddress(name, address, 24, true, {}, false), ...extra });
 
 const host = [
   iface('lo', '127.0.0.1', { loopback: true, netmask: '255.0.0.0', prefix: 8 }),

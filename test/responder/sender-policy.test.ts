@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InterfaceCache } from '../../src/network/interface-cache.js';
-import type { NetworkInterface } from '../../src/network/interfaces.js';
+import { describeAddress, type NetworkInterface } from '../../src/network/interfaces.js';
 import { parseCidr } from '../../src/network/ipv4.js';
 import { RateLimiter } from '../../src/responder/rate-limit.js';
 import { judgeSender, replyAddressFor } from '../../src/responder/sender-policy.js';
@@ -11,16 +11,7 @@ const iface = (
   address: string,
   prefix: number,
   loopback = false,
-): NetworkInterface => ({
-  name,
-  address,
-  prefix,
-  netmask: '',
-  broadcast: undefined,
-  loopback,
-  linkLocal: false,
-  up: true,
-});
+): NetworkInterface => describeAddress(name, address, prefix, true, {}, loopback);
 
 // A multi-homed host: two LANs, a wide corporate /16 holding a more specific /24, a public one.
 const host = [

@@ -1,7 +1,11 @@
 import { parseArgs } from 'node:util';
 import { discoverStream, type Server } from '../../client/discover.js';
 import { resolveDiscoverSettings } from '../../client/options.js';
+import type { TraceEvent } from '../../client/trace.js';
+import { detectSegmentedNetwork, type SegmentedNetwork } from '../../diagnostics/segmented.js';
 import type { Logger } from '../../logger.js';
+import { listInterfaces } from '../../network/interfaces.js';
+import { selectInterfaces } from '../../network/select.js';
 import { defined, intFlag, secondsFlag } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
@@ -27,6 +31,8 @@ Options:
   --accept-foreign          keep replies whose claimed IP differs from their source address
   --json                    one JSON object per server per line, printed as each is found
   --verbose                 also show the source and raw reply, and debug details on stderr
+  --trace                   print on stderr every decision: interfaces used and skipped (and why),
+                            each request sent, each reply and what became of it
   -h, --help                show this help
 
 Security and metadata (see docs/security.md; prefer the environment variables for keys, since
@@ -66,6 +72,7 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
       'auth-key': { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
+      trace: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -100,15 +107,18 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
       extended: values.extended,
       service: values.service,
       authKey: values['auth-key'],
+      trace: values.trace
+        ? (event: TraceEvent) => println(io.stderr, formatTraceEvent(event))
+        : undefined,
     }),
   };
-  const { timeout, port, mode } = resolveDiscoverSettings(options);
+  const { timeout, port, mode, include, exclude } = resolveDiscoverSettings(options);
 
   const controller = new AbortController();
   const removeSignal = io.onSignal((signal) =>
     controller.abort(new Error(`Interrupted (${signal})`)),
   );
-  const progress = !values.json && io.stderr.isTTY === true;
+  const progress = !values.json && !values.trace && io.stderr.isTTY === true;
   if (progress)
     io.stderr.write(`Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`);
   const servers: Server[] = [];
@@ -133,6 +143,10 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
         io.stderr,
         'the port, and, across routers or VLANs, ask the server directly with --target <ip|cidr>.',
       );
+      const { selected } = selectInterfaces(listInterfaces(), include, exclude);
+      const segmented = detectSegmentedNetwork(selected, { port });
+      if (segmented.length > 0) println(io.stderr, `\n${explainSegmented(segmented)}`);
+      println(io.stderr, 'Run "beckon doctor" for a full diagnosis.');
     }
     return 1;
   }
@@ -154,4 +168,46 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
     println(io.stdout, formatTable(headers, rows));
   }
   return 0;
+}
+
+/** The segmented-network explanation, printed once when nothing was found. */
+export function explainSegmented(findings: readonly SegmentedNetwork[]): string {
+  const lines = ['Segmented network: broadcasts probably reach only part of your subnet.'];
+  for (const s of findings) {
+    lines.push(
+      `  ${s.interface} (${s.address}) is on ${s.network}: ${s.addresses} addresses, usually cut into`,
+      `  ${s.segments} /24 segments by the network. A broadcast reaches only this host's own segment,`,
+      `  ${s.likelyBroadcastDomain}; servers in the others cannot hear it.`,
+    );
+  }
+  const [first] = findings;
+  if (first) {
+    lines.push(
+      'Ask a server in another segment directly, giving its segment or its address:',
+      `  ${first.fix}    (the server's segment, ${first.segmentRange})`,
+      '  beckon discover --target <server-ip>',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** One trace event as a line for people. */
+export function formatTraceEvent(event: TraceEvent): string {
+  const at = `trace +${event.atMs.toFixed(1)}ms`;
+  switch (event.type) {
+    case 'interface':
+      return event.skipped
+        ? `${at} skip ${event.interface} ${event.address} (${event.class}): ${event.skipped}`
+        : `${at} use ${event.interface} ${event.address} (${event.class}): broadcast ${event.broadcast}`;
+    case 'unresolved':
+      return `${at} target ${event.target} did not resolve: ${event.error}`;
+    case 'send':
+      return `${at} send ${event.channel} ${event.from} -> ${event.to}:${event.port} ${event.bytes} bytes, round ${event.round}${event.error ? `: FAILED ${event.error}` : ''}`;
+    case 'reply':
+      return `${at} reply ${event.channel} <- ${event.from}:${event.fromPort} ${event.bytes} bytes: ${event.outcome}${event.claims ? ` (claims ${event.claims})` : ''}`;
+    case 'socket-error':
+      return `${at} socket ${event.channel} failed: ${event.error}`;
+    case 'end':
+      return `${at} end: ${event.reason}, ${event.found} found`;
+  }
 }

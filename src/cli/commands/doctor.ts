@@ -1,0 +1,168 @@
+import { parseArgs } from 'node:util';
+import { type DoctorReport, runDoctor } from '../../diagnostics/doctor.js';
+import type { FirewallReport } from '../../diagnostics/firewall/index.js';
+import { defined, intFlag } from '../args.js';
+import { formatTable } from '../format.js';
+import { type CliIo, println } from '../io.js';
+
+export const doctorHelp = `Usage: beckon doctor [options]
+
+Explain why discovery finds nothing here, and how to fix it: every interface and whether
+discovery uses it, who holds the discovery port, a self-test, container/WSL/VPN/route/firewall
+hints, and the segmented-network check. See docs/troubleshooting.md.
+Exit status: 0 when no problem was found, 1 when one was, 2 on a usage error.
+
+Options:
+  --port N          the discovery port to check (env DISCOVERY_CLIENT_PORT, default 9999)
+  --json            print the report as one JSON object (shape in docs/troubleshooting.md)
+  --no-self-test    skip the self-test (a responder on a free port, discovered over each
+                    usable interface: one broadcast per interface, which only this host answers)
+  -h, --help        show this help
+
+Interface patterns come from DISCOVERY_CLIENT_INTERFACES_WHITELIST/BLACKLIST, as for discover.
+The firewall can only be read as root.`;
+
+/** `beckon doctor`. Resolves with the exit code. */
+export async function doctorCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      json: { type: 'boolean' },
+      'no-self-test': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    println(io.stdout, doctorHelp);
+    return 0;
+  }
+  const controller = new AbortController();
+  const removeSignal = io.onSignal((signal) =>
+    controller.abort(new Error(`Interrupted (${signal})`)),
+  );
+  let report: DoctorReport;
+  try {
+    report = await runDoctor({
+      env: io.env,
+      signal: controller.signal,
+      ...defined({
+        port: intFlag('port', values.port, 1, 65535),
+        selfTest: values['no-self-test'] ? false : undefined,
+      }),
+    });
+  } finally {
+    removeSignal();
+  }
+  println(io.stdout, values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return report.findings.some((f) => f.severity === 'problem') ? 1 : 0;
+}
+
+/** The report as text for people. */
+export function formatReport(report: DoctorReport): string {
+  const out: string[] = [];
+  const section = (title: string) => out.push('', title);
+  const { port, selfTest, environment: env } = report;
+
+  section('Interfaces');
+  const rows = report.interfaces.flatMap((iface) => {
+    const decision = iface.used ? 'used' : `not used: ${iface.reason}`;
+    const state = iface.up
+      ? 'up'
+      : `down${iface.state && iface.state !== 'down' ? ` (${iface.state})` : ''}`;
+    if (iface.addresses.length === 0) return [[iface.name, iface.class, state, '-', '-', decision]];
+    return iface.addresses.map((a, i) => [
+      i === 0 ? iface.name : '',
+      i === 0 ? iface.class : '',
+      i === 0 ? state : '',
+      `${a.address}/${a.prefix}`,
+      a.broadcast ?? '-',
+      i === 0 ? decision : a.used ? 'used' : `not used: ${a.skipped}`,
+    ]);
+  });
+  out.push(
+    indent(formatTable(['NAME', 'CLASS', 'STATE', 'ADDRESS', 'BROADCAST', 'DISCOVERY'], rows)),
+  );
+
+  section(`UDP port ${port.port}`);
+  if (port.state === 'free') out.push('  free: no process on this host holds it');
+  else if (port.state === 'forbidden') out.push('  needs privileges to bind');
+  else {
+    const holders = port.holders.map((h) => `PID ${h.pid} (${h.command}) on ${h.address}`);
+    out.push(`  held by ${holders.join(', ') || 'a process this user cannot see'}`);
+    const who = port.server?.metadata;
+    const answers =
+      port.answers === 'beckon'
+        ? `a beckon responder${who?.name ? ` "${who.name}"` : ''}${who?.service ? `, service ${who.service}` : ''}, advertising ${port.server?.ip}:${port.server?.port}`
+        : port.answers === 'discovery'
+          ? 'a discovery responder (the original protocol)'
+          : `nothing${port.beckon ? ' (its command runs beckon)' : ''}`;
+    out.push(`  answers: ${answers}`);
+  }
+
+  section('Self-test');
+  if (!selfTest) out.push('  skipped (--no-self-test)');
+  else if (selfTest.error) out.push(`  could not run: ${selfTest.error}`);
+  else if (selfTest.results.length === 0) out.push('  no usable interface to test');
+  else {
+    out.push(`  a responder on UDP port ${selfTest.port}, discovered over each usable interface:`);
+    for (const r of selfTest.results) {
+      const outcome = r.found
+        ? `found in ${r.rttMs?.toFixed(1)} ms`
+        : `NOT found${r.dropped ? ` (dropped: ${r.dropped})` : ''}`;
+      out.push(`  ${r.interface} ${r.address}: ${outcome}`);
+    }
+  }
+
+  section('Environment');
+  out.push(
+    `  container:     ${env.container.inContainer ? `yes (${env.container.evidence})` : 'no'}`,
+  );
+  out.push(`  WSL:           ${env.wsl.inWsl ? `yes, ${env.wsl.mode} networking` : 'no'}`);
+  out.push(`  VPN:           ${env.vpn.length > 0 ? env.vpn.join(', ') : 'none up'}`);
+  const route = env.defaultRoute;
+  out.push(
+    `  default route: ${typeof route === 'string' ? route : `via ${route.gateway} on ${route.interface}`}`,
+  );
+  out.push(`  firewall:      ${describeFirewall(env.firewall, port.port)}`);
+
+  section('Segmented networks');
+  if (report.segmentedNetworks.length === 0)
+    out.push('  none: no large private subnet on a used interface');
+  for (const s of report.segmentedNetworks)
+    out.push(
+      `  ${s.interface} ${s.address} on ${s.network}: ${s.segments} /24 segments; broadcasts reach ${s.likelyBroadcastDomain}`,
+    );
+
+  section('Findings');
+  if (report.findings.length === 0) out.push('  none: discovery should work from this host.');
+  for (const f of report.findings) {
+    out.push(`  [${f.severity}] ${f.message}`);
+    if (f.fix) out.push(`      fix: ${f.fix}`);
+  }
+  const problems = report.findings.filter((f) => f.severity === 'problem').length;
+  const warnings = report.findings.filter((f) => f.severity === 'warning').length;
+  out.push(
+    '',
+    `${problems} problem${problems === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`,
+  );
+  return out.join('\n').replace(/^\n/, '');
+}
+
+function describeFirewall(firewall: FirewallReport, port: number): string {
+  switch (firewall.verdict) {
+    case 'accepted':
+      return `${firewall.tool} lets UDP ${port} in`;
+    case 'dropped':
+      return `${firewall.tool} DROPS UDP ${port}: ${firewall.where}`;
+    case 'may-drop':
+      return `${firewall.tool} may drop UDP ${port}: ${firewall.where}`;
+    default:
+      return `not checked: ${firewall.why}`;
+  }
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '  ');
+}

@@ -1,0 +1,119 @@
+/**
+ * The decision trace of one discovery run: which interfaces it used and why not the others,
+ * what it sent where, what came back and what it dropped and why. Delivered to the `trace`
+ * option and published on the `beckon:discover` diagnostics channel.
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { InterfaceClass } from '../network/classify.js';
+import type { SkipReason } from '../network/select.js';
+import type { ReplyDropReason } from './protocol.js';
+
+/** The diagnostics channel every discovery run publishes its {@link TraceEvent}s on. */
+export const DISCOVER_CHANNEL = 'beckon:discover';
+
+/**
+ * What became of a reply:
+ * - `accepted`: a new server, returned to the caller;
+ * - `duplicate`: a server already returned in this run (another interface, a retry);
+ * - `foreign`: it claims an address other than its source (see `acceptForeignAddresses`);
+ * - `malformed`, `unauthenticated`, `unsolicited`, `stale`, `replay`: see {@link ReplyDropReason};
+ * - `too-late`: it came after the run had ended (deadline or `maxResults`).
+ */
+export type ReplyOutcome = 'accepted' | 'duplicate' | 'foreign' | 'too-late' | ReplyDropReason;
+
+/** Fields every trace event has. */
+export interface TraceBase {
+  /** Numbers the runs of this process, to tell concurrent runs apart on the channel. */
+  readonly run: number;
+  /** Milliseconds since the run started. */
+  readonly atMs: number;
+}
+
+/** What a discovery run reports, before the tracer stamps it with {@link TraceBase}. */
+export type TraceFields =
+  | {
+      /** An interface address was considered for broadcasting. */
+      readonly type: 'interface';
+      readonly interface: string;
+      readonly address: string;
+      readonly class: InterfaceClass;
+      /** The broadcast address used, or undefined when the interface was skipped. */
+      readonly broadcast: string | undefined;
+      /** Why it was skipped; undefined when used. */
+      readonly skipped: SkipReason | undefined;
+    }
+  | {
+      /** A target host name did not resolve. */
+      readonly type: 'unresolved';
+      readonly target: string;
+      readonly error: string;
+    }
+  | {
+      /** A request was sent (or sending failed: `error`). */
+      readonly type: 'send';
+      /** The interface name, or `targets` for unicast targets. */
+      readonly channel: string;
+      readonly from: string;
+      readonly to: string;
+      readonly port: number;
+      readonly bytes: number;
+      /** 1 for the first round, 2 for the first retry... */
+      readonly round: number;
+      readonly error: string | undefined;
+    }
+  | {
+      /** A datagram came back. */
+      readonly type: 'reply';
+      readonly channel: string;
+      readonly from: string;
+      readonly fromPort: number;
+      readonly bytes: number;
+      readonly outcome: ReplyOutcome;
+      /** The `ip:port` the reply claims, when it could be read. */
+      readonly claims: string | undefined;
+    }
+  | {
+      /** A socket failed; discovery goes on with the others. */
+      readonly type: 'socket-error';
+      readonly channel: string;
+      readonly error: string;
+    }
+  | {
+      /** The run ended. */
+      readonly type: 'end';
+      readonly reason: 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned';
+      readonly found: number;
+    };
+
+/** One event of a discovery run's decision trace; `type` tells which. */
+export type TraceEvent = TraceBase & TraceFields;
+
+const published = channel(DISCOVER_CHANNEL);
+let runs = 0;
+
+/**
+ * Returns the function a run reports through: it stamps each event and hands it to `listener`
+ * and to the diagnostics channel, and costs nothing when neither listens.
+ */
+export function createTracer(
+  listener: ((event: TraceEvent) => void) | undefined,
+): (fields: TraceFields) => void {
+  const run = ++runs;
+  const start = performance.now();
+  return (fields) => {
+    if (!listener && !published.hasSubscribers) return;
+    const event: TraceEvent = {
+      run,
+      atMs: Math.round((performance.now() - start) * 100) / 100,
+      ...fields,
+    };
+    if (listener) {
+      try {
+        listener(event);
+      } catch {
+        // a failing listener must not end discovery
+      }
+    }
+    published.publish(event);
+  };
+}

@@ -1,0 +1,85 @@
+/** Facts about where this host runs that change how discovery behaves: containers, WSL, routes. */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Env } from '../options.js';
+
+/** The container runtime this process runs in, if any. */
+export interface ContainerFacts {
+  readonly inContainer: boolean;
+  /** What gave it away: `/.dockerenv`, `/run/.containerenv`, `$container`, a cgroup, Kubernetes. */
+  readonly evidence: string | undefined;
+}
+
+/** Windows Subsystem for Linux, if this is it. */
+export interface WslFacts {
+  readonly inWsl: boolean;
+  /** `mirrored` (the VM shares Windows' interfaces) or `nat` (it sits behind a private NAT). */
+  readonly mode: 'nat' | 'mirrored' | undefined;
+}
+
+/** The IPv4 default route, if any. */
+export interface DefaultRoute {
+  readonly interface: string;
+  readonly gateway: string;
+}
+
+/** Reads a file, or undefined. */
+export type FileReader = (path: string) => string | undefined;
+
+const readText: FileReader = (path) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** Detects a container from the usual marks runtimes leave. */
+export function detectContainer(
+  env: Env,
+  read: FileReader = readText,
+  exists: (path: string) => boolean = existsSync,
+): ContainerFacts {
+  const found = (evidence: string): ContainerFacts => ({ inContainer: true, evidence });
+  if (exists('/.dockerenv')) return found('/.dockerenv');
+  if (exists('/run/.containerenv')) return found('/run/.containerenv');
+  if (env.container) return found(`container=${env.container}`);
+  if (env.KUBERNETES_SERVICE_HOST) return found('KUBERNETES_SERVICE_HOST');
+  const cgroup = /docker|kubepods|containerd|libpod|lxc/.exec(read('/proc/1/cgroup') ?? '');
+  if (cgroup) return found(`/proc/1/cgroup mentions ${cgroup[0]}`);
+  return { inContainer: false, evidence: undefined };
+}
+
+/**
+ * Detects WSL from the kernel release. Mirrored networking gives the VM a `loopback0` link and
+ * Windows' own addresses; NAT mode gives one `eth0` behind a private network.
+ */
+export function detectWsl(
+  interfaceNames: readonly string[],
+  env: Env,
+  read: FileReader = readText,
+): WslFacts {
+  const release = read('/proc/sys/kernel/osrelease') ?? '';
+  const inWsl = /microsoft|wsl/i.test(release) || env.WSL_DISTRO_NAME !== undefined;
+  if (!inWsl) return { inWsl, mode: undefined };
+  return { inWsl, mode: interfaceNames.includes('loopback0') ? 'mirrored' : 'nat' };
+}
+
+/**
+ * The IPv4 default route from the text of /proc/net/route (Linux). Pure. Undefined when there
+ * is none; `null` when the table could not be read (another OS).
+ */
+export function parseDefaultRoute(table: string | undefined): DefaultRoute | undefined | null {
+  if (table === undefined) return null;
+  for (const line of table.split('\n').slice(1)) {
+    const [name, destination, gateway, , , , , mask] = line.trim().split(/\s+/);
+    if (!name || destination !== '00000000' || mask !== '00000000') continue;
+    const bytes = Buffer.from(gateway ?? '00000000', 'hex');
+    return { interface: name, gateway: [...bytes].reverse().join('.') };
+  }
+  return undefined;
+}
+
+/** The default route of this host's network namespace. */
+export function readDefaultRoute(read: FileReader = readText): DefaultRoute | undefined | null {
+  return parseDefaultRoute(read('/proc/net/route'));
+}

@@ -1,0 +1,36 @@
+/** Reads this host's firewall and says what it does to discovery requests on a port. */
+import { runCommand } from '../run-command.js';
+import { parseIptablesSave } from './iptables.js';
+import { parseNftRuleset } from './nftables.js';
+import { evaluateRuleset, type FirewallVerdict } from './ruleset.js';
+
+export type { FirewallVerdict } from './ruleset.js';
+
+/** The firewall check: a verdict, or why there is none. */
+export type FirewallReport =
+  | FirewallVerdict
+  | { readonly tool: 'none'; readonly verdict: 'unknown'; readonly why: string };
+
+/**
+ * Reads nftables (`nft -j list ruleset`, which also shows iptables-nft rules), else the
+ * legacy `iptables-save`, and follows a new UDP datagram to `port` through the input chains.
+ * Reading a ruleset needs root.
+ */
+export async function checkFirewall(port: number): Promise<FirewallReport> {
+  const nft = await runCommand('nft', ['-j', 'list', 'ruleset']);
+  const nftRules = nft.ok ? parseNftRuleset(nft.stdout, port) : undefined;
+  if (nftRules && nftRules.inputChains.length > 0) return evaluateRuleset(nftRules);
+  const legacy = await runCommand('iptables-save', ['-t', 'filter']);
+  const legacyRules = legacy.ok ? parseIptablesSave(legacy.stdout, port) : undefined;
+  if (legacyRules) return evaluateRuleset(legacyRules);
+  if (nftRules) return evaluateRuleset(nftRules); // no input chain: nothing filters
+  const failure = [nft, legacy].find((result) => !result.ok && !result.missing);
+  return {
+    tool: 'none',
+    verdict: 'unknown',
+    why:
+      failure && !failure.ok
+        ? `cannot read the firewall (${failure.error}); run as root to check it`
+        : 'neither nft nor iptables-save is installed',
+  };
+}

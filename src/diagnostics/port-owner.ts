@@ -1,0 +1,152 @@
+/**
+ * Who holds a UDP port on this host: the sockets bound to it (from /proc/net/udp and udp6 on
+ * Linux), the processes that own them (from /proc/<pid>/fd), and a bind test everywhere.
+ */
+import { createSocket } from 'node:dgram';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { formatIPv4 } from '../network/ipv4.js';
+
+/** A UDP socket bound to the port. */
+export interface BoundSocket {
+  /** The local address it is bound to: `0.0.0.0`, `127.0.0.1`, `::`... */
+  readonly address: string;
+  readonly family: 'IPv4' | 'IPv6';
+  readonly inode: number;
+  readonly uid: number;
+}
+
+/** A process that holds one of the sockets. */
+export interface PortHolder {
+  readonly pid: number;
+  /** Its command line, shortened to 200 characters. */
+  readonly command: string;
+  readonly uid: number;
+  readonly address: string;
+}
+
+/**
+ * Reads the sockets bound to `port` from the text of /proc/net/udp (`family` IPv4) or
+ * /proc/net/udp6 (IPv6). Pure. Addresses there are hexadecimal words in host byte order.
+ */
+export function parseProcNetUdp(
+  text: string,
+  port: number,
+  family: 'IPv4' | 'IPv6',
+  littleEndian = endianness() === 'LE',
+): BoundSocket[] {
+  const sockets: BoundSocket[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const [local, uid, inode] = [fields[1], fields[7], fields[9]];
+    if (!local || !uid || !inode) continue;
+    const [hexAddress = '', hexPort = ''] = local.split(':');
+    if (Number.parseInt(hexPort, 16) !== port) continue;
+    const words = (hexAddress.match(/.{8}/g) ?? []).map((word) => {
+      const value = Number.parseInt(word, 16) >>> 0;
+      return littleEndian ? Buffer.from(word, 'hex').readUInt32LE(0) : value;
+    });
+    sockets.push({
+      address: family === 'IPv4' ? formatIPv4(words[0] ?? 0) : formatIPv6Words(words),
+      family,
+      inode: Number(inode),
+      uid: Number(uid),
+    });
+  }
+  return sockets;
+}
+
+function formatIPv6Words(words: readonly number[]): string {
+  if (words.every((word) => word === 0)) return '::';
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff)
+    return `::ffff:${formatIPv4(words[3] ?? 0)}`;
+  const groups = words.flatMap((word) => [
+    (word >>> 16).toString(16),
+    (word & 0xffff).toString(16),
+  ]);
+  return groups.join(':');
+}
+
+/** The sockets bound to UDP `port`, from /proc; empty where there is no /proc. */
+export function boundSockets(port: number, procRoot = '/proc'): BoundSocket[] {
+  const read = (file: string) => {
+    try {
+      return readFileSync(`${procRoot}/net/${file}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return [
+    ...parseProcNetUdp(read('udp'), port, 'IPv4'),
+    ...parseProcNetUdp(read('udp6'), port, 'IPv6'),
+  ];
+}
+
+/**
+ * The processes holding `sockets`, found by their file descriptors. Only root sees other
+ * users' processes; a socket nobody visible holds is left out.
+ */
+export function socketHolders(sockets: readonly BoundSocket[], procRoot = '/proc'): PortHolder[] {
+  const byInode = new Map(sockets.map((socket) => [`socket:[${socket.inode}]`, socket]));
+  const holders: PortHolder[] = [];
+  if (byInode.size === 0) return holders;
+  let pids: string[];
+  try {
+    pids = readdirSync(procRoot).filter((name) => /^\d+$/.test(name));
+  } catch {
+    return holders;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${procRoot}/${pid}/fd`);
+    } catch {
+      continue; // gone, or another user's
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(`${procRoot}/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const socket = byInode.get(target);
+      if (!socket) continue;
+      holders.push({
+        pid: Number(pid),
+        command: commandLine(procRoot, pid),
+        uid: socket.uid,
+        address: socket.address,
+      });
+      break;
+    }
+  }
+  return holders;
+}
+
+function commandLine(procRoot: string, pid: string): string {
+  try {
+    const text = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').replace(/\0+$/, '');
+    const command = text.split('\0').join(' ');
+    return command.length > 200 ? `${command.slice(0, 199)}…` : command;
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * Whether UDP `port` can be bound on all IPv4 addresses right now: `free`, `in-use`, or
+ * `forbidden` (a privileged port), by binding it exclusively and letting go at once.
+ */
+export function bindTest(port: number): Promise<'free' | 'in-use' | 'forbidden'> {
+  return new Promise((resolve) => {
+    const socket = createSocket({ type: 'udp4' });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      socket.close();
+      resolve(error.code === 'EACCES' ? 'forbidden' : 'in-use');
+    });
+    socket.bind({ port, address: '0.0.0.0', exclusive: true }, () => {
+      socket.close(() => resolve('free'));
+    });
+  });
+}
