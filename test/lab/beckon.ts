@@ -2,7 +2,7 @@
  * Discovery inside lab hosts: beckon's CLI (`serve`, `discover`) and library, and the peers that
  * behave like the original Python server and client.
  */
-import type { Server } from '../../src/index.js';
+import type { DoctorReport, Server } from '../../src/index.js';
 import { PYTHON } from '../helpers/prerequisite.js';
 import type { LabProcess, RunResult } from '../helpers/process.js';
 import { type LabHost, ROOT } from './lab.js';
@@ -98,4 +98,17 @@ export async function originalDiscover(
   const run = await host.run(PYTHON, [`${ROOT}test/peers/original_client.py`, 'discover', ...args]);
   if (run.status !== 0) throw new Error(`original client failed:\n${run.stdout}${run.stderr}`);
   return JSON.parse(run.stdout);
+}
+
+/** Runs `beckon doctor --json` in `host`: the exit status and the report it printed. */
+export async function doctorJson(
+  host: LabHost,
+  ...args: string[]
+): Promise<{ status: number | null; report: DoctorReport; run: RunResult }> {
+  const run = await host.beckonRun(['doctor', '--json', ...args]);
+  try {
+    return { status: run.status, report: JSON.parse(run.stdout) as DoctorReport, run };
+  } catch {
+    throw new Error(`doctor printed no JSON (status ${run.status}):\n${run.stdout}${run.stderr}`);
+  }
 }
