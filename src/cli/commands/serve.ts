@@ -23,6 +23,8 @@ Options:
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
   --duration SECONDS       stop after this long
   --quiet                  print only errors
+  --trace                  also print each request that got no reply, and why (off-link,
+                           public, rate-limited, not-a-request, unauthenticated...)
   -h, --help               show this help
 
 Security (see docs/security.md; keys from "beckon keygen"; prefer the environment variables,
@@ -80,6 +82,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
       meta: { type: 'string', multiple: true },
       duration: { type: 'string' },
       quiet: { type: 'boolean' },
+      trace: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -145,6 +148,9 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
   await responder.start();
   if (s.logging) {
     responder.on('reply', (r) => out(`Replied to ${r.to}:${r.toPort} with ${r.reply}`));
+  }
+  if (values.trace) {
+    responder.on('drop', (d) => println(io.stderr, `Dropped ${d.from}:${d.fromPort}: ${d.reason}`));
   }
   out(`[OK] Listening on ${s.bindAddress}:${responder.port}`);
   out(`Try it: beckon discover --port ${responder.port}`);
