@@ -6,12 +6,8 @@ import { parseCidr } from '../../src/network/ipv4.js';
 import { RateLimiter } from '../../src/responder/rate-limit.js';
 import { judgeSender, replyAddressFor } from '../../src/responder/sender-policy.js';
 
-const iface = (
-  name: string,
-  address: string,
-  prefix: number,
-  loopback = false,
-): NetworkInterface => describeAddress(name, address, prefix, true, {}, loopback);
+const iface = (name: string, address: string, prefix: number, loopback = false): NetworkInterface =>
+  describeAddress(name, address, prefix, true, {}, loopback);
 
 // A multi-homed host: two LANs, a wide corporate /16 holding a more specific /24, a public one.
 const host = [

@@ -12,7 +12,7 @@ import {
 } from '../../src/index.js';
 import { decodeFernetKey, decryptFernet, encryptFernet } from '../../src/protocol/fernet.js';
 import { ReplayGuard } from '../../src/security/replay-guard.js';
-import { exchange, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
+import { exchange, LOCAL, udpPeer } from '../helpers/udp.js';
 
 const running: Responder[] = [];
 afterEach(async () => {
