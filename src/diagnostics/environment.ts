@@ -12,7 +12,12 @@ export interface ContainerFacts {
 /** Windows Subsystem for Linux, if this is it. */
 export interface WslFacts {
   readonly inWsl: boolean;
-  /** `mirrored` (the VM shares Windows' interfaces) or `nat` (it sits behind a private NAT). */
+  /** 1 (shares Windows' network stack) or 2 (a VM with its own). */
+  readonly version: 1 | 2 | undefined;
+  /**
+   * WSL 2's networking: `mirrored` (the VM shares Windows' interfaces) or `nat` (it sits behind
+   * a private NAT).
+   */
   readonly mode: 'nat' | 'mirrored' | undefined;
 }
 
@@ -50,8 +55,9 @@ export function detectContainer(
 }
 
 /**
- * Detects WSL from the kernel release. Mirrored networking gives the VM a `loopback0` link and
- * Windows' own addresses; NAT mode gives one `eth0` behind a private network.
+ * Detects WSL from the kernel release: WSL 2 kernels say `microsoft-standard` (or `WSL2`), WSL 1
+ * says `Microsoft`. Mirrored networking gives the WSL 2 VM a `loopback0` link and Windows' own
+ * addresses; NAT mode gives one `eth0` behind a private network.
  */
 export function detectWsl(
   interfaceNames: readonly string[],
@@ -60,8 +66,9 @@ export function detectWsl(
 ): WslFacts {
   const release = read('/proc/sys/kernel/osrelease') ?? '';
   const inWsl = /microsoft|wsl/i.test(release) || env.WSL_DISTRO_NAME !== undefined;
-  if (!inWsl) return { inWsl, mode: undefined };
-  return { inWsl, mode: interfaceNames.includes('loopback0') ? 'mirrored' : 'nat' };
+  if (!inWsl) return { inWsl, version: undefined, mode: undefined };
+  if (!/microsoft-standard|wsl2/i.test(release)) return { inWsl, version: 1, mode: undefined };
+  return { inWsl, version: 2, mode: interfaceNames.includes('loopback0') ? 'mirrored' : 'nat' };
 }
 
 /**

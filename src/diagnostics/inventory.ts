@@ -118,7 +118,7 @@ export function inventoryInterfaces(
       state: fact.operstate,
       addresses,
       used,
-      reason: used ? undefined : whyUnused(up, fact, addresses),
+      reason: used ? undefined : whyUnused(name, up, fact, addresses),
     };
   });
 }
@@ -127,9 +127,14 @@ function isRunning(facts: LinkFacts): boolean {
   return facts.adminUp !== false && facts.carrier !== false && facts.operstate !== 'down';
 }
 
-function whyUnused(up: boolean, facts: LinkFacts, addresses: readonly AddressReport[]): string {
+function whyUnused(
+  name: string,
+  up: boolean,
+  facts: LinkFacts,
+  addresses: readonly AddressReport[],
+): string {
   if (!up) {
-    if (facts.adminUp === false) return 'it is down (ip link set <name> up)';
+    if (facts.adminUp === false) return `it is down (ip link set ${name} up)`;
     return 'it has no carrier: cable unplugged, Wi-Fi not associated, or a bridge with no port up';
   }
   const first = addresses[0]?.skipped;

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { formatDuration, formatTable } from '../../src/cli/format.js';
-import { createResponder, type Responder } from '../../src/index.js';
+import { createResponder, type DoctorReport, type Responder } from '../../src/index.js';
 
 const BIN = new URL('../../bin/beckon.js', import.meta.url).pathname;
 
@@ -50,6 +50,36 @@ describe('beckon CLI', () => {
     port = responder.port ?? 0;
   });
   after(() => responder.stop());
+
+  it('doctor names this process as the holder of the port, and its responder as beckon', async () => {
+    // --no-self-test: on this machine the self-test would broadcast on the real LAN.
+    const run = await beckon(['doctor', '--port', String(port), '--no-self-test', '--json']);
+    assert.notEqual(run.code, 2, run.stderr);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    assert.equal(report.schema, 1);
+    assert.equal(report.selfTest, undefined);
+    assert.equal(report.interfaces.find((i) => i.name === 'lo')?.class, 'loopback');
+    assert.equal(report.port.state, 'in-use');
+    assert.equal(report.port.answers, 'beckon');
+    assert.deepEqual(
+      report.port.holders.map((h) => h.pid),
+      [process.pid],
+    );
+    assert.equal(report.port.server?.port, 8123);
+
+    const text = await beckon(['doctor', '--port', String(port), '--no-self-test']);
+    assert.match(text.stdout, /^Interfaces\n/);
+    assert.match(text.stdout, new RegExp(`UDP port ${port}\\n  held by PID ${process.pid} `));
+    assert.match(text.stdout, /answers: a beckon responder, advertising 127\.0\.0\.1:8123/);
+    assert.match(text.stdout, /Self-test\n {2}skipped/);
+    assert.match(text.stdout, /\d+ problems?, \d+ warnings?\.\n$/);
+  });
+
+  it('doctor rejects a bad port with a usage error', async () => {
+    const run = await beckon(['doctor', '--port', '70000']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--port must be an integer from 1 to 65535, got "70000"/);
+  });
 
   it('discover prints a table of what it found and exits 0', async () => {
     const run = await discoverOnLo(port, '--timeout', '0.5');

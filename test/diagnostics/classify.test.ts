@@ -12,7 +12,10 @@ describe('classifyInterface', () => {
     assert.equal(classify('lo', { type: 772 }), 'loopback');
     assert.equal(classify('eth0', { type: 772, hardware: true }), 'loopback');
     // loopback wins over every other fact and name
-    assert.equal(classifyInterface('wg0', { tun: true }, { loopback: true, linkLocal: true }), 'loopback');
+    assert.equal(
+      classifyInterface('wg0', { tun: true }, { loopback: true, linkLocal: true }),
+      'loopback',
+    );
   });
 
   it('says link-local for a 169.254 address, before anything but loopback', () => {
@@ -41,7 +44,11 @@ describe('classifyInterface', () => {
   it('says container from container network names, even when sysfs says no hardware', () => {
     for (const name of ['docker0', 'br-0123456789ab', 'cni0', 'podman1', 'lxdbr0']) {
       assert.equal(classify(name), 'container', name);
-      assert.equal(classify(name, { hardware: false, devtype: 'bridge', type: 1 }), 'container', name);
+      assert.equal(
+        classify(name, { hardware: false, devtype: 'bridge', type: 1 }),
+        'container',
+        name,
+      );
     }
     // br- with anything but 12 hex digits is not Docker's
     assert.notEqual(classify('br-lan'), 'container');
@@ -64,7 +71,10 @@ describe('classifyInterface', () => {
   });
 
   it('says virtual when Linux says there is no device behind the link', () => {
-    assert.equal(classify('veth1a2b3c', { hardware: false, devtype: undefined, type: 1 }), 'virtual');
+    assert.equal(
+      classify('veth1a2b3c', { hardware: false, devtype: undefined, type: 1 }),
+      'virtual',
+    );
     assert.equal(classify('br0', { hardware: false, devtype: 'bridge', type: 1 }), 'virtual');
     assert.equal(classify('lan', { hardware: false }), 'virtual');
     // even a wired-looking name

@@ -119,7 +119,8 @@ export function formatReport(report: DoctorReport): string {
   out.push(
     `  container:     ${env.container.inContainer ? `yes (${env.container.evidence})` : 'no'}`,
   );
-  out.push(`  WSL:           ${env.wsl.inWsl ? `yes, ${env.wsl.mode} networking` : 'no'}`);
+  const wsl = env.wsl.mode ? `WSL 2, ${env.wsl.mode} networking` : `WSL ${env.wsl.version}`;
+  out.push(`  WSL:           ${env.wsl.inWsl ? wsl : 'no'}`);
   out.push(`  VPN:           ${env.vpn.length > 0 ? env.vpn.join(', ') : 'none up'}`);
   const route = env.defaultRoute;
   out.push(

@@ -58,79 +58,90 @@ type Outcome =
   | { readonly kind: 'accept' | 'return' | 'end' }
   | { readonly kind: 'drop'; readonly where: string };
 
+/** What may happen off the certain path: drops and accepts that depend on conditions. */
+interface Possibilities {
+  drop: { where: string; conditions: readonly string[]; base: string } | undefined;
+  /** Conditions under which an earlier rule accepts the packet. */
+  readonly accepts: string[];
+}
+
 const MAX_DEPTH = 16;
 
-/** Follows the packet through every input base chain. */
+/**
+ * Follows the packet through every input base chain. A definite drop or drop policy gives
+ * `dropped`, unless an earlier rule may accept the packet (then `may-drop`, when that rule's
+ * conditions do not hold); a drop that depends on conditions gives `may-drop`.
+ */
 export function evaluateRuleset(ruleset: Ruleset): FirewallVerdict {
-  let possible: { where: string; conditions: readonly string[]; base: string } | undefined;
+  const maybe: Possibilities = { drop: undefined, accepts: [] };
+  const verdict = (
+    kind: FirewallVerdict['verdict'],
+    where: string | undefined,
+    conditions: readonly string[],
+    base: string | undefined,
+  ): FirewallVerdict => ({
+    tool: ruleset.tool,
+    verdict: kind,
+    where,
+    conditions,
+    fix: base === undefined ? undefined : ruleset.fix(base),
+  });
   for (const base of ruleset.inputChains) {
     const chain = ruleset.chains.get(base);
     if (!chain) continue;
-    const onMaybeDrop = (rule: Rule) => {
-      possible ??= { where: rule.where, conditions: rule.conditions, base };
-    };
-    const outcome = walk(ruleset, chain, 0, onMaybeDrop);
+    const outcome = walk(ruleset, chain, { depth: 0, certain: true, conditions: [], base }, maybe);
     const dropped =
       outcome.kind === 'drop'
         ? outcome.where
         : outcome.kind !== 'accept' && chain.policy === 'drop'
           ? `${base}: policy drop, and no rule accepts the port`
           : undefined;
-    if (dropped) {
-      return {
-        tool: ruleset.tool,
-        verdict: 'dropped',
-        where: dropped,
-        conditions: [],
-        fix: ruleset.fix(base),
-      };
+    if (dropped && maybe.accepts.length > 0) {
+      return verdict('may-drop', dropped, [`not (${maybe.accepts.join(' or ')})`], base);
     }
+    if (dropped) return verdict('dropped', dropped, [], base);
   }
-  if (possible) {
-    return {
-      tool: ruleset.tool,
-      verdict: 'may-drop',
-      where: possible.where,
-      conditions: possible.conditions,
-      fix: ruleset.fix(possible.base),
-    };
-  }
-  return {
-    tool: ruleset.tool,
-    verdict: 'accepted',
-    where: undefined,
-    conditions: [],
-    fix: undefined,
-  };
+  if (maybe.drop)
+    return verdict('may-drop', maybe.drop.where, maybe.drop.conditions, maybe.drop.base);
+  return verdict('accepted', undefined, [], undefined);
 }
 
-function walk(
-  ruleset: Ruleset,
-  chain: Chain,
-  depth: number,
-  onMaybeDrop: (rule: Rule) => void,
-): Outcome {
-  if (depth > MAX_DEPTH) return { kind: 'end' };
+interface WalkContext {
+  readonly depth: number;
+  /** False inside a chain reached through a jump that depends on conditions. */
+  readonly certain: boolean;
+  /** The conditions of those jumps. */
+  readonly conditions: readonly string[];
+  readonly base: string;
+}
+
+function walk(ruleset: Ruleset, chain: Chain, context: WalkContext, maybe: Possibilities): Outcome {
+  if (context.depth > MAX_DEPTH) return { kind: 'end' };
   for (const rule of chain.rules) {
     const { verdict } = rule;
     if (rule.match === 'no' || verdict.kind === 'continue') continue;
-    if (rule.match === 'maybe') {
-      // Assume the best: the packet takes the path past it. A drop that may apply is reported.
-      if (verdict.kind === 'drop' || verdict.kind === 'reject') onMaybeDrop(rule);
-      continue;
-    }
+    const certain = context.certain && rule.match === 'yes';
+    const conditions = [...context.conditions, ...rule.conditions];
     switch (verdict.kind) {
       case 'accept':
+        if (certain) return { kind: 'accept' };
+        maybe.accepts.push(conditions.join(' and ') || rule.where);
+        continue;
       case 'return':
-        return { kind: verdict.kind };
+        if (certain) return { kind: 'return' };
+        continue;
       case 'drop':
       case 'reject':
-        return { kind: 'drop', where: rule.where };
+        if (certain) return { kind: 'drop', where: rule.where };
+        maybe.drop ??= { where: rule.where, conditions, base: context.base };
+        continue;
       case 'jump':
       case 'goto': {
         const target = ruleset.chains.get(verdict.target);
         if (!target) continue;
-        const outcome = walk(ruleset, target, depth + 1, onMaybeDrop);
+        const inner = { depth: context.depth + 1, certain, conditions, base: context.base };
+        const outcome = walk(ruleset, target, inner, maybe);
+        if (!certain) continue; // the packet may not go there: the rest of this chain still counts
         if (outcome.kind === 'accept' || outcome.kind === 'drop') return outcome;
         if (verdict.kind === 'goto') return { kind: 'end' };
       }
@@ -138,7 +149,6 @@ function walk(
   }
   return { kind: 'end' };
 }
-
 /** Combines the matches of a rule's conditions: any `no` wins, then any `maybe`. */
 export function combine(matches: readonly Match[]): Match {
   if (matches.includes('no')) return 'no';
