@@ -125,6 +125,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     options.selfTest === false ? undefined : runSelfTest(usable, signal ? { signal } : {}),
     checkFirewall(port),
   ]);
+  signal?.throwIfAborted(); // an aborted probe or self-test proves nothing
   const route = readDefaultRoute();
   const environment: EnvironmentReport = {
     container: detectContainer(env),
@@ -207,7 +208,7 @@ export function diagnose(report: Omit<DoctorReport, 'findings'>): Finding[] {
   for (const iface of report.interfaces) {
     if (!iface.up && (iface.class === 'physical' || iface.class === 'wireless'))
       add('interface-down', 'info', `${iface.name} is not used: ${iface.reason}.`);
-    if (iface.addresses.some((a) => a.skipped === 'link-local'))
+    if (!iface.used && iface.addresses.some((a) => a.skipped === 'link-local'))
       add(
         'link-local',
         'warning',

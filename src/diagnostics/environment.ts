@@ -1,5 +1,6 @@
 /** Facts about where this host runs that change how discovery behaves: containers, WSL, routes. */
 import { existsSync, readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 import type { Env } from '../options.js';
 
 /** The container runtime this process runs in, if any. */
@@ -72,19 +73,30 @@ export function detectWsl(
 }
 
 /**
- * The IPv4 default route from the text of /proc/net/route (Linux). Pure. Undefined when there
- * is none; `null` when the table could not be read (another OS).
+ * The IPv4 default route from the text of /proc/net/route (Linux): the one that is up with the
+ * lowest metric. Pure. Undefined when there is none; `null` when the table could not be read
+ * (another OS). The gateway is `0.0.0.0` for a device route (a VPN or PPP link).
  */
-export function parseDefaultRoute(table: string | undefined): DefaultRoute | undefined | null {
+export function parseDefaultRoute(
+  table: string | undefined,
+  littleEndian = endianness() === 'LE',
+): DefaultRoute | undefined | null {
   if (table === undefined) return null;
+  let best: { route: DefaultRoute; metric: number } | undefined;
   for (const line of table.split('\n').slice(1)) {
-    const [name, destination, gateway, , , , , mask] = line.trim().split(/\s+/);
+    const [name, destination, gateway = '', flags = '0', , , metric = '0', mask] = line
+      .trim()
+      .split(/\s+/);
     if (!name || destination !== '00000000' || mask !== '00000000') continue;
-    const bytes = Buffer.from(gateway ?? '00000000', 'hex');
-    return { interface: name, gateway: [...bytes].reverse().join('.') };
+    if ((Number.parseInt(flags, 16) & RTF_UP) === 0) continue;
+    const bytes = [...Buffer.from(gateway.padStart(8, '0'), 'hex')];
+    const route = { interface: name, gateway: (littleEndian ? bytes.reverse() : bytes).join('.') };
+    if (!best || Number(metric) < best.metric) best = { route, metric: Number(metric) };
   }
-  return undefined;
+  return best?.route;
 }
+
+const RTF_UP = 0x1;
 
 /** The default route of this host's network namespace. */
 export function readDefaultRoute(read: FileReader = readText): DefaultRoute | undefined | null {

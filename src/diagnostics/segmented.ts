@@ -38,9 +38,11 @@ const SEGMENTED_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '100.64.0.0/10'].map((t
  * Returns every usable interface address that sits in a private or carrier-grade NAT range
  * (10/8, 172.16/12, 100.64/10) with a subnet larger than /24. Such networks are usually cut
  * into /24 VLANs, so a broadcast reaches one segment of the `segments` the subnet spans, and
- * servers in the others are found only by unicast (`--target`). Container and VPN interfaces
- * are left out (Docker's 172.17.0.0/16 is one software bridge, not a segmented LAN), as are
- * loopback and link-local addresses.
+ * servers in the others are found only by unicast (`--target`). Container bridges (Docker's
+ * 172.17.0.0/16 is one software switch, not a segmented LAN) and VPN tunnels are left out;
+ * other virtual links count, since a bridge such as `br0` often carries the real LAN. (Inside a
+ * container on a /16 network, `eth0` is such a link and is reported too; doctor's container
+ * finding then names the real problem.)
  * 192.168/16 is left out too, as in the original: home routers that hand out a /16 do not
  * segment it.
  *

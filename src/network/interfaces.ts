@@ -49,9 +49,10 @@ export type InterfaceProvider = () => readonly NetworkInterface[];
 export function listInterfaces(readFacts: LinkFactsReader = readLinkFacts): NetworkInterface[] {
   const result: NetworkInterface[] = [];
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
-    const facts = readFacts(name);
+    let facts: LinkFacts | undefined; // read only for links with IPv4: the responder polls this
     for (const entry of addresses ?? []) {
       if (entry.family !== 'IPv4') continue;
+      facts ??= readFacts(name);
       const ip = parseIPv4(entry.address);
       const prefix = netmaskPrefix(entry.netmask);
       if (ip === undefined || prefix === undefined) continue;

@@ -307,6 +307,29 @@ describe('nftables ruleset', () => {
     assert.equal(nft(json, 9998).where, 'inet filter input handle 4');
   });
 
+  it('does not let an accept in one base chain save the packet from a later base chain', () => {
+    const json = ruleset(
+      table('inet', 'filter'),
+      baseChain('inet', 'filter', 'a', 'accept', { prio: 0, handle: 1 }),
+      baseChain('inet', 'filter', 'b', 'drop', { prio: 10, handle: 2 }),
+      inetRule(3, [match({ meta: { key: 'iifname' } }, 'eth0'), ACCEPT], 'a'),
+    );
+    assert.equal(nft(json, 9999).verdict, 'dropped');
+  });
+
+  it('knows that a match on another protocol (icmpv6, sctp) does not match a UDP datagram', () => {
+    const json = ruleset(
+      table('inet', 'filter'),
+      baseChain('inet', 'filter', 'input', 'drop'),
+      inetRule(3, [
+        match({ payload: { protocol: 'icmpv6', field: 'type' } }, 'echo-request'),
+        ACCEPT,
+      ]),
+      inetRule(4, [match({ payload: { protocol: 'sctp', field: 'dport' } }, 9999), ACCEPT]),
+    );
+    assert.equal(nft(json, 9999).verdict, 'dropped');
+  });
+
   it('says dropped by the policy when a drop policy meets no accepting rule', () => {
     const json = ruleset(
       table('inet', 'filter'),
@@ -517,6 +540,21 @@ describe('iptables-save ruleset', () => {
     assert.equal(verdict.verdict, 'may-drop');
     assert.match(verdict.where ?? '', /^INPUT: policy drop/);
     assert.deepEqual(verdict.conditions, ['not (-s 192.168.1.0/24)']);
+  });
+
+  it('counts a conditional RETURN (ufw-not-local) as a way past a later drop', () => {
+    const text = [
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':ufw-not-local - [0:0]',
+      '-A INPUT -j ufw-not-local',
+      '-A ufw-not-local -m addrtype --dst-type LOCAL -j RETURN',
+      '-A ufw-not-local -j DROP',
+      'COMMIT',
+    ].join('\n');
+    const verdict = iptables(text, 9999);
+    assert.equal(verdict.verdict, 'may-drop');
+    assert.equal(verdict.where, '-A ufw-not-local -j DROP');
   });
 
   it('says dropped by the policy for a port nothing accepts', () => {

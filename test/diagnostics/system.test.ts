@@ -189,6 +189,24 @@ describe('parseDefaultRoute', () => {
     assert.deepEqual(parseDefaultRoute(table), { interface: 'eth0', gateway: '192.0.2.1' });
   });
 
+  it('skips routes that are not up, picks the lowest metric, and reads big-endian tables', () => {
+    const line = (name: string, gateway: string, flags: string, metric: string) =>
+      `${name}\t00000000\t${gateway}\t${flags}\t0\t0\t${metric}\t00000000\t0\t0\t0`;
+    const table = [
+      ROUTE_HEADER,
+      line('eth9', '0102000A', '0002', '0'), // not RTF_UP
+      line('eth1', '0101000A', '0003', '600'),
+      line('wg0', '00000000', '0001', '50'), // a device route: no gateway
+      '',
+    ].join('\n');
+    assert.deepEqual(parseDefaultRoute(table), { interface: 'wg0', gateway: '0.0.0.0' });
+    const bigEndian = [ROUTE_HEADER, line('eth0', 'C0000201', '0003', '0'), ''].join('\n');
+    assert.deepEqual(parseDefaultRoute(bigEndian, false), {
+      interface: 'eth0',
+      gateway: '192.0.2.1',
+    });
+  });
+
   it('finds the default route after subnet routes', () => {
     const table = [
       ROUTE_HEADER,

@@ -124,7 +124,7 @@ export function formatReport(report: DoctorReport): string {
   out.push(`  VPN:           ${env.vpn.length > 0 ? env.vpn.join(', ') : 'none up'}`);
   const route = env.defaultRoute;
   out.push(
-    `  default route: ${typeof route === 'string' ? route : `via ${route.gateway} on ${route.interface}`}`,
+    `  default route: ${typeof route === 'string' ? route : route.gateway === '0.0.0.0' ? `on ${route.interface}` : `via ${route.gateway} on ${route.interface}`}`,
   );
   out.push(`  firewall:      ${describeFirewall(env.firewall, port.port)}`);
 

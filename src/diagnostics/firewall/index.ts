@@ -24,6 +24,14 @@ export async function checkFirewall(port: number): Promise<FirewallReport> {
   const legacyRules = legacy.ok ? parseIptablesSave(legacy.stdout, port) : undefined;
   if (legacyRules) return evaluateRuleset(legacyRules);
   if (nftRules) return evaluateRuleset(nftRules); // no input chain: nothing filters
+  if (legacy.ok)
+    return {
+      tool: 'iptables',
+      verdict: 'accepted',
+      where: undefined,
+      conditions: [],
+      fix: undefined,
+    };
   const failure = [nft, legacy].find((result) => !result.ok && !result.missing);
   return {
     tool: 'none',

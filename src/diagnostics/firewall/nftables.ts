@@ -27,6 +27,8 @@ interface NftRule {
 }
 
 const FAMILIES = new Set(['ip', 'inet']);
+/** The headers a UDP-over-IPv4 datagram has; a match on any other one (tcp, icmpv6...) fails. */
+const PACKET_HEADERS = new Set(['ip', 'ether', 'vlan', 'udp', 'th']);
 
 /** Parses the JSON ruleset; undefined when it is not one. */
 export function parseNftRuleset(json: string, port: number): Ruleset | undefined {
@@ -111,8 +113,8 @@ function readMatch(expr: MatchExpr, port: number): { match: Match; condition: st
   if (kind === 'payload') {
     if ((left?.protocol === 'udp' || left?.protocol === 'th') && left.field === 'dport')
       return { match: decide(portInList(port, values.ports)), condition: '' };
-    if (left?.protocol === 'tcp' || left?.protocol?.startsWith('ip6') || left?.protocol === 'icmp')
-      return { match: negate ? 'maybe' : 'no', condition: field };
+    if (left?.protocol !== undefined && !PACKET_HEADERS.has(left.protocol))
+      return { match: negate ? 'maybe' : 'no', condition: field }; // tcp, icmpv6, sctp... headers
     if (left?.protocol === 'ip' && left.field === 'protocol')
       return {
         match: decide(values.words.includes('udp') || values.ports.includes(17)),

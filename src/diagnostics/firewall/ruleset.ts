@@ -61,8 +61,11 @@ type Outcome =
 /** What may happen off the certain path: drops and accepts that depend on conditions. */
 interface Possibilities {
   drop: { where: string; conditions: readonly string[]; base: string } | undefined;
-  /** Conditions under which an earlier rule accepts the packet. */
-  readonly accepts: string[];
+  /**
+   * Conditions under which an earlier rule of the current base chain accepts the packet, or
+   * returns it past a later drop.
+   */
+  accepts: string[];
 }
 
 const MAX_DEPTH = 16;
@@ -89,6 +92,7 @@ export function evaluateRuleset(ruleset: Ruleset): FirewallVerdict {
   for (const base of ruleset.inputChains) {
     const chain = ruleset.chains.get(base);
     if (!chain) continue;
+    maybe.accepts = []; // an accept in one base chain does not save the packet from the next
     const outcome = walk(ruleset, chain, { depth: 0, certain: true, conditions: [], base }, maybe);
     const dropped =
       outcome.kind === 'drop'
@@ -129,6 +133,7 @@ function walk(ruleset: Ruleset, chain: Chain, context: WalkContext, maybe: Possi
         continue;
       case 'return':
         if (certain) return { kind: 'return' };
+        maybe.accepts.push(conditions.join(' and ') || rule.where); // skips this chain's drops
         continue;
       case 'drop':
       case 'reject':
