@@ -1,7 +1,8 @@
 // npm run bench: replies/s and CPU per reply of our responder against a Python listener shaped
-// like the original django-udp-discovery server, with the same load generator, in the same run.
+// like the original django-udp-discovery server and a C recvmmsg/sendmmsg responder (the
+// practical ceiling), driven by the same C load generator, in the same run. Needs gcc.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -17,8 +18,20 @@ const python =
   process.env.BECKON_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const tsx = [process.execPath, '--import', 'tsx'] as const;
 
+/** Compiles bench/c/<name>.c into bench/.build/<name> (once per run) and returns its path. */
+function compile(name: string): string {
+  const output = join(here, '.build', name);
+  mkdirSync(join(here, '.build'), { recursive: true });
+  execFileSync('gcc', ['-O2', '-Wall', '-o', output, join(here, 'c', `${name}.c`)], {
+    stdio: 'inherit',
+  });
+  return output;
+}
+
+const loadGenerator = compile('load');
+
 interface Implementation {
-  name: 'python' | 'beckon';
+  name: 'python' | 'beckon' | 'c';
   command: readonly [string, ...string[]];
 }
 
@@ -34,6 +47,7 @@ const implementations: readonly Implementation[] = [
     ],
   },
   { name: 'beckon', command: [...tsx, join(here, 'responder-child.ts')] },
+  { name: 'c', command: [compile('responder'), '0'] },
 ];
 
 interface LoadResult {
@@ -134,7 +148,7 @@ async function measure(implementation: Implementation): Promise<Sample> {
     if (pid === undefined) throw new Error('server has no pid');
 
     const cpuBefore = cpuMs(pid);
-    const load = start([...tsx, join(here, 'load.ts'), port, String(LOAD_MS)]);
+    const load = start([loadGenerator, port, String(LOAD_MS), '16', '32']);
     const line = await firstLine(load, /^\{/, LOAD_MS + READY_TIMEOUT_MS);
     const cpuAfter = cpuMs(pid);
     await exited(load, EXIT_TIMEOUT_MS);
@@ -184,22 +198,17 @@ try {
     };
   };
   const py = summary('python');
-  const ours = summary('beckon');
-
   console.log();
   console.log(`median of ${ROUNDS} rounds, ${LOAD_MS} ms each, CLK_TCK ${clockTicks}`);
-  console.log('implementation   replies/s   CPU ms/1k replies');
-  for (const [name, s] of [
-    ['python', py],
-    ['beckon', ours],
-  ] as const) {
+  console.log(
+    'implementation   replies/s   CPU ms/1k replies   replies/s vs python   CPU/reply vs python',
+  );
+  for (const { name } of implementations) {
+    const s = summary(name);
     console.log(
-      `${name.padEnd(14)} ${Math.round(s.rate).toString().padStart(11)} ${s.cpu.toFixed(2).padStart(19)}`,
+      `${name.padEnd(14)} ${Math.round(s.rate).toString().padStart(11)} ${s.cpu.toFixed(2).padStart(19)} ${`${(s.rate / py.rate).toFixed(2)}x`.padStart(21)} ${`${(s.cpu / py.cpu).toFixed(2)}x`.padStart(21)}`,
     );
   }
-  console.log();
-  console.log(`ratio beckon/python replies/s: ${(ours.rate / py.rate).toFixed(2)}x`);
-  console.log(`ratio beckon/python CPU per reply: ${(ours.cpu / py.cpu).toFixed(2)}x`);
 } catch (error) {
   console.error(error);
   process.exitCode = 1;
