@@ -108,12 +108,17 @@ interface Dependencies {
   readonly trace: (fields: TraceFields) => void;
 }
 
-/** One socket and where it sends: an interface's broadcast address, or the unicast targets. */
-interface Channel {
+/** What one channel will be: its label, interface, bind address and destinations. */
+interface ChannelPlan {
   readonly label: string;
+  readonly iface?: NetworkInterface;
+  readonly bind: string;
+  readonly destinations: string[];
+}
+
+/** One socket and where it sends: an interface's broadcast address, or the unicast targets. */
+interface Channel extends ChannelPlan {
   readonly socket: Socket;
-  readonly iface: NetworkInterface | undefined;
-  readonly destinations: readonly string[];
   lastSend: number;
   failed: boolean;
 }
@@ -219,11 +224,10 @@ async function* runDiscovery(
       channel.lastSend = performance.now();
       const request = protocol.request();
       const sent = { type: 'send', channel: channel.label, port: settings.port, round } as const;
-      const from = channel.socket.address().address;
       for (const to of channel.destinations) {
         channel.socket.send(request, settings.port, to, (error) => {
           if (error) logger.warn(`Sending on ${channel.label} to ${to} failed: ${error.message}`);
-          trace({ ...sent, from, to, bytes: request.length, error: error?.message });
+          trace({ ...sent, from: channel.bind, to, bytes: request.length, error: error?.message });
         });
       }
     }
@@ -338,28 +342,13 @@ async function openChannels(
   return opened.filter((channel): channel is Channel => channel !== undefined);
 }
 
-/** What one channel will be: its label, interface, bind address and destinations. */
-interface ChannelPlan {
-  readonly label: string;
-  readonly iface?: NetworkInterface;
-  readonly bind: string;
-  readonly destinations: string[];
-}
-
 function openChannel(
   plan: ChannelPlan,
   deps: Dependencies,
   onReply: (channel: Channel, message: Buffer, remote: RemoteInfo) => void,
 ): Promise<Channel | undefined> {
   const socket = deps.socketFactory({ type: 'udp4' });
-  const channel: Channel = {
-    label: plan.label,
-    socket,
-    iface: plan.iface,
-    destinations: plan.destinations,
-    lastSend: performance.now(),
-    failed: false,
-  };
+  const channel: Channel = { ...plan, socket, lastSend: performance.now(), failed: false };
   return new Promise((resolve) => {
     // One failing interface must not stop discovery on the others.
     socket.on('error', (error) => {

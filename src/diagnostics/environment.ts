@@ -1,7 +1,8 @@
 /** Facts about where this host runs that change how discovery behaves: containers, WSL, routes. */
 import { existsSync, readFileSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { formatIPv4 } from '../network/ipv4.js';
 import type { Env } from '../options.js';
+import { LITTLE_ENDIAN, procWord } from './proc-net.js';
 
 /** The container runtime this process runs in, if any. */
 export interface ContainerFacts {
@@ -79,7 +80,7 @@ export function detectWsl(
  */
 export function parseDefaultRoute(
   table: string | undefined,
-  littleEndian = endianness() === 'LE',
+  littleEndian = LITTLE_ENDIAN,
 ): DefaultRoute | undefined | null {
   if (table === undefined) return null;
   let best: { route: DefaultRoute; metric: number } | undefined;
@@ -89,8 +90,7 @@ export function parseDefaultRoute(
       .split(/\s+/);
     if (!name || destination !== '00000000' || mask !== '00000000') continue;
     if ((Number.parseInt(flags, 16) & RTF_UP) === 0) continue;
-    const bytes = [...Buffer.from(gateway.padStart(8, '0'), 'hex')];
-    const route = { interface: name, gateway: (littleEndian ? bytes.reverse() : bytes).join('.') };
+    const route = { interface: name, gateway: formatIPv4(procWord(gateway, littleEndian)) };
     if (!best || Number(metric) < best.metric) best = { route, metric: Number(metric) };
   }
   return best?.route;

@@ -4,8 +4,8 @@
  */
 import { createSocket } from 'node:dgram';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { endianness } from 'node:os';
 import { formatIPv4 } from '../network/ipv4.js';
+import { LITTLE_ENDIAN, procWord } from './proc-net.js';
 
 /** A UDP socket bound to the port. */
 export interface BoundSocket {
@@ -33,7 +33,7 @@ export function parseProcNetUdp(
   text: string,
   port: number,
   family: 'IPv4' | 'IPv6',
-  littleEndian = endianness() === 'LE',
+  littleEndian = LITTLE_ENDIAN,
 ): BoundSocket[] {
   const sockets: BoundSocket[] = [];
   for (const line of text.split('\n').slice(1)) {
@@ -42,10 +42,7 @@ export function parseProcNetUdp(
     if (!local || !uid || !inode) continue;
     const [hexAddress = '', hexPort = ''] = local.split(':');
     if (Number.parseInt(hexPort, 16) !== port) continue;
-    const words = (hexAddress.match(/.{8}/g) ?? []).map((word) => {
-      const value = Number.parseInt(word, 16) >>> 0;
-      return littleEndian ? Buffer.from(word, 'hex').readUInt32LE(0) : value;
-    });
+    const words = (hexAddress.match(/.{8}/g) ?? []).map((word) => procWord(word, littleEndian));
     sockets.push({
       address: family === 'IPv4' ? formatIPv4(words[0] ?? 0) : formatIPv6Words(words),
       family,

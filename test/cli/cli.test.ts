@@ -14,9 +14,12 @@ interface Run {
   stderr: string;
 }
 
+/** The arguments of `beckon discover` on loopback only, asking UDP `port`. */
+const onLo = (port: number) => ['discover', '--port', String(port), '--interface', 'lo'];
+
 /** `beckon discover` on loopback only, asking UDP `port`, with more `flags`. */
 function discoverOnLo(port: number, ...flags: string[]): Promise<Run> {
-  return beckon(['discover', '--port', String(port), '--interface', 'lo', ...flags]);
+  return beckon([...onLo(port), ...flags]);
 }
 
 /** Runs the built CLI with a clean discovery environment. */
@@ -242,15 +245,7 @@ describe('beckon serve', () => {
       assert.match(serve.output(), /Security:\s+shared-key authentication/);
       assert.doesNotMatch(serve.output(), new RegExp(key.slice(0, 20)), 'the key is never printed');
       const env = { DISCOVERY_CLIENT_AUTH_KEY: key };
-      const args = [
-        'discover',
-        '--port',
-        String(serve.port),
-        '--interface',
-        'lo',
-        '--timeout',
-        '0.5',
-      ];
+      const args = [...onLo(serve.port), '--timeout', '0.5'];
       const json = await beckon([...args, '--json'], env);
       assert.equal(json.code, 0, json.stderr);
       const server = JSON.parse(json.stdout);
@@ -274,15 +269,7 @@ describe('beckon serve', () => {
     const serve = await startServe(['--encryption'], { DISCOVERY_SECRET_KEY: key });
     try {
       assert.match(serve.output(), /Security:\s+Fernet encryption, replay protection on/);
-      const args = [
-        'discover',
-        '--port',
-        String(serve.port),
-        '--interface',
-        'lo',
-        '--timeout',
-        '0.5',
-      ];
+      const args = [...onLo(serve.port), '--timeout', '0.5'];
       const found = await beckon([...args, '--encryption', '--json'], {
         DISCOVERY_SECRET_KEY: key,
       });

@@ -2,28 +2,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   type BeckonError,
   createResponder,
   type DropEvent,
   isBeckonError,
-  type Responder,
   type ResponderOptions,
 } from '../../src/index.js';
+import { trackResponders } from '../helpers/responders.js';
 import { ask, sleep, udpPeer } from '../helpers/udp.js';
 
-const running: Responder[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.stop()));
-});
-
-async function start(options: ResponderOptions = {}): Promise<Responder & { port: number }> {
-  const responder = createResponder({ port: 0, env: {}, ...options });
-  running.push(responder);
-  await responder.start();
-  return responder as Responder & { port: number };
-}
+const start = trackResponders();
 
 describe('responder', () => {
   it('answers the request with 127.0.0.1 and the HTTP port to a loopback requester', async () => {

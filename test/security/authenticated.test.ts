@@ -1,13 +1,12 @@
 /** The extended protocol end to end on loopback: metadata, services, shared keys, replays. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   createResponder,
   type DropEvent,
   discover,
   generateKey,
-  type Responder,
   type ResponderOptions,
 } from '../../src/index.js';
 import {
@@ -16,17 +15,13 @@ import {
   encodeRequest,
   verifyTag,
 } from '../../src/protocol/extended.js';
+import { trackResponders } from '../helpers/responders.js';
 import { exchange, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
 
-const running: Responder[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.stop()));
-});
+const startResponder = trackResponders({ rateLimit: 0 });
 
 async function start(options: ResponderOptions = {}) {
-  const responder = createResponder({ port: 0, env: {}, rateLimit: 0, ...options });
-  running.push(responder);
-  await responder.start();
+  const responder = await startResponder(options);
   const drops: DropEvent['reason'][] = [];
   responder.on('drop', (drop) => drops.push(drop.reason));
   return { responder, port: responder.port ?? 0, drops };

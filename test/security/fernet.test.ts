@@ -1,41 +1,28 @@
 /** Fernet mode end to end on loopback, beckon with beckon (test/interop covers Python). */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   createResponder,
   type DropEvent,
   discover,
   generateKey,
-  type Responder,
   type ResponderOptions,
 } from '../../src/index.js';
 import { decodeFernetKey, decryptFernet, encryptFernet } from '../../src/protocol/fernet.js';
 import { ReplayGuard } from '../../src/security/replay-guard.js';
+import { trackResponders } from '../helpers/responders.js';
 import { exchange, LOCAL, udpPeer } from '../helpers/udp.js';
 
-const running: Responder[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((r) => r.stop()));
-});
-
 const KEY = generateKey();
+const startResponder = trackResponders({ rateLimit: 0, encryption: true, secretKey: KEY });
 const fernetKey = decodeFernetKey(KEY);
 assert.ok(typeof fernetKey !== 'string');
 const token = (text: string, seconds = Date.now() / 1000) =>
   encryptFernet(fernetKey, Buffer.from(text), seconds, randomBytes(16));
 
 async function start(options: ResponderOptions = {}) {
-  const responder = createResponder({
-    port: 0,
-    env: {},
-    rateLimit: 0,
-    encryption: true,
-    secretKey: KEY,
-    ...options,
-  });
-  running.push(responder);
-  await responder.start();
+  const responder = await startResponder(options);
   const drops: DropEvent['reason'][] = [];
   responder.on('drop', (drop) => drops.push(drop.reason));
   return { port: responder.port ?? 0, drops };
