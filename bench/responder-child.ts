@@ -1,7 +1,14 @@
 // Runs our responder in its own process for bench/responder.ts; prints `ready <port>`.
+// `--worker` answers in a worker thread (the `worker` option).
 import { createResponder } from '../src/index.js';
 
-const responder = createResponder({ port: 0, httpPort: 8000, rateLimit: 0, env: {} });
+const responder = createResponder({
+  port: 0,
+  httpPort: 8000,
+  rateLimit: 0,
+  env: {},
+  worker: process.argv.includes('--worker'),
+});
 await responder.start();
 process.stdout.write(`ready ${responder.port}\n`);
 

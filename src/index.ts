@@ -57,14 +57,14 @@ export {
   type PlainReply,
   parsePlainReply,
 } from './protocol/plain.js';
-export type { ResponderOptions, ResponderSettings } from './responder/options.js';
 export {
-  createResponder,
   type DropEvent,
   type DropReason,
   RESPONDER_CHANNEL,
   type ReplyEvent,
   type Responder,
   type ResponderEvents,
-} from './responder/responder.js';
+} from './responder/events.js';
+export type { ResponderOptions, ResponderSettings } from './responder/options.js';
+export { createResponder } from './responder/responder.js';
 export { generateKey } from './security/keys.js';

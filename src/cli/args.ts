@@ -1,5 +1,6 @@
 /** Turning flag strings into checked values; every failure is a {@link UsageError}. */
 import { MAX_DELAY_MS, parseSeconds } from '../options.js';
+import { parseJitter } from '../responder/options.js';
 import { UsageError } from './io.js';
 
 /** An integer flag in `[min, max]`. */
@@ -39,6 +40,18 @@ export function rateFlag(flag: string, value: string | undefined): number | unde
     );
   }
   return number;
+}
+
+/** `--reply-jitter MIN-MAX` (or `MAX`), in milliseconds. */
+export function jitterFlag(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const jitter = parseJitter(value);
+  if (!jitter) {
+    throw new UsageError(
+      `--reply-jitter must be MIN-MAX milliseconds with MIN <= MAX <= 10000, e.g. 20-120, got "${value}"`,
+    );
+  }
+  return jitter;
 }
 
 /** Repeated `KEY=VALUE` flags as an object (the value may contain `=`). */

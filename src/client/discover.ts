@@ -9,7 +9,12 @@ import {
 import { parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
 import { type SkipReason, selectInterfaces } from '../network/select.js';
-import { closeSocket, createUdpSocket, type SocketFactory } from '../network/socket.js';
+import {
+  closeSocket,
+  createUdpSocket,
+  literalLookup,
+  type SocketFactory,
+} from '../network/socket.js';
 import type { ServerMetadata } from '../protocol/extended.js';
 import { type DiscoverOptions, type DiscoverSettings, resolveDiscoverSettings } from './options.js';
 import { ClientProtocol } from './protocol.js';
@@ -338,16 +343,23 @@ async function openChannels(
     if (addresses.length > 0)
       plans.push({ label: 'targets', bind: '0.0.0.0', destinations: addresses });
   }
-  const opened = await Promise.all(plans.map((plan) => openChannel(plan, deps, onReply)));
+  const opened = await Promise.all(
+    plans.map((plan) => openChannel(plan, settings.receiveBufferSize, deps, onReply)),
+  );
   return opened.filter((channel): channel is Channel => channel !== undefined);
 }
 
 function openChannel(
   plan: ChannelPlan,
+  receiveBufferSize: number,
   deps: Dependencies,
   onReply: (channel: Channel, message: Buffer, remote: RemoteInfo) => void,
 ): Promise<Channel | undefined> {
-  const socket = deps.socketFactory({ type: 'udp4' });
+  const socket = deps.socketFactory({
+    type: 'udp4',
+    lookup: literalLookup,
+    ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
+  });
   const channel: Channel = { ...plan, socket, lastSend: performance.now(), failed: false };
   return new Promise((resolve) => {
     // One failing interface must not stop discovery on the others.

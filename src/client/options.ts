@@ -61,6 +61,13 @@ export interface DiscoverOptions {
   /** Stop after this many distinct servers. @default 1000 */
   maxResults?: number;
   /**
+   * Receive buffer of each socket, in bytes, so that a burst of replies (hundreds of servers
+   * answering one broadcast at once) waits in the kernel instead of being dropped. The kernel
+   * caps it at `net.core.rmem_max` (often 212992, which gives 416 KiB); 0 keeps the system
+   * default. See docs/performance.md. @default 1048576
+   */
+  receiveBufferSize?: number;
+  /**
    * Fernet mode, the original's encrypted mode. Env `DISCOVERY_CLIENT_ENCRYPTION_ENABLED`, then
    * `DISCOVERY_ENCRYPTION_ENABLED`. @default false
    */
@@ -116,6 +123,7 @@ export interface DiscoverSettings {
   readonly broadcast: boolean;
   readonly acceptForeignAddresses: boolean;
   readonly maxResults: number;
+  readonly receiveBufferSize: number;
   /** The request sent: the original's, a Fernet token of it, or beckon's extended request. */
   readonly mode: 'plain' | 'fernet' | 'extended';
   /** Whether replies must prove they come from a holder of the key (Fernet or `authKey`). */
@@ -130,6 +138,9 @@ export interface DiscoverSecrets {
   readonly fernetKey: FernetKey | undefined;
   readonly authKey: Buffer | undefined;
 }
+
+const DEFAULT_RECEIVE_BUFFER_SIZE = 1 << 20;
+const MAX_RECEIVE_BUFFER_SIZE = 1 << 30;
 
 /**
  * Applies environment variables and defaults, and validates everything.
@@ -219,6 +230,12 @@ export function resolveDiscoverSettings(
       options.acceptForeignAddresses ?? false,
     ),
     maxResults: checkInteger('maxResults', options.maxResults ?? 1000, 1, 1_000_000),
+    receiveBufferSize: checkInteger(
+      'receiveBufferSize',
+      options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE,
+      0,
+      MAX_RECEIVE_BUFFER_SIZE,
+    ),
     mode: fernetKey ? 'fernet' : extended ? 'extended' : 'plain',
     authenticated: fernetKey !== undefined || authKey !== undefined,
     service,

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { discover } from '../client/discover.js';
 import type { NetworkInterface } from '../network/interfaces.js';
-import { createResponder, type DropReason } from '../responder/responder.js';
+import type { DropReason } from '../responder/events.js';
+import { createResponder } from '../responder/responder.js';
 
 /** How the self-test went on one interface address. */
 export interface SelfTestResult {

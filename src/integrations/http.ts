@@ -8,8 +8,9 @@ import { Server as TlsServer } from 'node:tls';
 import { BindError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
+import type { Responder } from '../responder/events.js';
 import type { ResponderOptions } from '../responder/options.js';
-import { createResponder, type Responder } from '../responder/responder.js';
+import { createResponder } from '../responder/responder.js';
 import { type AttachOptions, checkAttachOptions } from './attach-options.js';
 import { detectTestRun } from './test-run.js';
 

@@ -52,6 +52,13 @@ export interface ResponderOptions {
   serviceAddress?: string;
   /** CIDRs answered besides loopback and private on-link requesters, e.g. a routed office subnet. */
   allow?: readonly string[];
+  /**
+   * Wait a random time in `[min, max]` milliseconds before each reply, as mDNS does (20-120),
+   * so that a large fleet answering one broadcast does not arrive in a single burst. Env
+   * `DISCOVERY_REPLY_JITTER` (`MIN-MAX`). Off by default: it delays every discovery by up to
+   * `max`. See docs/performance.md. @default [0, 0]
+   */
+  replyJitter?: readonly [min: number, max: number];
   /** Replies per second per source address (burst of the same size); 0 turns the limit off. @default 20 */
   rateLimit?: number;
   /**
@@ -91,6 +98,14 @@ export interface ResponderOptions {
   logging?: boolean;
   /** Where log lines go. @default a `util.debuglog('beckon')` logger (`NODE_DEBUG=beckon`) */
   logger?: Logger;
+  /**
+   * Answer in a worker thread of its own instead of on the host app's event loop, so that a
+   * flood on the discovery port costs the app's requests nothing. Events, logs and the
+   * `beckon:responder` channel still reach this thread. Not with `socketFactory` or
+   * `interfaceProvider` (functions cannot move into a thread). See docs/performance.md.
+   * @default false
+   */
+  worker?: boolean;
   /** Stops the responder when aborted. */
   signal?: AbortSignal;
   /** Environment to read settings from. @default process.env */
@@ -113,11 +128,15 @@ export interface ResponderSettings {
   readonly serviceAddress: string | undefined;
   readonly allow: readonly string[];
   readonly rateLimit: number;
+  /** Random delay before each reply, `[min, max]` in milliseconds; `[0, 0]` when off. */
+  readonly replyJitter: readonly [number, number];
   readonly logging: boolean;
   /** Which requests are answered: see {@link ResponderOptions.encryption} and `authKeys`. */
   readonly mode: 'plain' | 'fernet' | 'authenticated';
   readonly replayProtection: boolean;
   readonly replayWindow: number;
+  /** Whether the responder answers in a worker thread. */
+  readonly worker: boolean;
   /** What extended answers say about this server. */
   readonly metadata: ServerMetadata;
 }
@@ -186,6 +205,7 @@ export function resolveResponderSettings(
       'replies per second per source, 0 for no limit',
     );
   }
+  const replyJitter = checkJitter(options.replyJitter, env);
   const logging = checkBoolean(
     'logging',
     options.logging ?? envBoolean(env, 'ENABLE_LOGGING') ?? true,
@@ -213,6 +233,14 @@ export function resolveResponderSettings(
     );
   }
   const mode = fernetKey ? 'fernet' : authKeys.length > 0 ? 'authenticated' : 'plain';
+  const worker = checkBoolean('worker', options.worker ?? false);
+  if (worker && (options.socketFactory !== undefined || options.interfaceProvider !== undefined)) {
+    throw new InvalidOptionError(
+      'worker',
+      worker,
+      'false when socketFactory or interfaceProvider is given: functions cannot move into a worker thread',
+    );
+  }
   if (mode === 'plain') checkAmplification(message, prefix, httpPort);
   const settings = {
     port,
@@ -226,10 +254,12 @@ export function resolveResponderSettings(
     allow,
     allowCidrs,
     rateLimit,
+    replyJitter,
     logging,
     mode,
     replayProtection: checkBoolean('replayProtection', options.replayProtection ?? true),
     replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
+    worker,
     metadata: checkMetadata(options),
   } as const;
   return { ...settings, secrets: { fernetKey, authKeys } };
@@ -291,6 +321,42 @@ function checkMetadata(options: ResponderOptions): ServerMetadata {
     version: text('version', Limits.version),
     values: Object.freeze(Object.fromEntries(entries)),
   };
+}
+
+const MAX_JITTER_MS = 10_000;
+const JITTER_ALLOWED = `[min, max] milliseconds, 0 <= min <= max <= ${MAX_JITTER_MS}`;
+
+/** `MIN-MAX` (or just `MAX`) in milliseconds, as in `DISCOVERY_REPLY_JITTER=20-120`; undefined if malformed. */
+export function parseJitter(text: string): [number, number] | undefined {
+  const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(text);
+  if (!match) return undefined;
+  const [min, max] =
+    match[2] === undefined ? [0, Number(match[1])] : [Number(match[1]), Number(match[2])];
+  return min <= max && max <= MAX_JITTER_MS ? [min, max] : undefined;
+}
+
+function checkJitter(value: unknown, env: Env): readonly [number, number] {
+  if (value === undefined) {
+    const text = envValue(env, 'DISCOVERY_REPLY_JITTER');
+    if (text === undefined) return [0, 0];
+    const parsed = parseJitter(text);
+    if (!parsed)
+      throw new InvalidOptionError(
+        'DISCOVERY_REPLY_JITTER',
+        text,
+        'MIN-MAX milliseconds, e.g. 20-120',
+      );
+    return parsed;
+  }
+  const valid =
+    Array.isArray(value) &&
+    value.length === 2 &&
+    value.every((n) => Number.isInteger(n)) &&
+    0 <= value[0] &&
+    value[0] <= value[1] &&
+    value[1] <= MAX_JITTER_MS;
+  if (!valid) throw new InvalidOptionError('replyJitter', JSON.stringify(value), JITTER_ALLOWED);
+  return [value[0], value[1]];
 }
 
 function checkAddress(option: string, value: unknown): string {

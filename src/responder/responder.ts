@@ -1,5 +1,4 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
-import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { type BeckonError, BindError, SocketError } from '../errors.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
@@ -8,90 +7,29 @@ import { listInterfaces, type NetworkInterface } from '../network/interfaces.js'
 import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
-import { closeSocket, createUdpSocket, type SocketFactory } from '../network/socket.js';
+import {
+  closeSocket,
+  createUdpSocket,
+  literalLookup,
+  type SocketFactory,
+} from '../network/socket.js';
+import {
+  type DropEvent,
+  type DropReason,
+  type ReplyEvent,
+  type Responder,
+  type ResponderEvents,
+  responderChannel,
+} from './events.js';
 import {
   type ResponderOptions,
   type ResponderSettings,
   resolveResponderSettings,
 } from './options.js';
-import { type AcceptedRequest, type ContentDropReason, ResponderProtocol } from './protocol.js';
+import { type AcceptedRequest, ResponderProtocol } from './protocol.js';
 import { RateLimiter } from './rate-limit.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
-
-/**
- * The diagnostics channel every responder publishes its replies and drops on, as
- * `{ type: 'reply', port, ...ReplyEvent }` and `{ type: 'drop', port, ...DropEvent }`.
- */
-export const RESPONDER_CHANNEL = 'beckon:responder';
-const published = channel(RESPONDER_CHANNEL);
-
-/** A reply that was sent. */
-export interface ReplyEvent {
-  /** Requester address and port. */
-  readonly to: string;
-  readonly toPort: number;
-  /** The advertised address. */
-  readonly address: string;
-  /** What was answered: the original's request, a Fernet token, or an extended request. */
-  readonly kind: AcceptedRequest['kind'];
-  /**
-   * The reply as text: `SERVER_IP:<address>[:<http port>]` (in Fernet mode, what the token
-   * holds), or `extended <address>[:<http port>]`.
-   */
-  readonly reply: string;
-  /** Size of the reply datagram in bytes. */
-  readonly bytes: number;
-}
-
-/** Why a datagram got no reply. */
-export type DropReason =
-  | ContentDropReason
-  | 'invalid-source'
-  | 'public'
-  | 'off-link'
-  | 'rate-limited'
-  | 'no-address'
-  /** The service listens only on another address than the one this requester would be sent. */
-  | 'unreachable';
-
-/** A datagram that got no reply. */
-export interface DropEvent {
-  readonly from: string;
-  readonly fromPort: number;
-  readonly reason: DropReason;
-}
-
-/** Events of a {@link Responder}. */
-export interface ResponderEvents {
-  /** The socket is bound (again, after a recovery). */
-  listening: [{ address: string; port: number }];
-  reply: [ReplyEvent];
-  drop: [DropEvent];
-  /** A recoverable problem: a socket error, a failed send. The responder keeps running. */
-  warning: [BeckonError];
-  /** The responder stopped. */
-  close: [];
-}
-
-/** The server side: answers discovery requests on a UDP port. */
-export interface Responder extends EventEmitter<ResponderEvents> {
-  /** Settings in effect, after options, environment and defaults. */
-  readonly settings: ResponderSettings;
-  /** The bound UDP port (useful with `port: 0`), or undefined when not listening. */
-  readonly port: number | undefined;
-  /** Whether the responder is started. */
-  readonly listening: boolean;
-  /**
-   * Binds the port and starts answering. Resolves once bound; a second call while started
-   * does nothing.
-   *
-   * @throws {BindError} when the port is taken (the error names it) or cannot be bound.
-   */
-  start(options?: { signal?: AbortSignal }): Promise<void>;
-  /** Stops answering and closes the socket. Safe to call any number of times. */
-  stop(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+import { WorkerResponder } from './worker.js';
 
 const INTERFACE_MAX_AGE_MS = 250;
 const REOPEN_FIRST_DELAY_MS = 100;
@@ -107,7 +45,7 @@ const MAX_CACHED_DECISIONS = 4096;
  * await responder.start();
  */
 export function createResponder(options: ResponderOptions = {}): Responder {
-  return new DiscoveryResponder(options);
+  return options.worker === true ? new WorkerResponder(options) : new DiscoveryResponder(options);
 }
 
 class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Responder {
@@ -204,7 +142,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #bind(port: number, signal?: AbortSignal): Promise<Socket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { bindAddress } = this.settings;
-    const socket = this.#socketFactory({ type: 'udp4', reuseAddr: false });
+    const socket = this.#socketFactory({ type: 'udp4', reuseAddr: false, lookup: literalLookup });
     return new Promise<Socket>((resolve, reject) => {
       const onAbort = () => {
         void closeSocket(socket);
@@ -337,6 +275,18 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   }
 
   #send(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, address: string): void {
+    const [min, max] = this.settings.replyJitter;
+    if (max === 0) {
+      this.#transmit(socket, remote, request, address);
+      return;
+    }
+    const delay = min + Math.random() * (max - min);
+    setTimeout(() => {
+      if (socket === this.#socket) this.#transmit(socket, remote, request, address);
+    }, delay).unref();
+  }
+
+  #transmit(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, address: string): void {
     const reply = this.#protocol.answer(request, address);
     socket.send(reply, remote.port, remote.address, (error) => {
       if (error) {
@@ -348,7 +298,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         );
       }
     });
-    if (this.listenerCount('reply') > 0 || published.hasSubscribers) {
+    if (this.listenerCount('reply') > 0 || responderChannel.hasSubscribers) {
       const event: ReplyEvent = {
         to: remote.address,
         toPort: remote.port,
@@ -358,15 +308,15 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         bytes: reply.byteLength,
       };
       this.emit('reply', event);
-      published.publish({ type: 'reply', port: this.#port, ...event });
+      responderChannel.publish({ type: 'reply', port: this.#port, ...event });
     }
   }
 
   #drop(remote: RemoteInfo, reason: DropReason): void {
-    if (this.listenerCount('drop') > 0 || published.hasSubscribers) {
+    if (this.listenerCount('drop') > 0 || responderChannel.hasSubscribers) {
       const event: DropEvent = { from: remote.address, fromPort: remote.port, reason };
       this.emit('drop', event);
-      published.publish({ type: 'drop', port: this.#port, ...event });
+      responderChannel.publish({ type: 'drop', port: this.#port, ...event });
     }
   }
 

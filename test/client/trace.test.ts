@@ -4,7 +4,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, it } from 'node:test';
 import { discover } from '../../src/client/discover.js';
 import { DISCOVER_CHANNEL, type TraceEvent } from '../../src/client/trace.js';
-import { createResponder, RESPONDER_CHANNEL } from '../../src/responder/responder.js';
+import { RESPONDER_CHANNEL } from '../../src/responder/events.js';
+import { createResponder } from '../../src/responder/responder.js';
 import { ask, freeUdpPort, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
 
 const cleanup: (() => unknown)[] = [];

@@ -245,10 +245,12 @@ describe('responder settings', () => {
         serviceAddress: undefined,
         allow: [],
         rateLimit: 20,
+        replyJitter: [0, 0],
         logging: false,
         mode: 'plain',
         replayProtection: true,
         replayWindow: 60_000,
+        worker: false,
       },
     );
   });

@@ -26,6 +26,8 @@ Options:
   --exclude NAME|GLOB|CIDR  skip matching interfaces (repeatable; env DISCOVERY_CLIENT_INTERFACES_BLACKLIST)
   --no-broadcast            send to --target addresses only
   --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 5)
+  --receive-buffer BYTES    socket receive buffer, for bursts of replies from large fleets
+                            (default 1048576; the kernel caps it at net.core.rmem_max; 0 = system)
   --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, default DISCOVER_SERVER)
   --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address
@@ -61,6 +63,7 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
       exclude: { type: 'string', multiple: true },
       'no-broadcast': { type: 'boolean' },
       retries: { type: 'string' },
+      'receive-buffer': { type: 'string' },
       message: { type: 'string' },
       prefix: { type: 'string' },
       'accept-foreign': { type: 'boolean' },
@@ -93,6 +96,7 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
       port: intFlag('port', values.port, 1, 65535),
       timeout: secondsFlag('timeout', values.timeout),
       retries: intFlag('retries', values.retries, 0, 100),
+      receiveBufferSize: intFlag('receive-buffer', values['receive-buffer'], 0, 1 << 30),
       targets: values.target,
       interfaces: values.interface,
       exclude: values.exclude,

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from '../../logger.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
-import { defined, intFlag, metaFlag, rateFlag, secondsFlag } from '../args.js';
+import { defined, intFlag, jitterFlag, metaFlag, rateFlag, secondsFlag } from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -21,6 +21,8 @@ Options:
   --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
                            on-link senders are always answered
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
+  --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 for large
+                           fleets (env DISCOVERY_REPLY_JITTER; default off)
   --duration SECONDS       stop after this long
   --quiet                  print only errors
   --trace                  also print each request that got no reply, and why (off-link,
@@ -70,6 +72,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
       prefix: { type: 'string' },
       allow: { type: 'string', multiple: true },
       'rate-limit': { type: 'string' },
+      'reply-jitter': { type: 'string' },
       encryption: { type: 'boolean' },
       'secret-key': { type: 'string' },
       'no-replay-protection': { type: 'boolean' },
@@ -112,6 +115,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
       prefix: values.prefix,
       allow: values.allow,
       rateLimit: rateFlag('rate-limit', values['rate-limit']),
+      replyJitter: jitterFlag(values['reply-jitter']),
       encryption: values.encryption,
       secretKey: values['secret-key'],
       replayProtection: values['no-replay-protection'] ? false : undefined,
@@ -137,6 +141,8 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
   out(`  Advertised address: ${s.advertiseAddress ?? "the requester's subnet address"}`);
   out(`  Allowed senders:    loopback, private on-link${s.allow.map((c) => `, ${c}`).join('')}`);
   out(`  Rate limit:         ${s.rateLimit === 0 ? 'off' : `${s.rateLimit} replies/s per source`}`);
+  const [jitterMin, jitterMax] = s.replyJitter;
+  out(`  Reply jitter:       ${jitterMax === 0 ? 'off' : `${jitterMin}-${jitterMax} ms`}`);
   out(`  Logging:            ${s.logging ? 'on' : 'off'}`);
   out(`  Security:           ${describeMode(s)}`);
   const m = s.metadata;
