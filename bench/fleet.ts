@@ -1,53 +1,87 @@
-// Fleet: one discover() call while N simulated servers answer at once (bench/c/fleet.c, in a
-// namespace of its own, each reply from its own address), with and without reply jitter.
-// Needs root (network namespaces) and gcc.
+// Fleet: one discover() call while N simulated servers answer (bench/c/fleet.c, in a network
+// namespace of its own, each reply from its own address), at once or with reply jitter, with
+// the client's receive buffer at its default and smaller. Needs root (namespaces) and gcc.
 import { Lab } from '../test/lab/lab.js';
 import { compile } from './lib/build.js';
+import { median, printTable } from './lib/process.js';
 
 const BASE = '10.77.1.0';
 const SIM_SECONDS = 30;
 const ROUNDS = 3;
 
 interface Case {
-  servers: number;
-  jitter: readonly [number, number];
-  client: Record<string, unknown>;
   label: string;
+  jitter: readonly [number, number];
+  client: { receiveBufferSize?: number };
 }
 
-const cases: Case[] = [];
-for (const servers of (process.env.SERVERS ?? '100,1000').split(',').map(Number)) {
-  cases.push({ servers, jitter: [0, 0], client: {}, label: 'at once, defaults' });
-  cases.push({ servers, jitter: [20, 120], client: {}, label: 'jitter 20-120 ms, defaults' });
+const CASES: readonly Case[] = [
+  { label: 'at once; defaults (1 MiB receive buffer)', jitter: [0, 0], client: {} },
+  {
+    label: 'at once; buffer capped as on most desktops (rmem_max 212992)',
+    jitter: [0, 0],
+    client: { receiveBufferSize: 212_992 },
+  },
+  {
+    label: 'at once; system default buffer (before this change)',
+    jitter: [0, 0],
+    client: { receiveBufferSize: 0 },
+  },
+  {
+    label: 'jitter 20-120 ms; system default buffer',
+    jitter: [20, 120],
+    client: { receiveBufferSize: 0 },
+  },
+];
+
+interface Outcome {
+  found: number;
+  lastMs: number;
+  totalMs: number;
 }
 
-const fleet = compile('fleet');
-const lab = await new Lab().build({
-  fleet: { interfaces: { eth0: { segment: 'lan', address: '10.77.0.2/16' } } },
-  client: { interfaces: { eth0: { segment: 'lan', address: '10.77.0.1/16' } } },
-});
-try {
-  console.log('servers  case                          found (median of 3)   last reply ms   call ms');
-  for (const c of cases) {
-    const runs: { found: number; lastMs: number; totalMs: number }[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const sim = lab
-        .host('fleet')
-        .spawn(fleet, ['9999', BASE, String(c.servers), '8000', ...c.jitter.map(String), String(SIM_SECONDS)]);
-      await sim.waitFor(/^ready/m);
-      const result = await lab.host('client').script('bench/fleet-client.ts', [JSON.stringify(c.client)], { timeoutMs: 20_000 });
-      await sim.stop();
-      const line = result.stdout.trim().split('\n').at(-1) ?? '';
-      if (result.status !== 0 || !line.startsWith('{')) throw new Error(`client failed: ${result.stderr}`);
-      runs.push(JSON.parse(line));
+export async function run(): Promise<void> {
+  const fleet = compile('fleet');
+  const lab = await new Lab().build({
+    fleet: { interfaces: { eth0: { segment: 'lan', address: '10.77.0.2/16' } } },
+    client: { interfaces: { eth0: { segment: 'lan', address: '10.77.0.1/16' } } },
+  });
+  try {
+    console.log(`\n## Fleet: one discover() call, N servers answering (median of ${ROUNDS})\n`);
+    const rows: string[][] = [];
+    for (const servers of [100, 1000]) {
+      for (const c of CASES) {
+        const outcomes: Outcome[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const args = ['9999', BASE, String(servers), '8000', ...c.jitter.map(String)];
+          const sim = lab.host('fleet').spawn(fleet, [...args, String(SIM_SECONDS)]);
+          try {
+            await sim.waitFor(/^ready/m);
+            const result = await lab
+              .host('client')
+              .script('bench/fleet-client.ts', [JSON.stringify(c.client)], { timeoutMs: 20_000 });
+            const line = result.stdout.trim().split('\n').at(-1) ?? '';
+            if (result.status !== 0 || !line.startsWith('{')) {
+              throw new Error(`fleet client failed: ${result.stderr}`);
+            }
+            outcomes.push(JSON.parse(line) as Outcome);
+          } finally {
+            await sim.stop();
+          }
+        }
+        const found = median(outcomes.map((o) => o.found));
+        rows.push([
+          String(servers),
+          c.label,
+          `${found}/${servers} (${((found / servers) * 100).toFixed(1)}%)`,
+          outcomes.map((o) => o.found).join(', '),
+          median(outcomes.map((o) => o.lastMs)).toFixed(0),
+          median(outcomes.map((o) => o.totalMs)).toFixed(0),
+        ]);
+      }
     }
-    runs.sort((a, b) => a.found - b.found);
-    const median = runs[Math.floor(runs.length / 2)];
-    if (!median) continue;
-    console.log(
-      `${String(c.servers).padStart(7)}  ${c.label.padEnd(29)} ${`${median.found}/${c.servers} (${((median.found / c.servers) * 100).toFixed(1)}%)`.padStart(20)} ${median.lastMs.toFixed(0).padStart(15)} ${median.totalMs.toFixed(0).padStart(9)}   runs: ${runs.map((r) => r.found).join(', ')}`,
-    );
+    printTable(['N', 'case', 'found', 'each run', 'last found ms', 'call ms'], rows);
+  } finally {
+    lab.destroy();
   }
-} finally {
-  lab.destroy();
 }

@@ -1,9 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { isBeckonError } from '../errors.js';
-import { discoverCommand, discoverHelp } from './commands/discover.js';
-import { doctorCommand, doctorHelp } from './commands/doctor.js';
-import { keygen, keygenHelp } from './commands/keygen.js';
-import { serve, serveHelp } from './commands/serve.js';
 import { type CliIo, println, processIo, UsageError } from './io.js';
 
 const help = `beckon: find your servers on the local network, with zero configuration.
@@ -18,14 +14,29 @@ Usage:
 
 Run "beckon <command> --help" for a command's options.`;
 
-const commands: Record<
-  string,
-  { run: (args: string[], io: CliIo) => Promise<number>; help: string }
-> = {
-  serve: { run: serve, help: serveHelp },
-  discover: { run: discoverCommand, help: discoverHelp },
-  doctor: { run: doctorCommand, help: doctorHelp },
-  keygen: { run: keygen, help: keygenHelp },
+interface Command {
+  run: (args: string[], io: CliIo) => Promise<number>;
+  help: string;
+}
+
+// Each command's module is loaded only when it runs: start-up is most of a CLI discovery's time.
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => {
+    const { serve, serveHelp } = await import('./commands/serve.js');
+    return { run: serve, help: serveHelp };
+  },
+  discover: async () => {
+    const { discoverCommand, discoverHelp } = await import('./commands/discover.js');
+    return { run: discoverCommand, help: discoverHelp };
+  },
+  doctor: async () => {
+    const { doctorCommand, doctorHelp } = await import('./commands/doctor.js');
+    return { run: doctorCommand, help: doctorHelp };
+  },
+  keygen: async () => {
+    const { keygen, keygenHelp } = await import('./commands/keygen.js');
+    return { run: keygen, help: keygenHelp };
+  },
 };
 
 /**
@@ -36,17 +47,17 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   const [name, ...rest] = argv;
   try {
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-      const topic = name === 'help' && rest[0] ? commands[rest[0]]?.help : undefined;
-      println(io.stdout, topic ?? help);
+      const load = name === 'help' && rest[0] ? commands[rest[0]] : undefined;
+      println(io.stdout, (await load?.())?.help ?? help);
       return 0;
     }
     if (name === '--version' || name === '-v') {
       println(io.stdout, version());
       return 0;
     }
-    const command = commands[name];
-    if (!command) throw new UsageError(`Unknown command "${name}".`);
-    return await command.run(rest, io);
+    const load = commands[name];
+    if (!load) throw new UsageError(`Unknown command "${name}".`);
+    return await (await load()).run(rest, io);
   } catch (error) {
     if (
       error instanceof UsageError ||

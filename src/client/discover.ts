@@ -257,8 +257,10 @@ async function* runDiscovery(
         logger.warn('Nothing to send to: no usable interface selected and no targets given');
         close('nothing-to-send');
       } else {
+        // The first round goes out now: even setTimeout(0) would cost a millisecond.
         for (const at of retrySchedule(settings.retries, settings.timeout)) {
-          timers.push(setTimeout(sendRound, at));
+          if (at === 0) sendRound();
+          else timers.push(setTimeout(sendRound, at));
         }
       }
     }

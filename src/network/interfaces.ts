@@ -11,7 +11,15 @@ import {
   parseIPv4,
   prefixMask,
 } from './ipv4.js';
-import { type LinkFacts, type LinkFactsReader, readLinkFacts } from './link-facts.js';
+import {
+  type LinkFacts,
+  type LinkFactsReader,
+  readLinkFacts,
+  rememberLinkFacts,
+} from './link-facts.js';
+
+// A link's class does not change while it exists; a renamed or new link is seen within 5 s.
+const classFacts = rememberLinkFacts(5000, readLinkFacts);
 
 /** One IPv4 address of one network interface. */
 export interface NetworkInterface {
@@ -46,7 +54,7 @@ export type InterfaceProvider = () => readonly NetworkInterface[];
  * @example
  * const wired = listInterfaces().filter((iface) => iface.class === 'physical');
  */
-export function listInterfaces(readFacts: LinkFactsReader = readLinkFacts): NetworkInterface[] {
+export function listInterfaces(readFacts: LinkFactsReader = classFacts): NetworkInterface[] {
   const result: NetworkInterface[] = [];
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
     let facts: LinkFacts | undefined; // read only for links with IPv4: the responder polls this

@@ -56,6 +56,24 @@ export function readLinkFacts(name: string, root = SYSFS_NET): LinkFacts {
   };
 }
 
+/**
+ * {@link readLinkFacts}, remembered per link for `maxAgeMs`. For readers that only need what a
+ * link is (its class), not its state: the interface list that every discovery call and the
+ * responder's poll read, where sysfs cost more than the rest of the call.
+ */
+export function rememberLinkFacts(maxAgeMs: number, read: LinkFactsReader): LinkFactsReader {
+  const known = new Map<string, { facts: LinkFacts; at: number }>();
+  return (name) => {
+    const now = performance.now();
+    const hit = known.get(name);
+    if (hit && now - hit.at < maxAgeMs) return hit.facts;
+    const facts = read(name);
+    if (known.size >= 256) known.clear(); // links come and go (veth, tun): stay bounded
+    known.set(name, { facts, at: now });
+    return facts;
+  };
+}
+
 /** The names of every link in sysfs, up or down; empty where there is no sysfs. */
 export function listLinkNames(root = SYSFS_NET): string[] {
   try {

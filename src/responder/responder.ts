@@ -288,16 +288,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #transmit(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, address: string): void {
     const reply = this.#protocol.answer(request, address);
-    socket.send(reply, remote.port, remote.address, (error) => {
-      if (error) {
-        this.#warn(
-          new SocketError(
-            `Reply to ${remote.address}:${remote.port} failed: ${error.message}`,
-            error,
-          ),
-        );
-      }
-    });
+    socket.send(reply, remote.port, remote.address, this.#onSent);
     if (this.listenerCount('reply') > 0 || responderChannel.hasSubscribers) {
       const event: ReplyEvent = {
         to: remote.address,
@@ -311,6 +302,11 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       responderChannel.publish({ type: 'reply', port: this.#port, ...event });
     }
   }
+
+  // One callback for every send, not a closure per datagram; dgram's error names the address.
+  readonly #onSent = (error: Error | null): void => {
+    if (error) this.#warn(new SocketError(`Reply failed: ${error.message}`, error));
+  };
 
   #drop(remote: RemoteInfo, reason: DropReason): void {
     if (this.listenerCount('drop') > 0 || responderChannel.hasSubscribers) {

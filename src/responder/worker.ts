@@ -107,7 +107,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
       if (this.#started) return;
       if (this.#signal?.aborted) throw this.#signal.reason;
       const generation = ++this.#generation;
-      await this.#spawn(generation, options.signal);
+      await this.#spawn(generation, this.settings.port, options.signal);
       this.#started = true;
       this.#pollTimer = setInterval(() => this.#updateObserving(), CHANNEL_POLL_MS).unref();
     });
@@ -153,10 +153,11 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   }
 
   /** Starts a thread and resolves once its socket is bound; rejects with its bind error. */
-  #spawn(generation: number, signal?: AbortSignal): Promise<void> {
+  #spawn(generation: number, port: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     this.#observing = this.#observed();
-    const worker = startThread({ ...this.#data, observe: this.#observing });
+    const options = { ...this.#data.options, port };
+    const worker = startThread({ options, observe: this.#observing });
     this.#worker = worker;
     return new Promise<void>((resolve, reject) => {
       let bound = false;
@@ -171,7 +172,9 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
 
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'listening') {
+          // Set before the event, so that a listener sees the port, as on the main thread.
           this.#port = message.port;
+          this.#started = true;
           this.#restartDelay = RESTART_FIRST_DELAY_MS;
           this.emit('listening', { address: message.address, port: message.port });
           if (!bound) {
@@ -208,7 +211,8 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   #scheduleRestart(generation: number): void {
     this.#restartTimer = setTimeout(() => {
       if (!this.#started || generation !== this.#generation) return;
-      this.#spawn(generation).then(
+      // The new thread binds the port the last one had (it matters with `port: 0`).
+      this.#spawn(generation, this.#port ?? this.settings.port).then(
         () => {
           if (!this.#started || generation !== this.#generation) {
             const worker = this.#worker;

@@ -150,6 +150,23 @@ describe('beckon CLI', () => {
       /--duration must be a number of seconds greater than 0/,
     ],
     ['a bad allow', ['serve', '--allow', 'nope'], /Invalid allow: "nope"/],
+    [
+      'a bad reply jitter',
+      ['serve', '--reply-jitter', 'bad'],
+      /--reply-jitter must be MIN-MAX milliseconds with MIN <= MAX <= 10000, e\.g\. 20-120, got "bad"/,
+    ],
+    ['a reversed reply jitter', ['serve', '--reply-jitter', '120-20'], /--reply-jitter .*"120-20"/],
+    ['a reply jitter over 10 s', ['serve', '--reply-jitter', '20001'], /--reply-jitter .*"20001"/],
+    [
+      'a bad receive buffer',
+      ['discover', '--receive-buffer', 'x'],
+      /--receive-buffer must be an integer from 0 to 1073741824, got "x"/,
+    ],
+    [
+      'a receive buffer over 1 GiB',
+      ['discover', '--receive-buffer', '2147483648'],
+      /--receive-buffer must be an integer from 0 to 1073741824, got "2147483648"/,
+    ],
   ];
   for (const [name, args, message] of usage) {
     it(`exits 2 on ${name}`, async () => {
@@ -288,6 +305,40 @@ describe('beckon serve', () => {
     const meta = await beckon(['serve', '--meta', 'novalue']);
     assert.equal(meta.code, 2);
     assert.match(meta.stderr, /--meta must be KEY=VALUE, got "novalue"/);
+  });
+
+  it('waits --reply-jitter before each reply, and says so', async () => {
+    const serve = await startServe(['--reply-jitter', '150-250', '--http-port', '3000']);
+    try {
+      assert.match(serve.output(), /Reply jitter:\s+150-250 ms\n/);
+      // One request only: a re-send 100 ms later would be the one a plain reply is timed from.
+      const args = ['--timeout', '1.5', '--retries', '0', '--receive-buffer', '300000'];
+      const found = await discoverOnLo(serve.port, ...args, '--json');
+      assert.equal(found.code, 0, found.stderr);
+      const server = JSON.parse(found.stdout);
+      assert.equal(server.port, 3000);
+      assert.ok(server.rttMs >= 147 && server.rttMs < 400, `rtt ${server.rttMs} ms`);
+    } finally {
+      serve.child.kill('SIGKILL');
+    }
+  });
+
+  it('reads DISCOVERY_REPLY_JITTER, shows no jitter by default, and refuses a bad one', async () => {
+    const fromEnv = await startServe(['--duration', '0.1'], { DISCOVERY_REPLY_JITTER: '40' });
+    try {
+      assert.match(fromEnv.output(), /Reply jitter:\s+0-40 ms\n/);
+    } finally {
+      fromEnv.child.kill('SIGKILL');
+    }
+    const plain = await startServe(['--duration', '0.1']);
+    try {
+      assert.match(plain.output(), /Reply jitter:\s+off\n/);
+    } finally {
+      plain.child.kill('SIGKILL');
+    }
+    const bad = await beckon(['serve', '--port', '0'], { DISCOVERY_REPLY_JITTER: '9-1' });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Invalid DISCOVERY_REPLY_JITTER: "9-1"/);
   });
 
   it('fails with a clear message when the port is taken', async () => {

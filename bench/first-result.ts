@@ -1,0 +1,112 @@
+// Time to first result: a warm in-process discoverOne() against the raw round trip of one
+// request on a bare socket, and `beckon discover --first` from spawn to printed result against
+// `node -e 0` (Node's own start-up). All on loopback, against one responder process.
+import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
+import { discoverOne } from '../src/index.js';
+import { firstLine, median, printTable, ROOT, start, stop, TSX } from './lib/process.js';
+
+const IN_PROCESS_RUNS = 300;
+const SPAWN_RUNS = 20;
+
+const percentile = (values: readonly number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+};
+
+/** One request on a bare, already bound socket: the floor any client can reach. */
+function rawRoundTrip(port: number, runs: number): Promise<number[]> {
+  const socket = createSocket('udp4');
+  const request = Buffer.from('DISCOVER_SERVER');
+  const times: number[] = [];
+  return new Promise((resolve, reject) => {
+    let sentAt = 0;
+    const next = () => {
+      if (times.length === runs) {
+        socket.close();
+        resolve(times);
+        return;
+      }
+      sentAt = performance.now();
+      socket.send(request, port, '127.0.0.1');
+    };
+    socket.on('error', reject);
+    socket.on('message', () => {
+      times.push(performance.now() - sentAt);
+      setImmediate(next);
+    });
+    socket.bind(0, '127.0.0.1', next);
+  });
+}
+
+async function inProcess(port: number, runs: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const server = await discoverOne({ port, interfaces: ['lo'], env: {}, timeout: 1000 });
+    if (!server) throw new Error('discoverOne found nothing');
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+function spawnTimes(args: readonly string[], runs: number, expect?: RegExp): number[] {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const result = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' });
+    times.push(performance.now() - started);
+    if (result.status !== 0 || (expect && !expect.test(result.stdout))) {
+      throw new Error(`node ${args.join(' ')} failed: ${result.stderr}`);
+    }
+  }
+  return times;
+}
+
+export async function run(): Promise<void> {
+  const responder = start([...TSX, join(import.meta.dirname, 'responder-child.ts')]);
+  try {
+    const ready = await firstLine(responder, /^ready \d+$/);
+    const port = Number(ready.slice(6));
+    // Warm-up: JIT, the interface list, the responder's per-source cache.
+    await rawRoundTrip(port, 50);
+    await inProcess(port, 50);
+    const raw = await rawRoundTrip(port, IN_PROCESS_RUNS);
+    const ours = await inProcess(port, IN_PROCESS_RUNS);
+    const bin = join(ROOT, 'bin', 'beckon.js');
+    const cliArgs = [bin, 'discover', '--first', '--port', String(port), '--interface', 'lo'];
+    spawnTimes(['-e', '0'], 3);
+    spawnTimes(cliArgs, 3);
+    const floor = spawnTimes(['-e', '0'], SPAWN_RUNS);
+    const cli = spawnTimes(cliArgs, SPAWN_RUNS, /127\.0\.0\.1:8000/);
+
+    const ms = (value: number) => value.toFixed(3);
+    console.log(
+      `\n## Time to first result (median of ${IN_PROCESS_RUNS} in process, ${SPAWN_RUNS} spawns)\n`,
+    );
+    printTable(
+      ['measure', 'median ms', 'p99 ms', 'reference', 'reference median ms', 'difference ms'],
+      [
+        [
+          'discoverOne(), warm',
+          ms(median(ours)),
+          ms(percentile(ours, 99)),
+          'raw round trip, bare socket',
+          ms(median(raw)),
+          ms(median(ours) - median(raw)),
+        ],
+        [
+          'beckon discover --first, spawn to exit',
+          median(cli).toFixed(1),
+          percentile(cli, 99).toFixed(1),
+          'node -e 0',
+          median(floor).toFixed(1),
+          (median(cli) - median(floor)).toFixed(1),
+        ],
+      ],
+    );
+  } finally {
+    await stop(responder);
+  }
+}

@@ -1,0 +1,135 @@
+/** Child processes for the benchmarks: start, wait for a line, measure CPU, always clean up. */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** The repository root; children run from it. */
+export const ROOT = join(import.meta.dirname, '..', '..');
+/** `node --import tsx`, to run the TypeScript sources directly. */
+export const TSX = [process.execPath, '--import', 'tsx'] as const;
+
+const children = new Set<ChildProcess>();
+
+/** Starts a child with piped stdout; it is killed when this process exits. */
+export function start(command: readonly [string, ...string[]]): ChildProcess {
+  const [file, ...args] = command;
+  const child = spawn(file, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** SIGKILLs every child still running (ours only, by PID). */
+export function killAll(): void {
+  for (const child of children) {
+    if (child.pid === undefined) continue;
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+process.once('exit', killAll);
+process.once('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+
+/** Resolves with the exit code once `child` has exited; rejects after `timeoutMs`. */
+export function exited(child: ChildProcess, timeoutMs = 5000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL if it is still there after `timeoutMs`. */
+export async function stop(child: ChildProcess, timeoutMs = 5000): Promise<void> {
+  child.kill('SIGTERM');
+  await exited(child, timeoutMs).catch(() => child.kill('SIGKILL'));
+}
+
+/** Resolves with the first stdout line matching `pattern`; rejects on exit or timeout. */
+export function firstLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs = 10_000,
+): Promise<string> {
+  const stdout = child.stdout;
+  if (stdout === null) throw new Error('child has no stdout');
+  const lines = createInterface({ input: stdout });
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      lines.close();
+      reject(new Error(`pid ${child.pid} (${child.spawnfile}): ${why}`));
+    };
+    const timer = setTimeout(
+      () => fail(`no output matching ${pattern} in ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    child.once('close', (code, signal) => fail(`exited (${code ?? signal}) before output`));
+    child.once('error', (error) => fail(error.message));
+    lines.on('line', (line) => {
+      if (!pattern.test(line)) return;
+      clearTimeout(timer);
+      resolve(line);
+    });
+  });
+}
+
+const clockTicks = (() => {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * User + system CPU time of a process, in ms, from /proc/<pid>/stat; with `thread`, of that
+ * thread only (its main thread's id is the pid).
+ */
+export function cpuMs(pid: number, thread?: number): number {
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const stat = readFileSync(path, 'utf8');
+  // Fields after "(comm)": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** Resident memory of a process, in KiB, from /proc/<pid>/status. */
+export function rssKiB(pid: number): number {
+  const match = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? Number.NaN);
+}
+
+/** The median; NaN for no values. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const high = sorted[middle] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? high : (high + (sorted[middle - 1] ?? Number.NaN)) / 2;
+}
+
+/** Formats a ratio as `1.23x`. */
+export const ratio = (value: number, reference: number): string =>
+  `${(value / reference).toFixed(2)}x`;
+
+/** Prints rows as a Markdown table (the same text goes into docs/performance.md). */
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const row of rows) console.log(line(row));
+}
