@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import { compile } from './lib/build.js';
 import { cpuMs, firstLine, median, printTable, ratio, start, stop, TSX } from './lib/process.js';
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SECONDS = 4;
 const CONNECTIONS = 10;
 const FLOOD_RATE = 20_000;
