@@ -100,7 +100,8 @@ export interface ResponderOptions {
   logger?: Logger;
   /**
    * Answer in a worker thread of its own instead of on the host app's event loop, so that a
-   * flood on the discovery port costs the app's requests nothing. Events, logs and the
+   * flood on the discovery port takes no time from the app's thread. It pays off when the
+   * machine has a core to spare, and costs about 30 MiB. Events, logs and the
    * `beckon:responder` channel still reach this thread. Not with `socketFactory` or
    * `interfaceProvider` (functions cannot move into a thread). See docs/performance.md.
    * @default false
@@ -340,12 +341,9 @@ function checkJitter(value: unknown, env: Env): readonly [number, number] {
     const text = envValue(env, 'DISCOVERY_REPLY_JITTER');
     if (text === undefined) return [0, 0];
     const parsed = parseJitter(text);
-    if (!parsed)
-      throw new InvalidOptionError(
-        'DISCOVERY_REPLY_JITTER',
-        text,
-        'MIN-MAX milliseconds, e.g. 20-120',
-      );
+    if (!parsed) {
+      throw new InvalidOptionError('DISCOVERY_REPLY_JITTER', text, `MIN-MAX (${JITTER_ALLOWED})`);
+    }
     return parsed;
   }
   const valid =

@@ -58,7 +58,8 @@ function startThread(workerData: WorkerData): Worker {
 /** A {@link Responder} whose socket and hot path live in a worker thread. */
 export class WorkerResponder extends EventEmitter<ResponderEvents> implements Responder {
   readonly settings: ResponderSettings;
-  readonly #data: Omit<WorkerData, 'observe'>;
+  // What the thread gets: the options, minus what cannot be cloned into it.
+  readonly #options: ResponderOptions;
   readonly #logger: Logger;
   readonly #signal: AbortSignal | undefined;
   #worker: Worker | undefined;
@@ -73,17 +74,15 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
 
   constructor(options: ResponderOptions) {
     super();
-    const { allowCidrs: _, secrets: __, ...settings } = resolveResponderSettings(options);
+    const { allowCidrs, secrets, ...settings } = resolveResponderSettings(options);
     this.settings = settings;
-    const { logger, signal, socketFactory: ___, interfaceProvider: ____, ...cloneable } = options;
-    this.#data = {
-      options: {
-        ...cloneable,
-        worker: false,
-        // Read once here, so the thread sees the same environment and the same random id.
-        env: { ...(options.env ?? process.env) },
-        instanceId: settings.metadata.instanceId,
-      },
+    const { logger, signal, socketFactory, interfaceProvider, ...cloneable } = options;
+    this.#options = {
+      ...cloneable,
+      worker: false,
+      // Read once here, so the thread sees the same environment and the same random id.
+      env: { ...(options.env ?? process.env) },
+      instanceId: settings.metadata.instanceId,
     };
     // Lines from the thread are gated there already; this gates the ones from this side.
     this.#logger = gateLogger(logger ?? debugLogger, settings.logging);
@@ -156,8 +155,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   #spawn(generation: number, port: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     this.#observing = this.#observed();
-    const options = { ...this.#data.options, port };
-    const worker = startThread({ options, observe: this.#observing });
+    const worker = startThread({ options: { ...this.#options, port }, observe: this.#observing });
     this.#worker = worker;
     return new Promise<void>((resolve, reject) => {
       let bound = false;
