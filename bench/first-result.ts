@@ -22,6 +22,12 @@ function rawRoundTrip(port: number, runs: number): Promise<number[]> {
   const times: number[] = [];
   return new Promise((resolve, reject) => {
     let sentAt = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      socket.close();
+      reject(error);
+    };
     const next = () => {
       if (times.length === runs) {
         socket.close();
@@ -30,9 +36,11 @@ function rawRoundTrip(port: number, runs: number): Promise<number[]> {
       }
       sentAt = performance.now();
       socket.send(request, port, '127.0.0.1');
+      timer = setTimeout(() => fail(new Error('no reply within 1 s')), 1000);
     };
-    socket.on('error', reject);
+    socket.on('error', fail);
     socket.on('message', () => {
+      clearTimeout(timer);
       times.push(performance.now() - sentAt);
       setImmediate(next);
     });
@@ -44,7 +52,14 @@ async function inProcess(port: number, runs: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const server = await discoverOne({ port, interfaces: ['lo'], env: {}, timeout: 1000 });
+    // The responder binds 127.0.0.1, which hears no broadcast: ask it by unicast.
+    const server = await discoverOne({
+      port,
+      targets: ['127.0.0.1'],
+      broadcast: false,
+      env: {},
+      timeout: 1000,
+    });
     if (!server) throw new Error('discoverOne found nothing');
     times.push(performance.now() - started);
   }
@@ -55,7 +70,11 @@ function spawnTimes(args: readonly string[], runs: number, expect?: RegExp): num
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const result = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     times.push(performance.now() - started);
     if (result.status !== 0 || (expect && !expect.test(result.stdout))) {
       throw new Error(`node ${args.join(' ')} failed: ${result.stderr}`);
@@ -75,7 +94,8 @@ export async function run(): Promise<void> {
     const raw = await rawRoundTrip(port, IN_PROCESS_RUNS);
     const ours = await inProcess(port, IN_PROCESS_RUNS);
     const bin = join(ROOT, 'bin', 'beckon.js');
-    const cliArgs = [bin, 'discover', '--first', '--port', String(port), '--interface', 'lo'];
+    const cliArgs = [bin, 'discover', '--first', '--port', String(port)];
+    cliArgs.push('--target', '127.0.0.1', '--no-broadcast');
     spawnTimes(['-e', '0'], 3);
     spawnTimes(cliArgs, 3);
     const floor = spawnTimes(['-e', '0'], SPAWN_RUNS);

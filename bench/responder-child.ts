@@ -4,6 +4,8 @@ import { createResponder } from '../src/index.js';
 
 const responder = createResponder({
   port: 0,
+  // Loopback only: with rateLimit 0 it must not answer anyone else while the benchmark runs.
+  bindAddress: '127.0.0.1',
   httpPort: 8000,
   rateLimit: 0,
   env: {},

@@ -7,12 +7,14 @@
 //   fleet PORT BASE COUNT HTTP_PORT MIN_MS MAX_MS SECONDS
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,24 @@ static void sleep_until(double at_ms) {
   nanosleep(&t, NULL);
 }
 
+// Whether this process's network namespace is one of those in /run/netns.
+static int in_named_netns(void) {
+  struct stat own;
+  if (stat("/proc/self/ns/net", &own) != 0) return 0;
+  DIR *dir = opendir("/run/netns");
+  if (dir == NULL) return 0;
+  int found = 0;
+  for (struct dirent *entry; !found && (entry = readdir(dir)) != NULL;) {
+    char path[512];
+    struct stat named;
+    snprintf(path, sizeof path, "/run/netns/%s", entry->d_name);
+    found = entry->d_name[0] != '.' && stat(path, &named) == 0 && named.st_dev == own.st_dev &&
+            named.st_ino == own.st_ino;
+  }
+  closedir(dir);
+  return found;
+}
+
 int main(int argc, char **argv) {
   if (argc != 8) {
     fprintf(stderr, "usage: fleet PORT BASE COUNT HTTP_PORT MIN_MS MAX_MS SECONDS\n");
@@ -55,6 +75,11 @@ int main(int argc, char **argv) {
   double min_ms = atof(argv[5]), max_ms = atof(argv[6]);
   double deadline = now_ms() + atof(argv[7]) * 1e3;
   if (count == 0 || count > MAX_COUNT || max_ms < min_ms) return 2;
+  // It forges source addresses: refuse to run outside a namespace made by `ip netns add`.
+  if (!in_named_netns()) {
+    fprintf(stderr, "fleet: runs only inside a network namespace (ip netns exec)\n");
+    return 2;
+  }
 
   int listener = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -70,6 +95,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   struct slot *slots = calloc(count, sizeof *slots);
+  if (slots == NULL) return 1;
   srand48(getpid());
   printf("ready %d\n", port);
   fflush(stdout);
@@ -89,7 +115,7 @@ int main(int argc, char **argv) {
     }
     qsort(slots, count, sizeof *slots, by_time);
     unsigned sent = 0;
-    for (unsigned i = 0; i < count; i++) {
+    for (unsigned i = 0; i < count && now_ms() < deadline; i++) {
       sleep_until(slots[i].at_ms);
       struct in_addr source = {htonl(ntohl(base.s_addr) + slots[i].index)};
       char packet[128];

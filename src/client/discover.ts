@@ -365,17 +365,28 @@ function openChannel(
   const channel: Channel = { ...plan, socket, lastSend: performance.now(), failed: false };
   return new Promise((resolve) => {
     // One failing interface must not stop discovery on the others.
-    socket.on('error', (error) => {
+    const fail = (error: Error) => {
       deps.logger.warn(`Socket on ${plan.label} failed: ${error.message}`);
       deps.trace({ type: 'socket-error', channel: plan.label, error: error.message });
       channel.failed = true;
       void closeSocket(socket);
       resolve(undefined);
-    });
+    };
+    socket.on('error', fail);
     socket.on('message', (message, remote) => onReply(channel, message, remote));
-    socket.bind({ port: 0, address: plan.bind }, () => {
-      socket.setBroadcast(true);
-      resolve(channel);
-    });
+    // With a literal lookup, bind runs synchronously: a receive buffer the system refuses
+    // (ERR_SOCKET_BUFFER_SIZE) or setBroadcast throws here rather than emitting 'error'.
+    try {
+      socket.bind({ port: 0, address: plan.bind }, () => {
+        try {
+          socket.setBroadcast(true);
+          resolve(channel);
+        } catch (error) {
+          fail(error as Error);
+        }
+      });
+    } catch (error) {
+      fail(error as Error);
+    }
   });
 }

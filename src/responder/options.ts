@@ -56,7 +56,8 @@ export interface ResponderOptions {
    * Wait a random time in `[min, max]` milliseconds before each reply, as mDNS does (20-120),
    * so that a large fleet answering one broadcast does not arrive in a single burst. Env
    * `DISCOVERY_REPLY_JITTER` (`MIN-MAX`). Off by default: it delays every discovery by up to
-   * `max`. See docs/performance.md. @default [0, 0]
+   * `max`. At most 4,096 replies wait at a time; more are dropped as `rate-limited`. See
+   * docs/performance.md. @default [0, 0]
    */
   replyJitter?: readonly [min: number, max: number];
   /** Replies per second per source address (burst of the same size); 0 turns the limit off. @default 20 */
@@ -102,8 +103,10 @@ export interface ResponderOptions {
    * Answer in a worker thread of its own instead of on the host app's event loop, so that a
    * flood on the discovery port takes no time from the app's thread. It pays off when the
    * machine has a core to spare, and costs about 30 MiB. Events, logs and the
-   * `beckon:responder` channel still reach this thread. Not with `socketFactory` or
-   * `interfaceProvider` (functions cannot move into a thread). See docs/performance.md.
+   * `beckon:responder` channel still reach this thread, but each relayed `reply` or `drop` is
+   * a message to it: listen to them only when needed (a new channel subscriber is noticed
+   * within a second). Not with `socketFactory` or `interfaceProvider` (functions cannot move
+   * into a thread). See docs/performance.md.
    * @default false
    */
   worker?: boolean;

@@ -35,6 +35,7 @@ const INTERFACE_MAX_AGE_MS = 250;
 const REOPEN_FIRST_DELAY_MS = 100;
 const REOPEN_MAX_DELAY_MS = 5000;
 const MAX_CACHED_DECISIONS = 4096;
+const MAX_DELAYED_REPLIES = 4096;
 
 /**
  * Creates a responder. Nothing is bound until {@link Responder.start}.
@@ -71,6 +72,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   // Per-source decision (the address to advertise, or why not), valid for one interface snapshot.
   #decisions = new Map<string, { address: string } | DropReason>();
   #decisionsFor: readonly NetworkInterface[] | undefined;
+  // Replies waiting for their jitter delay.
+  readonly #delayed = new Set<NodeJS.Timeout>();
 
   constructor(options: ResponderOptions) {
     super();
@@ -120,6 +123,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#generation++;
       this.#started = false;
       clearTimeout(this.#reopenTimer);
+      for (const timer of this.#delayed) clearTimeout(timer);
+      this.#delayed.clear();
       const socket = this.#socket;
       this.#socket = undefined;
       await closeSocket(socket);
@@ -280,10 +285,19 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#transmit(socket, remote, request, address);
       return;
     }
-    const delay = min + Math.random() * (max - min);
-    setTimeout(() => {
-      if (socket === this.#socket) this.#transmit(socket, remote, request, address);
-    }, delay).unref();
+    // Bounded: under a flood from many sources, replies beyond the cap are dropped, not queued.
+    if (this.#delayed.size >= MAX_DELAYED_REPLIES) {
+      this.#drop(remote, 'rate-limited');
+      return;
+    }
+    const timer = setTimeout(
+      () => {
+        this.#delayed.delete(timer);
+        if (socket === this.#socket) this.#transmit(socket, remote, request, address);
+      },
+      min + Math.random() * (max - min),
+    ).unref();
+    this.#delayed.add(timer);
   }
 
   #transmit(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, address: string): void {

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { type BeckonError, BindError, SocketError } from '../errors.js';
+import { BeckonError, type BeckonErrorCode, BindError, SocketError } from '../errors.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import type { DropEvent, ReplyEvent, Responder, ResponderEvents } from './events.js';
 import { responderChannel } from './events.js';
@@ -32,7 +32,7 @@ export type FromWorker =
   | { type: 'start-failed'; port: number; address: string; code?: string; message: string }
   | { type: 'reply'; event: ReplyEvent }
   | { type: 'drop'; event: DropEvent }
-  | { type: 'warning'; code: string; message: string }
+  | { type: 'warning'; code: BeckonErrorCode; message: string }
   | { type: 'log'; level: keyof Logger; message: string }
   | { type: 'stopped' };
 
@@ -152,12 +152,12 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   }
 
   /** Starts a thread and resolves once its socket is bound; rejects with its bind error. */
-  #spawn(generation: number, port: number, signal?: AbortSignal): Promise<void> {
+  #spawn(generation: number, port: number, signal?: AbortSignal): Promise<Worker> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     this.#observing = this.#observed();
     const worker = startThread({ options: { ...this.#options, port }, observe: this.#observing });
     this.#worker = worker;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Worker>((resolve, reject) => {
       let bound = false;
       const fail = (error: unknown) => {
         signal?.removeEventListener('abort', onAbort);
@@ -169,6 +169,13 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
       signal?.addEventListener('abort', onAbort, { once: true });
 
       worker.on('message', (message: FromWorker) => {
+        // Log lines are kept to the end (a stopping thread's last words); the rest only while
+        // this thread is the current one, not after a stop, an abort or a newer restart.
+        if (message.type === 'log') {
+          this.#logger[message.level](message.message);
+          return;
+        }
+        if (this.#worker !== worker) return;
         if (message.type === 'listening') {
           // Set before the event, so that a listener sees the port, as on the main thread.
           this.#port = message.port;
@@ -178,7 +185,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
           if (!bound) {
             bound = true;
             signal?.removeEventListener('abort', onAbort);
-            resolve();
+            resolve(worker);
           }
         } else if (message.type === 'start-failed') {
           const cause: NodeJS.ErrnoException = new Error(message.message);
@@ -211,12 +218,10 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
       if (!this.#started || generation !== this.#generation) return;
       // The new thread binds the port the last one had (it matters with `port: 0`).
       this.#spawn(generation, this.#port ?? this.settings.port).then(
-        () => {
-          if (!this.#started || generation !== this.#generation) {
-            const worker = this.#worker;
-            this.#worker = undefined;
-            if (worker) void stopWorker(worker);
-          }
+        (worker) => {
+          if (this.#started && generation === this.#generation) return;
+          if (this.#worker === worker) this.#worker = undefined;
+          void stopWorker(worker);
         },
         (error: BeckonError) => {
           if (!this.#started || generation !== this.#generation) return;
@@ -228,7 +233,9 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
     }, this.#restartDelay);
   }
 
-  #relay(message: Exclude<FromWorker, { type: 'listening' | 'start-failed' | 'stopped' }>): void {
+  #relay(
+    message: Exclude<FromWorker, { type: 'listening' | 'start-failed' | 'stopped' | 'log' }>,
+  ): void {
     switch (message.type) {
       case 'reply':
       case 'drop':
@@ -240,10 +247,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
         }
         return;
       case 'warning':
-        this.emit('warning', new SocketError(message.message, undefined));
-        return;
-      case 'log':
-        this.#logger[message.level](message.message);
+        this.emit('warning', new BeckonError(message.code, message.message));
         return;
     }
   }

@@ -117,6 +117,35 @@ describe('reply jitter', () => {
     }
   });
 
+  it('keeps at most 4,096 replies waiting and drops the rest as rate-limited', async () => {
+    const responder = await start({ httpPort: 80, replyJitter: [3000, 3000] });
+    let limited = 0;
+    responder.on('drop', (event) => {
+      if (event.reason === 'rate-limited') limited++;
+    });
+    const peer = await udpPeer();
+    try {
+      // 5,000 requests in small batches (the socket buffer holds a few hundred), all before
+      // the first delay ends.
+      for (let sent = 0; sent < 5000; sent += 100) {
+        for (let i = 0; i < 100; i++) {
+          peer.socket.send('DISCOVER_SERVER', responder.port, '127.0.0.1');
+        }
+        await sleep(5);
+      }
+      const deadline = Date.now() + 1500;
+      while (limited < 5000 - 4096 && Date.now() < deadline) await sleep(20);
+      // Loopback may drop a few of the 5,000; at least the ones beyond the cap were refused.
+      assert.ok(limited >= 5000 - 4096 - 100, `${limited} dropped as rate-limited`);
+      assert.equal(peer.received.length, 0, 'nothing is sent before the delay');
+      await responder.stop(); // and stop cancels the 4,096 still waiting
+      await sleep(3200);
+      assert.equal(peer.received.length, 0);
+    } finally {
+      peer.close();
+    }
+  });
+
   it('applies in worker mode too', async () => {
     const responder = await start({ httpPort: 80, replyJitter: [150, 250], worker: true });
     const found = await discoverOne(once(responder.port));
