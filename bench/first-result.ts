@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { discoverOne } from '../src/index.js';
-import { firstLine, median, printTable, ROOT, start, stop, TSX } from './lib/process.js';
+import { median, printTable, ROOT, startReady, stop, TSX } from './lib/process.js';
 
 const IN_PROCESS_RUNS = 300;
 const SPAWN_RUNS = 20;
@@ -84,10 +84,13 @@ function spawnTimes(args: readonly string[], runs: number, expect?: RegExp): num
 }
 
 export async function run(): Promise<void> {
-  const responder = start([...TSX, join(import.meta.dirname, 'responder-child.ts')]);
+  const ready = await startReady(
+    [...TSX, join(import.meta.dirname, 'responder-child.ts')],
+    /^ready \d+$/,
+  );
+  const responder = ready.child;
   try {
-    const ready = await firstLine(responder, /^ready \d+$/);
-    const port = Number(ready.slice(6));
+    const port = Number(ready.words[1]);
     // Warm-up: JIT, the interface list, the responder's per-source cache.
     await rawRoundTrip(port, 50);
     await inProcess(port, 50);

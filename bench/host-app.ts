@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { compile } from './lib/build.js';
-import { cpuMs, firstLine, median, printTable, ratio, start, stop, TSX } from './lib/process.js';
+import { cpuMs, median, printTable, ratio, start, startReady, stop, TSX } from './lib/process.js';
 
 const ROUNDS = 5;
 const SECONDS = 4;
@@ -47,11 +47,10 @@ interface Sample {
 }
 
 async function startApp(c: Pick<Case, 'thread' | 'limit'>) {
-  const app = start([...TSX, join(import.meta.dirname, 'host-app-child.ts'), c.thread, c.limit]);
-  const [, httpPort, udpPort] = (await firstLine(app, /^ready \d+ \d+$/)).split(' ');
-  const pid = app.pid;
-  if (pid === undefined) throw new Error('app has no pid');
-  return { app, pid, httpPort, udpPort };
+  const child = join(import.meta.dirname, 'host-app-child.ts');
+  const ready = await startReady([...TSX, child, c.thread, c.limit], /^ready \d+ \d+$/);
+  const [, httpPort, udpPort] = ready.words;
+  return { app: ready.child, pid: ready.pid, httpPort, udpPort };
 }
 
 /** CPU of the app's main thread and of the whole app, in cores, during a flood alone. */

@@ -13,6 +13,7 @@ import {
   ratio,
   rssKiB,
   start,
+  startReady,
   stop,
   TSX,
 } from './lib/process.js';
@@ -49,11 +50,8 @@ async function load(
 }
 
 async function startServer(implementation: Implementation) {
-  const server = start(implementation.command);
-  const ready = await firstLine(server, /(?:^ready|started on port) \d+$/);
-  const pid = server.pid;
-  if (pid === undefined) throw new Error('server has no pid');
-  return { server, pid, port: ready.slice(ready.lastIndexOf(' ') + 1) };
+  const ready = await startReady(implementation.command, /(?:^ready|started on port) \d+$/);
+  return { server: ready.child, pid: ready.pid, port: ready.words.at(-1) ?? '' };
 }
 
 async function measure(implementation: Implementation, loadGenerator: string): Promise<Sample> {

@@ -85,6 +85,22 @@ export function firstLine(
   });
 }
 
+/**
+ * Starts a server and waits for its ready line (`pattern`); returns it with its pid and the
+ * line's words. A server that never gets ready is stopped before the error is thrown.
+ */
+export async function startReady(command: readonly [string, ...string[]], pattern: RegExp) {
+  const child = start(command);
+  try {
+    const words = (await firstLine(child, pattern)).split(' ');
+    if (child.pid === undefined) throw new Error(`${command[0]} has no pid`);
+    return { child, pid: child.pid, words };
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+}
+
 const clockTicks = (() => {
   try {
     const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());

@@ -14,6 +14,7 @@ Usage:
 
 Run "beckon <command> --help" for a command's options.`;
 
+/** What every module in ./commands exports. */
 interface Command {
   run: (args: string[], io: CliIo) => Promise<number>;
   help: string;
@@ -21,22 +22,10 @@ interface Command {
 
 // Each command's module is loaded only when it runs: start-up is most of a CLI discovery's time.
 const commands: Record<string, () => Promise<Command>> = {
-  serve: async () => {
-    const { serve, serveHelp } = await import('./commands/serve.js');
-    return { run: serve, help: serveHelp };
-  },
-  discover: async () => {
-    const { discoverCommand, discoverHelp } = await import('./commands/discover.js');
-    return { run: discoverCommand, help: discoverHelp };
-  },
-  doctor: async () => {
-    const { doctorCommand, doctorHelp } = await import('./commands/doctor.js');
-    return { run: doctorCommand, help: doctorHelp };
-  },
-  keygen: async () => {
-    const { keygen, keygenHelp } = await import('./commands/keygen.js');
-    return { run: keygen, help: keygenHelp };
-  },
+  serve: () => import('./commands/serve.js'),
+  discover: () => import('./commands/discover.js'),
+  doctor: () => import('./commands/doctor.js'),
+  keygen: () => import('./commands/keygen.js'),
 };
 
 /**

@@ -21,6 +21,7 @@ import {
   type ResponderEvents,
   responderChannel,
 } from './events.js';
+import { Backoff, Serial } from './lifecycle.js';
 import {
   type ResponderOptions,
   type ResponderSettings,
@@ -32,8 +33,6 @@ import { judgeSender, replyAddressFor } from './sender-policy.js';
 import { WorkerResponder } from './worker.js';
 
 const INTERFACE_MAX_AGE_MS = 250;
-const REOPEN_FIRST_DELAY_MS = 100;
-const REOPEN_MAX_DELAY_MS = 5000;
 const MAX_CACHED_DECISIONS = 4096;
 const MAX_DELAYED_REPLIES = 4096;
 
@@ -66,9 +65,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   // Bumped by every start and stop, so that a reopen begun earlier never touches a newer socket.
   #generation = 0;
   // start() and stop() run one after the other, in call order.
-  #lifecycle: Promise<unknown> = Promise.resolve();
-  #reopenTimer: NodeJS.Timeout | undefined;
-  #reopenDelay = REOPEN_FIRST_DELAY_MS;
+  readonly #lifecycle = new Serial();
+  readonly #reopen = new Backoff();
   // Per-source decision (the address to advertise, or why not), valid for one interface snapshot.
   #decisions = new Map<string, { address: string } | DropReason>();
   #decisionsFor: readonly NetworkInterface[] | undefined;
@@ -104,7 +102,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   }
 
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#serialize(async () => {
+    return this.#lifecycle.run(async () => {
       if (this.#started) return;
       if (this.#signal?.aborted) throw this.#signal.reason;
       const socket = await this.#bind(this.settings.port, options.signal);
@@ -118,11 +116,11 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   }
 
   stop(): Promise<void> {
-    return this.#serialize(async () => {
+    return this.#lifecycle.run(async () => {
       if (!this.#started) return;
       this.#generation++;
       this.#started = false;
-      clearTimeout(this.#reopenTimer);
+      this.#reopen.cancel();
       for (const timer of this.#delayed) clearTimeout(timer);
       this.#delayed.clear();
       const socket = this.#socket;
@@ -135,12 +133,6 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
-  }
-
-  #serialize(step: () => Promise<void>): Promise<void> {
-    const run = this.#lifecycle.then(step);
-    this.#lifecycle = run.catch(() => {});
-    return run;
   }
 
   /** Binds a new socket that answers requests; the caller decides whether to keep it. */
@@ -177,31 +169,16 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     this.#warn(new SocketError(`Discovery socket error, reopening it: ${error.message}`, error));
     this.#socket = undefined;
     void closeSocket(socket);
-    this.#scheduleReopen(this.#generation);
-  }
-
-  #scheduleReopen(generation: number): void {
-    const current = () => this.#started && generation === this.#generation;
-    this.#reopenTimer = setTimeout(() => {
-      if (!current()) return;
-      this.#bind(this.#port ?? this.settings.port).then(
-        (socket) => {
-          if (!current()) {
-            void closeSocket(socket);
-            return;
-          }
-          this.#socket = socket;
-          this.#reopenDelay = REOPEN_FIRST_DELAY_MS;
-          this.emit('listening', { address: this.settings.bindAddress, port: this.#port ?? 0 });
-        },
-        (error: BeckonError) => {
-          if (!current()) return;
-          this.#warn(error);
-          this.#reopenDelay = Math.min(this.#reopenDelay * 2, REOPEN_MAX_DELAY_MS);
-          this.#scheduleReopen(generation);
-        },
-      );
-    }, this.#reopenDelay);
+    const generation = this.#generation;
+    this.#reopen.retry(() => this.#bind(this.#port ?? this.settings.port), {
+      current: () => this.#started && generation === this.#generation,
+      succeeded: (fresh) => {
+        this.#socket = fresh;
+        this.emit('listening', { address: this.settings.bindAddress, port: this.#port ?? 0 });
+      },
+      discard: (fresh) => void closeSocket(fresh),
+      failed: (failure) => this.#warn(failure as BeckonError),
+    });
   }
 
   #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {

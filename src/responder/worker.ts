@@ -10,6 +10,7 @@ import { BeckonError, type BeckonErrorCode, BindError, SocketError } from '../er
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import type { DropEvent, ReplyEvent, Responder, ResponderEvents } from './events.js';
 import { responderChannel } from './events.js';
+import { Backoff, Serial } from './lifecycle.js';
 import {
   type ResponderOptions,
   type ResponderSettings,
@@ -36,8 +37,6 @@ export type FromWorker =
   | { type: 'log'; level: keyof Logger; message: string }
   | { type: 'stopped' };
 
-const RESTART_FIRST_DELAY_MS = 100;
-const RESTART_MAX_DELAY_MS = 5000;
 const STOP_TIMEOUT_MS = 2000;
 // diagnostics_channel has no subscribe event: a new subscriber is noticed within this time.
 const CHANNEL_POLL_MS = 1000;
@@ -67,9 +66,8 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   #started = false;
   #observing = false;
   #generation = 0;
-  #lifecycle: Promise<unknown> = Promise.resolve();
-  #restartTimer: NodeJS.Timeout | undefined;
-  #restartDelay = RESTART_FIRST_DELAY_MS;
+  readonly #lifecycle = new Serial();
+  readonly #restart = new Backoff();
   #pollTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ResponderOptions) {
@@ -102,7 +100,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   }
 
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#serialize(async () => {
+    return this.#lifecycle.run(async () => {
       if (this.#started) return;
       if (this.#signal?.aborted) throw this.#signal.reason;
       const generation = ++this.#generation;
@@ -113,11 +111,11 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   }
 
   stop(): Promise<void> {
-    return this.#serialize(async () => {
+    return this.#lifecycle.run(async () => {
       if (!this.#started) return;
       this.#generation++;
       this.#started = false;
-      clearTimeout(this.#restartTimer);
+      this.#restart.cancel();
       clearInterval(this.#pollTimer);
       const worker = this.#worker;
       this.#worker = undefined;
@@ -128,12 +126,6 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
-  }
-
-  #serialize(step: () => Promise<void>): Promise<void> {
-    const run = this.#lifecycle.then(step);
-    this.#lifecycle = run.catch(() => {});
-    return run;
   }
 
   #observed(): boolean {
@@ -180,7 +172,6 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
           // Set before the event, so that a listener sees the port, as on the main thread.
           this.#port = message.port;
           this.#started = true;
-          this.#restartDelay = RESTART_FIRST_DELAY_MS;
           this.emit('listening', { address: message.address, port: message.port });
           if (!bound) {
             bound = true;
@@ -208,29 +199,18 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
         // The thread died while answering (out of memory, a bug): start a new one.
         this.#worker = undefined;
         this.#warn(new SocketError(`Discovery worker exited (${code}); restarting it`, undefined));
-        this.#scheduleRestart(generation);
+        // The new thread binds the port the last one had (it matters with `port: 0`).
+        this.#restart.retry(() => this.#spawn(generation, this.#port ?? this.settings.port), {
+          current: () => this.#started && generation === this.#generation,
+          succeeded: () => {}, // its 'listening' message did the rest
+          discard: (late) => {
+            if (this.#worker === late) this.#worker = undefined;
+            void stopWorker(late);
+          },
+          failed: (failure) => this.#warn(failure as BeckonError),
+        });
       });
     });
-  }
-
-  #scheduleRestart(generation: number): void {
-    this.#restartTimer = setTimeout(() => {
-      if (!this.#started || generation !== this.#generation) return;
-      // The new thread binds the port the last one had (it matters with `port: 0`).
-      this.#spawn(generation, this.#port ?? this.settings.port).then(
-        (worker) => {
-          if (this.#started && generation === this.#generation) return;
-          if (this.#worker === worker) this.#worker = undefined;
-          void stopWorker(worker);
-        },
-        (error: BeckonError) => {
-          if (!this.#started || generation !== this.#generation) return;
-          this.#warn(error);
-          this.#restartDelay = Math.min(this.#restartDelay * 2, RESTART_MAX_DELAY_MS);
-          this.#scheduleRestart(generation);
-        },
-      );
-    }, this.#restartDelay);
   }
 
   #relay(

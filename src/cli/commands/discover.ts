@@ -10,7 +10,7 @@ import { defined, intFlag, secondsFlag } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
-export const discoverHelp = `Usage: beckon discover [options]
+export const help = `Usage: beckon discover [options]
 
 Broadcast a discovery request on every interface and list the servers that answer.
 Exit status: 0 when a server was found, 1 when none was, 2 on a usage error.
@@ -50,7 +50,7 @@ other users of this host can read command lines):
                             with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)`;
 
 /** `beckon discover`. Resolves with the exit code. */
-export async function discoverCommand(args: string[], io: CliIo): Promise<number> {
+export async function run(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -80,7 +80,7 @@ export async function discoverCommand(args: string[], io: CliIo): Promise<number
     },
   });
   if (values.help) {
-    println(io.stdout, discoverHelp);
+    println(io.stdout, help);
     return 0;
   }
   const logger: Logger = {

@@ -5,7 +5,7 @@ import { defined, intFlag } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
-export const doctorHelp = `Usage: beckon doctor [options]
+export const help = `Usage: beckon doctor [options]
 
 Explain why discovery finds nothing here, and how to fix it: every interface and whether
 discovery uses it, who holds the discovery port, a self-test, container/WSL/VPN/route/firewall
@@ -23,7 +23,7 @@ Interface patterns come from DISCOVERY_CLIENT_INTERFACES_WHITELIST/BLACKLIST, as
 The firewall can only be read as root.`;
 
 /** `beckon doctor`. Resolves with the exit code. */
-export async function doctorCommand(args: string[], io: CliIo): Promise<number> {
+export async function run(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -35,7 +35,7 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
     },
   });
   if (values.help) {
-    println(io.stdout, doctorHelp);
+    println(io.stdout, help);
     return 0;
   }
   const controller = new AbortController();

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { generateKey } from '../../security/keys.js';
 import { type CliIo, println } from '../io.js';
 
-export const keygenHelp = `Usage: beckon keygen
+export const help = `Usage: beckon keygen
 
 Print a new random key: 32 bytes of URL-safe base64. It works as a Fernet key
 (--encryption --secret-key, DISCOVERY_SECRET_KEY) and as a shared authentication key
@@ -12,12 +12,12 @@ Options:
   -h, --help   show this help`;
 
 /** \`beckon keygen\`: prints a new key. */
-export async function keygen(args: string[], io: CliIo): Promise<number> {
+export async function run(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
     options: { help: { type: 'boolean', short: 'h' } },
   });
-  println(io.stdout, values.help ? keygenHelp : generateKey());
+  println(io.stdout, values.help ? help : generateKey());
   return 0;
 }

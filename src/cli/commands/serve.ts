@@ -6,7 +6,7 @@ import { defined, intFlag, jitterFlag, metaFlag, rateFlag, secondsFlag } from '.
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
-export const serveHelp = `Usage: beckon serve [options]
+export const help = `Usage: beckon serve [options]
 
 Answer discovery requests until Ctrl+C, SIGTERM or the --duration ends.
 
@@ -59,7 +59,7 @@ function describeMode(s: ResponderSettings): string {
 }
 
 /** `beckon serve`: a standalone responder. Resolves with the exit code. */
-export async function serve(args: string[], io: CliIo): Promise<number> {
+export async function run(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -90,7 +90,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     },
   });
   if (values.help) {
-    println(io.stdout, serveHelp);
+    println(io.stdout, help);
     return 0;
   }
   const durationMs = secondsFlag('duration', values.duration);
