@@ -6,7 +6,7 @@ import { detectSegmentedNetwork, type SegmentedNetwork } from '../../diagnostics
 import type { Logger } from '../../logger.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { selectInterfaces } from '../../network/select.js';
-import { defined, intFlag, secondsFlag } from '../args.js';
+import { defined, durationFlag, intFlag } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -17,7 +17,8 @@ Exit status: 0 when a server was found, 1 when none was, 2 on a usage error.
 
 Options:
   --port N                  UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
-  --timeout SECONDS         total deadline (env DISCOVERY_CLIENT_TIMEOUT, default 2)
+  --timeout DURATION        total deadline: seconds, or with a unit: 500ms, 2s, 1m
+                            (env DISCOVERY_CLIENT_TIMEOUT in seconds, default 2)
   --first                   stop at the first server found
   --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
   --interface NAME|GLOB|CIDR  broadcast only on matching interfaces (repeatable; e.g. eth0, veth*,
@@ -94,7 +95,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     logger,
     ...defined({
       port: intFlag('port', values.port, 1, 65535),
-      timeout: secondsFlag('timeout', values.timeout),
+      timeout: durationFlag('timeout', values.timeout),
       retries: intFlag('retries', values.retries, 0, 100),
       receiveBufferSize: intFlag('receive-buffer', values['receive-buffer'], 0, 1 << 30),
       targets: values.target,

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from '../../logger.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
-import { defined, intFlag, jitterFlag, metaFlag, rateFlag, secondsFlag } from '../args.js';
+import { defined, durationFlag, intFlag, jitterFlag, metaFlag, rateFlag } from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -21,9 +21,9 @@ Options:
   --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
                            on-link senders are always answered
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
-  --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 for large
-                           fleets (env DISCOVERY_REPLY_JITTER; default off)
-  --duration SECONDS       stop after this long
+  --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 (or
+                           20ms-120ms, 0-1s) for large fleets (env DISCOVERY_REPLY_JITTER; default off)
+  --duration DURATION      stop after this long: seconds, or with a unit: 500ms, 30s, 10m, 2h
   --quiet                  print only errors
   --trace                  also print each request that got no reply, and why (off-link,
                            public, rate-limited, not-a-request, unauthenticated...)
@@ -93,7 +93,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, help);
     return 0;
   }
-  const durationMs = secondsFlag('duration', values.duration);
+  const durationMs = durationFlag('duration', values.duration);
   const out = (line = '') => {
     if (!values.quiet) println(io.stdout, line);
   };

@@ -1,0 +1,119 @@
+/**
+ * The CLI's flags as a user types them: durations with units, unknown-flag suggestions, flag names
+ * in errors, short flags, --url, --version, the --bind-address warning and the progress line.
+ * Discovery stays on loopback: --no-broadcast --target 127.0.0.1.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { durationFlag, jitterFlag, parseDuration } from '../../src/cli/args.js';
+import { UsageError } from '../../src/cli/io.js';
+import { createResponder, type Responder } from '../../src/index.js';
+import { beckon } from '../helpers/cli.js';
+
+/** `beckon discover` asking only 127.0.0.1 on UDP `port`. */
+const discoverLo = (port: number, ...flags: string[]) =>
+  beckon(['discover', '--port', String(port), '--no-broadcast', '--target', '127.0.0.1', ...flags]);
+
+/** A UDP port nobody answers on (the discard port; nothing listens there in a test box). */
+const SILENT_PORT = 9;
+
+describe('CLI flags', () => {
+  let responder: Responder;
+  let port: number;
+
+  before(async () => {
+    assert.ok(
+      existsSync(new URL('../../dist/cli-bundle/main.js', import.meta.url)),
+      'run "npm run build" first',
+    );
+    responder = createResponder({ port: 0, httpPort: 8124, env: {}, rateLimit: 0 });
+    await responder.start();
+    port = responder.port ?? 0;
+  });
+  after(() => responder.stop());
+
+  describe('durations take a unit; bare numbers stay seconds', () => {
+    it('parses seconds, ms, s, m and h, case-insensitively', () => {
+      const cases: [string, number | undefined][] = [
+        ['2', 2000],
+        ['1.5', 1500],
+        ['.25', 250],
+        ['500ms', 500],
+        ['500 ms', 500],
+        ['2s', 2000],
+        ['0.5S', 500],
+        ['1m', 60_000],
+        ['1.5m', 90_000],
+        ['2h', 7_200_000],
+        ['1d', undefined],
+        ['-1s', undefined],
+        ['s', undefined],
+        ['1e3', undefined],
+        ['', undefined],
+      ];
+      for (const [text, ms] of cases) assert.equal(parseDuration(text), ms, text);
+      assert.equal(parseDuration('120', 'ms'), 120);
+    });
+
+    it('refuses a bad duration naming the flag, the value and what is allowed', () => {
+      for (const bad of ['0', '0ms', '5x', '1d', '30 days', '25000h']) {
+        assert.throws(
+          () => durationFlag('timeout', bad),
+          (error: Error) =>
+            error instanceof UsageError &&
+            error.message.includes('--timeout must be') &&
+            error.message.includes(`got "${bad}"`) &&
+            /500ms, 2s, 1m/.test(error.message),
+          bad,
+        );
+      }
+    });
+
+    it('reads --reply-jitter in milliseconds, or with units on either side', () => {
+      assert.deepEqual(jitterFlag('20-120'), [20, 120]);
+      assert.deepEqual(jitterFlag('80'), [0, 80]);
+      assert.deepEqual(jitterFlag('20ms-120ms'), [20, 120]);
+      assert.deepEqual(jitterFlag('20-120ms'), [20, 120]);
+      assert.deepEqual(jitterFlag('0.1-0.2s'), [100, 200]);
+      assert.deepEqual(jitterFlag('0-1s'), [0, 1000]);
+      assert.deepEqual(jitterFlag('100ms-1s'), [100, 1000]);
+      for (const bad of ['1s-100ms', '0-11s', '1-2-3', '-5', 'x']) {
+        assert.throws(() => jitterFlag(bad), /--reply-jitter must be .* got "/, bad);
+      }
+    });
+
+    it('discover --timeout 300ms ends after 300 ms, not 300 s nor the 2 s default', async () => {
+      const run = await discoverLo(SILENT_PORT, '--timeout', '300ms', '--trace');
+      assert.equal(run.code, 1, run.stderr);
+      const end = /trace \+([\d.]+)ms end: /.exec(run.stderr);
+      assert.ok(end, run.stderr);
+      const ms = Number(end[1]);
+      assert.ok(ms >= 290 && ms < 1900, `ended after ${ms} ms`);
+    });
+
+    it('discover --timeout 2s finds the server; a bad unit is a usage error', async () => {
+      const found = await discoverLo(port, '--timeout', '2s', '--json', '--first');
+      assert.equal(found.code, 0, found.stderr);
+      assert.equal(JSON.parse(found.stdout).port, 8124);
+      const bad = await discoverLo(port, '--timeout', '2 sec');
+      assert.equal(bad.code, 2);
+      assert.match(
+        bad.stderr,
+        /--timeout must be a number of seconds \(1\.5\) or a number with a unit: ms, s, m or h \(500ms, 2s, 1m\), greater than 0 .*got "2 sec"/,
+      );
+    });
+
+    it('serve --duration 400ms stops by itself, and --reply-jitter takes units', async () => {
+      const run = await beckon(
+        ['serve', '--port', '0', '--duration', '400ms', '--reply-jitter', '0.1-0.2s'],
+        {},
+        15_000,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /Reply jitter:\s+100-200 ms\n/);
+      assert.match(run.stdout, /Stopping automatically in 400ms\./);
+      assert.match(run.stdout, /Duration over \(400ms\)\. Stopping\.\.\./);
+    });
+  });
+});
