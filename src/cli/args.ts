@@ -1,7 +1,52 @@
 /** Turning flag strings into checked values; every failure is a {@link UsageError}. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { MAX_DELAY_MS } from '../options.js';
 import { MAX_JITTER_MS } from '../responder/options.js';
+import { closestMatch } from '../suggest.js';
 import { UsageError } from './io.js';
+
+/** A command's flags, as `util.parseArgs` takes them. */
+export type FlagConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** The values {@link parseFlags} returns for the flags `O`. */
+export type Flags<O extends FlagConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>['values'];
+
+/**
+ * A command's flags from its arguments (`util.parseArgs`, strict, no positionals). An unknown flag
+ * is a {@link UsageError} that suggests the closest one: "Unknown option --jsn. Did you mean
+ * --json?".
+ */
+export function parseFlags<const O extends FlagConfig>(args: string[], options: O): Flags<O> {
+  checkUnknownFlags(args, options);
+  return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+}
+
+function checkUnknownFlags(args: string[], options: FlagConfig): void {
+  const { tokens } = parseArgs({
+    args,
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const names = Object.keys(options);
+  for (const token of tokens) {
+    if (token.kind !== 'option' || Object.hasOwn(options, token.name)) continue;
+    const typed = args[token.index] ?? token.rawName;
+    // "-json" is read as -j -s -o -n: the user meant the long flag.
+    const singleDash = /^-[^-]{2,}$/.test(typed.split('=')[0] ?? '');
+    const shown = singleDash ? typed.split('=')[0] : token.rawName;
+    const guess = closestMatch(
+      singleDash ? (typed.slice(1).split('=')[0] ?? '') : token.name,
+      names,
+    );
+    throw new UsageError(
+      `Unknown option ${shown}.${guess === undefined ? '' : ` Did you mean --${guess}?`}`,
+    );
+  }
+}
 
 /** An integer flag in `[min, max]`. */
 export function intFlag(

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { durationFlag, jitterFlag, parseDuration } from '../../src/cli/args.js';
 import { UsageError } from '../../src/cli/io.js';
 import { createResponder, type Responder } from '../../src/index.js';
+import { closestMatch, editDistance } from '../../src/suggest.js';
 import { beckon } from '../helpers/cli.js';
 
 /** `beckon discover` asking only 127.0.0.1 on UDP `port`. */
@@ -115,5 +116,51 @@ describe('CLI flags', () => {
       assert.match(run.stdout, /Stopping automatically in 400ms\./);
       assert.match(run.stdout, /Duration over \(400ms\)\. Stopping\.\.\./);
     });
+  });
+
+  describe('an unknown flag suggests the closest one of its command', () => {
+    it('closestMatch and editDistance', () => {
+      assert.equal(editDistance('jsn', 'json'), 1);
+      assert.equal(editDistance('jsno', 'json'), 1, 'a swap is one edit');
+      assert.equal(editDistance('', 'abc'), 3);
+      assert.equal(closestMatch('jsn', ['port', 'json']), 'json');
+      assert.equal(closestMatch('tiemout', ['port', 'timeout']), 'timeout');
+      assert.equal(closestMatch('time', ['port', 'timeout', 'trace']), 'timeout');
+      assert.equal(closestMatch('PORT', ['port']), 'port');
+      assert.equal(closestMatch('bogus', ['port', 'json', 'first']), undefined);
+      assert.equal(closestMatch('x', ['port', 'json']), undefined);
+    });
+
+    const cases: [string[], RegExp][] = [
+      [['discover', '--jsn'], /^beckon: Unknown option --jsn\. Did you mean --json\?\n/],
+      [['discover', '--tiemout=2'], /Unknown option --tiemout\. Did you mean --timeout\?/],
+      [
+        ['discover', '--interfaces', 'lo'],
+        /Unknown option --interfaces\. Did you mean --interface\?/,
+      ],
+      [
+        ['discover', '--no-brodcast'],
+        /Unknown option --no-brodcast\. Did you mean --no-broadcast\?/,
+      ],
+      [
+        ['serve', '--advertise', '10.0.0.1'],
+        /Unknown option --advertise\. Did you mean --advertise-address\?/,
+      ],
+      [['serve', '--http-prot', '80'], /Unknown option --http-prot\. Did you mean --http-port\?/],
+      [['doctor', '--no-selftest'], /Unknown option --no-selftest\. Did you mean --no-self-test\?/],
+      [['doctor', '-json'], /Unknown option -json\. Did you mean --json\?/],
+      [['keygen', '--hlep'], /Unknown option --hlep\. Did you mean --help\?/],
+      [['discover', '--bogus'], /Unknown option --bogus\.\n/],
+      [['discover', '-x'], /Unknown option -x\.\n/],
+    ];
+    for (const [args, message] of cases) {
+      it(`beckon ${args.join(' ')}`, async () => {
+        const run = await beckon(args);
+        assert.equal(run.code, 2, run.stderr);
+        assert.match(run.stderr, message);
+        assert.match(run.stderr, new RegExp(`Run "beckon ${args[0]} --help" for usage\\.`));
+        assert.equal(run.stdout, '');
+      });
+    }
   });
 });

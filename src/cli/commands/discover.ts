@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { discoverStream, type Server } from '../../client/discover.js';
 import { resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
@@ -6,7 +5,7 @@ import { detectSegmentedNetwork, type SegmentedNetwork } from '../../diagnostics
 import type { Logger } from '../../logger.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { selectInterfaces } from '../../network/select.js';
-import { defined, durationFlag, intFlag } from '../args.js';
+import { defined, durationFlag, intFlag, parseFlags } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -52,33 +51,29 @@ other users of this host can read command lines):
 
 /** `beckon discover`. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      port: { type: 'string' },
-      timeout: { type: 'string' },
-      first: { type: 'boolean' },
-      target: { type: 'string', multiple: true },
-      interface: { type: 'string', multiple: true },
-      exclude: { type: 'string', multiple: true },
-      'no-broadcast': { type: 'boolean' },
-      retries: { type: 'string' },
-      'receive-buffer': { type: 'string' },
-      message: { type: 'string' },
-      prefix: { type: 'string' },
-      'accept-foreign': { type: 'boolean' },
-      encryption: { type: 'boolean' },
-      'secret-key': { type: 'string' },
-      'no-replay-protection': { type: 'boolean' },
-      extended: { type: 'boolean' },
-      service: { type: 'string' },
-      'auth-key': { type: 'string' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      trace: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseFlags(args, {
+    port: { type: 'string' },
+    timeout: { type: 'string' },
+    first: { type: 'boolean' },
+    target: { type: 'string', multiple: true },
+    interface: { type: 'string', multiple: true },
+    exclude: { type: 'string', multiple: true },
+    'no-broadcast': { type: 'boolean' },
+    retries: { type: 'string' },
+    'receive-buffer': { type: 'string' },
+    message: { type: 'string' },
+    prefix: { type: 'string' },
+    'accept-foreign': { type: 'boolean' },
+    encryption: { type: 'boolean' },
+    'secret-key': { type: 'string' },
+    'no-replay-protection': { type: 'boolean' },
+    extended: { type: 'boolean' },
+    service: { type: 'string' },
+    'auth-key': { type: 'string' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    trace: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     println(io.stdout, help);

@@ -1,8 +1,15 @@
-import { parseArgs } from 'node:util';
 import type { Logger } from '../../logger.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
-import { defined, durationFlag, intFlag, jitterFlag, metaFlag, rateFlag } from '../args.js';
+import {
+  defined,
+  durationFlag,
+  intFlag,
+  jitterFlag,
+  metaFlag,
+  parseFlags,
+  rateFlag,
+} from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -60,34 +67,30 @@ function describeMode(s: ResponderSettings): string {
 
 /** `beckon serve`: a standalone responder. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      port: { type: 'string' },
-      'http-port': { type: 'string' },
-      'advertise-address': { type: 'string' },
-      'bind-address': { type: 'string' },
-      message: { type: 'string' },
-      prefix: { type: 'string' },
-      allow: { type: 'string', multiple: true },
-      'rate-limit': { type: 'string' },
-      'reply-jitter': { type: 'string' },
-      encryption: { type: 'boolean' },
-      'secret-key': { type: 'string' },
-      'no-replay-protection': { type: 'boolean' },
-      'auth-key': { type: 'string', multiple: true },
-      service: { type: 'string' },
-      name: { type: 'string' },
-      'instance-id': { type: 'string' },
-      'app-version': { type: 'string' },
-      scheme: { type: 'string' },
-      meta: { type: 'string', multiple: true },
-      duration: { type: 'string' },
-      quiet: { type: 'boolean' },
-      trace: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseFlags(args, {
+    port: { type: 'string' },
+    'http-port': { type: 'string' },
+    'advertise-address': { type: 'string' },
+    'bind-address': { type: 'string' },
+    message: { type: 'string' },
+    prefix: { type: 'string' },
+    allow: { type: 'string', multiple: true },
+    'rate-limit': { type: 'string' },
+    'reply-jitter': { type: 'string' },
+    encryption: { type: 'boolean' },
+    'secret-key': { type: 'string' },
+    'no-replay-protection': { type: 'boolean' },
+    'auth-key': { type: 'string', multiple: true },
+    service: { type: 'string' },
+    name: { type: 'string' },
+    'instance-id': { type: 'string' },
+    'app-version': { type: 'string' },
+    scheme: { type: 'string' },
+    meta: { type: 'string', multiple: true },
+    duration: { type: 'string' },
+    quiet: { type: 'boolean' },
+    trace: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     println(io.stdout, help);
