@@ -1,5 +1,6 @@
 /** Turning flag strings into checked values; every failure is a {@link UsageError}. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { InvalidOptionError } from '../errors.js';
 import { MAX_DELAY_MS } from '../options.js';
 import { MAX_JITTER_MS } from '../responder/options.js';
 import { closestMatch } from '../suggest.js';
@@ -160,4 +161,36 @@ export function defined<T extends object>(
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as {
     [K in keyof T]?: Exclude<T[K], undefined>;
   };
+}
+
+/**
+ * Runs `build`, which hands flag values to the library. An {@link InvalidOptionError} about an
+ * option that came from a flag the user typed is re-thrown naming that flag:
+ * "Invalid --advertise-address" rather than "Invalid advertiseAddress". `flagOf` maps library
+ * option names to flag names; `values` are the parsed flags (an option whose flag is unset came
+ * from the environment or a default, and keeps its name).
+ */
+export function withFlagNames<T>(
+  values: Readonly<Record<string, unknown>>,
+  flagOf: Readonly<Record<string, string>>,
+  build: () => T,
+): T {
+  const rename = (error: unknown): never => {
+    // A list option names its item: authKeys[1] is the second --auth-key.
+    const [, option = '', index] =
+      /^(.*?)(?:\[(\d+)\])?$/.exec(error instanceof InvalidOptionError ? error.option : '') ?? [];
+    if (error instanceof InvalidOptionError && Object.hasOwn(flagOf, option)) {
+      const flag = flagOf[option] as string;
+      const given = values[flag];
+      const nth = Array.isArray(given) && given.length > 1 && index ? ` #${Number(index) + 1}` : '';
+      if (given !== undefined) throw error.withOption(`--${flag}${nth}`);
+    }
+    throw error;
+  };
+  try {
+    const result = build();
+    return (result instanceof Promise ? result.catch(rename) : result) as T;
+  } catch (error) {
+    return rename(error);
+  }
 }

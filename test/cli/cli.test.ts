@@ -142,14 +142,14 @@ describe('beckon CLI', () => {
     ['a bad timeout', ['discover', '--timeout=-1'], /--timeout must be a number of seconds/],
     ['an unknown flag', ['discover', '--bogus'], /Unknown option --bogus\./],
     ['an unknown command', ['frobnicate'], /Unknown command "frobnicate"/],
-    ['a bad target', ['discover', '--target', '10.0.0.0/8'], /Invalid targets: "10.0.0.0\/8"/],
+    ['a bad target', ['discover', '--target', '10.0.0.0/8'], /Invalid --target: "10.0.0.0\/8"/],
     ['a bad env value', ['discover'], /Invalid DISCOVERY_CLIENT_RETRIES: "many"/],
     [
       'a bad duration',
       ['serve', '--duration', '0'],
       /--duration must be a number of seconds .*greater than 0.*got "0"/,
     ],
-    ['a bad allow', ['serve', '--allow', 'nope'], /Invalid allow: "nope"/],
+    ['a bad allow', ['serve', '--allow', 'nope'], /Invalid --allow: "nope"/],
     [
       'a bad reply jitter',
       ['serve', '--reply-jitter', 'bad'],

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { durationFlag, jitterFlag, parseDuration } from '../../src/cli/args.js';
 import { UsageError } from '../../src/cli/io.js';
-import { createResponder, type Responder } from '../../src/index.js';
+import { createResponder, InvalidOptionError, type Responder } from '../../src/index.js';
 import { closestMatch, editDistance } from '../../src/suggest.js';
 import { beckon } from '../helpers/cli.js';
 
@@ -162,5 +162,75 @@ describe('CLI flags', () => {
         assert.equal(run.stdout, '');
       });
     }
+  });
+
+  describe('errors name the flag the user typed, not the library option', () => {
+    const KEY = 'cLvMvJ1Yh2nZm2Q8r8b3lS1aV3nJf7lJ6Xm8k5nJq2E=';
+    const cases: [string[], RegExp, RegExp][] = [
+      [
+        ['serve', '--advertise-address', 'foo'],
+        /Invalid --advertise-address: "foo" \(expected a dotted IPv4 address/,
+        /advertiseAddress/,
+      ],
+      [['serve', '--bind-address', '1.2.3'], /Invalid --bind-address: "1\.2\.3"/, /bindAddress/],
+      [['serve', '--scheme', '1x'], /Invalid --scheme: "1x"/, /Invalid scheme/],
+      [['serve', '--app-version', 'a\u0001'], /Invalid --app-version: /, /Invalid version/],
+      [['serve', '--auth-key', 'short'], /Invalid --auth-key: a key of 5 bytes/, /authKeys/],
+      [
+        ['serve', '--auth-key', KEY, '--auth-key', 'short'],
+        /Invalid --auth-key #2: a key of 5 bytes/,
+        /authKeys/,
+      ],
+      [
+        ['discover', '--interface', '10.0.0.0/40'],
+        /Invalid --interface: "10\.0\.0\.0\/40"/,
+        /interfaces/,
+      ],
+      [['discover', '--exclude', ''], /Invalid --exclude: \[""\]/, /Invalid exclude/],
+      [['discover', '--target', 'a b'], /Invalid --target: "a b"/, /targets/],
+      [
+        ['discover', '--encryption', '--secret-key', 'abc'],
+        /Invalid --secret-key: Invalid Fernet key format/,
+        /secretKey/,
+      ],
+      [
+        ['discover', '--service', 'api', '--encryption', '--secret-key', KEY],
+        /Invalid --service: "api" \(expected Fernet encryption or the extended protocol \(a service filter or an auth key\), not both\)/,
+        /authKey/,
+      ],
+      [['discover', '--message', 'x'.repeat(600)], /Invalid --message: "x+"/, /Invalid message/],
+    ];
+    for (const [args, named, notNamed] of cases) {
+      it(`beckon ${args.join(' ').slice(0, 60)}`, async () => {
+        const run = await beckon(args);
+        assert.equal(run.code, 2, run.stderr);
+        assert.match(run.stderr, named);
+        assert.doesNotMatch(run.stderr, notNamed);
+      });
+    }
+
+    it('a bad value from the environment still names the variable', async () => {
+      const run = await beckon(['discover', '--encryption'], {
+        DISCOVERY_CLIENT_SECRET_KEY: 'abc',
+      });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /Invalid DISCOVERY_CLIENT_SECRET_KEY: Invalid Fernet key format/);
+    });
+
+    it('InvalidOptionError.withOption keeps the value, the detail and the code', () => {
+      const original = new InvalidOptionError('advertiseAddress', 'foo', 'an IPv4 address');
+      const renamed = original.withOption('--advertise-address');
+      assert.equal(
+        renamed.message,
+        'Invalid --advertise-address: "foo" (expected an IPv4 address)',
+      );
+      assert.equal(renamed.option, '--advertise-address');
+      assert.equal(renamed.value, 'foo');
+      assert.equal(renamed.code, 'BECKON_ERR_INVALID_OPTION');
+      assert.equal(renamed.cause, original);
+      const secret = InvalidOptionError.secret('secretKey', 'too short', 'a key').withOption('--k');
+      assert.equal(secret.message, 'Invalid --k: too short (expected a key)');
+      assert.equal(secret.value, '<redacted>');
+    });
   });
 });

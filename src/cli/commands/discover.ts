@@ -5,7 +5,7 @@ import { detectSegmentedNetwork, type SegmentedNetwork } from '../../diagnostics
 import type { Logger } from '../../logger.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { selectInterfaces } from '../../network/select.js';
-import { defined, durationFlag, intFlag, parseFlags } from '../args.js';
+import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -48,6 +48,28 @@ other users of this host can read command lines):
   --service NAME            only servers of this service (implies --extended)
   --auth-key KEY            sign requests with the shared key and believe only answers signed
                             with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)`;
+
+/** The flag of each library option that a flag sets, for errors about it. */
+const FLAG_OF: Record<string, string> = {
+  port: 'port',
+  timeout: 'timeout',
+  retries: 'retries',
+  receiveBufferSize: 'receive-buffer',
+  targets: 'target',
+  interfaces: 'interface',
+  exclude: 'exclude',
+  message: 'message',
+  prefix: 'prefix',
+  broadcast: 'no-broadcast',
+  acceptForeignAddresses: 'accept-foreign',
+  maxResults: 'first',
+  encryption: 'encryption',
+  secretKey: 'secret-key',
+  replayProtection: 'no-replay-protection',
+  extended: 'extended',
+  service: 'service',
+  authKey: 'auth-key',
+};
 
 /** `beckon discover`. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
@@ -112,7 +134,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         : undefined,
     }),
   };
-  const { timeout, port, mode, include, exclude } = resolveDiscoverSettings(options);
+  const { timeout, port, mode, include, exclude } = withFlagNames(values, FLAG_OF, () =>
+    resolveDiscoverSettings(options),
+  );
 
   const controller = new AbortController();
   const removeSignal = io.onSignal((signal) =>

@@ -1,6 +1,6 @@
 import { type DoctorReport, runDoctor } from '../../diagnostics/doctor.js';
 import type { FirewallReport } from '../../diagnostics/firewall/index.js';
-import { defined, intFlag, parseFlags } from '../args.js';
+import { defined, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -39,14 +39,16 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   );
   let report: DoctorReport;
   try {
-    report = await runDoctor({
-      env: io.env,
-      signal: controller.signal,
-      ...defined({
-        port: intFlag('port', values.port, 1, 65535),
-        selfTest: values['no-self-test'] ? false : undefined,
+    report = await withFlagNames(values, { port: 'port', selfTest: 'no-self-test' }, () =>
+      runDoctor({
+        env: io.env,
+        signal: controller.signal,
+        ...defined({
+          port: intFlag('port', values.port, 1, 65535),
+          selfTest: values['no-self-test'] ? false : undefined,
+        }),
       }),
-    });
+    );
   } finally {
     removeSignal();
   }

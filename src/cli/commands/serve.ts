@@ -9,6 +9,7 @@ import {
   metaFlag,
   parseFlags,
   rateFlag,
+  withFlagNames,
 } from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
@@ -53,6 +54,29 @@ Metadata, sent in answers to extended requests (beckon discover --extended, --se
   --app-version TEXT       the application's version
   --scheme SCHEME          scheme of the advertised service (default http)
   --meta KEY=VALUE         a small key/value pair (repeatable, up to 8)`;
+
+/** The flag of each library option that a flag sets, for errors about it. */
+const FLAG_OF: Record<string, string> = {
+  port: 'port',
+  httpPort: 'http-port',
+  advertiseAddress: 'advertise-address',
+  bindAddress: 'bind-address',
+  message: 'message',
+  prefix: 'prefix',
+  allow: 'allow',
+  rateLimit: 'rate-limit',
+  replyJitter: 'reply-jitter',
+  encryption: 'encryption',
+  secretKey: 'secret-key',
+  replayProtection: 'no-replay-protection',
+  authKeys: 'auth-key',
+  service: 'service',
+  name: 'name',
+  instanceId: 'instance-id',
+  version: 'app-version',
+  scheme: 'scheme',
+  metadata: 'meta',
+};
 
 function describeMode(s: ResponderSettings): string {
   switch (s.mode) {
@@ -106,31 +130,33 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     warn: (message) => println(io.stderr, `warning: ${message}`),
     error: (message) => println(io.stderr, `error: ${message}`),
   };
-  const responder = createResponder({
-    env: io.env,
-    logger,
-    ...defined({
-      port: intFlag('port', values.port, 0, 65535),
-      httpPort: intFlag('http-port', values['http-port'], 1, 65535),
-      advertiseAddress: values['advertise-address'],
-      bindAddress: values['bind-address'],
-      message: values.message,
-      prefix: values.prefix,
-      allow: values.allow,
-      rateLimit: rateFlag('rate-limit', values['rate-limit']),
-      replyJitter: jitterFlag(values['reply-jitter']),
-      encryption: values.encryption,
-      secretKey: values['secret-key'],
-      replayProtection: values['no-replay-protection'] ? false : undefined,
-      authKeys: values['auth-key'],
-      service: values.service,
-      name: values.name,
-      instanceId: values['instance-id'],
-      version: values['app-version'],
-      scheme: values.scheme,
-      metadata: values.meta && metaFlag(values.meta),
+  const responder = withFlagNames(values, FLAG_OF, () =>
+    createResponder({
+      env: io.env,
+      logger,
+      ...defined({
+        port: intFlag('port', values.port, 0, 65535),
+        httpPort: intFlag('http-port', values['http-port'], 1, 65535),
+        advertiseAddress: values['advertise-address'],
+        bindAddress: values['bind-address'],
+        message: values.message,
+        prefix: values.prefix,
+        allow: values.allow,
+        rateLimit: rateFlag('rate-limit', values['rate-limit']),
+        replyJitter: jitterFlag(values['reply-jitter']),
+        encryption: values.encryption,
+        secretKey: values['secret-key'],
+        replayProtection: values['no-replay-protection'] ? false : undefined,
+        authKeys: values['auth-key'],
+        service: values.service,
+        name: values.name,
+        instanceId: values['instance-id'],
+        version: values['app-version'],
+        scheme: values.scheme,
+        metadata: values.meta && metaFlag(values.meta),
+      }),
     }),
-  });
+  );
   const s = responder.settings;
   out('beckon discovery responder');
   out('Configuration:');
