@@ -1,3 +1,5 @@
+import type { Logger } from '../logger.js';
+
 /** What a CLI command may touch: its streams, environment and signals. Injected for tests. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -29,4 +31,17 @@ export const processIo: CliIo = {
 /** Writes a line. */
 export function println(stream: NodeJS.WritableStream, line = ''): void {
   stream.write(`${line}\n`);
+}
+
+/**
+ * The CLI's logger: warnings and errors on stderr always, info and debug lines only when
+ * `verbose` (-v, --verbose).
+ */
+export function cliLogger(stderr: NodeJS.WritableStream, verbose = false): Logger {
+  return {
+    debug: (message) => verbose && println(stderr, `debug: ${message}`),
+    info: (message) => verbose && println(stderr, message),
+    warn: (message) => println(stderr, `warning: ${message}`),
+    error: (message) => println(stderr, `error: ${message}`),
+  };
 }

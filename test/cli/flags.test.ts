@@ -233,4 +233,85 @@ describe('CLI flags', () => {
       assert.equal(secret.value, '<redacted>');
     });
   });
+
+  describe('short flags', () => {
+    it('discover -p -t -j -1 find the server like their long forms', async () => {
+      const args = ['discover', '-p', String(port), '-t', '5s', '-j', '-1'];
+      const run = await beckon([...args, '--no-broadcast', '--target', '127.0.0.1']);
+      assert.equal(run.code, 0, run.stderr);
+      const lines = run.stdout.trim().split('\n');
+      assert.equal(lines.length, 1);
+      assert.equal(JSON.parse(lines[0] ?? '').port, 8124);
+      assert.ok(run.ms < 4500, `-1 stops at the first reply, not after -t 5s (${run.ms} ms)`);
+    });
+
+    it('discover -i is --interface (an error about it names --interface)', async () => {
+      const run = await beckon(['discover', '-i', '10.0.0.0/40']);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /Invalid --interface: "10\.0\.0\.0\/40"/);
+    });
+
+    it('discover -v adds the SOURCE and RAW columns', async () => {
+      const run = await discoverLo(port, '-t', '0.5', '-v');
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /SOURCE\s+RAW/);
+      assert.match(run.stdout, /"SERVER_IP:127\.0\.0\.1:8124"/);
+    });
+
+    it('discover -q prints no advice when nothing is found; without it, it does', async () => {
+      const quiet = await discoverLo(SILENT_PORT, '-t', '300ms', '-q');
+      assert.equal(quiet.code, 1);
+      assert.equal(quiet.stderr, '');
+      assert.equal(quiet.stdout, '');
+      const chatty = await discoverLo(SILENT_PORT, '-t', '300ms');
+      assert.equal(chatty.code, 1);
+      assert.match(chatty.stderr, /No servers found\./);
+    });
+
+    it('serve -p, -q and -v', async () => {
+      const quiet = await beckon(['serve', '-p', '0', '-q', '--duration', '300ms']);
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal(quiet.stdout, '');
+      const verbose = await beckon(['serve', '-p', '0', '-v', '--duration', '300ms']);
+      assert.equal(verbose.code, 0, verbose.stderr);
+      assert.match(verbose.stdout, /\[OK\] Listening on 0\.0\.0\.0:\d+/);
+      assert.match(verbose.stderr, /UDP discovery responder listening on port \d+/);
+      const plain = await beckon(['serve', '-p', '0', '--duration', '300ms']);
+      assert.doesNotMatch(plain.stderr, /responder listening/);
+      const badPort = await beckon(['serve', '-p', '70000']);
+      assert.equal(badPort.code, 2);
+      assert.match(badPort.stderr, /--port must be an integer from 0 to 65535, got "70000"/);
+    });
+
+    it('doctor -p and -j', async () => {
+      const run = await beckon(['doctor', '-p', String(port), '-j', '--no-self-test']);
+      assert.notEqual(run.code, 2, run.stderr);
+      const report = JSON.parse(run.stdout) as { port: { port: number; answers: string } };
+      assert.equal(report.port.port, port);
+      assert.equal(report.port.answers, 'beckon');
+    });
+
+    it('each command lists its short flags in --help', async () => {
+      const shorts: Record<string, string[]> = {
+        discover: [
+          '-p, --port',
+          '-t, --timeout',
+          '-1, --first',
+          '-i, --interface',
+          '-j, --json',
+          '-q, --quiet',
+          '-v, --verbose',
+          '-h, --help',
+        ],
+        serve: ['-p, --port', '-q, --quiet', '-v, --verbose', '-h, --help'],
+        doctor: ['-p, --port', '-j, --json', '-h, --help'],
+        keygen: ['-h, --help'],
+      };
+      for (const [command, flags] of Object.entries(shorts)) {
+        const help = await beckon([command, '-h']);
+        assert.equal(help.code, 0);
+        for (const flag of flags) assert.ok(help.stdout.includes(flag), `${command}: ${flag}`);
+      }
+    });
+  });
 });

@@ -2,12 +2,11 @@ import { discoverStream, type Server } from '../../client/discover.js';
 import { resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
 import { detectSegmentedNetwork, type SegmentedNetwork } from '../../diagnostics/segmented.js';
-import type { Logger } from '../../logger.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { selectInterfaces } from '../../network/select.js';
 import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
-import { type CliIo, println } from '../io.js';
+import { type CliIo, cliLogger, println } from '../io.js';
 
 export const help = `Usage: beckon discover [options]
 
@@ -15,12 +14,13 @@ Broadcast a discovery request on every interface and list the servers that answe
 Exit status: 0 when a server was found, 1 when none was, 2 on a usage error.
 
 Options:
-  --port N                  UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
-  --timeout DURATION        total deadline: seconds, or with a unit: 500ms, 2s, 1m
+  -p, --port N              UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
+  -t, --timeout DURATION    total deadline: seconds, or with a unit: 500ms, 2s, 1m
                             (env DISCOVERY_CLIENT_TIMEOUT in seconds, default 2)
-  --first                   stop at the first server found
+  -1, --first               stop at the first server found
   --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
-  --interface NAME|GLOB|CIDR  broadcast only on matching interfaces (repeatable; e.g. eth0, veth*,
+  -i, --interface NAME|GLOB|CIDR
+                            broadcast only on matching interfaces (repeatable; e.g. eth0, veth*,
                             10.0.0.0/8); loopback is used only when named
                             (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
   --exclude NAME|GLOB|CIDR  skip matching interfaces (repeatable; env DISCOVERY_CLIENT_INTERFACES_BLACKLIST)
@@ -31,8 +31,9 @@ Options:
   --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, default DISCOVER_SERVER)
   --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address
-  --json                    one JSON object per server per line, printed as each is found
-  --verbose                 also show the source and raw reply, and debug details on stderr
+  -j, --json                one JSON object per server per line, printed as each is found
+  -q, --quiet               no progress line and no advice on stderr (warnings and errors stay)
+  -v, --verbose             also show the source and raw reply, and debug details on stderr
   --trace                   print on stderr every decision: interfaces used and skipped (and why),
                             each request sent, each reply and what became of it
   -h, --help                show this help
@@ -74,11 +75,11 @@ const FLAG_OF: Record<string, string> = {
 /** `beckon discover`. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
   const values = parseFlags(args, {
-    port: { type: 'string' },
-    timeout: { type: 'string' },
-    first: { type: 'boolean' },
+    port: { type: 'string', short: 'p' },
+    timeout: { type: 'string', short: 't' },
+    first: { type: 'boolean', short: '1' },
     target: { type: 'string', multiple: true },
-    interface: { type: 'string', multiple: true },
+    interface: { type: 'string', multiple: true, short: 'i' },
     exclude: { type: 'string', multiple: true },
     'no-broadcast': { type: 'boolean' },
     retries: { type: 'string' },
@@ -92,8 +93,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     extended: { type: 'boolean' },
     service: { type: 'string' },
     'auth-key': { type: 'string' },
-    json: { type: 'boolean' },
-    verbose: { type: 'boolean' },
+    json: { type: 'boolean', short: 'j' },
+    quiet: { type: 'boolean', short: 'q' },
+    verbose: { type: 'boolean', short: 'v' },
     trace: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -101,12 +103,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, help);
     return 0;
   }
-  const logger: Logger = {
-    debug: (message) => values.verbose && println(io.stderr, `debug: ${message}`),
-    info: (message) => values.verbose && println(io.stderr, message),
-    warn: (message) => println(io.stderr, `warning: ${message}`),
-    error: (message) => println(io.stderr, `error: ${message}`),
-  };
+  const logger = cliLogger(io.stderr, values.verbose);
   const options = {
     env: io.env,
     logger,
@@ -142,7 +139,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const removeSignal = io.onSignal((signal) =>
     controller.abort(new Error(`Interrupted (${signal})`)),
   );
-  const progress = !values.json && !values.trace && io.stderr.isTTY === true;
+  const progress = !values.json && !values.trace && !values.quiet && io.stderr.isTTY === true;
   if (progress)
     io.stderr.write(`Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`);
   const servers: Server[] = [];
@@ -157,7 +154,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
 
   if (servers.length === 0) {
-    if (!values.json) {
+    if (!values.json && !values.quiet) {
       println(io.stderr, 'No servers found.');
       println(
         io.stderr,

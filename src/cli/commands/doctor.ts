@@ -12,8 +12,8 @@ hints, and the segmented-network check. See docs/troubleshooting.md.
 Exit status: 0 when no problem was found, 1 when one was, 2 on a usage error.
 
 Options:
-  --port N          the discovery port to check (env DISCOVERY_CLIENT_PORT, default 9999)
-  --json            print the report as one JSON object (shape in docs/troubleshooting.md)
+  -p, --port N      the discovery port to check (env DISCOVERY_CLIENT_PORT, default 9999)
+  -j, --json        print the report as one JSON object (shape in docs/troubleshooting.md)
   --no-self-test    skip the self-test (a responder on a free port, discovered over each
                     usable interface: one broadcast per interface, which only this host answers)
   -h, --help        show this help
@@ -24,8 +24,8 @@ The firewall can only be read as root.`;
 /** `beckon doctor`. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
   const values = parseFlags(args, {
-    port: { type: 'string' },
-    json: { type: 'boolean' },
+    port: { type: 'string', short: 'p' },
+    json: { type: 'boolean', short: 'j' },
     'no-self-test': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });

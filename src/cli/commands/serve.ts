@@ -1,4 +1,3 @@
-import type { Logger } from '../../logger.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
 import {
@@ -12,14 +11,14 @@ import {
   withFlagNames,
 } from '../args.js';
 import { formatDuration } from '../format.js';
-import { type CliIo, println } from '../io.js';
+import { type CliIo, cliLogger, println } from '../io.js';
 
 export const help = `Usage: beckon serve [options]
 
 Answer discovery requests until Ctrl+C, SIGTERM or the --duration ends.
 
 Options:
-  --port N                 UDP port to listen on (env DISCOVERY_PORT, default 9999)
+  -p, --port N             UDP port to listen on (env DISCOVERY_PORT, default 9999)
   --http-port N            HTTP port to advertise (SERVER_IP:<ip>:<port>); without it replies carry
                            no port and clients assume 8000, as with the original server
   --advertise-address IP   advertise this address instead of the one in each requester's subnet
@@ -32,7 +31,8 @@ Options:
   --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 (or
                            20ms-120ms, 0-1s) for large fleets (env DISCOVERY_REPLY_JITTER; default off)
   --duration DURATION      stop after this long: seconds, or with a unit: 500ms, 30s, 10m, 2h
-  --quiet                  print only errors
+  -q, --quiet              print only warnings and errors
+  -v, --verbose            also print the library's info and debug lines on stderr
   --trace                  also print each request that got no reply, and why (off-link,
                            public, rate-limited, not-a-request, unauthenticated...)
   -h, --help               show this help
@@ -92,7 +92,7 @@ function describeMode(s: ResponderSettings): string {
 /** `beckon serve`: a standalone responder. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
   const values = parseFlags(args, {
-    port: { type: 'string' },
+    port: { type: 'string', short: 'p' },
     'http-port': { type: 'string' },
     'advertise-address': { type: 'string' },
     'bind-address': { type: 'string' },
@@ -112,7 +112,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     scheme: { type: 'string' },
     meta: { type: 'string', multiple: true },
     duration: { type: 'string' },
-    quiet: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    verbose: { type: 'boolean', short: 'v' },
     trace: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -124,12 +125,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const out = (line = '') => {
     if (!values.quiet) println(io.stdout, line);
   };
-  const logger: Logger = {
-    debug: () => {},
-    info: () => {},
-    warn: (message) => println(io.stderr, `warning: ${message}`),
-    error: (message) => println(io.stderr, `error: ${message}`),
-  };
+  const logger = cliLogger(io.stderr, values.verbose);
   const responder = withFlagNames(values, FLAG_OF, () =>
     createResponder({
       env: io.env,
