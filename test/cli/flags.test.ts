@@ -4,7 +4,10 @@
  * Discovery stays on loopback: --no-broadcast --target 127.0.0.1.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { durationFlag, jitterFlag, parseDuration } from '../../src/cli/args.js';
 import { UsageError } from '../../src/cli/io.js';
@@ -312,6 +315,44 @@ describe('CLI flags', () => {
         assert.equal(help.code, 0);
         for (const flag of flags) assert.ok(help.stdout.includes(flag), `${command}: ${flag}`);
       }
+    });
+  });
+
+  describe('discover --url', () => {
+    it('prints only the URL, which curl (here fetch) can open', async () => {
+      const http = createServer((_request, response) => response.end('hello from the server'));
+      http.listen(0, '127.0.0.1');
+      await once(http, 'listening');
+      const httpPort = (http.address() as AddressInfo).port;
+      const server = createResponder({ port: 0, httpPort, env: {}, rateLimit: 0 });
+      await server.start();
+      try {
+        const run = await discoverLo(server.port ?? 0, '-1', '--url', '-t', '5');
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stdout, `http://127.0.0.1:${httpPort}\n`);
+        assert.equal(run.stderr, '');
+        const response = await fetch(run.stdout.trim());
+        assert.equal(await response.text(), 'hello from the server');
+      } finally {
+        await server.stop();
+        http.close();
+      }
+    });
+
+    it('prints one URL per server, and nothing on stdout when none answers', async () => {
+      const run = await discoverLo(port, '--url', '-t', '0.5');
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, 'http://127.0.0.1:8124\n');
+      const none = await discoverLo(SILENT_PORT, '--url', '-t', '300ms');
+      assert.equal(none.code, 1);
+      assert.equal(none.stdout, '');
+      assert.match(none.stderr, /No servers found\./, 'the advice still goes to stderr');
+    });
+
+    it('refuses --url with --json', async () => {
+      const run = await discoverLo(port, '--url', '--json');
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /--json and --url print different things: choose one\./);
     });
   });
 });

@@ -6,7 +6,7 @@ import { listInterfaces } from '../../network/interfaces.js';
 import { selectInterfaces } from '../../network/select.js';
 import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
-import { type CliIo, cliLogger, println } from '../io.js';
+import { type CliIo, cliLogger, println, UsageError } from '../io.js';
 
 export const help = `Usage: beckon discover [options]
 
@@ -32,6 +32,8 @@ Options:
   --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address
   -j, --json                one JSON object per server per line, printed as each is found
+  --url                     print only each server's URL, one per line, as each is found:
+                            curl "$(beckon discover -1 --url)"
   -q, --quiet               no progress line and no advice on stderr (warnings and errors stay)
   -v, --verbose             also show the source and raw reply, and debug details on stderr
   --trace                   print on stderr every decision: interfaces used and skipped (and why),
@@ -94,6 +96,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     service: { type: 'string' },
     'auth-key': { type: 'string' },
     json: { type: 'boolean', short: 'j' },
+    url: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
     verbose: { type: 'boolean', short: 'v' },
     trace: { type: 'boolean' },
@@ -102,6 +105,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (values.help) {
     println(io.stdout, help);
     return 0;
+  }
+  if (values.json && values.url) {
+    throw new UsageError('--json and --url print different things: choose one.');
   }
   const logger = cliLogger(io.stderr, values.verbose);
   const options = {
@@ -139,7 +145,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const removeSignal = io.onSignal((signal) =>
     controller.abort(new Error(`Interrupted (${signal})`)),
   );
-  const progress = !values.json && !values.trace && !values.quiet && io.stderr.isTTY === true;
+  const progress =
+    !values.json && !values.url && !values.trace && !values.quiet && io.stderr.isTTY === true;
   if (progress)
     io.stderr.write(`Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`);
   const servers: Server[] = [];
@@ -147,6 +154,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     for await (const server of discoverStream({ ...options, signal: controller.signal })) {
       servers.push(server);
       if (values.json) println(io.stdout, JSON.stringify(server));
+      if (values.url) println(io.stdout, server.url);
     }
   } finally {
     removeSignal();
@@ -171,7 +179,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
     return 1;
   }
-  if (!values.json) {
+  if (!values.json && !values.url) {
     const headers = ['IP', 'PORT', 'URL', 'INTERFACE', 'RTT'];
     if (mode === 'extended') headers.push('SERVICE', 'NAME', 'VERSION');
     if (values.verbose) headers.push('SOURCE', 'RAW');
