@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isBeckonError } from '../errors.js';
+import { closestMatch } from '../suggest.js';
 import { type CliIo, println, processIo, UsageError } from './io.js';
 
 const help = `beckon: find your servers on the local network, with zero configuration.
@@ -10,7 +11,7 @@ Usage:
   beckon doctor [options]     explain why discovery finds nothing here, and how to fix it
   beckon keygen               print a new key for --secret-key or --auth-key
   beckon help [command]       show help
-  beckon --version            show the version
+  beckon --version            show the version (also -v)
 
 Run "beckon <command> --help" for a command's options.`;
 
@@ -44,8 +45,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       println(io.stdout, version());
       return 0;
     }
-    const load = commands[name];
-    if (!load) throw new UsageError(`Unknown command "${name}".`);
+    const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (!load) throw new UsageError(unknownCommand(name));
     return await (await load()).run(rest, io);
   } catch (error) {
     if (
@@ -61,6 +62,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     println(io.stderr, `beckon: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+}
+
+/** "Unknown command ..." with the closest command or top-level flag, if one is close. */
+function unknownCommand(name: string): string {
+  const words = name.startsWith('-') ? ['help', 'version'] : [...Object.keys(commands), 'help'];
+  const guess = closestMatch(name.replace(/^-+/, ''), words);
+  const shown = guess && name.startsWith('-') ? `--${guess}` : guess;
+  return `Unknown ${name.startsWith('-') ? 'option' : 'command'} "${name}".${shown ? ` Did you mean "${shown}"?` : ''}`;
 }
 
 function isParseArgsError(error: unknown): boolean {

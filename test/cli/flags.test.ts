@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -353,6 +353,32 @@ describe('CLI flags', () => {
       const run = await discoverLo(port, '--url', '--json');
       assert.equal(run.code, 2);
       assert.match(run.stderr, /--json and --url print different things: choose one\./);
+    });
+  });
+
+  describe('--version and unknown commands', () => {
+    it('beckon --version (or -v) prints the version of package.json', async () => {
+      const { version } = JSON.parse(
+        readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+      ) as { version: string };
+      for (const flag of ['--version', '-v']) {
+        const run = await beckon([flag]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stdout, `${version}\n`);
+      }
+    });
+
+    it('suggests the closest command or top-level option', async () => {
+      const cases: [string, RegExp][] = [
+        ['discovr', /Unknown command "discovr"\. Did you mean "discover"\?/],
+        ['--verison', /Unknown option "--verison"\. Did you mean "--version"\?/],
+        ['frobnicate', /Unknown command "frobnicate"\.\n/],
+      ];
+      for (const [name, message] of cases) {
+        const run = await beckon([name]);
+        assert.equal(run.code, 2, name);
+        assert.match(run.stderr, message);
+      }
     });
   });
 });
