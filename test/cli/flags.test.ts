@@ -4,6 +4,8 @@
  * Discovery stays on loopback: --no-broadcast --target 127.0.0.1.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -13,7 +15,7 @@ import { durationFlag, jitterFlag, parseDuration } from '../../src/cli/args.js';
 import { UsageError } from '../../src/cli/io.js';
 import { createResponder, InvalidOptionError, type Responder } from '../../src/index.js';
 import { closestMatch, editDistance } from '../../src/suggest.js';
-import { beckon } from '../helpers/cli.js';
+import { BIN, beckon } from '../helpers/cli.js';
 
 /** `beckon discover` asking only 127.0.0.1 on UDP `port`. */
 const discoverLo = (port: number, ...flags: string[]) =>
@@ -378,6 +380,77 @@ describe('CLI flags', () => {
         const run = await beckon([name]);
         assert.equal(run.code, 2, name);
         assert.match(run.stderr, message);
+      }
+    });
+  });
+
+  describe('serve --bind-address', () => {
+    /** Starts `beckon serve` with `flags` and resolves once it listens, with its port. */
+    async function serve(...flags: string[]) {
+      const child = spawn(process.execPath, [BIN, 'serve', '-p', '0', ...flags], {
+        env: { PATH: process.env.PATH ?? '' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const deadline = Date.now() + 10_000;
+      while (!/Listening on [\d.]+:(\d+)/.test(stdout)) {
+        assert.ok(Date.now() < deadline, `serve did not start: ${stdout}${stderr}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const port = Number(/Listening on [\d.]+:(\d+)/.exec(stdout)?.[1]);
+      // The warning follows the Listening line; give it a moment to arrive.
+      await new Promise((r) => setTimeout(r, 100));
+      return { child, port, stdout: () => stdout, stderr: () => stderr };
+    }
+
+    /** Whether a DISCOVER_SERVER sent to `address`:`port` gets any reply within 600 ms. */
+    async function answered(address: string, port: number): Promise<boolean> {
+      const socket = createSocket('udp4');
+      try {
+        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+        socket.setBroadcast(true);
+        const reply = once(socket, 'message').then(() => true);
+        // Three sends, in case one is lost on a loaded machine.
+        for (let i = 0; i < 3; i++) {
+          socket.send('DISCOVER_SERVER', port, address);
+          const got = await Promise.race([reply, new Promise((r) => setTimeout(r, 200, false))]);
+          if (got) return true;
+        }
+        return false;
+      } finally {
+        socket.close();
+      }
+    }
+
+    it('warns that a unicast address gets no broadcasts, which is what happens', async () => {
+      const unicast = await serve('--bind-address', '127.0.0.1');
+      try {
+        assert.match(
+          unicast.stderr(),
+          /warning: --bind-address 127\.0\.0\.1 is a unicast address: broadcasts .* are not delivered to a socket bound to it on Linux, so only requests sent straight to 127\.0\.0\.1:\d+ get an answer\. Leave --bind-address out \(0\.0\.0\.0\) to answer broadcasts\./,
+        );
+        assert.match(
+          unicast.stdout(),
+          /Try it: beckon discover --port \d+ --target 127\.0\.0\.1\n/,
+        );
+        // The loopback broadcast address stays on this host.
+        assert.equal(await answered('127.255.255.255', unicast.port), false, 'broadcast answered');
+        assert.equal(await answered('127.0.0.1', unicast.port), true, 'unicast not answered');
+      } finally {
+        unicast.child.kill('SIGKILL');
+      }
+      const wildcard = await serve('--bind-address', '0.0.0.0');
+      try {
+        assert.doesNotMatch(wildcard.stderr(), /unicast/);
+        assert.equal(await answered('127.255.255.255', wildcard.port), true);
+      } finally {
+        wildcard.child.kill('SIGKILL');
       }
     });
   });

@@ -1,3 +1,4 @@
+import { listInterfaces } from '../../network/interfaces.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
 import {
@@ -22,7 +23,8 @@ Options:
   --http-port N            HTTP port to advertise (SERVER_IP:<ip>:<port>); without it replies carry
                            no port and clients assume 8000, as with the original server
   --advertise-address IP   advertise this address instead of the one in each requester's subnet
-  --bind-address IP        local address to bind (default 0.0.0.0; only 0.0.0.0 receives broadcasts)
+  --bind-address IP        local address to bind (default 0.0.0.0; only 0.0.0.0 receives broadcasts:
+                           a unicast address gets a warning)
   --message TEXT           request to answer (env DISCOVERY_MESSAGE, default DISCOVER_SERVER)
   --prefix TEXT            reply prefix (env RESPONSE_PREFIX, default SERVER_IP:)
   --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
@@ -77,6 +79,16 @@ const FLAG_OF: Record<string, string> = {
   scheme: 'scheme',
   metadata: 'meta',
 };
+
+/**
+ * Whether a socket bound to `address` receives broadcasts: 0.0.0.0 does; on Linux a unicast
+ * address does not (the kernel delivers a broadcast only to sockets bound to the wildcard or to
+ * that broadcast address).
+ */
+function receivesBroadcasts(address: string): boolean {
+  if (address === '0.0.0.0' || address === '255.255.255.255') return true;
+  return listInterfaces().some((i) => i.broadcast === address);
+}
 
 function describeMode(s: ResponderSettings): string {
   switch (s.mode) {
@@ -184,7 +196,18 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     responder.on('drop', (d) => println(io.stderr, `Dropped ${d.from}:${d.fromPort}: ${d.reason}`));
   }
   out(`[OK] Listening on ${s.bindAddress}:${responder.port}`);
-  out(`Try it: beckon discover --port ${responder.port}`);
+  const unicast = !receivesBroadcasts(s.bindAddress);
+  if (unicast) {
+    logger.warn(
+      `--bind-address ${s.bindAddress} is a unicast address: broadcasts (to 255.255.255.255 or a ` +
+        'subnet broadcast address) are not delivered to a socket bound to it on Linux, so only ' +
+        `requests sent straight to ${s.bindAddress}:${responder.port} get an answer. Leave ` +
+        '--bind-address out (0.0.0.0) to answer broadcasts.',
+    );
+  }
+  out(
+    `Try it: beckon discover --port ${responder.port}${unicast ? ` --target ${s.bindAddress}` : ''}`,
+  );
   if (durationMs !== undefined) {
     out(
       `Stopping automatically in ${formatDuration(durationMs / 1000)}. Press Ctrl+C to stop early.`,
