@@ -45,3 +45,20 @@ export function cliLogger(stderr: NodeJS.WritableStream, verbose = false): Logge
     error: (message) => println(stderr, `error: ${message}`),
   };
 }
+
+/**
+ * Shows `text` on stderr while something runs and returns the function that removes it. On a
+ * terminal the line is erased when done; where the terminal cannot erase (TERM=dumb, e.g. an
+ * editor's shell) it is a plain line that stays, with no escape sequences; when stderr is not a
+ * terminal nothing is printed.
+ */
+export function showProgress(io: CliIo, text: string): () => void {
+  if (io.stderr.isTTY !== true) return () => {};
+  if (io.env.TERM === 'dumb') {
+    println(io.stderr, text);
+    return () => {};
+  }
+  io.stderr.write(text);
+  // Carriage return, then "erase to the end of the line" (ANSI EL).
+  return () => io.stderr.write('\r\x1b[K');
+}

@@ -10,9 +10,11 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { durationFlag, jitterFlag, parseDuration } from '../../src/cli/args.js';
-import { UsageError } from '../../src/cli/io.js';
+import { type CliIo, UsageError } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 import { createResponder, InvalidOptionError, type Responder } from '../../src/index.js';
 import { closestMatch, editDistance } from '../../src/suggest.js';
 import { BIN, beckon } from '../helpers/cli.js';
@@ -452,6 +454,63 @@ describe('CLI flags', () => {
       } finally {
         wildcard.child.kill('SIGKILL');
       }
+    });
+  });
+
+  describe('the progress line', () => {
+    /** Runs `beckon discover` in this process with stderr a terminal (or not) and env `env`. */
+    async function discoverOnTerminal(isTTY: boolean, env: NodeJS.ProcessEnv, ...flags: string[]) {
+      let stdout = '';
+      let stderr = '';
+      const stream = (write: (text: string) => void) =>
+        Object.assign(
+          new Writable({
+            write(chunk, _encoding, done) {
+              write(String(chunk));
+              done();
+            },
+          }),
+          { isTTY },
+        );
+      const io: CliIo = {
+        stdout: stream((text) => {
+          stdout += text;
+        }),
+        stderr: stream((text) => {
+          stderr += text;
+        }),
+        env,
+        onSignal: () => () => {},
+      };
+      const args = ['--port', String(port), '--no-broadcast', '--target', '127.0.0.1'];
+      const code = await main(['discover', ...args, '-t', '0.5', ...flags], io);
+      return { code, stdout, stderr };
+    }
+
+    it('is erased with an escape sequence on a terminal', async () => {
+      const run = await discoverOnTerminal(true, { TERM: 'xterm-256color' });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        run.stderr,
+        `Searching for servers on UDP port ${port} (up to 0.5 s)...\r\x1b[K`,
+      );
+      assert.match(run.stdout, /Found 1 server:/);
+    });
+
+    it('has no escape sequences when TERM=dumb: a plain line instead', async () => {
+      const run = await discoverOnTerminal(true, { TERM: 'dumb' });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, `Searching for servers on UDP port ${port} (up to 0.5 s)...\n`);
+      assert.ok(!(run.stdout + run.stderr).includes('\x1b'), 'an escape sequence');
+    });
+
+    it('is not printed when stderr is not a terminal, nor with -q', async () => {
+      const piped = await discoverOnTerminal(false, { TERM: 'xterm' });
+      assert.equal(piped.code, 0);
+      assert.equal(piped.stderr, '');
+      const quiet = await discoverOnTerminal(true, { TERM: 'xterm' }, '-q');
+      assert.equal(quiet.code, 0);
+      assert.equal(quiet.stderr, '');
     });
   });
 });

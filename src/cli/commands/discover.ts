@@ -6,7 +6,7 @@ import { listInterfaces } from '../../network/interfaces.js';
 import { selectInterfaces } from '../../network/select.js';
 import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
-import { type CliIo, cliLogger, println, UsageError } from '../io.js';
+import { type CliIo, cliLogger, println, showProgress, UsageError } from '../io.js';
 
 export const help = `Usage: beckon discover [options]
 
@@ -145,10 +145,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const removeSignal = io.onSignal((signal) =>
     controller.abort(new Error(`Interrupted (${signal})`)),
   );
-  const progress =
-    !values.json && !values.url && !values.trace && !values.quiet && io.stderr.isTTY === true;
-  if (progress)
-    io.stderr.write(`Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`);
+  const endProgress =
+    values.json || values.url || values.trace || values.quiet
+      ? () => {}
+      : showProgress(
+          io,
+          `Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`,
+        );
   const servers: Server[] = [];
   try {
     for await (const server of discoverStream({ ...options, signal: controller.signal })) {
@@ -158,7 +161,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     }
   } finally {
     removeSignal();
-    if (progress) io.stderr.write('\r\x1b[K');
+    endProgress();
   }
 
   if (servers.length === 0) {
