@@ -35,14 +35,11 @@ function checkUnknownFlags(args: string[], options: FlagConfig): void {
   const names = Object.keys(options);
   for (const token of tokens) {
     if (token.kind !== 'option' || Object.hasOwn(options, token.name)) continue;
-    const typed = args[token.index] ?? token.rawName;
+    const typed = (args[token.index] ?? token.rawName).split('=')[0] ?? '';
     // "-json" is read as -j -s -o -n: the user meant the long flag.
-    const singleDash = /^-[^-]{2,}$/.test(typed.split('=')[0] ?? '');
-    const shown = singleDash ? typed.split('=')[0] : token.rawName;
-    const guess = closestMatch(
-      singleDash ? (typed.slice(1).split('=')[0] ?? '') : token.name,
-      names,
-    );
+    const singleDash = /^-[^-]{2,}$/.test(typed);
+    const shown = singleDash ? typed : token.rawName;
+    const guess = closestMatch(singleDash ? typed.slice(1) : token.name, names);
     throw new UsageError(
       `Unknown option ${shown}.${guess === undefined ? '' : ` Did you mean --${guess}?`}`,
     );
