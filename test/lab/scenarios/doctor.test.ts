@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { it } from 'node:test';
 import type { DoctorReport, InterfaceReport } from '../../../src/index.js';
+import { hasPython, PYTHON, requirePrerequisite } from '../../helpers/prerequisite.js';
 import { discoverCli, doctorJson, originalServerAt, serve } from '../beckon.js';
-import { type LabHost, ROOT, startLab } from '../lab.js';
+import { hasCommand, type LabHost, ROOT, startLab } from '../lab.js';
 
 const ids = (report: DoctorReport) => report.findings.map((f) => f.id);
 const iface = (report: DoctorReport, name: string): InterfaceReport => {
@@ -49,6 +50,8 @@ it('doctor: a /16 in 10.20.0.0/16 triggers the segmented check, and discover exp
 });
 
 it('doctor: names the process holding UDP 9999 and tells beckon, the original and strangers apart', async (t) => {
+  if (!requirePrerequisite(t, hasCommand('socat'), 'socat')) return;
+  if (!requirePrerequisite(t, hasPython(), `Python at ${PYTHON}`)) return;
   const lab = await startLab(t, {
     host: { interfaces: { eth0: { segment: 'lan', address: '10.30.0.5/24' } } },
   });
@@ -181,6 +184,7 @@ it('doctor: classes a bridge named like a container network as container, and sh
 });
 
 it('doctor: finds the nftables rule that drops the port, and its fix lets discovery through', async (t) => {
+  if (!requirePrerequisite(t, hasCommand('nft'), 'nftables (nft)')) return;
   const lab = await startLab(t, {
     server: { interfaces: { eth0: { segment: 'lan', address: '10.70.0.5/24' } } },
     client: { interfaces: { eth0: { segment: 'lan', address: '10.70.0.6/24' } } },
