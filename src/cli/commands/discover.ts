@@ -8,12 +8,13 @@ import { listInterfaces } from '../../network/interfaces.js';
 import { selectInterfaces } from '../../network/select.js';
 import { defined, intFlag, secondsFlag } from '../args.js';
 import { formatTable } from '../format.js';
-import { type CliIo, println } from '../io.js';
+import { type CliIo, println, signalExitCode } from '../io.js';
 
 export const help = `Usage: beckon discover [options]
 
 Broadcast a discovery request on every interface and list the servers that answer.
-Exit status: 0 when a server was found, 1 when none was, 2 on a usage error.
+Exit status: 0 when a server was found, 1 when none was, 2 on a usage error. Ctrl+C (SIGINT) or
+SIGTERM stops the search early: what was found so far is printed, and the exit status is 130 / 143.
 
 Options:
   --port N                  UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
@@ -118,10 +119,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   };
   const { timeout, port, mode, include, exclude } = resolveDiscoverSettings(options);
 
+  // Ctrl+C or SIGTERM ends the search early but keeps what it found (exit 130 / 143).
   const controller = new AbortController();
-  const removeSignal = io.onSignal((signal) =>
-    controller.abort(new Error(`Interrupted (${signal})`)),
-  );
+  let interrupted: NodeJS.Signals | undefined;
+  const removeSignal = io.onSignal((signal) => {
+    interrupted ??= signal;
+    controller.abort(new Error(`Interrupted (${signal})`));
+  });
   const progress = !values.json && !values.trace && io.stderr.isTTY === true;
   if (progress)
     io.stderr.write(`Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`);
@@ -131,12 +135,19 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       servers.push(server);
       if (values.json) println(io.stdout, JSON.stringify(server));
     }
+  } catch (error) {
+    if (interrupted === undefined || error !== controller.signal.reason) throw error;
   } finally {
     removeSignal();
     if (progress) io.stderr.write('\r\x1b[K');
   }
 
+  if (interrupted) {
+    const found = `${servers.length} server${servers.length === 1 ? '' : 's'} found`;
+    println(io.stderr, `Interrupted by ${interrupted}: ${found} so far.`);
+  }
   if (servers.length === 0) {
+    if (interrupted) return signalExitCode(interrupted);
     if (!values.json) {
       println(io.stderr, 'No servers found.');
       println(
@@ -171,7 +182,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, `Found ${servers.length} server${servers.length === 1 ? '' : 's'}:`);
     println(io.stdout, formatTable(headers, rows));
   }
-  return 0;
+  return interrupted ? signalExitCode(interrupted) : 0;
 }
 
 /** The segmented-network explanation, printed once when nothing was found. */
