@@ -2,18 +2,18 @@ import { parseArgs } from 'node:util';
 import { discoverStream, type Server } from '../../client/discover.js';
 import { resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
-import { detectSegmentedNetwork, type SegmentedNetwork } from '../../diagnostics/segmented.js';
 import type { Logger } from '../../logger.js';
 import { listInterfaces } from '../../network/interfaces.js';
-import { selectInterfaces } from '../../network/select.js';
 import { defined, intFlag, secondsFlag } from '../args.js';
 import { formatTable } from '../format.js';
-import { type CliIo, println } from '../io.js';
+import { type CliIo, println, signalExitCode } from '../io.js';
+import { checkInterfaceFlags, explainNothingFound } from '../nothing-found.js';
 
 export const help = `Usage: beckon discover [options]
 
 Broadcast a discovery request on every interface and list the servers that answer.
-Exit status: 0 when a server was found, 1 when none was, 2 on a usage error.
+Exit status: 0 when a server was found, 1 when none was, 2 on a usage error. Ctrl+C (SIGINT) or
+SIGTERM stops the search early: what was found so far is printed, and the exit status is 130 / 143.
 
 Options:
   --port N                  UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
@@ -21,8 +21,8 @@ Options:
   --first                   stop at the first server found
   --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
   --interface NAME|GLOB|CIDR  broadcast only on matching interfaces (repeatable; e.g. eth0, veth*,
-                            10.0.0.0/8); loopback is used only when named
-                            (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
+                            10.0.0.0/8); loopback is used only when named; a pattern that
+                            matches no interface is an error (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
   --exclude NAME|GLOB|CIDR  skip matching interfaces (repeatable; env DISCOVERY_CLIENT_INTERFACES_BLACKLIST)
   --no-broadcast            send to --target addresses only
   --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 5)
@@ -116,12 +116,17 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         : undefined,
     }),
   };
-  const { timeout, port, mode, include, exclude } = resolveDiscoverSettings(options);
+  const settings = resolveDiscoverSettings(options);
+  const { timeout, port, mode } = settings;
+  if (values.interface) checkInterfaceFlags(settings, listInterfaces());
 
+  // Ctrl+C or SIGTERM ends the search early but keeps what it found (exit 130 / 143).
   const controller = new AbortController();
-  const removeSignal = io.onSignal((signal) =>
-    controller.abort(new Error(`Interrupted (${signal})`)),
-  );
+  let interrupted: NodeJS.Signals | undefined;
+  const removeSignal = io.onSignal((signal) => {
+    interrupted ??= signal;
+    controller.abort(new Error(`Interrupted (${signal})`));
+  });
   const progress = !values.json && !values.trace && io.stderr.isTTY === true;
   if (progress)
     io.stderr.write(`Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`);
@@ -131,27 +136,20 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       servers.push(server);
       if (values.json) println(io.stdout, JSON.stringify(server));
     }
+  } catch (error) {
+    if (interrupted === undefined || error !== controller.signal.reason) throw error;
   } finally {
     removeSignal();
     if (progress) io.stderr.write('\r\x1b[K');
   }
 
+  if (interrupted) {
+    const found = `${servers.length} server${servers.length === 1 ? '' : 's'} found`;
+    println(io.stderr, `Interrupted by ${interrupted}: ${found} so far.`);
+  }
   if (servers.length === 0) {
-    if (!values.json) {
-      println(io.stderr, 'No servers found.');
-      println(
-        io.stderr,
-        'Check that a responder runs on the same network and UDP port, that no firewall drops',
-      );
-      println(
-        io.stderr,
-        'the port, and, across routers or VLANs, ask the server directly with --target <ip|cidr>.',
-      );
-      const { selected } = selectInterfaces(listInterfaces(), include, exclude);
-      const segmented = detectSegmentedNetwork(selected, { port });
-      if (segmented.length > 0) println(io.stderr, `\n${explainSegmented(segmented)}`);
-      println(io.stderr, 'Run "beckon doctor" for a full diagnosis.');
-    }
+    if (interrupted) return signalExitCode(interrupted);
+    if (!values.json) println(io.stderr, explainNothingFound(settings, listInterfaces()));
     return 1;
   }
   if (!values.json) {
@@ -171,28 +169,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, `Found ${servers.length} server${servers.length === 1 ? '' : 's'}:`);
     println(io.stdout, formatTable(headers, rows));
   }
-  return 0;
-}
-
-/** The segmented-network explanation, printed once when nothing was found. */
-export function explainSegmented(findings: readonly SegmentedNetwork[]): string {
-  const lines = ['Segmented network: broadcasts probably reach only part of your subnet.'];
-  for (const s of findings) {
-    lines.push(
-      `  ${s.interface} (${s.address}) is on ${s.network}: ${s.addresses} addresses, usually cut into`,
-      `  ${s.segments} /24 segments by the network. A broadcast reaches only this host's own segment,`,
-      `  ${s.likelyBroadcastDomain}; servers in the others cannot hear it.`,
-    );
-  }
-  const [first] = findings;
-  if (first) {
-    lines.push(
-      'Ask a server in another segment directly, giving its segment or its address:',
-      `  ${first.fix}    (the server's segment, ${first.segmentRange})`,
-      '  beckon discover --target <server-ip>',
-    );
-  }
-  return lines.join('\n');
+  return interrupted ? signalExitCode(interrupted) : 0;
 }
 
 /** One trace event as a line for people. */
@@ -203,6 +180,8 @@ export function formatTraceEvent(event: TraceEvent): string {
       return event.skipped
         ? `${at} skip ${event.interface} ${event.address} (${event.class}): ${event.skipped}`
         : `${at} use ${event.interface} ${event.address} (${event.class}): broadcast ${event.broadcast}`;
+    case 'unmatched-pattern':
+      return `${at} ${event.option === 'interfaces' ? 'include' : 'exclude'} pattern "${event.pattern}" matches no interface`;
     case 'unresolved':
       return `${at} target ${event.target} did not resolve: ${event.error}`;
     case 'send':
