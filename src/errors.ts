@@ -22,14 +22,15 @@ export class InvalidOptionError extends BeckonError {
   readonly option: string;
   /** The rejected value, as given. */
   readonly value: unknown;
+  /** What the message says after the option's name: the value (or problem) and what is allowed. */
+  #detail: string;
 
   constructor(option: string, value: unknown, allowed: string) {
-    super(
-      'BECKON_ERR_INVALID_OPTION',
-      `Invalid ${option}: ${formatValue(value)} (expected ${allowed})`,
-    );
+    const detail = `${formatValue(value)} (expected ${allowed})`;
+    super('BECKON_ERR_INVALID_OPTION', `Invalid ${option}: ${detail}`);
     this.option = option;
     this.value = value;
+    this.#detail = detail;
   }
 
   /**
@@ -38,7 +39,20 @@ export class InvalidOptionError extends BeckonError {
    */
   static secret(option: string, problem: string, allowed: string): InvalidOptionError {
     const error = new InvalidOptionError(option, '<redacted>', allowed);
-    error.message = `Invalid ${option}: ${problem} (expected ${allowed})`;
+    error.#detail = `${problem} (expected ${allowed})`;
+    error.message = `Invalid ${option}: ${error.#detail}`;
+    return error;
+  }
+
+  /**
+   * The same error naming `option` instead, e.g. the CLI flag (`--advertise-address`) the user
+   * typed for the library option `advertiseAddress`. The original is the new error's `cause`.
+   */
+  withOption(option: string): InvalidOptionError {
+    const error = new InvalidOptionError(option, this.value, '');
+    error.#detail = this.#detail;
+    error.message = `Invalid ${option}: ${this.#detail}`;
+    error.cause = this;
     return error;
   }
 }

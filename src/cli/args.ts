@@ -1,7 +1,53 @@
 /** Turning flag strings into checked values; every failure is a {@link UsageError}. */
-import { MAX_DELAY_MS, parseSeconds } from '../options.js';
-import { parseJitter } from '../responder/options.js';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { InvalidOptionError } from '../errors.js';
+import { MAX_DELAY_MS } from '../options.js';
+import { MAX_JITTER_MS } from '../responder/options.js';
+import { closestMatch } from '../suggest.js';
 import { UsageError } from './io.js';
+
+/** A command's flags, as `util.parseArgs` takes them. */
+export type FlagConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** The values {@link parseFlags} returns for the flags `O`. */
+export type Flags<O extends FlagConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>['values'];
+
+/**
+ * A command's flags from its arguments (`util.parseArgs`, strict, no positionals). An unknown flag
+ * is a {@link UsageError} that suggests the closest one: "Unknown option --jsn. Did you mean
+ * --json?".
+ */
+export function parseFlags<const O extends FlagConfig>(args: string[], options: O): Flags<O> {
+  checkUnknownFlags(args, options);
+  return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+}
+
+function checkUnknownFlags(args: string[], options: FlagConfig): void {
+  const { tokens } = parseArgs({
+    args,
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const names = Object.keys(options);
+  for (const token of tokens) {
+    if (token.kind !== 'option' || Object.hasOwn(options, token.name)) continue;
+    const typed = args[token.index] ?? token.rawName;
+    // "-json" is read as -j -s -o -n: the user meant the long flag.
+    const singleDash = /^-[^-]{2,}$/.test(typed.split('=')[0] ?? '');
+    const shown = singleDash ? typed.split('=')[0] : token.rawName;
+    const guess = closestMatch(
+      singleDash ? (typed.slice(1).split('=')[0] ?? '') : token.name,
+      names,
+    );
+    throw new UsageError(
+      `Unknown option ${shown}.${guess === undefined ? '' : ` Did you mean --${guess}?`}`,
+    );
+  }
+}
 
 /** An integer flag in `[min, max]`. */
 export function intFlag(
@@ -18,13 +64,39 @@ export function intFlag(
   return number;
 }
 
-/** A number-of-seconds flag (> 0, at most about 24 days), returned in milliseconds. */
-export function secondsFlag(flag: string, value: string | undefined): number | undefined {
+/** The units a duration flag accepts, in milliseconds. */
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** A unit of {@link DURATION_UNITS}. */
+export type DurationUnit = keyof typeof DURATION_UNITS;
+
+const DURATION = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$/i;
+
+/** What a duration flag accepts, for error messages. */
+const DURATION_ALLOWED =
+  'a number of seconds (1.5) or a number with a unit: ms, s, m or h (500ms, 2s, 1m)';
+
+/**
+ * `1.5` (a number of `bareUnit`), `500ms`, `2s`, `1.5m`, `1h` as whole milliseconds; undefined
+ * when malformed. Units are case-insensitive.
+ */
+export function parseDuration(text: string, bareUnit: DurationUnit = 's'): number | undefined {
+  const match = DURATION.exec(text);
+  if (!match) return undefined;
+  const unit = (match[2]?.toLowerCase() ?? bareUnit) as DurationUnit;
+  return Math.round(Number(match[1]) * DURATION_UNITS[unit]);
+}
+
+/**
+ * A duration flag (`--timeout 2`, `--timeout 500ms`): bare numbers are seconds, as in the
+ * original's variables. Returned in milliseconds, greater than 0 and at most about 24 days.
+ */
+export function durationFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const ms = parseSeconds(value);
-  if (ms === undefined) {
+  const ms = parseDuration(value);
+  if (ms === undefined || !(ms > 0) || ms > MAX_DELAY_MS) {
     throw new UsageError(
-      `--${flag} must be a number of seconds greater than 0 and at most ${MAX_DELAY_MS / 1000}, got "${value}"`,
+      `--${flag} must be ${DURATION_ALLOWED}, greater than 0 and at most ${MAX_DELAY_MS / 1000} s, got "${value}"`,
     );
   }
   return ms;
@@ -42,16 +114,32 @@ export function rateFlag(flag: string, value: string | undefined): number | unde
   return number;
 }
 
-/** `--reply-jitter MIN-MAX` (or `MAX`), in milliseconds. */
+/**
+ * `--reply-jitter MIN-MAX` (or `MAX`). Bare numbers are milliseconds, as in
+ * `DISCOVERY_REPLY_JITTER`; units as for {@link durationFlag} (`20ms-120ms`, `0-1s`), and a MIN
+ * without a unit takes MAX's (`20-120ms`).
+ */
 export function jitterFlag(value: string | undefined): [number, number] | undefined {
   if (value === undefined) return undefined;
-  const jitter = parseJitter(value);
+  const jitter = parseJitterFlag(value);
   if (!jitter) {
     throw new UsageError(
-      `--reply-jitter must be MIN-MAX milliseconds with MIN <= MAX <= 10000, e.g. 20-120, got "${value}"`,
+      `--reply-jitter must be MIN-MAX milliseconds (or with units: 20ms-120ms, 0-1s) with MIN <= MAX <= ${MAX_JITTER_MS} ms, e.g. 20-120, got "${value}"`,
     );
   }
   return jitter;
+}
+
+function parseJitterFlag(value: string): [number, number] | undefined {
+  const parts = value.split('-');
+  if (parts.length > 2) return undefined;
+  const [first = '', second] = parts;
+  const maxText = second ?? first;
+  const maxUnit = DURATION.exec(maxText)?.[2]?.toLowerCase() as DurationUnit | undefined;
+  const max = parseDuration(maxText, 'ms');
+  const min = second === undefined ? 0 : parseDuration(first, maxUnit ?? 'ms');
+  if (min === undefined || max === undefined) return undefined;
+  return min <= max && max <= MAX_JITTER_MS ? [min, max] : undefined;
 }
 
 /** Repeated `KEY=VALUE` flags as an object (the value may contain `=`). */
@@ -73,4 +161,36 @@ export function defined<T extends object>(
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as {
     [K in keyof T]?: Exclude<T[K], undefined>;
   };
+}
+
+/**
+ * Runs `build`, which hands flag values to the library. An {@link InvalidOptionError} about an
+ * option that came from a flag the user typed is re-thrown naming that flag:
+ * "Invalid --advertise-address" rather than "Invalid advertiseAddress". `flagOf` maps library
+ * option names to flag names; `values` are the parsed flags (an option whose flag is unset came
+ * from the environment or a default, and keeps its name).
+ */
+export function withFlagNames<T>(
+  values: Readonly<Record<string, unknown>>,
+  flagOf: Readonly<Record<string, string>>,
+  build: () => T,
+): T {
+  const rename = (error: unknown): never => {
+    // A list option names its item: authKeys[1] is the second --auth-key.
+    const [, option = '', index] =
+      /^(.*?)(?:\[(\d+)\])?$/.exec(error instanceof InvalidOptionError ? error.option : '') ?? [];
+    if (error instanceof InvalidOptionError && Object.hasOwn(flagOf, option)) {
+      const flag = flagOf[option] as string;
+      const given = values[flag];
+      const nth = Array.isArray(given) && given.length > 1 && index ? ` #${Number(index) + 1}` : '';
+      if (given !== undefined) throw error.withOption(`--${flag}${nth}`);
+    }
+    throw error;
+  };
+  try {
+    const result = build();
+    return (result instanceof Promise ? result.catch(rename) : result) as T;
+  } catch (error) {
+    return rename(error);
+  }
 }

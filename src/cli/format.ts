@@ -1,7 +1,8 @@
 /** Text helpers for the CLI. */
 
-/** `3661` -> `1h 1m 1s`, `120` -> `2m`, `0` -> `0s` (the original's format). */
+/** `3661` -> `1h 1m 1s`, `120` -> `2m`, `0` -> `0s` (the original's format); `0.3` -> `300ms`. */
 export function formatDuration(seconds: number): string {
+  if (seconds > 0 && seconds < 0.5) return `${Math.round(seconds * 1000)}ms`;
   const total = Math.round(seconds);
   const parts: string[] = [];
   const hours = Math.floor(total / 3600);

@@ -54,7 +54,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       isBeckonError(error, 'BECKON_ERR_INVALID_OPTION')
     ) {
       println(io.stderr, `beckon: ${(error as Error).message}`);
-      println(io.stderr, 'Run "beckon --help" for usage.');
+      const command = name !== undefined && Object.hasOwn(commands, name) ? ` ${name}` : '';
+      println(io.stderr, `Run "beckon${command} --help" for usage.`);
       return 2;
     }
     println(io.stderr, `beckon: ${error instanceof Error ? error.message : String(error)}`);

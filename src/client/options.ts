@@ -194,7 +194,7 @@ export function resolveDiscoverSettings(
     throw new InvalidOptionError(
       options.service !== undefined ? 'service' : options.extended ? 'extended' : 'authKey',
       options.service ?? options.extended ?? '<redacted>',
-      'Fernet encryption or the extended protocol (service, authKey), not both',
+      'Fernet encryption or the extended protocol (a service filter or an auth key), not both',
     );
   }
   return {

@@ -327,7 +327,8 @@ function checkMetadata(options: ResponderOptions): ServerMetadata {
   };
 }
 
-const MAX_JITTER_MS = 10_000;
+/** The longest reply jitter, in milliseconds. */
+export const MAX_JITTER_MS = 10_000;
 const JITTER_ALLOWED = `[min, max] milliseconds, 0 <= min <= max <= ${MAX_JITTER_MS}`;
 
 /** `MIN-MAX` (or just `MAX`) in milliseconds, as in `DISCOVERY_REPLY_JITTER=20-120`; undefined if malformed. */

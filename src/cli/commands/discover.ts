@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { discoverStream, type Server } from '../../client/discover.js';
 import { resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
 import type { Logger } from '../../logger.js';
 import { listInterfaces } from '../../network/interfaces.js';
-import { defined, intFlag, secondsFlag } from '../args.js';
+import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println, signalExitCode } from '../io.js';
 import { checkInterfaceFlags, explainNothingFound } from '../nothing-found.js';
@@ -17,7 +16,8 @@ SIGTERM stops the search early: what was found so far is printed, and the exit s
 
 Options:
   --port N                  UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
-  --timeout SECONDS         total deadline (env DISCOVERY_CLIENT_TIMEOUT, default 2)
+  --timeout DURATION        total deadline: seconds, or with a unit: 500ms, 2s, 1m
+                            (env DISCOVERY_CLIENT_TIMEOUT in seconds, default 2)
   --first                   stop at the first server found
   --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
   --interface NAME|GLOB|CIDR  broadcast only on matching interfaces (repeatable; e.g. eth0, veth*,
@@ -49,35 +49,53 @@ other users of this host can read command lines):
   --auth-key KEY            sign requests with the shared key and believe only answers signed
                             with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)`;
 
+/** The flag of each library option that a flag sets, for errors about it. */
+const FLAG_OF: Record<string, string> = {
+  port: 'port',
+  timeout: 'timeout',
+  retries: 'retries',
+  receiveBufferSize: 'receive-buffer',
+  targets: 'target',
+  interfaces: 'interface',
+  exclude: 'exclude',
+  message: 'message',
+  prefix: 'prefix',
+  broadcast: 'no-broadcast',
+  acceptForeignAddresses: 'accept-foreign',
+  maxResults: 'first',
+  encryption: 'encryption',
+  secretKey: 'secret-key',
+  replayProtection: 'no-replay-protection',
+  extended: 'extended',
+  service: 'service',
+  authKey: 'auth-key',
+};
+
 /** `beckon discover`. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      port: { type: 'string' },
-      timeout: { type: 'string' },
-      first: { type: 'boolean' },
-      target: { type: 'string', multiple: true },
-      interface: { type: 'string', multiple: true },
-      exclude: { type: 'string', multiple: true },
-      'no-broadcast': { type: 'boolean' },
-      retries: { type: 'string' },
-      'receive-buffer': { type: 'string' },
-      message: { type: 'string' },
-      prefix: { type: 'string' },
-      'accept-foreign': { type: 'boolean' },
-      encryption: { type: 'boolean' },
-      'secret-key': { type: 'string' },
-      'no-replay-protection': { type: 'boolean' },
-      extended: { type: 'boolean' },
-      service: { type: 'string' },
-      'auth-key': { type: 'string' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      trace: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseFlags(args, {
+    port: { type: 'string' },
+    timeout: { type: 'string' },
+    first: { type: 'boolean' },
+    target: { type: 'string', multiple: true },
+    interface: { type: 'string', multiple: true },
+    exclude: { type: 'string', multiple: true },
+    'no-broadcast': { type: 'boolean' },
+    retries: { type: 'string' },
+    'receive-buffer': { type: 'string' },
+    message: { type: 'string' },
+    prefix: { type: 'string' },
+    'accept-foreign': { type: 'boolean' },
+    encryption: { type: 'boolean' },
+    'secret-key': { type: 'string' },
+    'no-replay-protection': { type: 'boolean' },
+    extended: { type: 'boolean' },
+    service: { type: 'string' },
+    'auth-key': { type: 'string' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    trace: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     println(io.stdout, help);
@@ -94,7 +112,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     logger,
     ...defined({
       port: intFlag('port', values.port, 1, 65535),
-      timeout: secondsFlag('timeout', values.timeout),
+      timeout: durationFlag('timeout', values.timeout),
       retries: intFlag('retries', values.retries, 0, 100),
       receiveBufferSize: intFlag('receive-buffer', values['receive-buffer'], 0, 1 << 30),
       targets: values.target,
@@ -116,7 +134,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         : undefined,
     }),
   };
-  const settings = resolveDiscoverSettings(options);
+  const settings = withFlagNames(values, FLAG_OF, () => resolveDiscoverSettings(options));
   const { timeout, port, mode } = settings;
   if (values.interface) checkInterfaceFlags(settings, listInterfaces());
 

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { type DoctorReport, runDoctor } from '../../diagnostics/doctor.js';
 import type { FirewallReport } from '../../diagnostics/firewall/index.js';
-import { defined, intFlag } from '../args.js';
+import { defined, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -24,15 +23,11 @@ The firewall can only be read as root.`;
 
 /** `beckon doctor`. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      port: { type: 'string' },
-      json: { type: 'boolean' },
-      'no-self-test': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseFlags(args, {
+    port: { type: 'string' },
+    json: { type: 'boolean' },
+    'no-self-test': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     println(io.stdout, help);
@@ -44,14 +39,16 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   );
   let report: DoctorReport;
   try {
-    report = await runDoctor({
-      env: io.env,
-      signal: controller.signal,
-      ...defined({
-        port: intFlag('port', values.port, 1, 65535),
-        selfTest: values['no-self-test'] ? false : undefined,
+    report = await withFlagNames(values, { port: 'port', selfTest: 'no-self-test' }, () =>
+      runDoctor({
+        env: io.env,
+        signal: controller.signal,
+        ...defined({
+          port: intFlag('port', values.port, 1, 65535),
+          selfTest: values['no-self-test'] ? false : undefined,
+        }),
       }),
-    });
+    );
   } finally {
     removeSignal();
   }

@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { generateKey } from '../../security/keys.js';
+import { parseFlags } from '../args.js';
 import { type CliIo, println } from '../io.js';
 
 export const help = `Usage: beckon keygen
@@ -13,11 +13,7 @@ Options:
 
 /** \`beckon keygen\`: prints a new key. */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: { help: { type: 'boolean', short: 'h' } },
-  });
+  const values = parseFlags(args, { help: { type: 'boolean', short: 'h' } });
   println(io.stdout, values.help ? help : generateKey());
   return 0;
 }

@@ -1,8 +1,16 @@
-import { parseArgs } from 'node:util';
 import type { Logger } from '../../logger.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
-import { defined, intFlag, jitterFlag, metaFlag, rateFlag, secondsFlag } from '../args.js';
+import {
+  defined,
+  durationFlag,
+  intFlag,
+  jitterFlag,
+  metaFlag,
+  parseFlags,
+  rateFlag,
+  withFlagNames,
+} from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
 
@@ -21,9 +29,9 @@ Options:
   --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
                            on-link senders are always answered
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
-  --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 for large
-                           fleets (env DISCOVERY_REPLY_JITTER; default off)
-  --duration SECONDS       stop after this long
+  --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 (or
+                           20ms-120ms, 0-1s) for large fleets (env DISCOVERY_REPLY_JITTER; default off)
+  --duration DURATION      stop after this long: seconds, or with a unit: 500ms, 30s, 10m, 2h
   --quiet                  print only errors
   --trace                  also print each request that got no reply, and why (off-link,
                            public, rate-limited, not-a-request, unauthenticated...)
@@ -47,6 +55,29 @@ Metadata, sent in answers to extended requests (beckon discover --extended, --se
   --scheme SCHEME          scheme of the advertised service (default http)
   --meta KEY=VALUE         a small key/value pair (repeatable, up to 8)`;
 
+/** The flag of each library option that a flag sets, for errors about it. */
+const FLAG_OF: Record<string, string> = {
+  port: 'port',
+  httpPort: 'http-port',
+  advertiseAddress: 'advertise-address',
+  bindAddress: 'bind-address',
+  message: 'message',
+  prefix: 'prefix',
+  allow: 'allow',
+  rateLimit: 'rate-limit',
+  replyJitter: 'reply-jitter',
+  encryption: 'encryption',
+  secretKey: 'secret-key',
+  replayProtection: 'no-replay-protection',
+  authKeys: 'auth-key',
+  service: 'service',
+  name: 'name',
+  instanceId: 'instance-id',
+  version: 'app-version',
+  scheme: 'scheme',
+  metadata: 'meta',
+};
+
 function describeMode(s: ResponderSettings): string {
   switch (s.mode) {
     case 'plain':
@@ -60,40 +91,36 @@ function describeMode(s: ResponderSettings): string {
 
 /** `beckon serve`: a standalone responder. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      port: { type: 'string' },
-      'http-port': { type: 'string' },
-      'advertise-address': { type: 'string' },
-      'bind-address': { type: 'string' },
-      message: { type: 'string' },
-      prefix: { type: 'string' },
-      allow: { type: 'string', multiple: true },
-      'rate-limit': { type: 'string' },
-      'reply-jitter': { type: 'string' },
-      encryption: { type: 'boolean' },
-      'secret-key': { type: 'string' },
-      'no-replay-protection': { type: 'boolean' },
-      'auth-key': { type: 'string', multiple: true },
-      service: { type: 'string' },
-      name: { type: 'string' },
-      'instance-id': { type: 'string' },
-      'app-version': { type: 'string' },
-      scheme: { type: 'string' },
-      meta: { type: 'string', multiple: true },
-      duration: { type: 'string' },
-      quiet: { type: 'boolean' },
-      trace: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseFlags(args, {
+    port: { type: 'string' },
+    'http-port': { type: 'string' },
+    'advertise-address': { type: 'string' },
+    'bind-address': { type: 'string' },
+    message: { type: 'string' },
+    prefix: { type: 'string' },
+    allow: { type: 'string', multiple: true },
+    'rate-limit': { type: 'string' },
+    'reply-jitter': { type: 'string' },
+    encryption: { type: 'boolean' },
+    'secret-key': { type: 'string' },
+    'no-replay-protection': { type: 'boolean' },
+    'auth-key': { type: 'string', multiple: true },
+    service: { type: 'string' },
+    name: { type: 'string' },
+    'instance-id': { type: 'string' },
+    'app-version': { type: 'string' },
+    scheme: { type: 'string' },
+    meta: { type: 'string', multiple: true },
+    duration: { type: 'string' },
+    quiet: { type: 'boolean' },
+    trace: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     println(io.stdout, help);
     return 0;
   }
-  const durationMs = secondsFlag('duration', values.duration);
+  const durationMs = durationFlag('duration', values.duration);
   const out = (line = '') => {
     if (!values.quiet) println(io.stdout, line);
   };
@@ -103,31 +130,33 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     warn: (message) => println(io.stderr, `warning: ${message}`),
     error: (message) => println(io.stderr, `error: ${message}`),
   };
-  const responder = createResponder({
-    env: io.env,
-    logger,
-    ...defined({
-      port: intFlag('port', values.port, 0, 65535),
-      httpPort: intFlag('http-port', values['http-port'], 1, 65535),
-      advertiseAddress: values['advertise-address'],
-      bindAddress: values['bind-address'],
-      message: values.message,
-      prefix: values.prefix,
-      allow: values.allow,
-      rateLimit: rateFlag('rate-limit', values['rate-limit']),
-      replyJitter: jitterFlag(values['reply-jitter']),
-      encryption: values.encryption,
-      secretKey: values['secret-key'],
-      replayProtection: values['no-replay-protection'] ? false : undefined,
-      authKeys: values['auth-key'],
-      service: values.service,
-      name: values.name,
-      instanceId: values['instance-id'],
-      version: values['app-version'],
-      scheme: values.scheme,
-      metadata: values.meta && metaFlag(values.meta),
+  const responder = withFlagNames(values, FLAG_OF, () =>
+    createResponder({
+      env: io.env,
+      logger,
+      ...defined({
+        port: intFlag('port', values.port, 0, 65535),
+        httpPort: intFlag('http-port', values['http-port'], 1, 65535),
+        advertiseAddress: values['advertise-address'],
+        bindAddress: values['bind-address'],
+        message: values.message,
+        prefix: values.prefix,
+        allow: values.allow,
+        rateLimit: rateFlag('rate-limit', values['rate-limit']),
+        replyJitter: jitterFlag(values['reply-jitter']),
+        encryption: values.encryption,
+        secretKey: values['secret-key'],
+        replayProtection: values['no-replay-protection'] ? false : undefined,
+        authKeys: values['auth-key'],
+        service: values.service,
+        name: values.name,
+        instanceId: values['instance-id'],
+        version: values['app-version'],
+        scheme: values.scheme,
+        metadata: values.meta && metaFlag(values.meta),
+      }),
     }),
-  });
+  );
   const s = responder.settings;
   out('beckon discovery responder');
   out('Configuration:');
