@@ -30,12 +30,22 @@ export function checkInterfaceFlags(
   );
 }
 
-/** The explanation printed on stderr after "nothing found", several lines. */
+/** What `explainNothingFound` needs to know: the settings of the run, and how keys were given. */
+export type NothingFoundSettings = Pick<
+  DiscoverSettings,
+  'include' | 'exclude' | 'broadcast' | 'targets' | 'port' | 'mode' | 'service' | 'authenticated'
+>;
+
+/**
+ * The explanation printed on stderr after "nothing found", several lines. `authKeySource` names
+ * where the auth key came from (`--auth-key`, or the environment variable).
+ */
 export function explainNothingFound(
-  settings: Pick<DiscoverSettings, 'include' | 'exclude' | 'broadcast' | 'targets' | 'port'>,
+  settings: NothingFoundSettings,
   interfaces: readonly NetworkInterface[],
+  authKeySource = '--auth-key',
 ): string {
-  const lines = ['No servers found.'];
+  const lines = ['No servers found.', ...explainFilters(settings, authKeySource)];
   const selection = selectInterfaces(interfaces, settings.include, settings.exclude);
   if (settings.broadcast && selection.selected.length === 0) {
     lines.push(explainNoInterface(selection, settings.targets.length > 0));
@@ -49,6 +59,39 @@ export function explainNothingFound(
   }
   lines.push('Run "beckon doctor" for a full diagnosis.');
   return lines.join('\n');
+}
+
+/**
+ * Filters make servers stay silent rather than say no: a request for another service, signed
+ * with a key the server does not hold, or in the extended format an original server does not
+ * know, gets no answer at all. Without this note, "nothing found" looks like a network problem.
+ */
+function explainFilters(settings: NothingFoundSettings, authKeySource: string): string[] {
+  const lines: string[] = [];
+  if (settings.mode === 'fernet') {
+    lines.push(
+      '  Fernet encryption: servers without the same secret key, and servers not in encrypted',
+      '  mode, stay silent or are not believed.',
+    );
+  }
+  if (settings.service !== undefined) {
+    lines.push(`  --service ${settings.service}: servers of another service stay silent.`);
+  }
+  if (settings.mode === 'extended' && settings.authenticated) {
+    lines.push(`  ${authKeySource}: servers without this key stay silent (or are not believed).`);
+  }
+  if (settings.mode === 'extended') {
+    lines.push(
+      '  --extended (implied by --service and --auth-key): servers of the original kind',
+      '  (django-udp-discovery) do not answer extended requests and stay silent.',
+    );
+  }
+  if (lines.length === 0) return [];
+  return [
+    'These filters were active; servers they leave out do not answer at all:',
+    ...lines,
+    'Run without them to see every server, or add --trace to see the replies that were dropped.',
+  ];
 }
 
 /**

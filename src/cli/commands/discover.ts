@@ -47,7 +47,8 @@ other users of this host can read command lines):
                             (only beckon servers answer it)
   --service NAME            only servers of this service (implies --extended)
   --auth-key KEY            sign requests with the shared key and believe only answers signed
-                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)`;
+                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)
+Servers that these filters leave out stay silent; "No servers found" lists the filters in use.`;
 
 /** The flag of each library option that a flag sets, for errors about it. */
 const FLAG_OF: Record<string, string> = {
@@ -167,7 +168,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   if (servers.length === 0) {
     if (interrupted) return signalExitCode(interrupted);
-    if (!values.json) println(io.stderr, explainNothingFound(settings, listInterfaces()));
+    if (!values.json) {
+      const authKeySource =
+        values['auth-key'] === undefined ? 'the auth key from the environment' : '--auth-key';
+      println(io.stderr, explainNothingFound(settings, listInterfaces(), authKeySource));
+    }
     return 1;
   }
   if (!values.json) {
