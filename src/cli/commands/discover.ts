@@ -9,6 +9,7 @@ import { selectInterfaces } from '../../network/select.js';
 import { defined, intFlag, secondsFlag } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
+import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon discover [options]
 
@@ -80,7 +81,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     },
   });
   if (values.help) {
-    println(io.stdout, help);
+    println(io.stdout, withDocsPath(help));
     return 0;
   }
   const logger: Logger = {

@@ -4,6 +4,7 @@ import type { FirewallReport } from '../../diagnostics/firewall/index.js';
 import { defined, intFlag } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
+import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon doctor [options]
 
@@ -35,7 +36,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     },
   });
   if (values.help) {
-    println(io.stdout, help);
+    println(io.stdout, withDocsPath(help));
     return 0;
   }
   const controller = new AbortController();

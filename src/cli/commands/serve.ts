@@ -5,6 +5,7 @@ import { createResponder } from '../../responder/responder.js';
 import { defined, intFlag, jitterFlag, metaFlag, rateFlag, secondsFlag } from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, println } from '../io.js';
+import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon serve [options]
 
@@ -90,7 +91,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     },
   });
   if (values.help) {
-    println(io.stdout, help);
+    println(io.stdout, withDocsPath(help));
     return 0;
   }
   const durationMs = secondsFlag('duration', values.duration);
