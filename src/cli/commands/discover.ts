@@ -7,6 +7,7 @@ import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../ar
 import { formatTable } from '../format.js';
 import { type CliIo, println, signalExitCode } from '../io.js';
 import { checkInterfaceFlags, explainNothingFound } from '../nothing-found.js';
+import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon discover [options]
 
@@ -99,7 +100,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    println(io.stdout, help);
+    println(io.stdout, withDocsPath(help));
     return 0;
   }
   const logger: Logger = {
