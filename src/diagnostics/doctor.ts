@@ -175,6 +175,9 @@ async function inspectPort(
       timeout: 600,
       retries: 1,
       maxResults: 1,
+      // The original advertises its default-route address even to a loopback asker: a reply
+      // claiming another address than its source still shows that the holder answers.
+      acceptForeignAddresses: true,
       ...extra,
       ...(signal ? { signal } : {}),
     }).catch(() => [] as Server[]);

@@ -85,7 +85,7 @@ describe('doctor tells beckon from the original by what runs, not by the folder'
     await Promise.all(started.map((child) => child.exited));
   });
 
-  it('the original server run from a clone named beckon is not beckon', async (t) => {
+  it('the original server run from a clone named beckon answers discovery and is not beckon', async (t) => {
     if (!requirePrerequisite(t, hasPython(), `Python at ${PYTHON}`)) return;
     const port = await freePort();
     const server = join(clone, 'test', 'peers', 'original_server.py');
@@ -100,9 +100,9 @@ describe('doctor tells beckon from the original by what runs, not by the folder'
     started.push(original);
     await original.waitFor(/UDP Discovery listener started on port \d+/);
     const report = await runDoctor({ port, selfTest: false, env: {} });
-    // 'discovery' where the original advertises 127.0.0.1 (no default route), 'nothing' where it
-    // advertises its LAN address, which the loopback probe drops as foreign.
-    assert.notEqual(report.port.answers, 'beckon');
+    // It answers, though with its default-route address (not 127.0.0.1) on most machines.
+    assert.equal(report.port.answers, 'discovery');
+    assert.equal(report.findings.find((f) => f.id === 'port-answers')?.severity, 'info');
     const holder = report.port.holders.find((h) => h.pid === original.child.pid);
     assert.ok(holder, JSON.stringify(report.port.holders));
     assert.match(holder.command, /\/beckon\/test\/peers\/original_server\.py/);
