@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import type { Logger } from '../logger.js';
 
 /** What a CLI command may touch: its streams, environment and signals. Injected for tests. */
@@ -31,6 +32,14 @@ export const processIo: CliIo = {
 /** Writes a line. */
 export function println(stream: NodeJS.WritableStream, line = ''): void {
   stream.write(`${line}\n`);
+}
+
+/**
+ * The exit code a shell expects from a command stopped by `signal`: 128 + its number
+ * (130 for SIGINT, 143 for SIGTERM).
+ */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
 }
 
 /**

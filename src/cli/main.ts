@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isBeckonError } from '../errors.js';
 import { closestMatch } from '../suggest.js';
 import { type CliIo, println, processIo, UsageError } from './io.js';
+import { withDocsPath } from './package-files.js';
 
 const help = `beckon: find your servers on the local network, with zero configuration.
 
@@ -38,7 +39,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   try {
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
       const load = name === 'help' && rest[0] ? commands[rest[0]] : undefined;
-      println(io.stdout, (await load?.())?.help ?? help);
+      println(io.stdout, withDocsPath((await load?.())?.help ?? help));
       return 0;
     }
     if (name === '--version' || name === '-v') {

@@ -8,7 +8,12 @@ import {
 } from '../network/interfaces.js';
 import { parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
-import { type SkipReason, selectInterfaces } from '../network/select.js';
+import {
+  describeInterfaces,
+  type SkipReason,
+  selectInterfaces,
+  unmatchedPatterns,
+} from '../network/select.js';
 import {
   closeSocket,
   createUdpSocket,
@@ -254,7 +259,7 @@ async function* runDiscovery(
     } else {
       channels = opened;
       if (channels.length === 0) {
-        logger.warn('Nothing to send to: no usable interface selected and no targets given');
+        logger.warn(`Nothing to send to: ${nothingToSend(settings, interfaces)}`);
         close('nothing-to-send');
       } else {
         // The first round goes out now: even setTimeout(0) would cost a millisecond.
@@ -286,6 +291,19 @@ async function* runDiscovery(
     close('returned');
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Why a run has no channel, for its warning: which interfaces were skipped and why. */
+function nothingToSend(settings: DiscoverSettings, interfaces: readonly NetworkInterface[]) {
+  const { selected, skipped } = selectInterfaces(interfaces, settings.include, settings.exclude);
+  const why = skipped.map(({ iface, reason }) => `${iface.name} ${iface.address}: ${reason}`);
+  const broadcast = !settings.broadcast
+    ? 'broadcast is off'
+    : selected.length > 0
+      ? 'no interface socket could be opened'
+      : `no interface is usable (${why.join('; ') || 'none is up with an IPv4 address'})`;
+  const targets = settings.targets.length > 0 ? 'no target could be asked' : 'no targets given';
+  return `${broadcast}, and ${targets}`;
 }
 
 /** The interface holding the local address of the route to `ip`, if any. */
@@ -322,6 +340,20 @@ async function openChannels(
         broadcast: skipped ? undefined : iface.broadcast,
         skipped,
       });
+    // A pattern that matches nothing is almost always a typo: say so rather than go quiet.
+    for (const [option, matchers] of [
+      ['interfaces', settings.include],
+      ['exclude', settings.exclude],
+    ] as const) {
+      for (const pattern of unmatchedPatterns(interfaces, matchers)) {
+        if (option === 'interfaces') {
+          logger.warn(
+            `Interface pattern "${pattern}" matches no interface that is up (interfaces: ${describeInterfaces(interfaces)})`,
+          );
+        }
+        trace({ type: 'unmatched-pattern', option, pattern });
+      }
+    }
     for (const { iface, reason } of skipped) {
       logger.debug(`Skipped ${iface.name} ${iface.address}: ${reason}`);
       considered(iface, reason);

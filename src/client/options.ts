@@ -46,8 +46,9 @@ export interface DiscoverOptions {
   retries?: number;
   /**
    * Interfaces to broadcast on: names, globs (`veth*`) or CIDRs. Loopback and link-local
-   * interfaces are used only when a pattern names them. Env `DISCOVERY_CLIENT_INTERFACES_WHITELIST`
-   * (comma-separated). @default every interface that is up
+   * interfaces are used only when a pattern names them. A pattern that matches no interface
+   * that is up is logged as a warning and traced (`unmatched-pattern`). Env
+   * `DISCOVERY_CLIENT_INTERFACES_WHITELIST` (comma-separated). @default every interface that is up
    */
   interfaces?: readonly string[];
   /** Interfaces not to use, same patterns. Env `DISCOVERY_CLIENT_INTERFACES_BLACKLIST`. */

@@ -43,6 +43,15 @@ export type TraceFields =
       readonly skipped: SkipReason | undefined;
     }
   | {
+      /**
+       * An `interfaces` (include) or `exclude` pattern matched no interface of this host: a typo,
+       * or an interface that is not up. An include pattern matching nothing is also a warning.
+       */
+      readonly type: 'unmatched-pattern';
+      readonly option: 'interfaces' | 'exclude';
+      readonly pattern: string;
+    }
+  | {
       /** A target host name did not resolve. */
       readonly type: 'unresolved';
       readonly target: string;

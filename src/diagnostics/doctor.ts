@@ -53,7 +53,11 @@ export interface PortReport {
    * (the original's request: django-udp-discovery, or beckon in plain mode), `nothing`.
    */
   readonly answers: 'beckon' | 'discovery' | 'nothing' | undefined;
-  /** The holder is a beckon responder: it answers beckon's request, or its command runs beckon. */
+  /**
+   * The holder is a beckon responder: it answers beckon's extended request, or its command line
+   * runs beckon's CLI (by real path, {@link PortHolder.beckon}). A silent responder hosted by
+   * another program (the library with a key or a service) cannot be told apart and is `false`.
+   */
   readonly beckon: boolean;
   /** What the holder says about itself, when it answered beckon's request. */
   readonly server: Pick<Server, 'ip' | 'port' | 'metadata'> | undefined;
@@ -171,6 +175,9 @@ async function inspectPort(
       timeout: 600,
       retries: 1,
       maxResults: 1,
+      // The original advertises its default-route address even to a loopback asker: a reply
+      // claiming another address than its source still shows that the holder answers.
+      acceptForeignAddresses: true,
       ...extra,
       ...(signal ? { signal } : {}),
     }).catch(() => [] as Server[]);
@@ -183,7 +190,7 @@ async function inspectPort(
     sockets,
     holders,
     answers,
-    beckon: answers === 'beckon' || holders.some((h) => /beckon/i.test(h.command)),
+    beckon: answers === 'beckon' || holders.some((h) => h.beckon),
     server: extended
       ? { ip: extended.ip, port: extended.port, metadata: extended.metadata }
       : undefined,

@@ -58,7 +58,8 @@ export interface InventorySources {
   readonly linkFacts?: LinkFactsReader;
 }
 
-const REASONS: Record<SkipReason, string> = {
+/** Why discovery skips an interface address, in words, with the fix where there is one. */
+export const SKIP_REASONS: Readonly<Record<SkipReason, string>> = {
   down: 'it is down',
   excluded: 'an exclude pattern matches it',
   'not-included': 'no include pattern matches it',
@@ -139,7 +140,7 @@ function whyUnused(
   }
   const first = addresses[0]?.skipped;
   if (first === undefined) return 'it has no IPv4 address';
-  return REASONS[first];
+  return SKIP_REASONS[first];
 }
 
 /**

@@ -5,6 +5,7 @@
 import { createSocket } from 'node:dgram';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { formatIPv4 } from '../network/ipv4.js';
+import { runsBeckonCli } from './beckon-process.js';
 import { LITTLE_ENDIAN, procWord } from './proc-net.js';
 
 /** A UDP socket bound to the port. */
@@ -23,6 +24,11 @@ export interface PortHolder {
   readonly command: string;
   readonly uid: number;
   readonly address: string;
+  /**
+   * It runs beckon's CLI: an argument of its command line is, by real path, the `bin` entry of
+   * an installed `beckon` package. A path that merely contains "beckon" does not count.
+   */
+  readonly beckon: boolean;
 }
 
 /**
@@ -109,11 +115,13 @@ export function socketHolders(sockets: readonly BoundSocket[], procRoot = '/proc
       }
       const socket = byInode.get(target);
       if (!socket) continue;
+      const argv = readArgv(procRoot, pid);
       holders.push({
         pid: Number(pid),
-        command: commandLine(procRoot, pid),
+        command: argv ? shorten(argv.join(' ')) : '?',
         uid: socket.uid,
         address: socket.address,
+        beckon: argv !== undefined && runsBeckonCli(argv, readCwd(procRoot, pid)),
       });
       break;
     }
@@ -121,14 +129,25 @@ export function socketHolders(sockets: readonly BoundSocket[], procRoot = '/proc
   return holders;
 }
 
-function commandLine(procRoot: string, pid: string): string {
+function readArgv(procRoot: string, pid: string): string[] | undefined {
   try {
-    const text = readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').replace(/\0+$/, '');
-    const command = text.split('\0').join(' ');
-    return command.length > 200 ? `${command.slice(0, 199)}…` : command;
+    return readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0');
   } catch {
-    return '?';
+    return undefined;
   }
+}
+
+/** The process's working directory, against which its relative arguments resolve. */
+function readCwd(procRoot: string, pid: string): string | undefined {
+  try {
+    return readlinkSync(`${procRoot}/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+function shorten(command: string): string {
+  return command.length > 200 ? `${command.slice(0, 199)}…` : command;
 }
 
 /**

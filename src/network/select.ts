@@ -4,7 +4,11 @@ import type { NetworkInterface } from './interfaces.js';
 import { cidrContains, parseCidr, parseIPv4 } from './ipv4.js';
 
 /** Tests one interface address against one pattern. */
-export type InterfaceMatcher = (iface: NetworkInterface) => boolean;
+export interface InterfaceMatcher {
+  (iface: NetworkInterface): boolean;
+  /** The pattern as given, for messages. */
+  readonly pattern: string;
+}
 
 /**
  * Compiles a pattern: a CIDR (contains `/`) matches addresses inside it, a glob (`*`, `?`)
@@ -13,6 +17,10 @@ export type InterfaceMatcher = (iface: NetworkInterface) => boolean;
  * @throws {InvalidOptionError} for a malformed CIDR or an empty pattern.
  */
 export function compileInterfacePattern(option: string, pattern: string): InterfaceMatcher {
+  return Object.assign(compileMatch(option, pattern), { pattern });
+}
+
+function compileMatch(option: string, pattern: string): (iface: NetworkInterface) => boolean {
   const text = pattern.trim();
   if (text.includes('/')) {
     const cidr = parseCidr(text);
@@ -95,4 +103,24 @@ function skipReason(
   if (!iface.broadcast) return 'no-broadcast';
   if (used.has(iface.address)) return 'same-address';
   return undefined;
+}
+
+/**
+ * The patterns among `matchers` that match none of `interfaces`: a typo, or an interface that
+ * is not there (Node lists only running interfaces with an IPv4 address).
+ */
+export function unmatchedPatterns(
+  interfaces: readonly NetworkInterface[],
+  matchers: readonly InterfaceMatcher[],
+): string[] {
+  return matchers.filter((match) => !interfaces.some(match)).map((match) => match.pattern);
+}
+
+/**
+ * The interfaces as a short list for messages: `lo 127.0.0.1/8, eth0 10.0.0.5/24`, or `none`.
+ * Each address of an interface is listed.
+ */
+export function describeInterfaces(interfaces: readonly NetworkInterface[]): string {
+  if (interfaces.length === 0) return 'none';
+  return interfaces.map((iface) => `${iface.name} ${iface.address}/${iface.prefix}`).join(', ');
 }

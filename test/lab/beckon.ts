@@ -84,8 +84,17 @@ export function summary(servers: Server[]): string[] {
 }
 
 /** Starts the peer that behaves like the original Python server in `host`. */
-export async function originalServer(host: LabHost, ...args: string[]): Promise<LabProcess> {
-  const server = host.spawn(PYTHON, [`${ROOT}test/peers/original_server.py`, ...args]);
+export function originalServer(host: LabHost, ...args: string[]): Promise<LabProcess> {
+  return originalServerAt(host, `${ROOT}test/peers/original_server.py`, ...args);
+}
+
+/** {@link originalServer} run from `script`, a copy of test/peers/original_server.py. */
+export async function originalServerAt(
+  host: LabHost,
+  script: string,
+  ...args: string[]
+): Promise<LabProcess> {
+  const server = host.spawn(PYTHON, [script, ...args]);
   await server.waitFor(/UDP Discovery listener started on port \d+/);
   return server;
 }

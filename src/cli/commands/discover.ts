@@ -1,17 +1,18 @@
 import { discoverStream, type Server } from '../../client/discover.js';
 import { resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
-import { detectSegmentedNetwork, type SegmentedNetwork } from '../../diagnostics/segmented.js';
 import { listInterfaces } from '../../network/interfaces.js';
-import { selectInterfaces } from '../../network/select.js';
 import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
-import { type CliIo, cliLogger, println, showProgress, UsageError } from '../io.js';
+import { type CliIo, cliLogger, println, showProgress, signalExitCode, UsageError } from '../io.js';
+import { checkInterfaceFlags, explainNothingFound } from '../nothing-found.js';
+import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon discover [options]
 
 Broadcast a discovery request on every interface and list the servers that answer.
-Exit status: 0 when a server was found, 1 when none was, 2 on a usage error.
+Exit status: 0 when a server was found, 1 when none was, 2 on a usage error. Ctrl+C (SIGINT) or
+SIGTERM stops the search early: what was found so far is printed, and the exit status is 130 / 143.
 
 Options:
   -p, --port N              UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
@@ -21,8 +22,8 @@ Options:
   --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
   -i, --interface NAME|GLOB|CIDR
                             broadcast only on matching interfaces (repeatable; e.g. eth0, veth*,
-                            10.0.0.0/8); loopback is used only when named
-                            (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
+                            10.0.0.0/8); loopback is used only when named; a pattern that
+                            matches no interface is an error (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
   --exclude NAME|GLOB|CIDR  skip matching interfaces (repeatable; env DISCOVERY_CLIENT_INTERFACES_BLACKLIST)
   --no-broadcast            send to --target addresses only
   --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 5)
@@ -50,7 +51,8 @@ other users of this host can read command lines):
                             (only beckon servers answer it)
   --service NAME            only servers of this service (implies --extended)
   --auth-key KEY            sign requests with the shared key and believe only answers signed
-                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)`;
+                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)
+Servers that these filters leave out stay silent; "No servers found" lists the filters in use.`;
 
 /** The flag of each library option that a flag sets, for errors about it. */
 const FLAG_OF: Record<string, string> = {
@@ -103,7 +105,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    println(io.stdout, help);
+    println(io.stdout, withDocsPath(help));
     return 0;
   }
   if (values.json && values.url) {
@@ -137,14 +139,17 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         : undefined,
     }),
   };
-  const { timeout, port, mode, include, exclude } = withFlagNames(values, FLAG_OF, () =>
-    resolveDiscoverSettings(options),
-  );
+  const settings = withFlagNames(values, FLAG_OF, () => resolveDiscoverSettings(options));
+  const { timeout, port, mode } = settings;
+  if (values.interface) checkInterfaceFlags(settings, listInterfaces());
 
+  // Ctrl+C or SIGTERM ends the search early but keeps what it found (exit 130 / 143).
   const controller = new AbortController();
-  const removeSignal = io.onSignal((signal) =>
-    controller.abort(new Error(`Interrupted (${signal})`)),
-  );
+  let interrupted: NodeJS.Signals | undefined;
+  const removeSignal = io.onSignal((signal) => {
+    interrupted ??= signal;
+    controller.abort(new Error(`Interrupted (${signal})`));
+  });
   const endProgress =
     values.json || values.url || values.trace || values.quiet
       ? () => {}
@@ -159,26 +164,23 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       if (values.json) println(io.stdout, JSON.stringify(server));
       if (values.url) println(io.stdout, server.url);
     }
+  } catch (error) {
+    if (interrupted === undefined || error !== controller.signal.reason) throw error;
   } finally {
     removeSignal();
     endProgress();
   }
 
+  if (interrupted) {
+    const found = `${servers.length} server${servers.length === 1 ? '' : 's'} found`;
+    println(io.stderr, `Interrupted by ${interrupted}: ${found} so far.`);
+  }
   if (servers.length === 0) {
+    if (interrupted) return signalExitCode(interrupted);
     if (!values.json && !values.quiet) {
-      println(io.stderr, 'No servers found.');
-      println(
-        io.stderr,
-        'Check that a responder runs on the same network and UDP port, that no firewall drops',
-      );
-      println(
-        io.stderr,
-        'the port, and, across routers or VLANs, ask the server directly with --target <ip|cidr>.',
-      );
-      const { selected } = selectInterfaces(listInterfaces(), include, exclude);
-      const segmented = detectSegmentedNetwork(selected, { port });
-      if (segmented.length > 0) println(io.stderr, `\n${explainSegmented(segmented)}`);
-      println(io.stderr, 'Run "beckon doctor" for a full diagnosis.');
+      const authKeySource =
+        values['auth-key'] === undefined ? 'the auth key from the environment' : '--auth-key';
+      println(io.stderr, explainNothingFound(settings, listInterfaces(), authKeySource));
     }
     return 1;
   }
@@ -199,28 +201,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, `Found ${servers.length} server${servers.length === 1 ? '' : 's'}:`);
     println(io.stdout, formatTable(headers, rows));
   }
-  return 0;
-}
-
-/** The segmented-network explanation, printed once when nothing was found. */
-export function explainSegmented(findings: readonly SegmentedNetwork[]): string {
-  const lines = ['Segmented network: broadcasts probably reach only part of your subnet.'];
-  for (const s of findings) {
-    lines.push(
-      `  ${s.interface} (${s.address}) is on ${s.network}: ${s.addresses} addresses, usually cut into`,
-      `  ${s.segments} /24 segments by the network. A broadcast reaches only this host's own segment,`,
-      `  ${s.likelyBroadcastDomain}; servers in the others cannot hear it.`,
-    );
-  }
-  const [first] = findings;
-  if (first) {
-    lines.push(
-      'Ask a server in another segment directly, giving its segment or its address:',
-      `  ${first.fix}    (the server's segment, ${first.segmentRange})`,
-      '  beckon discover --target <server-ip>',
-    );
-  }
-  return lines.join('\n');
+  return interrupted ? signalExitCode(interrupted) : 0;
 }
 
 /** One trace event as a line for people. */
@@ -231,6 +212,8 @@ export function formatTraceEvent(event: TraceEvent): string {
       return event.skipped
         ? `${at} skip ${event.interface} ${event.address} (${event.class}): ${event.skipped}`
         : `${at} use ${event.interface} ${event.address} (${event.class}): broadcast ${event.broadcast}`;
+    case 'unmatched-pattern':
+      return `${at} ${event.option === 'interfaces' ? 'include' : 'exclude'} pattern "${event.pattern}" matches no interface`;
     case 'unresolved':
       return `${at} target ${event.target} did not resolve: ${event.error}`;
     case 'send':

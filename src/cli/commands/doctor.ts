@@ -3,6 +3,7 @@ import type { FirewallReport } from '../../diagnostics/firewall/index.js';
 import { defined, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
+import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon doctor [options]
 
@@ -30,7 +31,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    println(io.stdout, help);
+    println(io.stdout, withDocsPath(help));
     return 0;
   }
   const controller = new AbortController();

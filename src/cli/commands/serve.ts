@@ -13,6 +13,7 @@ import {
 } from '../args.js';
 import { formatDuration } from '../format.js';
 import { type CliIo, cliLogger, println } from '../io.js';
+import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon serve [options]
 
@@ -130,7 +131,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    println(io.stdout, help);
+    println(io.stdout, withDocsPath(help));
     return 0;
   }
   const durationMs = durationFlag('duration', values.duration);

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { it } from 'node:test';
 import type { DoctorReport, InterfaceReport } from '../../../src/index.js';
-import { discoverCli, doctorJson, originalServer, serve } from '../beckon.js';
-import { type LabHost, startLab } from '../lab.js';
+import { hasPython, PYTHON, requirePrerequisite } from '../../helpers/prerequisite.js';
+import { discoverCli, doctorJson, originalServerAt, serve } from '../beckon.js';
+import { hasCommand, type LabHost, ROOT, startLab } from '../lab.js';
 
 const ids = (report: DoctorReport) => report.findings.map((f) => f.id);
 const iface = (report: DoctorReport, name: string): InterfaceReport => {
@@ -46,6 +50,8 @@ it('doctor: a /16 in 10.20.0.0/16 triggers the segmented check, and discover exp
 });
 
 it('doctor: names the process holding UDP 9999 and tells beckon, the original and strangers apart', async (t) => {
+  if (!requirePrerequisite(t, hasCommand('socat'), 'socat')) return;
+  if (!requirePrerequisite(t, hasPython(), `Python at ${PYTHON}`)) return;
   const lab = await startLab(t, {
     host: { interfaces: { eth0: { segment: 'lan', address: '10.30.0.5/24' } } },
   });
@@ -79,16 +85,28 @@ it('doctor: names the process holding UDP 9999 and tells beckon, the original an
   assert.equal(beckon.report.port.beckon, true);
   assert.equal(beckon.report.port.holders[0]?.pid, ours.child.pid);
   assert.match(beckon.report.port.holders[0]?.command ?? '', /beckon\.js serve/);
+  assert.equal(beckon.report.port.holders[0]?.beckon, true);
   assert.equal(beckon.report.port.server?.metadata?.name, 'web-1');
   assert.ok(ids(beckon.report).includes('port-answers'));
   ours.child.kill('SIGTERM');
   await ours.exited;
 
-  const original = await originalServer(host);
+  // Run from a clone in a folder named beckon, as `git clone` makes it: still not beckon.
+  const clone = join(mkdtempSync(join(tmpdir(), 'doctor-')), 'beckon');
+  t.after(() => rmSync(dirname(clone), { recursive: true, force: true }));
+  mkdirSync(join(clone, 'test', 'peers'), { recursive: true });
+  copyFileSync(join(ROOT, 'package.json'), join(clone, 'package.json'));
+  copyFileSync(
+    join(ROOT, 'test', 'peers', 'original_server.py'),
+    join(clone, 'test', 'peers', 'original_server.py'),
+  );
+  const original = await originalServerAt(host, join(clone, 'test', 'peers', 'original_server.py'));
   const python = await doctorJson(host, '--no-self-test');
   assert.equal(python.report.port.answers, 'discovery');
   assert.equal(python.report.port.beckon, false);
   assert.equal(python.report.port.holders[0]?.pid, original.child.pid);
+  assert.match(python.report.port.holders[0]?.command ?? '', /\/beckon\/test\/peers\//);
+  assert.equal(python.report.port.holders[0]?.beckon, false);
 });
 
 it('doctor: reports a missing default route, and the route when there is one', async (t) => {
@@ -166,6 +184,7 @@ it('doctor: classes a bridge named like a container network as container, and sh
 });
 
 it('doctor: finds the nftables rule that drops the port, and its fix lets discovery through', async (t) => {
+  if (!requirePrerequisite(t, hasCommand('nft'), 'nftables (nft)')) return;
   const lab = await startLab(t, {
     server: { interfaces: { eth0: { segment: 'lan', address: '10.70.0.5/24' } } },
     client: { interfaces: { eth0: { segment: 'lan', address: '10.70.0.6/24' } } },
