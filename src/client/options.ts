@@ -31,11 +31,11 @@ import type { TraceEvent } from './trace.js';
  * the original client's environment variable, then to its default.
  */
 export interface DiscoverOptions {
-  /** UDP port the responders listen on. Env `DISCOVERY_CLIENT_PORT`. @default 9999 */
+  /** UDP port the responders listen on. Env `DISCOVERY_CLIENT_PORT`, then `DISCOVERY_PORT`. @default 9999 */
   port?: number;
-  /** The request to send. Env `DISCOVERY_CLIENT_MESSAGE`. @default 'DISCOVER_SERVER' */
+  /** The request to send. Env `DISCOVERY_CLIENT_MESSAGE`, then `DISCOVERY_MESSAGE`. @default 'DISCOVER_SERVER' */
   message?: string;
-  /** Expected reply prefix. Env `DISCOVERY_CLIENT_RESPONSE_PREFIX`. @default 'SERVER_IP:' */
+  /** Expected reply prefix. Env `DISCOVERY_CLIENT_RESPONSE_PREFIX`, then `RESPONSE_PREFIX`. @default 'SERVER_IP:' */
   prefix?: string;
   /**
    * Total deadline in milliseconds, however much traffic arrives. Env `DISCOVERY_CLIENT_TIMEOUT`
@@ -196,25 +196,31 @@ export function resolveDiscoverSettings(
       'Fernet encryption or the extended protocol (service, authKey), not both',
     );
   }
+  // Port, message and prefix: the client's own variable, else the server's, so that one
+  // environment (DISCOVERY_PORT=7777) configures both `beckon serve` and `beckon discover`.
+  const portVariable = envInEffect(env, 'DISCOVERY_CLIENT_PORT', 'DISCOVERY_PORT');
+  const messageVariable = envInEffect(env, 'DISCOVERY_CLIENT_MESSAGE', 'DISCOVERY_MESSAGE');
+  const prefixVariable = envInEffect(env, 'DISCOVERY_CLIENT_RESPONSE_PREFIX', 'RESPONSE_PREFIX');
+  const timeout = checkDuration(
+    'timeout',
+    options.timeout ?? envSecondsAsMs(env, 'DISCOVERY_CLIENT_TIMEOUT') ?? 2000,
+  );
   return {
-    port: checkPort(
-      'port',
-      options.port ?? envInteger(env, 'DISCOVERY_CLIENT_PORT', 1, 65535) ?? DEFAULT_DISCOVERY_PORT,
-    ),
+    port:
+      options.port === undefined
+        ? envClientPort(env, portVariable)
+        : checkPort('port', options.port),
     message: checkText(
-      'message',
-      options.message ?? envValue(env, 'DISCOVERY_CLIENT_MESSAGE') ?? DEFAULT_MESSAGE,
+      options.message === undefined ? messageVariable : 'message',
+      options.message ?? envValue(env, messageVariable) ?? DEFAULT_MESSAGE,
       512,
     ),
     prefix: checkText(
-      'prefix',
-      options.prefix ?? envValue(env, 'DISCOVERY_CLIENT_RESPONSE_PREFIX') ?? DEFAULT_PREFIX,
+      options.prefix === undefined ? prefixVariable : 'prefix',
+      options.prefix ?? envValue(env, prefixVariable) ?? DEFAULT_PREFIX,
       64,
     ),
-    timeout: checkDuration(
-      'timeout',
-      options.timeout ?? envSecondsAsMs(env, 'DISCOVERY_CLIENT_TIMEOUT') ?? 2000,
-    ),
+    timeout,
     retries: checkInteger(
       'retries',
       options.retries ?? envInteger(env, 'DISCOVERY_CLIENT_RETRIES', 0, 100) ?? 5,
@@ -243,4 +249,17 @@ export function resolveDiscoverSettings(
     replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
     secrets: { fernetKey, authKey },
   };
+}
+
+/** The port from the environment: the client's variable, else the server's (not its 0). */
+function envClientPort(env: Env, variable: string): number {
+  const port = envInteger(env, variable, variable === 'DISCOVERY_PORT' ? 0 : 1, 65535);
+  if (port === 0) {
+    throw new InvalidOptionError(
+      variable,
+      envValue(env, variable),
+      'a port from 1 to 65535 to discover on: 0 (any free port) only works for a server; set DISCOVERY_CLIENT_PORT or --port',
+    );
+  }
+  return port ?? DEFAULT_DISCOVERY_PORT;
 }

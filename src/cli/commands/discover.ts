@@ -16,7 +16,8 @@ Broadcast a discovery request on every interface and list the servers that answe
 Exit status: 0 when a server was found, 1 when none was, 2 on a usage error.
 
 Options:
-  --port N                  UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
+  --port N                  UDP port of the responders (env DISCOVERY_CLIENT_PORT, else serve's
+                            DISCOVERY_PORT; default 9999)
   --timeout SECONDS         total deadline (env DISCOVERY_CLIENT_TIMEOUT, default 2)
   --first                   stop at the first server found
   --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
@@ -28,8 +29,10 @@ Options:
   --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 5)
   --receive-buffer BYTES    socket receive buffer, for bursts of replies from large fleets
                             (default 1048576; the kernel caps it at net.core.rmem_max; 0 = system)
-  --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, default DISCOVER_SERVER)
-  --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
+  --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, else DISCOVERY_MESSAGE;
+                            default DISCOVER_SERVER)
+  --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, else
+                            RESPONSE_PREFIX; default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address
   --json                    one JSON object per server per line, printed as each is found
   --verbose                 also show the source and raw reply, and debug details on stderr
