@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
 import { compileInterfacePattern, type InterfaceMatcher } from '../network/select.js';
 import type { SocketFactory } from '../network/socket.js';
@@ -18,6 +18,8 @@ import {
   envList,
   envSecondsAsMs,
   envValue,
+  warnOnce,
+  warnUnknownEnvNames,
 } from '../options.js';
 import { Limits } from '../protocol/extended.js';
 import type { FernetKey } from '../protocol/fernet.js';
@@ -28,7 +30,8 @@ import type { TraceEvent } from './trace.js';
 
 /**
  * Options of {@link discover}, {@link discoverOne} and {@link discoverStream}. Each falls back to
- * the original client's environment variable, then to its default.
+ * the original client's environment variable, then to its default. Unknown `DISCOVERY_*`
+ * variables (typos such as `DISCOVERY_CLIENT_TIMOUT`) are logged as warnings through `logger`.
  */
 export interface DiscoverOptions {
   /** UDP port the responders listen on. Env `DISCOVERY_CLIENT_PORT`, then `DISCOVERY_PORT`. @default 9999 */
@@ -39,7 +42,8 @@ export interface DiscoverOptions {
   prefix?: string;
   /**
    * Total deadline in milliseconds, however much traffic arrives. Env `DISCOVERY_CLIENT_TIMEOUT`
-   * (in seconds, as in the original). @default 2000
+   * (in seconds, as in the original). Under 50 ms logs a warning: no server can answer in time,
+   * so seconds were probably meant (`timeout: 2` is 2 ms). @default 2000
    */
   timeout?: number;
   /** Re-sends after the first request, with backoff, inside the deadline. Env `DISCOVERY_CLIENT_RETRIES`. @default 5 */
@@ -205,6 +209,9 @@ export function resolveDiscoverSettings(
     'timeout',
     options.timeout ?? envSecondsAsMs(env, 'DISCOVERY_CLIENT_TIMEOUT') ?? 2000,
   );
+  const logger = options.logger ?? debugLogger;
+  warnUnknownEnvNames(env, logger);
+  if (timeout < SHORT_TIMEOUT_MS) warnOnce(logger, describeShortTimeout(timeout, options, env));
   return {
     port:
       options.port === undefined
@@ -249,6 +256,24 @@ export function resolveDiscoverSettings(
     replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
     secrets: { fernetKey, authKey },
   };
+}
+
+/** Below this, a timeout leaves no time for replies: almost surely seconds given as milliseconds. */
+const SHORT_TIMEOUT_MS = 50;
+
+function describeShortTimeout(timeout: number, options: DiscoverOptions, env: Env): string {
+  const tooShort = 'too short for servers to answer';
+  if (options.timeout === undefined) {
+    const raw = envValue(env, 'DISCOVERY_CLIENT_TIMEOUT')?.trim();
+    return (
+      `DISCOVERY_CLIENT_TIMEOUT=${raw} is ${timeout} ms, ${tooShort}: the variable is in ` +
+      `seconds (DISCOVERY_CLIENT_TIMEOUT=2 waits 2 s)`
+    );
+  }
+  return (
+    `timeout: ${timeout} ms is ${tooShort}: did you mean ${timeout} s (timeout: ${timeout * 1000})? ` +
+    'The library takes milliseconds'
+  );
 }
 
 /** The port from the environment: the client's variable, else the server's (not its 0). */

@@ -110,3 +110,47 @@ describe('beckon serve and discover share the environment', () => {
     assert.match(run.stderr, /Invalid DISCOVERY_PORT: "0" .*only works for a server/);
   });
 });
+
+describe('CLI warnings for silent slips', () => {
+  it('discover warns once on stderr about a misspelled variable, and still runs', async () => {
+    const run = await beckon(['discover', ...ON_LOOPBACK, '--port', String(await freeUdpPort())], {
+      DISCOVERY_CLIENT_TIMOUT: '0.3',
+      DISCOVERY_CLIENT_TIMEOUT: '0.3',
+    });
+    assert.equal(run.code, 1, run.stderr);
+    const warnings = run.stderr.split('\n').filter((line) => line.startsWith('warning:'));
+    assert.deepEqual(warnings, [
+      'warning: Unknown environment variable DISCOVERY_CLIENT_TIMOUT, ignored: did you mean DISCOVERY_CLIENT_TIMEOUT?',
+    ]);
+  });
+
+  it('discover warns on stderr about a timeout under 50 ms', async () => {
+    const run = await beckon(['discover', ...ON_LOOPBACK, '--port', String(await freeUdpPort())], {
+      DISCOVERY_CLIENT_TIMEOUT: '0.002',
+    });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /^warning: DISCOVERY_CLIENT_TIMEOUT=0\.002 is 2 ms, too short for servers to answer: the variable is in seconds/m,
+    );
+    assert.equal(run.stderr.match(/too short/g)?.length, 1, run.stderr);
+    const flag = await beckon([
+      'discover',
+      ...ON_LOOPBACK,
+      '--port',
+      String(await freeUdpPort()),
+      '--timeout',
+      '0.01',
+    ]);
+    assert.match(flag.stderr, /^warning: timeout: 10 ms is too short for servers to answer/m);
+  });
+
+  it('serve warns about a misspelled variable in its log', async () => {
+    const server = await serve(['--port', '0'], { DISCOVERY_MESAGE: 'HELLO_THERE_SERVER' });
+    assert.match(
+      server.output(),
+      /Unknown environment variable DISCOVERY_MESAGE, ignored: did you mean DISCOVERY_MESSAGE\?/,
+    );
+    assert.equal(server.output().match(/DISCOVERY_MESAGE/g)?.length, 1, server.output());
+  });
+});

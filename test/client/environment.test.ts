@@ -9,6 +9,7 @@ import {
   createResponder,
   type DiscoverOptions,
   discover,
+  type Logger,
   type Responder,
   type ResponderOptions,
 } from '../../src/index.js';
@@ -29,6 +30,13 @@ async function responder(options: ResponderOptions): Promise<Responder> {
 /** Discovery by unicast to 127.0.0.1 only, with nothing from this process's environment. */
 const ask = (env: Record<string, string>, options: DiscoverOptions = {}) =>
   discover({ broadcast: false, targets: ['127.0.0.1'], timeout: 500, env, ...options });
+
+/** A logger that keeps its warnings. */
+function recorder(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  const off = () => {};
+  return { debug: off, info: off, warn: (m) => warnings.push(m), error: off, warnings };
+}
 
 describe('client environment: the server names as a fallback', () => {
   it('finds a responder configured by DISCOVERY_PORT, DISCOVERY_MESSAGE and RESPONSE_PREFIX with the same environment', async () => {
@@ -111,5 +119,68 @@ describe('client environment: the server names as a fallback', () => {
       () => ask({ DISCOVERY_MESSAGE: 'x'.repeat(600) }),
       /Invalid DISCOVERY_MESSAGE: "x{10}/,
     );
+  });
+});
+
+describe('client warnings for silent slips', () => {
+  it('warns once for a timeout under 50 ms, naming the likely intent', async () => {
+    const port = await freeUdpPort();
+    const logger = recorder();
+    const started = Date.now();
+    assert.deepEqual(await ask({}, { port, timeout: 2, logger }), []);
+    assert.ok(Date.now() - started < 1000);
+    assert.deepEqual(logger.warnings, [
+      'timeout: 2 ms is too short for servers to answer: did you mean 2 s (timeout: 2000)? The library takes milliseconds',
+    ]);
+    await ask({}, { port, timeout: 2, logger });
+    assert.equal(logger.warnings.length, 1, 'the same warning twice to one logger');
+
+    const fromEnv = recorder();
+    await discover({
+      broadcast: false,
+      targets: ['127.0.0.1'],
+      port,
+      logger: fromEnv,
+      env: { DISCOVERY_CLIENT_TIMEOUT: '0.002' },
+    });
+    assert.deepEqual(fromEnv.warnings, [
+      'DISCOVERY_CLIENT_TIMEOUT=0.002 is 2 ms, too short for servers to answer: the variable is in seconds (DISCOVERY_CLIENT_TIMEOUT=2 waits 2 s)',
+    ]);
+
+    const fine = recorder();
+    await ask({}, { port, timeout: 50, logger: fine });
+    assert.deepEqual(fine.warnings, []);
+  });
+
+  it('warns about a misspelled DISCOVERY_* variable with the name it probably meant', async () => {
+    const port = await freeUdpPort();
+    const logger = recorder();
+    await ask({ DISCOVERY_CLIENT_TIMOUT: '0.3', DISCOVERY_CLIENT_PORT: String(port) }, { logger });
+    assert.deepEqual(logger.warnings, [
+      'Unknown environment variable DISCOVERY_CLIENT_TIMOUT, ignored: did you mean DISCOVERY_CLIENT_TIMEOUT?',
+    ]);
+    const quiet = recorder();
+    await ask({ DISCOVERY_CLIENT_TIMEOUT: '0.3', DISCOVERY_PORT: String(port) }, { logger: quiet });
+    assert.deepEqual(quiet.warnings, []);
+  });
+
+  it('warns from the responder too', async () => {
+    const logger = recorder();
+    await responder({
+      env: { DISCOVERY_PROT: '7777', DISCOVERY_CLIENT_TIMEOUT: '1', HOME: '/root' },
+      logger,
+    });
+    assert.deepEqual(logger.warnings, [
+      'Unknown environment variable DISCOVERY_PROT, ignored: did you mean DISCOVERY_PORT?',
+    ]);
+  });
+
+  it('warns once from a responder in a worker thread (the thread reads the options again)', async () => {
+    const logger = recorder();
+    await responder({ env: { DISCOVERY_PROT: '7777' }, logger, worker: true });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // any later relayed line
+    assert.deepEqual(logger.warnings, [
+      'Unknown environment variable DISCOVERY_PROT, ignored: did you mean DISCOVERY_PORT?',
+    ]);
   });
 });
