@@ -215,8 +215,9 @@ describe('plain reply parsing against real Python', () => {
     const bytes = (...parts: (string | Buffer)[]) =>
       Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
     // Every character Python treats specially, plus bytes the UTF-8 decoder drops (a stray
-    // continuation byte, a cut sequence, an encoded surrogate, 0xff), a real U+FFFD, and
-    // characters that look like space or digits to someone but not to Python.
+    // continuation byte, cut and overlong sequences, an encoded surrogate, a code point past
+    // U+10FFFF, 0xff), a real U+FFFD, and characters that look like space or digits to someone
+    // but not to Python.
     const { special } = readProbe();
     const char = (cp: number) => Buffer.from(String.fromCodePoint(cp));
     const specials = special.map(([cp]) => char(cp));
@@ -233,6 +234,11 @@ describe('plain reply parsing against real Python', () => {
       Buffer.from([0xf0, 0x9f, 0x98]),
       Buffer.from([0xed, 0xa0, 0x80]),
       Buffer.from([0xff]),
+      Buffer.from([0xc0, 0xaf]), // overlong
+      Buffer.from([0xe0, 0x80, 0xaf]), // overlong
+      Buffer.from([0xf4, 0x90, 0x80, 0x80]), // beyond U+10FFFF
+      Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]), // five bytes
+      Buffer.from([0xe2, 0x80, 0x33]), // a cut sequence before a digit
       ...[
         '\ufffd',
         '\ufeff',
