@@ -215,7 +215,7 @@ export function resolveDiscoverSettings(
   return {
     port:
       options.port === undefined
-        ? envClientPort(env, portVariable)
+        ? envClientPort(env, portVariable, logger)
         : checkPort('port', options.port),
     message: checkText(
       options.message === undefined ? messageVariable : 'message',
@@ -276,15 +276,18 @@ function describeShortTimeout(timeout: number, options: DiscoverOptions, env: En
   );
 }
 
-/** The port from the environment: the client's variable, else the server's (not its 0). */
-function envClientPort(env: Env, variable: string): number {
+/**
+ * The port from the environment: the client's variable, else the server's. The server's 0 (any
+ * free port) cannot be asked: the default is asked instead, with a warning, as before the
+ * fallback existed.
+ */
+function envClientPort(env: Env, variable: string, logger: Logger): number {
   const port = envInteger(env, variable, variable === 'DISCOVERY_PORT' ? 0 : 1, 65535);
   if (port === 0) {
-    throw new InvalidOptionError(
-      variable,
-      envValue(env, variable),
-      'a port from 1 to 65535 to discover on: 0 (any free port) only works for a server; set DISCOVERY_CLIENT_PORT or --port',
+    warnOnce(
+      logger,
+      `DISCOVERY_PORT=0 (any free port) tells a server where to listen, not a client where to ask: asking ${DEFAULT_DISCOVERY_PORT}; set DISCOVERY_CLIENT_PORT or port`,
     );
   }
-  return port ?? DEFAULT_DISCOVERY_PORT;
+  return port || DEFAULT_DISCOVERY_PORT;
 }

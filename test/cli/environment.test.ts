@@ -104,10 +104,16 @@ describe('beckon serve and discover share the environment', () => {
     );
   });
 
-  it('discover refuses DISCOVERY_PORT=0 with a usage error naming the variable', async () => {
-    const run = await beckon(['discover', ...ON_LOOPBACK], { DISCOVERY_PORT: '0' });
-    assert.equal(run.code, 2);
-    assert.match(run.stderr, /Invalid DISCOVERY_PORT: "0" .*only works for a server/);
+  it("discover warns that serve's DISCOVERY_PORT=0 cannot be asked, and asks 9999", async () => {
+    const run = await beckon(['discover', ...ON_LOOPBACK, '--timeout', '0.3', '--trace'], {
+      DISCOVERY_PORT: '0',
+    });
+    assert.notEqual(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      /^warning: DISCOVERY_PORT=0 \(any free port\) tells a server where to listen, not a client where to ask: asking 9999/m,
+    );
+    assert.match(run.stderr, /send .* -> 127\.0\.0\.1:9999 /);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { resolveDiscoverSettings } from '../../src/client/options.js';
 import {
   createResponder,
   type DiscoverOptions,
@@ -98,18 +99,7 @@ describe('client environment: the server names as a fallback', () => {
     );
   });
 
-  it('names the server variable it read in errors, and refuses its port 0', () => {
-    assert.throws(
-      () => ask({ DISCOVERY_PORT: '0' }),
-      (error: Error) => {
-        assert.match(
-          error.message,
-          /^Invalid DISCOVERY_PORT: "0" \(expected a port from 1 to 65535/,
-        );
-        assert.match(error.message, /only works for a server; set DISCOVERY_CLIENT_PORT/);
-        return true;
-      },
-    );
+  it('names the server variable it read in errors', () => {
     assert.throws(() => ask({ DISCOVERY_PORT: 'x' }), /Invalid DISCOVERY_PORT: "x"/);
     assert.throws(
       () => ask({ DISCOVERY_PORT: '9', DISCOVERY_CLIENT_PORT: '70000' }),
@@ -119,6 +109,22 @@ describe('client environment: the server names as a fallback', () => {
       () => ask({ DISCOVERY_MESSAGE: 'x'.repeat(600) }),
       /Invalid DISCOVERY_MESSAGE: "x{10}/,
     );
+  });
+
+  it("asks the default port, with a warning, when the server's DISCOVERY_PORT is 0", () => {
+    const logger = recorder();
+    const settings = resolveDiscoverSettings({ env: { DISCOVERY_PORT: '0' }, logger });
+    assert.equal(settings.port, 9999);
+    assert.deepEqual(logger.warnings, [
+      'DISCOVERY_PORT=0 (any free port) tells a server where to listen, not a client where to ask: asking 9999; set DISCOVERY_CLIENT_PORT or port',
+    ]);
+    const own = recorder();
+    const port = resolveDiscoverSettings({
+      env: { DISCOVERY_PORT: '0', DISCOVERY_CLIENT_PORT: '4321' },
+      logger: own,
+    }).port;
+    assert.equal(port, 4321);
+    assert.deepEqual(own.warnings, []);
   });
 });
 
