@@ -6,6 +6,7 @@
 import { InvalidOptionError } from './errors.js';
 import type { Logger } from './logger.js';
 import { isSafeText } from './protocol/extended.js';
+import { editDistance } from './suggest.js';
 
 /** An environment to read settings from; `process.env` by default. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -263,27 +264,6 @@ function letterGap(counts: Int16Array, known: string): number {
   let gap = 0;
   for (let i = 0; i < 128; i++) gap += Math.abs((counts[i] ?? 0) - (other[i] ?? 0));
   return Math.ceil(gap / 2);
-}
-
-/** Edit distance with transpositions (optimal string alignment), for "did you mean". */
-export function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[] = new Array(rows * cols).fill(0);
-  const at = (i: number, j: number) => d[i * cols + j] ?? 0;
-  for (let i = 0; i < rows; i++) d[i * cols] = i;
-  for (let j = 0; j < cols; j++) d[j] = j;
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, at(i - 2, j - 2) + 1);
-      }
-      d[i * cols + j] = best;
-    }
-  }
-  return at(a.length, b.length);
 }
 
 /** The warning for one unknown name. */

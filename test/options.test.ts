@@ -3,12 +3,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  describeUnknownEnvName,
-  ENV_NAMES,
-  editDistance,
-  findUnknownEnvNames,
-} from '../src/options.js';
+import { describeUnknownEnvName, ENV_NAMES, findUnknownEnvNames } from '../src/options.js';
+import { editDistance } from '../src/suggest.js';
 
 describe('unknown environment variables', () => {
   const cases: [string, string[] | undefined][] = [
