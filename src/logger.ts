@@ -18,13 +18,17 @@ export const debugLogger: Logger = {
   error: (message) => debug(`error: ${message}`),
 };
 
+const off = () => {};
+
+/** A logger that drops everything: for a second look at options whose warnings were given. */
+export const silentLogger: Logger = { debug: off, info: off, warn: off, error: off };
+
 /**
  * Wraps `logger` so that debug and info lines are dropped when `enabled` is false, as the
  * original's `ENABLE_LOGGING` did; warnings and errors always pass.
  */
 export function gateLogger(logger: Logger, enabled: boolean): Logger {
   if (enabled) return logger;
-  const off = () => {};
   return {
     debug: off,
     info: off,

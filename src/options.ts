@@ -4,7 +4,9 @@
  * allowed.
  */
 import { InvalidOptionError } from './errors.js';
+import type { Logger } from './logger.js';
 import { isSafeText } from './protocol/extended.js';
+import { editDistance } from './suggest.js';
 
 /** An environment to read settings from; `process.env` by default. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -140,4 +142,157 @@ export function envList(env: Env, name: string): string[] | undefined {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+}
+
+/**
+ * Every environment variable the client and the responder read (each side also knows the
+ * other's, as both may share one environment), plus two of the original's that beckon accepts
+ * and ignores as the original did: `DISCOVERY_TIMEOUT` and `DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN`.
+ * test/options.test.ts checks that every `DISCOVERY_*` name in src/ is listed.
+ */
+export const ENV_NAMES: readonly string[] = [
+  'DISCOVERY_PORT',
+  'DISCOVERY_MESSAGE',
+  'RESPONSE_PREFIX',
+  'DISCOVERY_BUFFER_SIZE',
+  'DISCOVERY_TIMEOUT',
+  'ENABLE_LOGGING',
+  'DISCOVERY_ENCRYPTION_ENABLED',
+  'DISCOVERY_SECRET_KEY',
+  'DISCOVERY_AUTH_KEYS',
+  'DISCOVERY_REPLY_JITTER',
+  'DISCOVERY_CLIENT_PORT',
+  'DISCOVERY_CLIENT_MESSAGE',
+  'DISCOVERY_CLIENT_RESPONSE_PREFIX',
+  'DISCOVERY_CLIENT_TIMEOUT',
+  'DISCOVERY_CLIENT_RETRIES',
+  'DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN',
+  'DISCOVERY_CLIENT_INTERFACES_WHITELIST',
+  'DISCOVERY_CLIENT_INTERFACES_BLACKLIST',
+  'DISCOVERY_CLIENT_ENCRYPTION_ENABLED',
+  'DISCOVERY_CLIENT_SECRET_KEY',
+  'DISCOVERY_CLIENT_AUTH_KEY',
+];
+
+/** An environment variable beckon does not read although its name says it is meant for it. */
+export interface UnknownEnvName {
+  readonly name: string;
+  /** The known names it was probably meant to be, closest first (at most two). */
+  readonly suggestions: readonly string[];
+}
+
+const KNOWN = new Set(ENV_NAMES);
+const OURS = /^DISCOVERY_/i;
+
+/**
+ * Names in `env` that look meant for beckon but that it does not read: every unknown
+ * `DISCOVERY_*` name (in any case, since names are case-sensitive), and any name within a
+ * typo of a known one (`RESPONSE_PREFX`, `DISCOVRY_PORT`). The original refused unknown
+ * setting names; a typo here would otherwise be silently ignored.
+ */
+export function findUnknownEnvNames(env: Env): UnknownEnvName[] {
+  const found: UnknownEnvName[] = [];
+  for (const name of Object.keys(env)) {
+    if (KNOWN.has(name) || env[name] === undefined) continue;
+    const suggestions = suggestEnvNames(name);
+    if (OURS.test(name) || suggestions.length > 0) found.push({ name, suggestions });
+  }
+  return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+// Suggestions per name: process.env is read again by every resolution, and rarely changes.
+const suggestionCache = new Map<string, readonly string[]>();
+const MAX_CACHED = 4096;
+
+/** Known names `name` was probably meant to be: a small edit away, or a side's prefix slipped. */
+function suggestEnvNames(name: string): readonly string[] {
+  let suggestions = suggestionCache.get(name);
+  if (suggestions === undefined) {
+    suggestions = computeSuggestions(name);
+    if (suggestionCache.size >= MAX_CACHED) suggestionCache.clear();
+    suggestionCache.set(name, suggestions);
+  }
+  return suggestions;
+}
+
+function computeSuggestions(name: string): string[] {
+  const upper = name.toUpperCase();
+  const counts = letterCounts(upper);
+  // A side mixed up: a client setting without CLIENT_, a server setting given a DISCOVERY_.
+  const variants = [
+    upper,
+    upper.replace(/^DISCOVERY_/, 'DISCOVERY_CLIENT_'),
+    upper.replace(/^DISCOVERY_/, ''),
+  ];
+  const scored = ENV_NAMES.map((known) => {
+    if (variants.includes(known)) return { known, distance: 0, keep: true };
+    const limit = Math.max(2, Math.floor(known.length / 8));
+    // A name cut short or run on: DISCOVERY_CLIENT_SECRET for DISCOVERY_CLIENT_SECRET_KEY.
+    const cut = OURS.test(upper) && (known.startsWith(upper) || upper.startsWith(known));
+    // The distance is at least the difference in length, and at least half the letters one
+    // has and the other lacks: skip the work for most of process.env.
+    if (
+      !cut &&
+      (Math.abs(known.length - upper.length) > limit || letterGap(counts, known) > limit)
+    ) {
+      return { known, distance: Number.POSITIVE_INFINITY, keep: false };
+    }
+    const distance = editDistance(upper, known);
+    return { known, distance, keep: cut || distance <= limit };
+  }).filter((s) => s.keep);
+  return scored
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, 2)
+    .map((s) => s.known);
+}
+
+/** How often each ASCII character occurs in `text` (every other character counts as 127). */
+function letterCounts(text: string): Int16Array {
+  const counts = new Int16Array(128);
+  for (let i = 0; i < text.length; i++) {
+    const k = Math.min(text.charCodeAt(i), 127);
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
+  return counts;
+}
+
+const KNOWN_COUNTS = new Map(ENV_NAMES.map((name) => [name, letterCounts(name)]));
+
+/** A lower bound of the edit distance: half the letters in one and not in the other. */
+function letterGap(counts: Int16Array, known: string): number {
+  const other = KNOWN_COUNTS.get(known) ?? letterCounts(known);
+  let gap = 0;
+  for (let i = 0; i < 128; i++) gap += Math.abs((counts[i] ?? 0) - (other[i] ?? 0));
+  return Math.ceil(gap / 2);
+}
+
+/** The warning for one unknown name. */
+export function describeUnknownEnvName({ name, suggestions }: UnknownEnvName): string {
+  const hint =
+    suggestions.length > 0
+      ? `did you mean ${suggestions.join(' or ')}?`
+      : 'the README (Configuration) lists the names beckon reads';
+  return `Unknown environment variable ${name}, ignored: ${hint}`;
+}
+
+// Warnings already given, per logger, so that resolving the same options again (the CLI
+// checks them before discovering; an integration before each listen) or polling discover()
+// does not repeat them.
+const warned = new WeakMap<Logger, Set<string>>();
+
+/** Logs `message` as a warning, unless this logger was given the very same warning before. */
+export function warnOnce(logger: Logger, message: string): void {
+  let said = warned.get(logger);
+  if (!said) {
+    said = new Set();
+    warned.set(logger, said);
+  }
+  if (said.has(message)) return;
+  said.add(message);
+  logger.warn(message);
+}
+
+/** Warns (once per logger) about each environment variable of {@link findUnknownEnvNames}. */
+export function warnUnknownEnvNames(env: Env, logger: Logger): void {
+  for (const unknown of findUnknownEnvNames(env)) warnOnce(logger, describeUnknownEnvName(unknown));
 }

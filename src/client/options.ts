@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
 import { compileInterfacePattern, type InterfaceMatcher } from '../network/select.js';
 import type { SocketFactory } from '../network/socket.js';
@@ -18,6 +18,8 @@ import {
   envList,
   envSecondsAsMs,
   envValue,
+  warnOnce,
+  warnUnknownEnvNames,
 } from '../options.js';
 import { Limits } from '../protocol/extended.js';
 import type { FernetKey } from '../protocol/fernet.js';
@@ -28,18 +30,20 @@ import type { TraceEvent } from './trace.js';
 
 /**
  * Options of {@link discover}, {@link discoverOne} and {@link discoverStream}. Each falls back to
- * the original client's environment variable, then to its default.
+ * the original client's environment variable, then to its default. Unknown `DISCOVERY_*`
+ * variables (typos such as `DISCOVERY_CLIENT_TIMOUT`) are logged as warnings through `logger`.
  */
 export interface DiscoverOptions {
-  /** UDP port the responders listen on. Env `DISCOVERY_CLIENT_PORT`. @default 9999 */
+  /** UDP port the responders listen on. Env `DISCOVERY_CLIENT_PORT`, then `DISCOVERY_PORT`. @default 9999 */
   port?: number;
-  /** The request to send. Env `DISCOVERY_CLIENT_MESSAGE`. @default 'DISCOVER_SERVER' */
+  /** The request to send. Env `DISCOVERY_CLIENT_MESSAGE`, then `DISCOVERY_MESSAGE`. @default 'DISCOVER_SERVER' */
   message?: string;
-  /** Expected reply prefix. Env `DISCOVERY_CLIENT_RESPONSE_PREFIX`. @default 'SERVER_IP:' */
+  /** Expected reply prefix. Env `DISCOVERY_CLIENT_RESPONSE_PREFIX`, then `RESPONSE_PREFIX`. @default 'SERVER_IP:' */
   prefix?: string;
   /**
    * Total deadline in milliseconds, however much traffic arrives. Env `DISCOVERY_CLIENT_TIMEOUT`
-   * (in seconds, as in the original). @default 2000
+   * (in seconds, as in the original). Under 50 ms logs a warning: no server can answer in time,
+   * so seconds were probably meant (`timeout: 2` is 2 ms). @default 2000
    */
   timeout?: number;
   /** Re-sends after the first request, with backoff, inside the deadline. Env `DISCOVERY_CLIENT_RETRIES`. @default 5 */
@@ -197,25 +201,34 @@ export function resolveDiscoverSettings(
       'Fernet encryption or the extended protocol (a service filter or an auth key), not both',
     );
   }
+  // Port, message and prefix: the client's own variable, else the server's, so that one
+  // environment (DISCOVERY_PORT=7777) configures both `beckon serve` and `beckon discover`.
+  const portVariable = envInEffect(env, 'DISCOVERY_CLIENT_PORT', 'DISCOVERY_PORT');
+  const messageVariable = envInEffect(env, 'DISCOVERY_CLIENT_MESSAGE', 'DISCOVERY_MESSAGE');
+  const prefixVariable = envInEffect(env, 'DISCOVERY_CLIENT_RESPONSE_PREFIX', 'RESPONSE_PREFIX');
+  const timeout = checkDuration(
+    'timeout',
+    options.timeout ?? envSecondsAsMs(env, 'DISCOVERY_CLIENT_TIMEOUT') ?? 2000,
+  );
+  const logger = options.logger ?? debugLogger;
+  warnUnknownEnvNames(env, logger);
+  if (timeout < SHORT_TIMEOUT_MS) warnOnce(logger, describeShortTimeout(timeout, options, env));
   return {
-    port: checkPort(
-      'port',
-      options.port ?? envInteger(env, 'DISCOVERY_CLIENT_PORT', 1, 65535) ?? DEFAULT_DISCOVERY_PORT,
-    ),
+    port:
+      options.port === undefined
+        ? envClientPort(env, portVariable, logger)
+        : checkPort('port', options.port),
     message: checkText(
-      'message',
-      options.message ?? envValue(env, 'DISCOVERY_CLIENT_MESSAGE') ?? DEFAULT_MESSAGE,
+      options.message === undefined ? messageVariable : 'message',
+      options.message ?? envValue(env, messageVariable) ?? DEFAULT_MESSAGE,
       512,
     ),
     prefix: checkText(
-      'prefix',
-      options.prefix ?? envValue(env, 'DISCOVERY_CLIENT_RESPONSE_PREFIX') ?? DEFAULT_PREFIX,
+      options.prefix === undefined ? prefixVariable : 'prefix',
+      options.prefix ?? envValue(env, prefixVariable) ?? DEFAULT_PREFIX,
       64,
     ),
-    timeout: checkDuration(
-      'timeout',
-      options.timeout ?? envSecondsAsMs(env, 'DISCOVERY_CLIENT_TIMEOUT') ?? 2000,
-    ),
+    timeout,
     retries: checkInteger(
       'retries',
       options.retries ?? envInteger(env, 'DISCOVERY_CLIENT_RETRIES', 0, 100) ?? 5,
@@ -244,4 +257,38 @@ export function resolveDiscoverSettings(
     replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
     secrets: { fernetKey, authKey },
   };
+}
+
+/** Below this, a timeout leaves no time for replies: almost surely seconds given as milliseconds. */
+const SHORT_TIMEOUT_MS = 50;
+
+function describeShortTimeout(timeout: number, options: DiscoverOptions, env: Env): string {
+  const tooShort = 'too short for servers to answer';
+  if (options.timeout === undefined) {
+    const raw = envValue(env, 'DISCOVERY_CLIENT_TIMEOUT')?.trim();
+    return (
+      `DISCOVERY_CLIENT_TIMEOUT=${raw} is ${timeout} ms, ${tooShort}: the variable is in ` +
+      `seconds (DISCOVERY_CLIENT_TIMEOUT=2 waits 2 s)`
+    );
+  }
+  return (
+    `timeout: ${timeout} ms is ${tooShort}: did you mean ${timeout} s (timeout: ${timeout * 1000})? ` +
+    'The library takes milliseconds'
+  );
+}
+
+/**
+ * The port from the environment: the client's variable, else the server's. The server's 0 (any
+ * free port) cannot be asked: the default is asked instead, with a warning, as before the
+ * fallback existed.
+ */
+function envClientPort(env: Env, variable: string, logger: Logger): number {
+  const port = envInteger(env, variable, variable === 'DISCOVERY_PORT' ? 0 : 1, 65535);
+  if (port === 0) {
+    warnOnce(
+      logger,
+      `DISCOVERY_PORT=0 (any free port) tells a server where to listen, not a client where to ask: asking ${DEFAULT_DISCOVERY_PORT}; set DISCOVERY_CLIENT_PORT or port`,
+    );
+  }
+  return port || DEFAULT_DISCOVERY_PORT;
 }

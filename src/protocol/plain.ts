@@ -76,7 +76,8 @@ export function parsePlainReply(datagram: Uint8Array, prefix: Uint8Array): Plain
   const colon = content.indexOf(':');
   if (colon >= 0) {
     ipText = pyStrip(content.slice(0, colon));
-    const parsed = pyInt(content.slice(colon + 1));
+    // int(parts[1].strip()): strip() first, because int() alone keeps \x1c-\x1f (see pyInt).
+    const parsed = pyInt(pyStrip(content.slice(colon + 1)));
     if (parsed === undefined || parsed < 1 || parsed > 65535) return undefined;
     port = parsed;
   } else {

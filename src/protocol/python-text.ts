@@ -59,6 +59,11 @@ function digitValue(ch: string): number {
  * Python's `int(text)` in base 10: surrounding whitespace, one optional sign, Unicode decimal
  * digits, single underscores between digits. Returns undefined where Python raises ValueError.
  * Values beyond 2^53 lose precision, which is harmless for the range checks that follow.
+ *
+ * Not the same whitespace as {@link pyStrip}: `int('\x1c8')` fails while `'\x1c8'.strip()` is
+ * `'8'`, so emulate `int(s.strip())` as `pyInt(pyStrip(s))`. Digits are those of the Unicode
+ * version Node ships, which may be newer than the Python's (digit sets added since are the only
+ * difference). Python's 4,300-digit limit for int() cannot be reached within a 4,096-byte reply.
  */
 export function pyInt(text: string): number | undefined {
   const body = stripChars(text, INT_SPACE);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
 import { type Cidr, parseCidr, parseIPv4 } from '../network/ipv4.js';
 import type { SocketFactory } from '../network/socket.js';
@@ -16,6 +16,7 @@ import {
   envInteger,
   envList,
   envValue,
+  warnUnknownEnvNames,
 } from '../options.js';
 import { isSafeText, Limits, SCHEME, type ServerMetadata } from '../protocol/extended.js';
 import {
@@ -28,7 +29,10 @@ import {
 import { checkAuthKeys, checkFernetKey } from '../security/keys.js';
 import type { ResponderSecrets } from './protocol.js';
 
-/** Options of {@link createResponder}. Each falls back to its environment variable, then its default. */
+/**
+ * Options of {@link createResponder}. Each falls back to its environment variable, then its
+ * default. Unknown `DISCOVERY_*` variables (typos) are logged as warnings through `logger`.
+ */
 export interface ResponderOptions {
   /** UDP port to listen on; 0 picks a free one. Env `DISCOVERY_PORT`. @default 9999 */
   port?: number;
@@ -154,6 +158,7 @@ export function resolveResponderSettings(
   options: ResponderOptions,
 ): ResponderSettings & { allowCidrs: Cidr[]; secrets: ResponderSecrets } {
   const env = options.env ?? process.env;
+  warnUnknownEnvNames(env, options.logger ?? debugLogger);
   const port = checkPort(
     'port',
     options.port ?? envInteger(env, 'DISCOVERY_PORT', 0, 65535) ?? DEFAULT_DISCOVERY_PORT,

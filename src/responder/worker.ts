@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { BeckonError, type BeckonErrorCode, BindError, SocketError } from '../errors.js';
-import { debugLogger, gateLogger, type Logger } from '../logger.js';
+import { debugLogger, gateLogger, type Logger, silentLogger } from '../logger.js';
 import type { DropEvent, ReplyEvent, Responder, ResponderEvents } from './events.js';
 import { responderChannel } from './events.js';
 import { Backoff, Serial } from './lifecycle.js';
@@ -72,7 +72,11 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
 
   constructor(options: ResponderOptions) {
     super();
-    const { allowCidrs, secrets, ...settings } = resolveResponderSettings(options);
+    // Silent here: the thread resolves the same options and its warnings are relayed.
+    const { allowCidrs, secrets, ...settings } = resolveResponderSettings({
+      ...options,
+      logger: silentLogger,
+    });
     this.settings = settings;
     const { logger, signal, socketFactory, interfaceProvider, ...cloneable } = options;
     this.#options = {

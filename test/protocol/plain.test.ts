@@ -9,6 +9,7 @@ import {
   type PlainReply,
   parsePlainReply,
 } from '../../src/protocol/plain.js';
+import { pyInt, pyStrip } from '../../src/protocol/python-text.js';
 import { hasPython, PYTHON, requirePrerequisite } from '../helpers/prerequisite.js';
 
 const PREFIX = Buffer.from('SERVER_IP:');
@@ -143,87 +144,217 @@ describe('plain reply parsing (the original client accepts exactly these)', () =
 });
 
 describe('plain reply parsing against real Python', () => {
-  it('accepts and rejects the same datagrams as the original client, with the same results', (t) => {
+  /** What test/peers/python_text.py prints: this Python's special characters, by behaviour. */
+  interface Probe {
+    readonly python: string;
+    readonly unicode: string;
+    /** [code point, strip, int(c+"1"), int("1"+c), int("1"+c+"1"), int(c)] */
+    readonly special: [number, boolean, ...(number | null)[]][];
+    readonly unassigned: [number, number][];
+  }
+  let probe: Probe | undefined;
+  const readProbe = (): Probe => {
+    if (probe) return probe;
+    const run = spawnSync(PYTHON, ['test/peers/python_text.py'], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    probe = JSON.parse(run.stdout) as Probe;
+    return probe;
+  };
+
+  /** The same probes as python_text.py, made with our emulation, as text to compare. */
+  const ours = (c: string): string => {
+    const int = (text: string) => {
+      const value = pyInt(text);
+      return value === undefined ? null : value === 0 ? 0 : value; // -0 is 0 to Python
+    };
+    return JSON.stringify([
+      pyStrip(`${c}x${c}`) === 'x',
+      int(`${c}1`),
+      int(`1${c}`),
+      int(`1${c}1`),
+      int(c),
+    ]);
+  };
+
+  it("pyStrip() and pyInt() treat exactly the characters specially that Python's do", (t) => {
     if (!requirePrerequisite(t, hasPython(), `Python at ${PYTHON}`)) return;
-    // Replies built from octet and port variants that exercise Python's strip() and int();
-    // 0xff and 0xc3 bytes are invalid UTF-8 that the original drops.
-    const bytes = (...parts: (string | number)[]) =>
-      Buffer.concat(parts.map((p) => (typeof p === 'number' ? Buffer.from([p]) : Buffer.from(p))));
-    const octets = [
-      bytes('1'),
-      bytes('10'),
-      bytes('255'),
-      bytes('256'),
-      bytes('0'),
-      bytes('+1'),
-      bytes('-0'),
-      bytes('-1'),
-      bytes('1_0'),
-      bytes('_1'),
-      bytes('\u0661'),
-      bytes(' 7'),
-      bytes('7\t'),
-      bytes('\u00a07'),
-      bytes('\x1c7'),
-      bytes('\ufeff1'),
-      bytes(0xff, '1'),
-      bytes('1', 0xc3),
-      bytes(''),
-      bytes('a'),
-      bytes('\u20037'),
+    const { python, unicode, special, unassigned } = readProbe();
+    const theirs = new Map(special.map(([cp, ...signature]) => [cp, JSON.stringify(signature)]));
+    const unknownToPython = (cp: number) => unassigned.some(([a, b]) => cp >= a && cp <= b);
+    const plain = ours('a');
+    const differences: string[] = [];
+    let newer = 0;
+    for (let cp = 0; cp < 0x110000; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const signature = ours(String.fromCodePoint(cp));
+      const expected = theirs.get(cp) ?? plain;
+      if (signature === expected) continue;
+      // A digit of a Unicode version newer than this Python's: Python does not know the
+      // character at all, so it is no class of character we read differently.
+      if (!theirs.has(cp) && unknownToPython(cp)) {
+        newer++;
+        continue;
+      }
+      differences.push(
+        `U+${cp.toString(16).padStart(4, '0')}: ours ${signature}, Python ${expected}`,
+      );
+    }
+    t.diagnostic(
+      `${special.length} special characters in Python ${python.split(' ')[0]} (Unicode ${unicode}); ` +
+        `${newer} digits of a newer Unicode (${process.versions.unicode}) known to Node only`,
+    );
+    assert.ok(special.length > 600, `only ${special.length} special characters: the probe broke`);
+    assert.deepEqual(differences.slice(0, 20), [], `${differences.length} characters differ`);
+  });
+
+  it('accepts and rejects the same replies as the original client, every special character in every position', (t) => {
+    if (!requirePrerequisite(t, hasPython(), `Python at ${PYTHON}`)) return;
+    const bytes = (...parts: (string | Buffer)[]) =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+    // Every character Python treats specially, plus bytes the UTF-8 decoder drops (a stray
+    // continuation byte, cut and overlong sequences, an encoded surrogate, a code point past
+    // U+10FFFF, 0xff), a real U+FFFD, and characters that look like space or digits to someone
+    // but not to Python.
+    const { special } = readProbe();
+    const char = (cp: number) => Buffer.from(String.fromCodePoint(cp));
+    const specials = special.map(([cp]) => char(cp));
+    // The classes, as Python's behaviour shows them: space to strip(), digits, and the rest (the
+    // signs and "_"). Random replies draw a class first, so the few spaces are not drowned out
+    // by the hundreds of digit sets.
+    const spaces = special.filter(([, strip]) => strip).map(([cp]) => char(cp));
+    const digits = special.filter((s) => !s[1] && s[5] !== null).map(([cp]) => char(cp));
+    const marks = special.filter((s) => !s[1] && s[5] === null).map(([cp]) => char(cp));
+    const others = [
+      Buffer.from([0x80]),
+      Buffer.from([0xc3]),
+      Buffer.from([0xe2, 0x80]),
+      Buffer.from([0xf0, 0x9f, 0x98]),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from([0xff]),
+      Buffer.from([0xc0, 0xaf]), // overlong
+      Buffer.from([0xe0, 0x80, 0xaf]), // overlong
+      Buffer.from([0xf4, 0x90, 0x80, 0x80]), // beyond U+10FFFF
+      Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]), // five bytes
+      Buffer.from([0xe2, 0x80, 0x33]), // a cut sequence before a digit
+      ...[
+        '\ufffd',
+        '\ufeff',
+        '\u200b',
+        '\u180e',
+        '\u2060',
+        '\x00',
+        '\x7f',
+        'a',
+        '.',
+        ':',
+        '¹',
+        '½',
+      ].map((c) => Buffer.from(c)),
     ];
-    const ports = [
-      bytes(''),
-      bytes(':80'),
-      bytes(': 8000 '),
-      bytes(':+80'),
-      bytes(':8_0'),
-      bytes(':0'),
-      bytes(':99999'),
-      bytes(':\u0668\u0660'),
-      bytes(':'),
-      bytes(':a'),
-      bytes(':80:1'),
-      bytes(':', 0xff, '80'),
+    const characters = [...specials, ...others];
+    const templates: ((x: Buffer) => Buffer)[] = [
+      (x) => bytes(x, '10.0.0.5:8080'),
+      (x) => bytes('10.0.0.5:8080', x),
+      (x) => bytes('10.0.0.5:', x, '8080'),
+      (x) => bytes('10.0.0.5:', x, x, '8080', x, x),
+      (x) => bytes('10.0.0.5:80', x, '80'),
+      (x) => bytes('10.0.0.5', x, ':8080'),
+      (x) => bytes('10.0.0.5:', x),
+      (x) => bytes(x, '10.0.0.5'),
+      (x) => bytes('10.0.0.5', x),
+      (x) => bytes('10.0.0.', x),
+      (x) => bytes('10.0.0.', x, '5'),
+      (x) => bytes('10.0.', x, '.5'),
+      (x) => bytes('10.0.', x, '5.5:80'),
+      (x) => bytes('10.0.5', x, '.5:80'),
+      (x) => bytes('10.0.5', x, '5.5'),
+      (x) => bytes('1', x, '.2.3.4:8', x, '0'),
+      (x) => bytes(x, '1.2.3.4:', x, '+80', x),
     ];
-    const edges = [bytes(''), bytes(' '), bytes('\n'), bytes('\x85'), bytes(0xff), bytes('\u3000')];
-    const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)] as T;
     const samples: Buffer[] = [];
-    for (let i = 0; i < 4000; i++) {
-      const ip = [
-        pick(octets),
-        bytes('.'),
-        pick(octets),
-        bytes('.'),
-        pick(octets),
-        bytes('.'),
-        pick(octets),
-      ];
-      samples.push(Buffer.concat([PREFIX, pick(edges), ...ip, pick(ports), pick(edges)]));
+    for (const x of characters) for (const template of templates) samples.push(template(x));
+
+    // Random replies mixing them, from a seed that a failure names.
+    const seed = Number(process.env.BECKON_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    let state = seed;
+    const random = () => {
+      state = (state + 0x6d2b79f5) | 0;
+      let r = Math.imul(state ^ (state >>> 15), 1 | state);
+      r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+      return ((r ^ (r >>> 14)) >>> 0) / 2 ** 32;
+    };
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+    const token = () => {
+      const roll = random();
+      if (roll < 0.4) return Buffer.from(String(Math.floor(random() * 10)));
+      if (roll < 0.65) return pick(spaces);
+      if (roll < 0.8) return pick(digits);
+      if (roll < 0.93) return pick(marks);
+      return pick(others);
+    };
+    const run = (max: number) => {
+      const parts: Buffer[] = [];
+      const length = 1 + Math.floor(random() * max);
+      for (let i = 0; i < length; i++) parts.push(token());
+      return Buffer.concat(parts);
+    };
+    const randomCount = 28_000 - samples.length;
+    for (let i = 0; i < randomCount; i++) {
+      const octets = [run(3), run(3), run(3), run(3)];
+      const port = random() < 0.7 ? bytes(':', run(5)) : Buffer.alloc(0);
+      samples.push(bytes(run(2), bytes(...octets.flatMap((o, k) => (k ? ['.', o] : [o]))), port));
     }
-    for (const ip of ['1.2.3.4', '255.255.255.255', '0.0.0.0', '1.2.3.4:65535', '1 .2.3.4']) {
-      samples.push(Buffer.from(`SERVER_IP:${ip}`));
-    }
-    const run = spawnSync(
+
+    const python = spawnSync(
       PYTHON,
       ['test/peers/original_client.py', 'parse', PREFIX.toString('hex')],
       {
-        input: samples.map((s) => s.toString('hex')).join('\n'),
+        input: samples.map((s) => Buffer.concat([PREFIX, s]).toString('hex')).join('\n'),
         encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
       },
     );
-    assert.equal(run.status, 0, run.stderr);
-    const expected = run.stdout
+    assert.equal(python.status, 0, python.stderr);
+    const expected = python.stdout
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line));
+      .map((line) => JSON.parse(line) as [string, number] | null);
     assert.equal(expected.length, samples.length);
     let accepted = 0;
+    const differences: string[] = [];
     samples.forEach((sample, i) => {
-      const ours = ipPort(parse(sample));
-      assert.deepEqual(ours ?? null, expected[i], `datagram ${sample.toString('hex')}`);
-      if (ours) accepted++;
+      const result = ipPort(parse(Buffer.concat([PREFIX, sample]))) ?? null;
+      if (result) accepted++;
+      if (JSON.stringify(result) !== JSON.stringify(expected[i])) {
+        differences.push(
+          `${JSON.stringify(sample.toString('latin1'))}: ours ${JSON.stringify(result)}, Python ${JSON.stringify(expected[i])}`,
+        );
+      }
     });
-    assert.ok(accepted > 10, `only ${accepted} samples were accepted: the sample set is too weak`);
+    t.diagnostic(
+      `${samples.length} replies (${characters.length} characters x ${templates.length} positions, ` +
+        `${randomCount} random from seed ${seed}): ${accepted} accepted, ${differences.length} differ`,
+    );
+    assert.deepEqual(
+      differences.slice(0, 10),
+      [],
+      `${differences.length} of ${samples.length} replies differ (seed ${seed})`,
+    );
+    assert.ok(accepted > samples.length / 20, `only ${accepted} replies were accepted`);
+  });
+
+  it('accepts \\x1c-\\x1f and the Unicode spaces around the port, as int(port.strip()) does', () => {
+    for (const space of ['\x1c', '\x1d', '\x1e', '\x1f', '\x85', '\xa0', '\u2028', '\u3000']) {
+      assert.deepEqual(ipPort(parse(`SERVER_IP:10.0.0.5:${space}8080${space}`)), [
+        '10.0.0.5',
+        8080,
+      ]);
+    }
+    assert.deepEqual(ipPort(parse('SERVER_IP:10.0.0.5:\x1c8080')), ['10.0.0.5', 8080]);
+    assert.deepEqual(ipPort(parse('SERVER_IP:10.0.0.5:\u0668\u0660')), ['10.0.0.5', 80]);
+    assert.equal(parse('SERVER_IP:10.0.0.\x1c5:8080'), undefined, 'int() alone keeps \\x1c');
   });
 });

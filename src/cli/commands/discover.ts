@@ -15,7 +15,8 @@ Exit status: 0 when a server was found, 1 when none was, 2 on a usage error. Ctr
 SIGTERM stops the search early: what was found so far is printed, and the exit status is 130 / 143.
 
 Options:
-  -p, --port N              UDP port of the responders (env DISCOVERY_CLIENT_PORT, default 9999)
+  -p, --port N              UDP port of the responders (env DISCOVERY_CLIENT_PORT, else serve's
+                            DISCOVERY_PORT; default 9999)
   -t, --timeout DURATION    total deadline: seconds, or with a unit: 500ms, 2s, 1m
                             (env DISCOVERY_CLIENT_TIMEOUT in seconds, default 2)
   -1, --first               stop at the first server found
@@ -29,8 +30,10 @@ Options:
   --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 5)
   --receive-buffer BYTES    socket receive buffer, for bursts of replies from large fleets
                             (default 1048576; the kernel caps it at net.core.rmem_max; 0 = system)
-  --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, default DISCOVER_SERVER)
-  --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, default SERVER_IP:)
+  --message TEXT            request to send (env DISCOVERY_CLIENT_MESSAGE, else DISCOVERY_MESSAGE;
+                            default DISCOVER_SERVER)
+  --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, else
+                            RESPONSE_PREFIX; default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address
   -j, --json                one JSON object per server per line, printed as each is found
   --url                     print only each server's URL, one per line, as each is found:

@@ -13,7 +13,8 @@ hints, and the segmented-network check. See docs/troubleshooting.md.
 Exit status: 0 when no problem was found, 1 when one was, 2 on a usage error.
 
 Options:
-  -p, --port N      the discovery port to check (env DISCOVERY_CLIENT_PORT, default 9999)
+  -p, --port N      the discovery port to check (env DISCOVERY_CLIENT_PORT or DISCOVERY_PORT,
+                    default 9999)
   -j, --json        print the report as one JSON object (shape in docs/troubleshooting.md)
   --no-self-test    skip the self-test (a responder on a free port, discovered over each
                     usable interface: one broadcast per interface, which only this host answers)

@@ -1,0 +1,162 @@
+/**
+ * The CLI and the environment: `beckon serve` and `beckon discover` configured by the same
+ * variables, and the warnings for slips that were silent (on stderr). Runs the built CLI
+ * (`npm run build` first); discovery asks 127.0.0.1 by unicast only.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { afterEach, before, describe, it } from 'node:test';
+import { createResponder } from '../../src/index.js';
+import { freeUdpPort } from '../helpers/udp.js';
+
+const BIN = new URL('../../bin/beckon.js', import.meta.url).pathname;
+const ON_LOOPBACK = ['--no-broadcast', '--target', '127.0.0.1'];
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const task of cleanup.splice(0)) await task();
+});
+
+function start(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  cleanup.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+/** Runs the CLI to its end, with only PATH and `env` as its environment. */
+async function beckon(args: string[], env: Record<string, string> = {}) {
+  const child = start(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  const [code] = await once(child, 'close');
+  return { code: code as number | null, stdout, stderr };
+}
+
+/** Starts `beckon serve` and resolves with its output so far once it listens. */
+async function serve(args: string[], env: Record<string, string>) {
+  const child = start(['serve', ...args], env);
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const deadline = Date.now() + 15_000;
+  while (!/Listening on [\d.]+:\d+/.test(output)) {
+    assert.ok(Date.now() < deadline && child.exitCode === null, `serve did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { port: Number(/Listening on [\d.]+:(\d+)/.exec(output)?.[1]), output: () => output };
+}
+
+before(() => {
+  assert.ok(
+    existsSync(new URL('../../dist/cli/main.js', import.meta.url)),
+    'run "npm run build" first',
+  );
+});
+
+describe('beckon serve and discover share the environment', () => {
+  it('discover finds serve on DISCOVERY_PORT, with its DISCOVERY_MESSAGE and RESPONSE_PREFIX', async () => {
+    const env = {
+      DISCOVERY_PORT: String(await freeUdpPort()),
+      DISCOVERY_MESSAGE: 'ANYONE_SERVING_HERE',
+      RESPONSE_PREFIX: 'AT:',
+    };
+    const server = await serve(['--http-port', '3210'], env);
+    assert.equal(server.port, Number(env.DISCOVERY_PORT));
+    const found = await beckon(['discover', ...ON_LOOPBACK, '--json', '--timeout', '3'], env);
+    assert.equal(found.code, 0, found.stderr);
+    const reply = JSON.parse(found.stdout);
+    assert.equal(reply.port, 3210);
+    assert.equal(reply.raw, 'AT:127.0.0.1:3210');
+  });
+
+  it("discover prefers DISCOVERY_CLIENT_PORT to serve's DISCOVERY_PORT", async () => {
+    const theirs = await serve(['--http-port', '3211'], {
+      DISCOVERY_PORT: String(await freeUdpPort()),
+    });
+    const mine = createResponder({ port: 0, httpPort: 3212, env: {}, rateLimit: 0 });
+    await mine.start();
+    cleanup.push(() => mine.stop());
+    const env = { DISCOVERY_PORT: String(theirs.port), DISCOVERY_CLIENT_PORT: String(mine.port) };
+    const found = await beckon(['discover', ...ON_LOOPBACK, '--json', '--timeout', '3'], env);
+    assert.equal(found.code, 0, found.stderr);
+    assert.deepEqual(
+      found.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).port),
+      [3212],
+    );
+  });
+
+  it("discover warns that serve's DISCOVERY_PORT=0 cannot be asked, and asks 9999", async () => {
+    const run = await beckon(['discover', ...ON_LOOPBACK, '--timeout', '0.3', '--trace'], {
+      DISCOVERY_PORT: '0',
+    });
+    assert.notEqual(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      /^warning: DISCOVERY_PORT=0 \(any free port\) tells a server where to listen, not a client where to ask: asking 9999/m,
+    );
+    assert.match(run.stderr, /send .* -> 127\.0\.0\.1:9999 /);
+  });
+});
+
+describe('CLI warnings for silent slips', () => {
+  it('discover warns once on stderr about a misspelled variable, and still runs', async () => {
+    const run = await beckon(['discover', ...ON_LOOPBACK, '--port', String(await freeUdpPort())], {
+      DISCOVERY_CLIENT_TIMOUT: '0.3',
+      DISCOVERY_CLIENT_TIMEOUT: '0.3',
+    });
+    assert.equal(run.code, 1, run.stderr);
+    const warnings = run.stderr.split('\n').filter((line) => line.startsWith('warning:'));
+    assert.deepEqual(warnings, [
+      'warning: Unknown environment variable DISCOVERY_CLIENT_TIMOUT, ignored: did you mean DISCOVERY_CLIENT_TIMEOUT?',
+    ]);
+  });
+
+  it('discover warns on stderr about a timeout under 50 ms', async () => {
+    const run = await beckon(['discover', ...ON_LOOPBACK, '--port', String(await freeUdpPort())], {
+      DISCOVERY_CLIENT_TIMEOUT: '0.002',
+    });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /^warning: DISCOVERY_CLIENT_TIMEOUT=0\.002 is 2 ms, too short for servers to answer: the variable is in seconds/m,
+    );
+    assert.equal(run.stderr.match(/too short/g)?.length, 1, run.stderr);
+    const flag = await beckon([
+      'discover',
+      ...ON_LOOPBACK,
+      '--port',
+      String(await freeUdpPort()),
+      '--timeout',
+      '0.01',
+    ]);
+    assert.match(flag.stderr, /^warning: timeout: 10 ms is too short for servers to answer/m);
+  });
+
+  it('serve warns about a misspelled variable in its log', async () => {
+    const server = await serve(['--port', '0'], { DISCOVERY_MESAGE: 'HELLO_THERE_SERVER' });
+    assert.match(
+      server.output(),
+      /Unknown environment variable DISCOVERY_MESAGE, ignored: did you mean DISCOVERY_MESSAGE\?/,
+    );
+    assert.equal(server.output().match(/DISCOVERY_MESAGE/g)?.length, 1, server.output());
+  });
+});

@@ -1,0 +1,82 @@
+/** Unknown environment variables and their "did you mean" (src/options.ts). */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { describeUnknownEnvName, ENV_NAMES, findUnknownEnvNames } from '../src/options.js';
+import { editDistance } from '../src/suggest.js';
+
+describe('unknown environment variables', () => {
+  const cases: [string, string[] | undefined][] = [
+    ['DISCOVERY_CLIENT_TIMOUT', ['DISCOVERY_CLIENT_TIMEOUT']],
+    ['DISCOVERY_CLIENT_TIEMOUT', ['DISCOVERY_CLIENT_TIMEOUT']], // transposed
+    ['discovery_client_timeout', ['DISCOVERY_CLIENT_TIMEOUT']], // names are case-sensitive
+    ['DISCOVERY_PROT', ['DISCOVERY_PORT']],
+    ['DISCOVRY_PORT', ['DISCOVERY_PORT']], // not DISCOVERY_*, but a typo of a known name
+    ['RESPONSE_PREFX', ['RESPONSE_PREFIX']],
+    ['DISCOVERY_RETRIES', ['DISCOVERY_CLIENT_RETRIES']], // a client setting without CLIENT_
+    ['DISCOVERY_INTERFACES_WHITELIST', ['DISCOVERY_CLIENT_INTERFACES_WHITELIST']],
+    ['DISCOVERY_RESPONSE_PREFIX', ['RESPONSE_PREFIX', 'DISCOVERY_CLIENT_RESPONSE_PREFIX']],
+    ['DISCOVERY_CLIENT_SECRET', ['DISCOVERY_CLIENT_SECRET_KEY']],
+    ['DISCOVERY_AUTH_KEY', ['DISCOVERY_CLIENT_AUTH_KEY', 'DISCOVERY_AUTH_KEYS']],
+    ['DISCOVERY_SOMETHING_ELSE', []],
+    // Not ours and not close to any of ours: no warning.
+    ['HOME', undefined],
+    ['PATH', undefined],
+    ['DISPLAY', undefined],
+    ['RESPONSE', undefined],
+    ['NODE_DEBUG', undefined],
+  ];
+  for (const [name, suggestions] of cases) {
+    it(`${name}: ${suggestions === undefined ? 'not reported' : `suggests ${suggestions.join(', ') || 'nothing'}`}`, () => {
+      const found = findUnknownEnvNames({ [name]: '1' });
+      assert.deepEqual(found, suggestions === undefined ? [] : [{ name, suggestions }]);
+    });
+  }
+
+  it('never reports a name beckon reads, nor an unset one', () => {
+    const env = Object.fromEntries(ENV_NAMES.map((name) => [name, '1']));
+    assert.deepEqual(findUnknownEnvNames(env), []);
+    assert.deepEqual(findUnknownEnvNames({ DISCOVERY_PROT: undefined }), []);
+  });
+
+  it('reports several at once, sorted, and says where to look when nothing is close', () => {
+    const found = findUnknownEnvNames({ DISCOVERY_ZZZ: '1', DISCOVERY_PROT: '1', HOME: '/' });
+    assert.deepEqual(
+      found.map((u) => u.name),
+      ['DISCOVERY_PROT', 'DISCOVERY_ZZZ'],
+    );
+    assert.equal(
+      describeUnknownEnvName(found[1] ?? { name: '', suggestions: [] }),
+      'Unknown environment variable DISCOVERY_ZZZ, ignored: the README (Configuration) lists the names beckon reads',
+    );
+  });
+
+  it('edit distance counts insertions, deletions, substitutions and transpositions', () => {
+    assert.equal(editDistance('', ''), 0);
+    assert.equal(editDistance('abc', ''), 3);
+    assert.equal(editDistance('TIMEOUT', 'TIMOUT'), 1);
+    assert.equal(editDistance('TIMEOUT', 'TIEMOUT'), 1);
+    assert.equal(editDistance('PORT', 'PART'), 1);
+    assert.equal(editDistance('kitten', 'sitting'), 3);
+  });
+
+  it('ENV_NAMES lists every DISCOVERY_* variable that src/ reads', () => {
+    const root = new URL('../src/', import.meta.url).pathname;
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    const read = new Set<string>();
+    for (const file of files) {
+      const text = readFileSync(join(root, file), 'utf8');
+      for (const [, name] of text.matchAll(/'((?:DISCOVERY|RESPONSE|ENABLE)_[A-Z_]*[A-Z])'/g)) {
+        if (name) read.add(name);
+      }
+    }
+    assert.ok(read.size > 15, `only ${read.size} names found: the scan broke`);
+    assert.deepEqual(
+      [...read].filter((name) => !ENV_NAMES.includes(name)),
+      [],
+    );
+  });
+});
