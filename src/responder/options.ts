@@ -34,7 +34,11 @@ export interface ResponderOptions {
   port?: number;
   /** HTTP port to advertise (`SERVER_IP:ip:port`); without it the reply has no port, as the original's. */
   httpPort?: number;
-  /** The request to answer, compared byte for byte. Env `DISCOVERY_MESSAGE`. @default 'DISCOVER_SERVER' */
+  /**
+   * The request to answer, compared byte for byte: 1 to 512 bytes, as the original answers. A
+   * message shorter than a third of the longest reply draws a warning at start (see
+   * docs/security.md). Env `DISCOVERY_MESSAGE`. @default 'DISCOVER_SERVER'
+   */
   message?: string;
   /** Reply prefix. Env `RESPONSE_PREFIX`. @default 'SERVER_IP:' */
   prefix?: string;
@@ -245,7 +249,6 @@ export function resolveResponderSettings(
       'false when socketFactory or interfaceProvider is given: functions cannot move into a worker thread',
     );
   }
-  if (mode === 'plain') checkAmplification(message, prefix, httpPort);
   const settings = {
     port,
     httpPort,
@@ -269,20 +272,38 @@ export function resolveResponderSettings(
   return { ...settings, secrets: { fernetKey, authKeys } };
 }
 
+/** The largest plain reply may be this many times the size of its request without a warning. */
+export const MAX_AMPLIFICATION = 3;
+
 /**
- * An unauthenticated reply may be at most 3 times the size of its request, so that nobody can
- * use a responder to multiply traffic towards a spoofed address.
+ * The warning for a plain-mode configuration whose longest reply is more than
+ * {@link MAX_AMPLIFICATION} times the size of its request, or undefined. Not refused: the
+ * original answers any message, and the gain is small here, since only loopback and private
+ * on-link senders (plus `allow`) are answered, each within its rate limit.
  */
-function checkAmplification(message: string, prefix: string, httpPort: number | undefined): void {
-  const longestReply = encodeReply(prefix, '255.255.255.255', httpPort).byteLength;
-  const shortest = Math.ceil(longestReply / 3);
-  if (Buffer.byteLength(message) < shortest) {
-    throw new InvalidOptionError(
-      'message',
-      message,
-      `at least ${shortest} bytes with prefix ${JSON.stringify(prefix)}: a reply may be at most 3 times the size of its request`,
-    );
-  }
+export function amplificationWarning(
+  settings: Pick<
+    ResponderSettings,
+    'mode' | 'message' | 'prefix' | 'httpPort' | 'rateLimit' | 'allow'
+  >,
+): string | undefined {
+  if (settings.mode !== 'plain') return undefined; // Fernet and signed requests are not short
+  const { message, prefix, httpPort, rateLimit, allow } = settings;
+  const longest = encodeReply(prefix, '255.255.255.255', httpPort).byteLength;
+  const asked = Buffer.byteLength(message);
+  if (longest <= MAX_AMPLIFICATION * asked) return undefined;
+  const ratio = Math.round((longest / asked) * 10) / 10;
+  const shortest = Math.ceil(longest / MAX_AMPLIFICATION);
+  const limit =
+    rateLimit === 0 ? 'with no rate limit' : `at most ${rateLimit} replies/s per source`;
+  return (
+    `A reply can be ${ratio} times the size of its request (message ${JSON.stringify(message)}, ` +
+    `${asked} bytes; longest reply ${longest} bytes), so a spoofed request makes this host send ` +
+    `more than it received. Only loopback and private on-link senders${allow.length > 0 ? ' and the allowed CIDRs' : ''} ` +
+    `are answered, ${limit}. ` +
+    `To stay within ${MAX_AMPLIFICATION} times, use a message of at least ${shortest} bytes or a ` +
+    'shorter prefix.'
+  );
 }
 
 /** The metadata of extended answers; the longest possible answer must fit its size limit. */

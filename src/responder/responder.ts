@@ -1,6 +1,6 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { type BeckonError, BindError, SocketError } from '../errors.js';
+import { BeckonError, BindError, SocketError } from '../errors.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import { InterfaceCache } from '../network/interface-cache.js';
 import { listInterfaces, type NetworkInterface } from '../network/interfaces.js';
@@ -23,6 +23,7 @@ import {
 } from './events.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
+  amplificationWarning,
   type ResponderOptions,
   type ResponderSettings,
   resolveResponderSettings,
@@ -111,6 +112,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#socket = socket;
       this.#port = socket.address().port;
       this.#logger.info(`UDP discovery responder listening on port ${this.#port}`);
+      const amplification = amplificationWarning(this.settings);
+      if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
       this.emit('listening', { address: this.settings.bindAddress, port: this.#port });
     });
   }

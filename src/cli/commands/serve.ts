@@ -16,7 +16,8 @@ Options:
                            no port and clients assume 8000, as with the original server
   --advertise-address IP   advertise this address instead of the one in each requester's subnet
   --bind-address IP        local address to bind (default 0.0.0.0; only 0.0.0.0 receives broadcasts)
-  --message TEXT           request to answer (env DISCOVERY_MESSAGE, default DISCOVER_SERVER)
+  --message TEXT           request to answer, 1 to 512 bytes (env DISCOVERY_MESSAGE, default
+                           DISCOVER_SERVER); one shorter than a third of the reply draws a warning
   --prefix TEXT            reply prefix (env RESPONSE_PREFIX, default SERVER_IP:)
   --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
                            on-link senders are always answered
