@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Clock, checkClock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
@@ -26,6 +27,7 @@ import {
   encodeReply,
 } from '../protocol/plain.js';
 import { checkAuthKeys, checkFernetKey } from '../security/keys.js';
+import { DEFAULT_REPLAY_WINDOW_MS } from '../security/replay-guard.js';
 import type { ResponderSecrets } from './protocol.js';
 
 /** Options of {@link createResponder}. Each falls back to its environment variable, then its default. */
@@ -85,7 +87,11 @@ export interface ResponderOptions {
    * does this. @default true
    */
   replayProtection?: boolean;
-  /** How far a request's timestamp may be from this host's clock, in milliseconds. @default 60000 */
+  /**
+   * How far a request's timestamp may be from this host's clock, either way, in milliseconds.
+   * Five minutes, as Kerberos tolerates, since hosts without time sync drift; a request outside
+   * it is refused with a warning naming the sender and its skew. @default 300000
+   */
   replayWindow?: number;
   /** Service name in extended answers; extended requests for another service are not answered. */
   service?: string;
@@ -116,6 +122,11 @@ export interface ResponderOptions {
   worker?: boolean;
   /** Stops the responder when aborted. */
   signal?: AbortSignal;
+  /**
+   * The time source for token timestamps, the replay window and how often refusals are logged.
+   * Not with `worker`. @default the system clock
+   */
+  clock?: Clock;
   /** Environment to read settings from. @default process.env */
   env?: Env;
   /** Creates the UDP socket. @default dgram.createSocket */
@@ -156,7 +167,7 @@ export interface ResponderSettings {
  */
 export function resolveResponderSettings(
   options: ResponderOptions,
-): ResponderSettings & { allowCidrs: Cidr[]; secrets: ResponderSecrets } {
+): ResponderSettings & { allowCidrs: Cidr[]; secrets: ResponderSecrets; clock: Clock } {
   const env = options.env ?? process.env;
   const port = checkPort(
     'port',
@@ -242,13 +253,19 @@ export function resolveResponderSettings(
   }
   const mode = fernetKey ? 'fernet' : authKeys.length > 0 ? 'authenticated' : 'plain';
   const worker = checkBoolean('worker', options.worker ?? false);
-  if (worker && (options.socketFactory !== undefined || options.interfaceProvider !== undefined)) {
+  if (
+    worker &&
+    (options.socketFactory !== undefined ||
+      options.interfaceProvider !== undefined ||
+      options.clock !== undefined)
+  ) {
     throw new InvalidOptionError(
       'worker',
       worker,
-      'false when socketFactory or interfaceProvider is given: functions cannot move into a worker thread',
+      'false when socketFactory, interfaceProvider or clock is given: functions cannot move into a worker thread',
     );
   }
+  const clock = checkClock(options.clock);
   const settings = {
     port,
     httpPort,
@@ -265,11 +282,11 @@ export function resolveResponderSettings(
     logging,
     mode,
     replayProtection: checkBoolean('replayProtection', options.replayProtection ?? true),
-    replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
+    replayWindow: checkDuration('replayWindow', options.replayWindow ?? DEFAULT_REPLAY_WINDOW_MS),
     worker,
     metadata: checkMetadata(options),
   } as const;
-  return { ...settings, secrets: { fernetKey, authKeys } };
+  return { ...settings, secrets: { fernetKey, authKeys }, clock };
 }
 
 /** The largest plain reply may be this many times the size of its request without a warning. */

@@ -72,7 +72,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
 
   constructor(options: ResponderOptions) {
     super();
-    const { allowCidrs, secrets, ...settings } = resolveResponderSettings(options);
+    const { allowCidrs, secrets, clock, ...settings } = resolveResponderSettings(options);
     this.settings = settings;
     const { logger, signal, socketFactory, interfaceProvider, ...cloneable } = options;
     this.#options = {

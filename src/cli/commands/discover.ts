@@ -6,6 +6,7 @@ import { detectSegmentedNetwork, type SegmentedNetwork } from '../../diagnostics
 import type { Logger } from '../../logger.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { selectInterfaces } from '../../network/select.js';
+import { describeSkew } from '../../security/clock-skew.js';
 import { defined, intFlag, secondsFlag } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println } from '../io.js';
@@ -209,6 +210,8 @@ export function formatTraceEvent(event: TraceEvent): string {
       return `${at} send ${event.channel} ${event.from} -> ${event.to}:${event.port} ${event.bytes} bytes, round ${event.round}${event.error ? `: FAILED ${event.error}` : ''}`;
     case 'reply':
       return `${at} reply ${event.channel} <- ${event.from}:${event.fromPort} ${event.bytes} bytes: ${event.outcome}${event.claims ? ` (claims ${event.claims})` : ''}`;
+    case 'clock-skew':
+      return `${at} clock-skew ${event.channel} <- ${event.from}:${event.fromPort}: the server's clock is ${describeSkew(event.skewMs)} this host's (window ${event.windowMs / 1000} s)`;
     case 'socket-error':
       return `${at} socket ${event.channel} failed: ${event.error}`;
     case 'end':

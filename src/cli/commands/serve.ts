@@ -8,7 +8,8 @@ import { type CliIo, println } from '../io.js';
 
 export const help = `Usage: beckon serve [options]
 
-Answer discovery requests until Ctrl+C, SIGTERM or the --duration ends.
+Answer discovery requests until Ctrl+C, SIGTERM or the --duration ends. Refused requests (wrong
+key, other service, stale or replayed) are summarised on stderr at most once a minute, by reason.
 
 Options:
   --port N                 UDP port to listen on (env DISCOVERY_PORT, default 9999)
@@ -36,6 +37,8 @@ since other users of this host can read command lines):
                            encrypted with the key (env DISCOVERY_ENCRYPTION_ENABLED)
   --secret-key KEY         the Fernet key (env DISCOVERY_SECRET_KEY)
   --no-replay-protection   in Fernet mode, accept old and repeated tokens, as the original does
+  --replay-window SECONDS  how far a request's time may be from this host's clock (default 300);
+                           a request outside it is refused with a warning naming the skew
   --auth-key KEY           answer only extended requests signed with KEY; repeat to accept
                            older keys during a rotation, current key first
                            (env DISCOVERY_AUTH_KEYS, comma-separated)
@@ -77,6 +80,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       encryption: { type: 'boolean' },
       'secret-key': { type: 'string' },
       'no-replay-protection': { type: 'boolean' },
+      'replay-window': { type: 'string' },
       'auth-key': { type: 'string', multiple: true },
       service: { type: 'string' },
       name: { type: 'string' },
@@ -120,6 +124,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       encryption: values.encryption,
       secretKey: values['secret-key'],
       replayProtection: values['no-replay-protection'] ? false : undefined,
+      replayWindow: secondsFlag('replay-window', values['replay-window']),
       authKeys: values['auth-key'],
       service: values.service,
       name: values.name,
