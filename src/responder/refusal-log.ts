@@ -111,8 +111,8 @@ export class RefusalLog {
         return 'encrypted (Fernet), but this responder runs without encryption';
       case 'unsigned':
         return mode === 'fernet'
-          ? 'not encrypted (the client needs encryption and this key)'
-          : 'not signed (the client needs one of these keys: --auth-key)';
+          ? 'not encrypted (a client without encryption and this key)'
+          : 'not signed (the original client, or beckon without --auth-key)';
       case 'unknown-key':
         return mode === 'fernet' ? 'encrypted with another key' : 'signed with an unknown key';
       case 'stale':

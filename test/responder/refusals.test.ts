@@ -93,7 +93,7 @@ describe('refused requests in the log', () => {
       clock.offsetMs += MINUTE + 1000;
       await exchange(port, [extendedRequest(OTHER_KEY)]);
       assert.deepEqual(summaries().slice(1), [
-        '15 requests refused in the last minute: 12 signed with an unknown key, 2 not signed (the client needs one of these keys: --auth-key), 1 for another service (from 127.0.0.1)',
+        '15 requests refused in the last minute: 12 signed with an unknown key, 2 not signed (the original client, or beckon without --auth-key), 1 for another service (from 127.0.0.1)',
       ]);
       // What is left when the responder stops is logged then.
       await exchange(port, [extendedRequest(OTHER_KEY)]);
@@ -147,7 +147,7 @@ describe('refused requests in the log', () => {
       await exchange(unencrypted.port, [Buffer.from('DISCOVER_SERVER')]);
       assert.match(
         unencrypted.summaries()[0] ?? '',
-        /^1 request refused: not encrypted \(the client needs encryption and this key\)/,
+        /^1 request refused: not encrypted \(a client without encryption and this key\)/,
       );
     } finally {
       await unencrypted.responder.stop();
@@ -291,7 +291,7 @@ describe('beckon serve', () => {
       await waitFor(() => /refused/.test(stderr), `the summary line: ${stderr}`);
       assert.match(
         stderr,
-        /^warning: 1 request refused: not signed \(the client needs one of these keys: --auth-key\) \(from 127\.0\.0\.1\); further refusals are summarised at most once a minute$/m,
+        /^warning: 1 request refused: not signed \(the original client, or beckon without --auth-key\) \(from 127\.0\.0\.1\); further refusals are summarised at most once a minute$/m,
       );
       child.kill('SIGTERM');
       const [code] = await once(child, 'close');
