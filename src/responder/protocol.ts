@@ -45,8 +45,12 @@ export type Refusal =
   | 'unsigned'
   /** Signed or encrypted with a key this responder does not hold. */
   | 'unknown-key'
+  /** In Fernet mode: a token under this key holding another message. */
+  | 'other-message'
   | 'stale'
   | 'replay'
+  /** Fresh, but the replay memory is full (fail closed): reported as `replay`. */
+  | 'memory-full'
   | 'other-service';
 
 /** The drop reason each refusal is reported with. */
@@ -55,8 +59,10 @@ export const DROP_REASON_OF: Readonly<Record<Refusal, ContentDropReason>> = {
   encrypted: 'not-a-request',
   unsigned: 'unauthenticated',
   'unknown-key': 'unauthenticated',
+  'other-message': 'not-a-request',
   stale: 'stale',
   replay: 'replay',
+  'memory-full': 'replay',
   'other-service': 'other-service',
 };
 
@@ -168,7 +174,7 @@ export class ResponderProtocol {
     if (message === 'not-a-token') {
       return isRequest(token, this.#request) ? 'unsigned' : 'not-a-request';
     }
-    if (!isRequest(message.plaintext, this.#request)) return 'not-a-request';
+    if (!isRequest(message.plaintext, this.#request)) return 'other-message';
     if (this.#settings.replayProtection) {
       const refusal = this.#checkFresh(
         `f${message.tag.toString('hex')}`,
@@ -184,6 +190,7 @@ export class ResponderProtocol {
   #checkFresh(id: string, timestamp: number, now: number): Refusal | undefined {
     const verdict = this.#guard.check(id, timestamp, now);
     if (verdict === 'fresh') return undefined;
+    if (verdict === 'full') return 'memory-full';
     if (verdict !== 'stale') return 'replay';
     this.lastSkewMs = timestamp - now;
     return 'stale';

@@ -117,8 +117,12 @@ export class RefusalLog {
         return mode === 'fernet' ? 'encrypted with another key' : 'signed with an unknown key';
       case 'stale':
         return `timestamp more than ${replayWindow / 1000} s from this host's clock`;
+      case 'other-message':
+        return "encrypted with this key but holding another message (the client's --message differs)";
       case 'replay':
         return 'replayed (already answered)';
+      case 'memory-full':
+        return 'fresh, but the replay memory is full (more signed requests in one window than it holds)';
       case 'other-service':
         return 'for another service';
     }

@@ -44,8 +44,8 @@ const extendedRequest = (key?: string, service?: string, timestamp = Date.now())
 const fernetKey = decodeFernetKey(KEY);
 const otherFernetKey = decodeFernetKey(OTHER_KEY);
 assert.ok(typeof fernetKey !== 'string' && typeof otherFernetKey !== 'string');
-const fernetRequest = (key = fernetKey, seconds = Date.now() / 1000) =>
-  encryptFernet(key, Buffer.from('DISCOVER_SERVER'), seconds, randomBytes(16));
+const fernetRequest = (key = fernetKey, seconds = Date.now() / 1000, message = 'DISCOVER_SERVER') =>
+  encryptFernet(key, Buffer.from(message), seconds, randomBytes(16));
 
 /** Starts a responder on a free port that records what it logs and emits. */
 async function start(options: ResponderOptions) {
@@ -132,9 +132,15 @@ describe('refused requests in the log', () => {
     const plain = await start({});
     try {
       await exchange(fernet.port, [fernetRequest(otherFernetKey)]);
+      await exchange(fernet.port, [fernetRequest(fernetKey, Date.now() / 1000, 'PING')], 0);
       await exchange(plain.port, [fernetRequest()]);
       await exchange(plain.port, [extendedRequest(KEY)]);
       assert.match(fernet.summaries()[0] ?? '', /^1 request refused: encrypted with another key/);
+      await fernet.responder.stop(); // logs what was counted since
+      assert.match(
+        fernet.summaries()[1] ?? '',
+        /^1 request refused in the last minute: encrypted with this key but holding another message \(the client's --message differs\)/,
+      );
       assert.deepEqual(
         plain.summaries().map((s) => s.replace(/ \(from .*/, '')),
         ['1 request refused: encrypted (Fernet), but this responder runs without encryption'],
