@@ -1,5 +1,12 @@
 /** Every error code beckon throws or reports. */
-export type BeckonErrorCode = 'BECKON_ERR_INVALID_OPTION' | 'BECKON_ERR_BIND' | 'BECKON_ERR_SOCKET';
+export type BeckonErrorCode =
+  | 'BECKON_ERR_INVALID_OPTION'
+  | 'BECKON_ERR_BIND'
+  | 'BECKON_ERR_SOCKET'
+  /** Warning: this configuration lets a reply be larger than 3 times its request. */
+  | 'BECKON_ERR_AMPLIFICATION'
+  /** Warning: a peer's token had the right key but a time outside the replay window. */
+  | 'BECKON_ERR_CLOCK_SKEW';
 
 /** Base class of every error beckon creates; `code` is stable, the message is for people. */
 export class BeckonError extends Error {

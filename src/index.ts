@@ -7,6 +7,7 @@ export {
   type TraceEvent,
   type TraceFields,
 } from './client/trace.js';
+export type { Clock } from './clock.js';
 export {
   type DoctorOptions,
   type DoctorReport,

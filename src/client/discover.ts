@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Clock } from '../clock.js';
 import { debugLogger, type Logger } from '../logger.js';
 import {
   type InterfaceProvider,
@@ -21,6 +22,7 @@ import {
   type SocketFactory,
 } from '../network/socket.js';
 import type { ServerMetadata } from '../protocol/extended.js';
+import { reportStaleReply } from './clock-skew.js';
 import { type DiscoverOptions, type DiscoverSettings, resolveDiscoverSettings } from './options.js';
 import { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
@@ -100,8 +102,9 @@ export function discoverOne(options: DiscoverOptions = {}): Promise<Server | und
  * for await (const server of discoverStream({ timeout: 3000 })) console.log(server.url);
  */
 export function discoverStream(options: DiscoverOptions = {}): AsyncGenerator<Server, void> {
-  const { secrets, ...settings } = resolveDiscoverSettings(options);
+  const { secrets, clock, ...settings } = resolveDiscoverSettings(options);
   return runDiscovery(settings, new ClientProtocol(settings, secrets), {
+    clock,
     logger: options.logger ?? debugLogger,
     socketFactory: options.socketFactory ?? createUdpSocket,
     interfaceProvider: options.interfaceProvider ?? listInterfaces,
@@ -111,6 +114,7 @@ export function discoverStream(options: DiscoverOptions = {}): AsyncGenerator<Se
 }
 
 interface Dependencies {
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly socketFactory: SocketFactory;
   readonly interfaceProvider: InterfaceProvider;
@@ -180,10 +184,18 @@ async function* runDiscovery(
         claims,
       });
     if (finished) return traced('too-late');
-    const reply = protocol.parse(message);
+    const now = deps.clock.now();
+    const reply = protocol.parse(message, now);
     if (typeof reply === 'string') {
       logger.debug(`Ignored a reply from ${remote.address}:${remote.port}: ${reply}`);
-      return traced(reply);
+      traced(reply);
+      if (reply === 'stale') {
+        const { address: from, port: fromPort } = remote;
+        const skewMs = protocol.lastSkewMs;
+        const stale = { channel: channel.label, from, fromPort, skewMs, now };
+        reportStaleReply({ ...stale, windowMs: settings.replayWindow }, logger, trace);
+      }
+      return;
     }
     const key = `${reply.ip}:${reply.port}`;
     const foreign = reply.ip !== remote.address;
@@ -232,7 +244,7 @@ async function* runDiscovery(
     for (const channel of channels) {
       if (channel.failed) continue;
       channel.lastSend = performance.now();
-      const request = protocol.request();
+      const request = protocol.request(deps.clock.now());
       const sent = { type: 'send', channel: channel.label, port: settings.port, round } as const;
       for (const to of channel.destinations) {
         channel.socket.send(request, settings.port, to, (error) => {

@@ -1,3 +1,4 @@
+import { type Clock, checkClock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
@@ -25,6 +26,7 @@ import { Limits } from '../protocol/extended.js';
 import type { FernetKey } from '../protocol/fernet.js';
 import { DEFAULT_DISCOVERY_PORT, DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../protocol/plain.js';
 import { checkAuthKey, checkFernetKey } from '../security/keys.js';
+import { DEFAULT_REPLAY_WINDOW_MS } from '../security/replay-guard.js';
 import { parseTarget, type Target } from './targets.js';
 import type { TraceEvent } from './trace.js';
 
@@ -84,8 +86,14 @@ export interface DiscoverOptions {
    * same token twice. @default true
    */
   replayProtection?: boolean;
-  /** Clock difference tolerated for Fernet replies, in milliseconds. @default 60000 */
+  /**
+   * Clock difference tolerated for Fernet replies, either way, in milliseconds. A reply outside
+   * it is dropped with a warning naming the server and its skew (at most once a minute per
+   * server) and a `clock-skew` trace event. @default 300000
+   */
   replayWindow?: number;
+  /** The time source for request tokens and the replay window. @default the system clock */
+  clock?: Clock;
   /**
    * Ask with beckon's extended request, and get each server's metadata. Old servers do not answer
    * it. Implied by `service` and `authKey`. @default false
@@ -154,7 +162,7 @@ const MAX_RECEIVE_BUFFER_SIZE = 1 << 30;
  */
 export function resolveDiscoverSettings(
   options: DiscoverOptions,
-): DiscoverSettings & { secrets: DiscoverSecrets } {
+): DiscoverSettings & { secrets: DiscoverSecrets; clock: Clock } {
   const env = options.env ?? process.env;
   const list = (option: string, value: readonly string[] | undefined, variable: string) =>
     value === undefined ? (envList(env, variable) ?? []) : checkStringList(option, value);
@@ -254,8 +262,9 @@ export function resolveDiscoverSettings(
     authenticated: fernetKey !== undefined || authKey !== undefined,
     service,
     replayProtection: checkBoolean('replayProtection', options.replayProtection ?? true),
-    replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
+    replayWindow: checkDuration('replayWindow', options.replayWindow ?? DEFAULT_REPLAY_WINDOW_MS),
     secrets: { fernetKey, authKey },
+    clock: checkClock(options.clock),
   };
 }
 

@@ -53,6 +53,11 @@ export class ClientProtocol {
   readonly #guard: ReplayGuard;
   // Extended mode: nonce (hex) -> when it was sent. Bounded: one per channel per round.
   readonly #nonces = new Map<string, number>();
+  /**
+   * After `parse` returned `stale`: the reply's time minus this host's, in milliseconds
+   * (positive when the server's clock is ahead).
+   */
+  lastSkewMs = 0;
 
   constructor(settings: DiscoverSettings, secrets: DiscoverSecrets) {
     this.#settings = settings;
@@ -62,8 +67,12 @@ export class ClientProtocol {
     this.#guard = new ReplayGuard(settings.replayWindow);
   }
 
-  /** The datagram for one round on one channel (a new token or nonce each time). */
-  request(now = Date.now()): Buffer {
+  /**
+   * The datagram for one round on one channel (a new token or nonce each time).
+   *
+   * @param now this host's time, milliseconds since the epoch
+   */
+  request(now: number): Buffer {
     const { fernetKey, authKey } = this.#secrets; // a Fernet key exactly in fernet mode
     if (fernetKey) return encryptFernet(fernetKey, this.#plainRequest, now / 1000, randomBytes(16));
     if (this.#settings.mode === 'plain') return this.#plainRequest;
@@ -76,17 +85,15 @@ export class ClientProtocol {
   }
 
   /** Believes `datagram`, or says why not. Never throws. */
-  parse(datagram: Buffer, now = Date.now()): BelievedReply | ReplyDropReason {
+  parse(datagram: Buffer, now: number): BelievedReply | ReplyDropReason {
     const { fernetKey } = this.#secrets;
     if (fernetKey) {
       const message = decryptFernet(fernetKey, datagram.subarray(0, REPLY_BUFFER_SIZE));
       if (!message) return 'unauthenticated';
       if (this.#settings.replayProtection) {
-        const verdict = this.#guard.check(
-          message.tag.toString('hex'),
-          message.timestamp * 1000,
-          now,
-        );
+        const timestamp = message.timestamp * 1000;
+        const verdict = this.#guard.check(message.tag.toString('hex'), timestamp, now);
+        if (verdict === 'stale') this.lastSkewMs = timestamp - now;
         if (verdict !== 'fresh') return verdict === 'stale' ? 'stale' : 'replay';
       }
       return this.#parsePlain(message.plaintext, message.plaintext.toString('utf8'));

@@ -82,6 +82,19 @@ export type TraceFields =
       readonly claims: string | undefined;
     }
   | {
+      /**
+       * A Fernet reply had the right key but a time outside the replay window (its `reply`
+       * event says `stale`): the server's clock is off by `skewMs`.
+       */
+      readonly type: 'clock-skew';
+      readonly channel: string;
+      readonly from: string;
+      readonly fromPort: number;
+      /** The reply's time minus this host's, in milliseconds: positive when the server is ahead. */
+      readonly skewMs: number;
+      readonly windowMs: number;
+    }
+  | {
       /** A socket failed; discovery goes on with the others. */
       readonly type: 'socket-error';
       readonly channel: string;

@@ -71,22 +71,53 @@ export interface FernetMessage {
  * age is not checked here: see {@link ReplayGuard}.
  */
 export function decryptFernet(key: FernetKey, token: Uint8Array): FernetMessage | undefined {
-  if (token.byteLength > 8192) return undefined;
+  const opened = openFernet(key, token);
+  return typeof opened === 'string' ? undefined : opened;
+}
+
+/**
+ * Like {@link decryptFernet}, but says why a datagram did not open: `not-a-token` (not a Fernet
+ * token at all), or `other-key` (a well-formed token whose HMAC does not match `key`: a peer
+ * holding another key, or a forgery). Never throws.
+ */
+export function openFernet(
+  key: FernetKey,
+  token: Uint8Array,
+): FernetMessage | 'not-a-token' | 'other-key' {
+  if (token.byteLength > 8192) return 'not-a-token';
   // Decoded as Python does, so that a token it takes (say with a trailing newline) works here too.
   const bytes = pyUrlsafeB64Decode(Buffer.from(token).toString('latin1'));
-  if (!bytes) return undefined;
+  if (!bytes) return 'not-a-token';
   const body = bytes.byteLength - HEADER - TAG;
-  if (bytes[0] !== VERSION || body < BLOCK || body % BLOCK !== 0) return undefined;
+  if (bytes[0] !== VERSION || body < BLOCK || body % BLOCK !== 0) return 'not-a-token';
   const signed = bytes.subarray(0, bytes.byteLength - TAG);
   const tag = bytes.subarray(bytes.byteLength - TAG);
   const expected = createHmac('sha256', key.signing).update(signed).digest();
-  if (!timingSafeEqual(expected, tag)) return undefined;
+  if (!timingSafeEqual(expected, tag)) return 'other-key';
   const timestamp = Number(bytes.readBigUInt64BE(1));
   try {
     const decipher = createDecipheriv('aes-128-cbc', key.encryption, bytes.subarray(9, HEADER));
     const plaintext = Buffer.concat([decipher.update(signed.subarray(HEADER)), decipher.final()]);
     return { plaintext, timestamp, tag: Buffer.from(tag) };
   } catch {
-    return undefined; // bad padding: only possible with a forged tag, but never throw
+    return 'other-key'; // bad padding: only possible with a forged tag, but never throw
   }
+}
+
+// Every token made before 2106 starts so: the version byte, then a u64 time whose top bytes are 0.
+const TOKEN_START = Buffer.from('gAAAAA', 'latin1');
+
+/**
+ * Whether `datagram` has the shape of a Fernet token (version, time, sizes), whatever its key:
+ * what a client in encrypted mode sends, as opposed to random bytes that Python's lenient base64
+ * happens to decode. Cheap for anything else: it must start with `gAAAAA`.
+ */
+export function looksLikeFernetToken(datagram: Uint8Array): boolean {
+  if (datagram.byteLength < 100 || datagram.byteLength > 8192) return false;
+  if (Buffer.compare(datagram.subarray(0, TOKEN_START.byteLength), TOKEN_START) !== 0) {
+    return false;
+  }
+  const bytes = pyUrlsafeB64Decode(Buffer.from(datagram).toString('latin1'));
+  const body = bytes === undefined ? -1 : bytes.byteLength - HEADER - TAG;
+  return bytes?.[0] === VERSION && body >= BLOCK && body % BLOCK === 0;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Clock, checkClock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
@@ -27,6 +28,7 @@ import {
   encodeReply,
 } from '../protocol/plain.js';
 import { checkAuthKeys, checkFernetKey } from '../security/keys.js';
+import { DEFAULT_REPLAY_WINDOW_MS } from '../security/replay-guard.js';
 import type { ResponderSecrets } from './protocol.js';
 
 /**
@@ -38,7 +40,11 @@ export interface ResponderOptions {
   port?: number;
   /** HTTP port to advertise (`SERVER_IP:ip:port`); without it the reply has no port, as the original's. */
   httpPort?: number;
-  /** The request to answer, compared byte for byte. Env `DISCOVERY_MESSAGE`. @default 'DISCOVER_SERVER' */
+  /**
+   * The request to answer, compared byte for byte: 1 to 512 bytes, as the original answers. A
+   * message shorter than a third of the longest reply draws a warning at start (see
+   * docs/security.md). Env `DISCOVERY_MESSAGE`. @default 'DISCOVER_SERVER'
+   */
   message?: string;
   /** Reply prefix. Env `RESPONSE_PREFIX`. @default 'SERVER_IP:' */
   prefix?: string;
@@ -85,7 +91,11 @@ export interface ResponderOptions {
    * does this. @default true
    */
   replayProtection?: boolean;
-  /** How far a request's timestamp may be from this host's clock, in milliseconds. @default 60000 */
+  /**
+   * How far a request's timestamp may be from this host's clock, either way, in milliseconds.
+   * Five minutes, as Kerberos tolerates, since hosts without time sync drift; a request outside
+   * it is refused with a warning naming the sender and its skew. @default 300000
+   */
   replayWindow?: number;
   /** Service name in extended answers; extended requests for another service are not answered. */
   service?: string;
@@ -116,6 +126,11 @@ export interface ResponderOptions {
   worker?: boolean;
   /** Stops the responder when aborted. */
   signal?: AbortSignal;
+  /**
+   * The time source for token timestamps, the replay window and how often refusals are logged.
+   * Not with `worker`. @default the system clock
+   */
+  clock?: Clock;
   /** Environment to read settings from. @default process.env */
   env?: Env;
   /** Creates the UDP socket. @default dgram.createSocket */
@@ -156,7 +171,7 @@ export interface ResponderSettings {
  */
 export function resolveResponderSettings(
   options: ResponderOptions,
-): ResponderSettings & { allowCidrs: Cidr[]; secrets: ResponderSecrets } {
+): ResponderSettings & { allowCidrs: Cidr[]; secrets: ResponderSecrets; clock: Clock } {
   const env = options.env ?? process.env;
   warnUnknownEnvNames(env, options.logger ?? debugLogger);
   const port = checkPort(
@@ -243,14 +258,19 @@ export function resolveResponderSettings(
   }
   const mode = fernetKey ? 'fernet' : authKeys.length > 0 ? 'authenticated' : 'plain';
   const worker = checkBoolean('worker', options.worker ?? false);
-  if (worker && (options.socketFactory !== undefined || options.interfaceProvider !== undefined)) {
+  if (
+    worker &&
+    (options.socketFactory !== undefined ||
+      options.interfaceProvider !== undefined ||
+      options.clock !== undefined)
+  ) {
     throw new InvalidOptionError(
       'worker',
       worker,
-      'false when socketFactory or interfaceProvider is given: functions cannot move into a worker thread',
+      'false when socketFactory, interfaceProvider or clock is given: functions cannot move into a worker thread',
     );
   }
-  if (mode === 'plain') checkAmplification(message, prefix, httpPort);
+  const clock = checkClock(options.clock);
   const settings = {
     port,
     httpPort,
@@ -267,27 +287,45 @@ export function resolveResponderSettings(
     logging,
     mode,
     replayProtection: checkBoolean('replayProtection', options.replayProtection ?? true),
-    replayWindow: checkDuration('replayWindow', options.replayWindow ?? 60_000),
+    replayWindow: checkDuration('replayWindow', options.replayWindow ?? DEFAULT_REPLAY_WINDOW_MS),
     worker,
     metadata: checkMetadata(options),
   } as const;
-  return { ...settings, secrets: { fernetKey, authKeys } };
+  return { ...settings, secrets: { fernetKey, authKeys }, clock };
 }
 
+/** The largest plain reply may be this many times the size of its request without a warning. */
+export const MAX_AMPLIFICATION = 3;
+
 /**
- * An unauthenticated reply may be at most 3 times the size of its request, so that nobody can
- * use a responder to multiply traffic towards a spoofed address.
+ * The warning for a plain-mode configuration whose longest reply is more than
+ * {@link MAX_AMPLIFICATION} times the size of its request, or undefined. Not refused: the
+ * original answers any message, and the gain is small here, since only loopback and private
+ * on-link senders (plus `allow`) are answered, each within its rate limit.
  */
-function checkAmplification(message: string, prefix: string, httpPort: number | undefined): void {
-  const longestReply = encodeReply(prefix, '255.255.255.255', httpPort).byteLength;
-  const shortest = Math.ceil(longestReply / 3);
-  if (Buffer.byteLength(message) < shortest) {
-    throw new InvalidOptionError(
-      'message',
-      message,
-      `at least ${shortest} bytes with prefix ${JSON.stringify(prefix)}: a reply may be at most 3 times the size of its request`,
-    );
-  }
+export function amplificationWarning(
+  settings: Pick<
+    ResponderSettings,
+    'mode' | 'message' | 'prefix' | 'httpPort' | 'rateLimit' | 'allow'
+  >,
+): string | undefined {
+  if (settings.mode !== 'plain') return undefined; // Fernet and signed requests are not short
+  const { message, prefix, httpPort, rateLimit, allow } = settings;
+  const longest = encodeReply(prefix, '255.255.255.255', httpPort).byteLength;
+  const asked = Buffer.byteLength(message);
+  if (longest <= MAX_AMPLIFICATION * asked) return undefined;
+  const ratio = Math.round((longest / asked) * 10) / 10;
+  const shortest = Math.ceil(longest / MAX_AMPLIFICATION);
+  const limit =
+    rateLimit === 0 ? 'with no rate limit' : `at most ${rateLimit} replies/s per source`;
+  return (
+    `A reply can be ${ratio} times the size of its request (message ${JSON.stringify(message)}, ` +
+    `${asked} bytes; longest reply ${longest} bytes), so a spoofed request makes this host send ` +
+    `more than it received. Only loopback and private on-link senders${allow.length > 0 ? ' and the allowed CIDRs' : ''} ` +
+    `are answered, ${limit}. ` +
+    `To stay within ${MAX_AMPLIFICATION} times, use a message of at least ${shortest} bytes or a ` +
+    'shorter prefix.'
+  );
 }
 
 /** The metadata of extended answers; the longest possible answer must fit its size limit. */

@@ -10,7 +10,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as extended from '../protocol/extended.js';
-import { decryptFernet, encryptFernet, type FernetKey } from '../protocol/fernet.js';
+import {
+  encryptFernet,
+  type FernetKey,
+  looksLikeFernetToken,
+  openFernet,
+} from '../protocol/fernet.js';
 import { encodeReply, isRequest } from '../protocol/plain.js';
 import { ReplayGuard } from '../security/replay-guard.js';
 import type { ResponderSettings } from './options.js';
@@ -27,6 +32,39 @@ export type ContentDropReason =
   | 'replay'
   /** An extended request for another service. */
   | 'other-service';
+
+/**
+ * Why a datagram is refused, finer than {@link ContentDropReason}: what the refusal summaries in
+ * the log say (see refusal-log.ts). `not-a-request` is not summarised: other traffic on the port.
+ */
+export type Refusal =
+  | 'not-a-request'
+  /** In plain mode: a Fernet token, from a client in encrypted mode. */
+  | 'encrypted'
+  /** Not signed (authenticated mode) or not encrypted (Fernet mode). */
+  | 'unsigned'
+  /** Signed or encrypted with a key this responder does not hold. */
+  | 'unknown-key'
+  /** In Fernet mode: a token under this key holding another message. */
+  | 'other-message'
+  | 'stale'
+  | 'replay'
+  /** Fresh, but the replay memory is full (fail closed): reported as `replay`. */
+  | 'memory-full'
+  | 'other-service';
+
+/** The drop reason each refusal is reported with. */
+export const DROP_REASON_OF: Readonly<Record<Refusal, ContentDropReason>> = {
+  'not-a-request': 'not-a-request',
+  encrypted: 'not-a-request',
+  unsigned: 'unauthenticated',
+  'unknown-key': 'unauthenticated',
+  'other-message': 'not-a-request',
+  stale: 'stale',
+  replay: 'replay',
+  'memory-full': 'replay',
+  'other-service': 'other-service',
+};
 
 /** A request that will be answered once its sender is judged. */
 export type AcceptedRequest =
@@ -49,6 +87,11 @@ export class ResponderProtocol {
   readonly #guard: ReplayGuard;
   // Plain replies per advertised address: the same few bytes for every requester of a subnet.
   readonly #plainReplies = new Map<string, Buffer>();
+  /**
+   * After `accept` returned `stale`: the request's time minus this host's, in milliseconds
+   * (positive when the sender's clock is ahead).
+   */
+  lastSkewMs = 0;
 
   constructor(settings: ResponderSettings, secrets: ResponderSecrets) {
     this.#settings = settings;
@@ -57,32 +100,34 @@ export class ResponderProtocol {
     this.#guard = new ReplayGuard(settings.replayWindow);
   }
 
-  /** Whether `datagram` is answered in this mode, and what it asked for. */
-  accept(datagram: Buffer, now = Date.now()): AcceptedRequest | ContentDropReason {
+  /**
+   * Whether `datagram` is answered in this mode, and what it asked for; else why not.
+   *
+   * @param now this host's time, milliseconds since the epoch
+   */
+  accept(datagram: Buffer, now: number): AcceptedRequest | Refusal {
     const { mode, bufferSize } = this.#settings;
     if (mode === 'plain' && isRequest(datagram, this.#request, bufferSize)) return PLAIN;
     const received = datagram.subarray(0, bufferSize); // what the original's recvfrom reads
     const { fernetKey } = this.#secrets; // set exactly in fernet mode
     if (fernetKey) return this.#acceptFernet(fernetKey, received, now);
     if (!extended.isExtended(received)) {
-      return mode === 'authenticated' && isRequest(datagram, this.#request, bufferSize)
-        ? 'unauthenticated'
-        : 'not-a-request';
+      if (mode === 'authenticated' && isRequest(datagram, this.#request, bufferSize)) {
+        return 'unsigned';
+      }
+      return mode === 'plain' && looksLikeFernetToken(received) ? 'encrypted' : 'not-a-request';
     }
     const request = extended.decodeRequest(received);
     if (!request || received.byteLength < extended.MIN_REQUEST_SIZE) return 'not-a-request';
     let key: Uint8Array | undefined;
     if (mode === 'authenticated') {
-      key = request.authenticated ? extended.verifyTag(request, this.#secrets.authKeys) : undefined;
-      if (!key) return 'unauthenticated';
-      const verdict = this.#guard.check(
-        `x${request.nonce.toString('hex')}`,
-        request.timestamp,
-        now,
-      );
-      if (verdict !== 'fresh') return verdict === 'stale' ? 'stale' : 'replay';
+      if (!request.authenticated) return 'unsigned';
+      key = extended.verifyTag(request, this.#secrets.authKeys);
+      if (!key) return 'unknown-key';
+      const refusal = this.#checkFresh(`x${request.nonce.toString('hex')}`, request.timestamp, now);
+      if (refusal) return refusal;
     } else if (request.authenticated) {
-      return 'unauthenticated'; // signed with a key this responder does not hold
+      return 'unknown-key'; // signed with a key this responder does not hold
     }
     if (request.service !== undefined && request.service !== this.#settings.metadata.service) {
       return 'other-service';
@@ -91,7 +136,7 @@ export class ResponderProtocol {
   }
 
   /** The answer to an accepted request, advertising `address`. */
-  answer(request: AcceptedRequest, address: string, now = Date.now()): Buffer {
+  answer(request: AcceptedRequest, address: string, now: number): Buffer {
     const s = this.#settings;
     switch (request.kind) {
       case 'plain':
@@ -120,15 +165,35 @@ export class ResponderProtocol {
       : String(this.#plainReply(address));
   }
 
-  #acceptFernet(key: FernetKey, token: Buffer, now: number): AcceptedRequest | ContentDropReason {
-    const message = decryptFernet(key, token);
-    if (!message || !isRequest(message.plaintext, this.#request)) return 'not-a-request';
+  #acceptFernet(key: FernetKey, token: Buffer, now: number): AcceptedRequest | Refusal {
+    const message = openFernet(key, token);
+    if (message === 'other-key') {
+      // Random bytes can pass as a token to a lenient decoder; a client's token has its shape.
+      return looksLikeFernetToken(token) ? 'unknown-key' : 'not-a-request';
+    }
+    if (message === 'not-a-token') {
+      return isRequest(token, this.#request) ? 'unsigned' : 'not-a-request';
+    }
+    if (!isRequest(message.plaintext, this.#request)) return 'other-message';
     if (this.#settings.replayProtection) {
-      const id = `f${message.tag.toString('hex')}`;
-      const verdict = this.#guard.check(id, message.timestamp * 1000, now);
-      if (verdict !== 'fresh') return verdict === 'stale' ? 'stale' : 'replay';
+      const refusal = this.#checkFresh(
+        `f${message.tag.toString('hex')}`,
+        message.timestamp * 1000,
+        now,
+      );
+      if (refusal) return refusal;
     }
     return { kind: 'fernet', key };
+  }
+
+  /** Undefined when the request is fresh; else why not (and, when stale, by how much). */
+  #checkFresh(id: string, timestamp: number, now: number): Refusal | undefined {
+    const verdict = this.#guard.check(id, timestamp, now);
+    if (verdict === 'fresh') return undefined;
+    if (verdict === 'full') return 'memory-full';
+    if (verdict !== 'stale') return 'replay';
+    this.lastSkewMs = timestamp - now;
+    return 'stale';
   }
 
   #plainReply(address: string): Buffer {

@@ -1,6 +1,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { type BeckonError, BindError, SocketError } from '../errors.js';
+import type { Clock } from '../clock.js';
+import { BeckonError, BindError, SocketError } from '../errors.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import { InterfaceCache } from '../network/interface-cache.js';
 import { listInterfaces, type NetworkInterface } from '../network/interfaces.js';
@@ -23,12 +24,14 @@ import {
 } from './events.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
+  amplificationWarning,
   type ResponderOptions,
   type ResponderSettings,
   resolveResponderSettings,
 } from './options.js';
-import { type AcceptedRequest, ResponderProtocol } from './protocol.js';
+import { type AcceptedRequest, DROP_REASON_OF, ResponderProtocol } from './protocol.js';
 import { RateLimiter } from './rate-limit.js';
+import { RefusalLog } from './refusal-log.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
 import { WorkerResponder } from './worker.js';
 
@@ -56,6 +59,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #socketFactory: SocketFactory;
   readonly #interfaces: InterfaceCache;
   readonly #limiter: RateLimiter;
+  readonly #clock: Clock;
+  readonly #refusals: RefusalLog;
   readonly #signal: AbortSignal | undefined;
   // Advertised to every requester when set: the configured address, or a specific bind address.
   readonly #fixedAddress: string | undefined;
@@ -75,8 +80,9 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   constructor(options: ResponderOptions) {
     super();
-    const { allowCidrs, secrets, ...settings } = resolveResponderSettings(options);
+    const { allowCidrs, secrets, clock, ...settings } = resolveResponderSettings(options);
     this.settings = settings;
+    this.#clock = clock;
     this.#allow = allowCidrs;
     this.#protocol = new ResponderProtocol(settings, secrets);
     this.#logger = gateLogger(options.logger ?? debugLogger, settings.logging);
@@ -86,6 +92,12 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       INTERFACE_MAX_AGE_MS,
     );
     this.#limiter = new RateLimiter(settings.rateLimit);
+    this.#refusals = new RefusalLog({
+      settings,
+      logger: this.#logger,
+      clock,
+      warn: (warning) => this.#warn(warning),
+    });
     this.#signal = options.signal;
     this.#fixedAddress =
       settings.advertiseAddress ??
@@ -111,6 +123,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#socket = socket;
       this.#port = socket.address().port;
       this.#logger.info(`UDP discovery responder listening on port ${this.#port}`);
+      const amplification = amplificationWarning(this.settings);
+      if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
       this.emit('listening', { address: this.settings.bindAddress, port: this.#port });
     });
   }
@@ -123,6 +137,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#reopen.cancel();
       for (const timer of this.#delayed) clearTimeout(timer);
       this.#delayed.clear();
+      this.#refusals.close();
       const socket = this.#socket;
       this.#socket = undefined;
       await closeSocket(socket);
@@ -183,9 +198,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {
     try {
-      const request = this.#protocol.accept(message);
+      const request = this.#protocol.accept(message, this.#clock.now());
       if (typeof request === 'string') {
-        this.#drop(remote, request);
+        this.#refusals.refused(request, remote.address, this.#protocol.lastSkewMs);
+        this.#drop(remote, DROP_REASON_OF[request]);
         return;
       }
       const decision = this.#decide(remote.address);
@@ -278,7 +294,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   }
 
   #transmit(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, address: string): void {
-    const reply = this.#protocol.answer(request, address);
+    const reply = this.#protocol.answer(request, address, this.#clock.now());
     socket.send(reply, remote.port, remote.address, this.#onSent);
     if (this.listenerCount('reply') > 0 || responderChannel.hasSubscribers) {
       const event: ReplyEvent = {

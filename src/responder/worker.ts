@@ -73,7 +73,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   constructor(options: ResponderOptions) {
     super();
     // Silent here: the thread resolves the same options and its warnings are relayed.
-    const { allowCidrs, secrets, ...settings } = resolveResponderSettings({
+    const { allowCidrs, secrets, clock, ...settings } = resolveResponderSettings({
       ...options,
       logger: silentLogger,
     });

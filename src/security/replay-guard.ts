@@ -6,6 +6,12 @@
  * than old ids forgotten.
  */
 
+/**
+ * The default window, either side of the receiver's clock: the 5 minutes of skew Kerberos
+ * tolerates. Hosts without time sync (offline labs) drift by minutes; a minute was too tight.
+ */
+export const DEFAULT_REPLAY_WINDOW_MS = 300_000;
+
 /** Why a message was refused. */
 export type ReplayVerdict = 'fresh' | 'stale' | 'replay' | 'full';
 

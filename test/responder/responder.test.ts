@@ -249,7 +249,7 @@ describe('responder settings', () => {
         logging: false,
         mode: 'plain',
         replayProtection: true,
-        replayWindow: 60_000,
+        replayWindow: 300_000,
         worker: false,
       },
     );

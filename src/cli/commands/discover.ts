@@ -2,6 +2,7 @@ import { discoverStream, type Server } from '../../client/discover.js';
 import { resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
 import { listInterfaces } from '../../network/interfaces.js';
+import { describeSkew } from '../../security/clock-skew.js';
 import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
 import { type CliIo, cliLogger, println, showProgress, signalExitCode, UsageError } from '../io.js';
@@ -223,6 +224,8 @@ export function formatTraceEvent(event: TraceEvent): string {
       return `${at} send ${event.channel} ${event.from} -> ${event.to}:${event.port} ${event.bytes} bytes, round ${event.round}${event.error ? `: FAILED ${event.error}` : ''}`;
     case 'reply':
       return `${at} reply ${event.channel} <- ${event.from}:${event.fromPort} ${event.bytes} bytes: ${event.outcome}${event.claims ? ` (claims ${event.claims})` : ''}`;
+    case 'clock-skew':
+      return `${at} clock-skew ${event.channel} <- ${event.from}:${event.fromPort}: the server's clock is ${describeSkew(event.skewMs)} this host's (window ${event.windowMs / 1000} s)`;
     case 'socket-error':
       return `${at} socket ${event.channel} failed: ${event.error}`;
     case 'end':

@@ -17,7 +17,8 @@ import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon serve [options]
 
-Answer discovery requests until Ctrl+C, SIGTERM or the --duration ends.
+Answer discovery requests until Ctrl+C, SIGTERM or the --duration ends. Refused requests (wrong
+key, other service, stale or replayed) are summarised on stderr at most once a minute, by reason.
 
 Options:
   -p, --port N             UDP port to listen on (env DISCOVERY_PORT, default 9999)
@@ -26,7 +27,8 @@ Options:
   --advertise-address IP   advertise this address instead of the one in each requester's subnet
   --bind-address IP        local address to bind (default 0.0.0.0; only 0.0.0.0 receives broadcasts:
                            a unicast address gets a warning)
-  --message TEXT           request to answer (env DISCOVERY_MESSAGE, default DISCOVER_SERVER)
+  --message TEXT           request to answer, 1 to 512 bytes (env DISCOVERY_MESSAGE, default
+                           DISCOVER_SERVER); one shorter than a third of the reply draws a warning
   --prefix TEXT            reply prefix (env RESPONSE_PREFIX, default SERVER_IP:)
   --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
                            on-link senders are always answered
@@ -46,6 +48,8 @@ since other users of this host can read command lines):
                            encrypted with the key (env DISCOVERY_ENCRYPTION_ENABLED)
   --secret-key KEY         the Fernet key (env DISCOVERY_SECRET_KEY)
   --no-replay-protection   in Fernet mode, accept old and repeated tokens, as the original does
+  --replay-window DURATION how far a request's time may be from this host's clock (default 300);
+                           a request outside it is refused with a warning naming the skew
   --auth-key KEY           answer only extended requests signed with KEY; repeat to accept
                            older keys during a rotation, current key first
                            (env DISCOVERY_AUTH_KEYS, comma-separated)
@@ -72,6 +76,7 @@ const FLAG_OF: Record<string, string> = {
   encryption: 'encryption',
   secretKey: 'secret-key',
   replayProtection: 'no-replay-protection',
+  replayWindow: 'replay-window',
   authKeys: 'auth-key',
   service: 'service',
   name: 'name',
@@ -117,6 +122,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     encryption: { type: 'boolean' },
     'secret-key': { type: 'string' },
     'no-replay-protection': { type: 'boolean' },
+    'replay-window': { type: 'string' },
     'auth-key': { type: 'string', multiple: true },
     service: { type: 'string' },
     name: { type: 'string' },
@@ -156,6 +162,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         encryption: values.encryption,
         secretKey: values['secret-key'],
         replayProtection: values['no-replay-protection'] ? false : undefined,
+        replayWindow: durationFlag('replay-window', values['replay-window']),
         authKeys: values['auth-key'],
         service: values.service,
         name: values.name,

@@ -157,7 +157,7 @@ describe('interop with the original Python pair, inside the lab', () => {
     await serve(net.host('two')); // plain
     assert.match(
       encrypted.stdout,
-      /Security: +Fernet encryption, replay protection on \(60 s window\)/,
+      /Security: +Fernet encryption, replay protection on \(300 s window\)/,
     );
     const client = net.host('client');
 

@@ -1,0 +1,309 @@
+/**
+ * What the responder's log says about requests it refuses (issue 14, items 3 and 7): a summary
+ * by reason at most once a minute, and a warning naming a sender whose clock is off, at most once
+ * a minute per sender. Real sockets on loopback; the responder's clock is injected, so a minute
+ * passes without waiting for it.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  type BeckonError,
+  createResponder,
+  discover,
+  generateKey,
+  type Logger,
+  type ResponderOptions,
+} from '../../src/index.js';
+import { encodeRequest } from '../../src/protocol/extended.js';
+import { decodeFernetKey, encryptFernet } from '../../src/protocol/fernet.js';
+import { exchange, LOCAL, sleep } from '../helpers/udp.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const KEY = generateKey();
+const OTHER_KEY = generateKey();
+const MINUTE = 60_000;
+
+/** A clock that reads the system time plus an offset the test moves. */
+function movableClock(offsetMs = 0) {
+  const clock = { offsetMs, now: () => Date.now() + clock.offsetMs };
+  return clock;
+}
+
+/** A signed (or, without a key, unsigned) extended request made at `timestamp`. */
+const extendedRequest = (key?: string, service?: string, timestamp = Date.now()) =>
+  encodeRequest(
+    { nonce: randomBytes(16), timestamp, service },
+    key === undefined ? undefined : Buffer.from(key),
+  );
+
+const fernetKey = decodeFernetKey(KEY);
+const otherFernetKey = decodeFernetKey(OTHER_KEY);
+assert.ok(typeof fernetKey !== 'string' && typeof otherFernetKey !== 'string');
+const fernetRequest = (key = fernetKey, seconds = Date.now() / 1000, message = 'DISCOVER_SERVER') =>
+  encryptFernet(key, Buffer.from(message), seconds, randomBytes(16));
+
+/** Starts a responder on a free port that records what it logs and emits. */
+async function start(options: ResponderOptions) {
+  const warnings: string[] = [];
+  const off = () => {};
+  const logger: Logger = { debug: off, info: off, error: off, warn: (m) => warnings.push(m) };
+  const responder = createResponder({ port: 0, env: {}, rateLimit: 0, logger, ...options });
+  const events: BeckonError[] = [];
+  responder.on('warning', (warning) => events.push(warning));
+  await responder.start();
+  const port = responder.port ?? 0;
+  const summaries = () => warnings.filter((w) => / refused/.test(w) && !/^Refused/.test(w));
+  return { responder, port, warnings, summaries, events };
+}
+
+/** Waits until `done()` holds, up to 10 s (threads and a loaded machine can be slow). */
+async function waitFor(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('refused requests in the log', () => {
+  it('summarises them by reason: the first at once, then at most once a minute', async () => {
+    const clock = movableClock();
+    const { responder, port, summaries } = await start({ authKeys: [KEY], service: 'api', clock });
+    try {
+      await exchange(port, [extendedRequest(OTHER_KEY)]);
+      assert.deepEqual(summaries(), [
+        '1 request refused: signed with an unknown key (from 127.0.0.1); further refusals are summarised at most once a minute',
+      ]);
+      // Within the minute: counted, not logged. Answered requests are not counted.
+      const answered = await exchange(port, [
+        ...Array.from({ length: 11 }, () => extendedRequest(OTHER_KEY)),
+        Buffer.from('DISCOVER_SERVER'),
+        extendedRequest(),
+        extendedRequest(KEY, 'printing'),
+        extendedRequest(KEY, 'api'),
+        Buffer.from('garbage'), // not a request at all: not summarised
+      ]);
+      assert.equal(answered.length, 1);
+      assert.equal(summaries().length, 1, summaries().join('\n'));
+      clock.offsetMs += MINUTE + 1000;
+      await exchange(port, [extendedRequest(OTHER_KEY)]);
+      assert.deepEqual(summaries().slice(1), [
+        '15 requests refused in the last minute: 12 signed with an unknown key, 2 not signed (the original client, or beckon without --auth-key), 1 for another service (from 127.0.0.1)',
+      ]);
+      // What is left when the responder stops is logged then.
+      await exchange(port, [extendedRequest(OTHER_KEY)]);
+      assert.equal(summaries().length, 2);
+    } finally {
+      await responder.stop();
+    }
+    assert.equal(summaries().length, 3);
+    assert.match(
+      summaries()[2] ?? '',
+      /^1 request refused in the last minute: signed with an unknown key/,
+    );
+  });
+
+  it('logs what was counted once the minute is over, even when refusals stop', async () => {
+    const clock = movableClock();
+    const { responder, port, summaries } = await start({ authKeys: [KEY], clock });
+    try {
+      await exchange(port, [extendedRequest(OTHER_KEY)]);
+      assert.equal(summaries().length, 1);
+      // 2 s before the minute is over on this clock; nothing refused after these two.
+      clock.offsetMs += MINUTE - 2000;
+      await exchange(port, [extendedRequest(OTHER_KEY), extendedRequest(OTHER_KEY)], 0);
+      await waitFor(() => summaries().length === 2, 'the summary at the end of the minute');
+      assert.equal(
+        summaries()[1],
+        '2 requests refused in the last minute: signed with an unknown key (from 127.0.0.1)',
+      );
+    } finally {
+      await responder.stop();
+    }
+  });
+
+  it('names each mode and reason in words an operator can act on', async () => {
+    const fernet = await start({ encryption: true, secretKey: KEY });
+    const plain = await start({});
+    try {
+      await exchange(fernet.port, [fernetRequest(otherFernetKey)]);
+      await exchange(fernet.port, [fernetRequest(fernetKey, Date.now() / 1000, 'PING')], 0);
+      await exchange(plain.port, [fernetRequest()]);
+      await exchange(plain.port, [extendedRequest(KEY)]);
+      assert.match(fernet.summaries()[0] ?? '', /^1 request refused: encrypted with another key/);
+      await fernet.responder.stop(); // logs what was counted since
+      assert.match(
+        fernet.summaries()[1] ?? '',
+        /^1 request refused in the last minute: encrypted with this key but holding another message \(the client's --message differs\)/,
+      );
+      assert.deepEqual(
+        plain.summaries().map((s) => s.replace(/ \(from .*/, '')),
+        ['1 request refused: encrypted (Fernet), but this responder runs without encryption'],
+      );
+    } finally {
+      await Promise.all([fernet.responder.stop(), plain.responder.stop()]);
+    }
+    const unencrypted = await start({ encryption: true, secretKey: KEY });
+    try {
+      await exchange(unencrypted.port, [Buffer.from('DISCOVER_SERVER')]);
+      assert.match(
+        unencrypted.summaries()[0] ?? '',
+        /^1 request refused: not encrypted \(a client without encryption and this key\)/,
+      );
+    } finally {
+      await unencrypted.responder.stop();
+    }
+  });
+
+  it('logs the same lines from a worker thread', async () => {
+    const { responder, port, summaries } = await start({ authKeys: [KEY], worker: true });
+    try {
+      await exchange(port, [extendedRequest(OTHER_KEY)]);
+      await waitFor(() => summaries().length > 0, 'a summary from the worker thread');
+      assert.deepEqual(summaries(), [
+        '1 request refused: signed with an unknown key (from 127.0.0.1); further refusals are summarised at most once a minute',
+      ]);
+    } finally {
+      await responder.stop();
+    }
+  });
+});
+
+describe('clock skew', () => {
+  const skewed =
+    /^Refused an encrypted request from 127\.0\.0\.1: the key is right, but its clock is (\d+) s \(about (\d+) min\) (ahead of|behind) this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), widen replayWindow \(beckon serve --replay-window SECONDS\), or turn replay protection off \(--no-replay-protection\)/;
+
+  it('warns, once a minute per sender, that a Fernet client is behind or ahead', async () => {
+    // This responder's clock is 400 s behind: a client on the system clock is 400 s ahead.
+    const clock = movableClock(-400_000);
+    const { responder, port, events, warnings } = await start({
+      encryption: true,
+      secretKey: KEY,
+      clock,
+    });
+    try {
+      const client = { ...LOCAL, port, encryption: true, secretKey: KEY, timeout: 400 };
+      assert.deepEqual(await discover(client), []); // six requests, each refused
+      assert.equal(events.length, 1, events.map((e) => e.message).join('\n'));
+      assert.equal(events[0]?.code, 'BECKON_ERR_CLOCK_SKEW');
+      const [, seconds, minutes, direction] = skewed.exec(events[0]?.message ?? '') ?? [];
+      assert.ok(Math.abs(Number(seconds) - 400) <= 1, events[0]?.message);
+      assert.equal(minutes, '7');
+      assert.equal(direction, 'ahead of');
+      assert.ok(warnings.includes(events[0]?.message ?? ''), 'logged too');
+      assert.ok(
+        warnings.some((w) =>
+          /^1 request refused: timestamp more than 300 s from this host's clock/.test(w),
+        ),
+        warnings.join('\n'),
+      );
+
+      // More than a minute later on this clock the sender is named again; now it is behind.
+      clock.offsetMs = 460_000;
+      await exchange(port, [fernetRequest(), fernetRequest()]);
+      assert.equal(events.length, 2, events.map((e) => e.message).join('\n'));
+      const [, later, , behind] = skewed.exec(events[1]?.message ?? '') ?? [];
+      assert.ok(Math.abs(Number(later) - 460) <= 1, events[1]?.message);
+      assert.equal(behind, 'behind');
+    } finally {
+      await responder.stop();
+    }
+  });
+
+  it('finds the server again with a window that covers the skew, or without replay protection', async () => {
+    for (const options of [{ replayWindow: 600_000 }, { replayProtection: false }]) {
+      const clock = movableClock(400_000);
+      const { responder, port, events } = await start({
+        encryption: true,
+        secretKey: KEY,
+        clock,
+        ...options,
+      });
+      try {
+        // A 600 s window on both sides: the client also takes the server's 400 s-ahead reply.
+        const found = await discover({
+          ...LOCAL,
+          port,
+          encryption: true,
+          secretKey: KEY,
+          timeout: 400,
+          ...options,
+        });
+        assert.equal(found.length, 1, JSON.stringify(options));
+        assert.deepEqual(events, []);
+      } finally {
+        await responder.stop();
+      }
+    }
+  });
+
+  it('says what to do in authenticated mode, where replay protection cannot be turned off', async () => {
+    const clock = movableClock(-400_000);
+    const { responder, port, events } = await start({ authKeys: [KEY], clock });
+    try {
+      await exchange(port, [extendedRequest(KEY)]);
+      assert.match(
+        events[0]?.message ?? '',
+        /^Refused a signed request from 127\.0\.0\.1: the key is right, but its clock is 40[01] s \(about 7 min\) ahead of this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), or widen replayWindow \(beckon serve --replay-window SECONDS\)\./,
+      );
+    } finally {
+      await responder.stop();
+    }
+  });
+
+  it('warns from a worker thread too, relayed as a warning event', async () => {
+    const { responder, port, events } = await start({
+      encryption: true,
+      secretKey: KEY,
+      worker: true,
+    });
+    try {
+      await exchange(port, [fernetRequest(fernetKey, Date.now() / 1000 - 3600)]);
+      await waitFor(() => events.length > 0, 'a skew warning from the worker thread');
+      assert.equal(events[0]?.code, 'BECKON_ERR_CLOCK_SKEW');
+      assert.match(
+        events[0]?.message ?? '',
+        /its clock is 360[01] s \(about 60 min\) behind this host's/,
+      );
+    } finally {
+      await responder.stop();
+    }
+  });
+});
+
+describe('beckon serve', () => {
+  it('prints the summary of refused requests on stderr', async () => {
+    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
+    const child = spawn(process.execPath, [`${ROOT}bin/beckon.js`, 'serve', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', DISCOVERY_AUTH_KEYS: KEY },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    try {
+      await waitFor(() => /Listening on [\d.]+:\d+/.test(stdout), `serve to start: ${stderr}`);
+      const port = Number(/Listening on [\d.]+:(\d+)/.exec(stdout)?.[1]);
+      await exchange(port, [Buffer.from('DISCOVER_SERVER')]);
+      await waitFor(() => /refused/.test(stderr), `the summary line: ${stderr}`);
+      assert.match(
+        stderr,
+        /^warning: 1 request refused: not signed \(the original client, or beckon without --auth-key\) \(from 127\.0\.0\.1\); further refusals are summarised at most once a minute$/m,
+      );
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'close');
+      assert.equal(code, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
