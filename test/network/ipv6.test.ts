@@ -27,6 +27,12 @@ import {
   serverUrl,
   urlHost,
 } from '../../src/network/ipv6.js';
+import {
+  groupDestination6,
+  IPV4_GROUP,
+  IPV6_GROUP,
+  membershipInterface6,
+} from '../../src/network/multicast.js';
 
 const RUNS = 3000;
 const ALL = (1n << 128n) - 1n;
@@ -408,5 +414,20 @@ describe('ipv6InterfacesFrom', () => {
       ],
     );
     assert.equal(list[2]?.network.network, value('fd00:0:0:1::'));
+  });
+});
+
+describe('multicast groups', () => {
+  it('are a transient link-local IPv6 group and a local-scope IPv4 group', () => {
+    assert.equal(classifyIPv6(value(IPV6_GROUP)), 'multicast');
+    assert.equal(multicastScope(value(IPV6_GROUP)), 2);
+    assert.equal(Number((value(IPV6_GROUP) >> 116n) & 0xfn) & 1, 1, 'T flag: transient');
+    assert.equal(normalizeIPv6(IPV6_GROUP), IPV6_GROUP);
+    assert.match(IPV4_GROUP, /^239\.255\.\d+\.\d+$/);
+    assert.notEqual(IPV4_GROUP, '239.255.255.250');
+    assert.equal(groupDestination6('eth0'), 'ff12::6265:636b%eth0');
+    assert.equal(membershipInterface6('eth0'), '::%eth0');
+    assert.equal(groupDestination6('bad zone'), undefined);
+    assert.equal(membershipInterface6(''), undefined);
   });
 });
