@@ -83,7 +83,7 @@ export function judgeSender6(source: string, context: SenderContext6): SenderVer
     const zone = parsed.zone;
     if (zone === undefined) return { allowed: false, reason: 'invalid-source' };
     const known = context.interfaces.some(
-      (iface) => iface.name === zone || String(iface.scopeId) === zone,
+      (iface) => iface.name === zone || (iface.scopeId !== 0 && String(iface.scopeId) === zone),
     );
     return known
       ? { allowed: true, via: 'link-local' }

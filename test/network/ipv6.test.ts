@@ -269,7 +269,9 @@ describe('RFC 6874 URLs', () => {
     assert.equal(urlHost('10.0.0.5'), '10.0.0.5');
     assert.equal(urlHost('2001:DB8::1'), '[2001:db8::1]');
     assert.equal(urlHost('fe80::1%eth0'), '[fe80::1%25eth0]');
-    assert.equal(urlHost('fe80::1%eth0'), '[fe80::1%25eth0]');
+    assert.equal(urlHost('fe80::1%eth0.100'), '[fe80::1%25eth0.100]');
+    // Zone characters outside RFC 3986 "unreserved" are percent-encoded.
+    assert.equal(urlHost('fe80::1%a:b@c+d'), '[fe80::1%25a%3Ab%40c%2Bd]');
     assert.equal(urlHost('not an address'), undefined);
     assert.equal(serverUrl('http', 'fe80::1%eth0', 8080), 'http://[fe80::1%25eth0]:8080');
     assert.equal(serverUrl('https', 'fd00::5', 443), 'https://[fd00::5]:443');

@@ -41,6 +41,8 @@ describe('IPv6 sender policy', () => {
     assert.deepEqual(judge('fe80::20%eth0'), { allowed: true, via: 'link-local' });
     assert.deepEqual(judge('fe80::20%2'), { allowed: true, via: 'link-local' });
     assert.deepEqual(judge('fe80::20%eth9'), { allowed: false, reason: 'other-interface' });
+    // Index 0 means "unknown" for the ULA entries; it names no interface.
+    assert.deepEqual(judge('fe80::20%0'), { allowed: false, reason: 'other-interface' });
     assert.deepEqual(judge('fe80::20%wlan0'), { allowed: false, reason: 'other-interface' });
     // Without a zone the arrival interface is unknown: never answered.
     assert.deepEqual(judge('fe80::20'), { allowed: false, reason: 'invalid-source' });
