@@ -5,6 +5,7 @@
  * reach") states these results; this test fails when a Node upgrade changes any of them.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { it } from 'node:test';
 import { type LabHost, startLab } from '../lab.js';
 
@@ -57,6 +58,22 @@ it('IPv6 link-local only: http.get reaches a zoned address, fetch and new URL() 
     'lan0',
   ]);
   await running.waitFor(/ready/, 20_000);
+
+  // The join is real: the kernel lists the group on lan0 (what `beckon doctor` can read), and the
+  // lab's bridge (multicast snooping on by default, no querier) learned it from the MLD report,
+  // on one port only. The switch namespace is named by lab.ts: `<lab id>.switch`.
+  assert.match(server.readProc('net/igmp6'), /^\d+\s+lan0\s+ff12000000000000000000006265636b\s/m);
+  const groupPorts = async () => {
+    for (let waited = 0; ; waited += 100) {
+      const mdb = execFileSync('bridge', ['-n', `${lab.id}.switch`, 'mdb', 'show'], {
+        encoding: 'utf8',
+      });
+      const ports = [...mdb.matchAll(/port (\S+) grp ff12::6265:636b\b/g)].map((m) => m[1]);
+      if (ports.length > 0 || waited > 5000) return ports;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  assert.equal((await groupPorts()).length, 1);
 
   const probe = await client.script(
     'test/lab/drivers/ipv6-probe.ts',
