@@ -9,6 +9,7 @@
  *   a key, carry a valid tag, and is believed once.
  */
 import { randomBytes } from 'node:crypto';
+import { parseIPv4 } from '../network/ipv4.js';
 import * as extended from '../protocol/extended.js';
 import { decryptFernet, encryptFernet } from '../protocol/fernet.js';
 import {
@@ -110,7 +111,9 @@ export class ClientProtocol {
 
   #parseExtended(datagram: Buffer): BelievedReply | ReplyDropReason {
     const answer = extended.decodeAnswer(datagram);
-    if (!answer) return 'malformed';
+    // An IPv6 answer (address6) is for the IPv6 client, not built yet (docs/ipv6.md): this one
+    // reports IPv4 servers only, so such an answer must not become an `ip` it cannot put in a URL.
+    if (!answer || parseIPv4(answer.address) === undefined) return 'malformed';
     const { authKey } = this.#secrets;
     if (authKey && !(answer.authenticated && extended.verifyTag(answer, [authKey]))) {
       return 'unauthenticated';

@@ -9,6 +9,8 @@
  * never more than 3 times the size of its request.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { parseIPv4 } from '../network/ipv4.js';
+import { classifyIPv6, formatIPv6, mappedIPv4, parseIPv6 } from '../network/ipv6.js';
 
 /** The first bytes of every extended datagram. */
 export const MAGIC = Buffer.from('BECKON', 'latin1');
@@ -42,6 +44,8 @@ export const Field = {
   serviceName: 0x15,
   version: 0x16,
   value: 0x17,
+  /** 16 bytes, an IPv6 address; an answer holds it or `address` (IPv4), never both. */
+  address6: 0x18,
 } as const;
 
 /** Limits on metadata, in UTF-8 bytes. */
@@ -85,6 +89,12 @@ export interface ExtendedRequest extends Envelope {
 
 /** A discovery answer. */
 export interface ExtendedAnswer extends Envelope {
+  /**
+   * The server's address on the path the request came: IPv4 dotted decimal (field `address`,
+   * 4 bytes) or IPv6 text (field `address6`, 16 bytes, RFC 5952 form when decoded). A zone is
+   * not sent (it names an interface of the sender only); an IPv4-mapped IPv6 address is sent as
+   * the IPv4 address it carries.
+   */
   readonly address: string;
   readonly port?: number | undefined;
   readonly metadata: ServerMetadata;
@@ -123,8 +133,7 @@ export function encodeRequest(request: ExtendedRequest, key?: Uint8Array): Buffe
 /** Encodes an answer, signed when `key` is given. */
 export function encodeAnswer(answer: ExtendedAnswer, key?: Uint8Array): Buffer {
   const { metadata } = answer;
-  const address = Buffer.from(answer.address.split('.').map(Number));
-  const fields = [field(Field.address, address)];
+  const fields = [addressField(answer.address)];
   if (answer.port !== undefined) {
     const port = Buffer.alloc(2);
     port.writeUInt16BE(answer.port);
@@ -184,6 +193,10 @@ export function decodeAnswer(datagram: Uint8Array): Decoded<ExtendedAnswer> | un
     if (type === Field.address) {
       if (address !== undefined || value.byteLength !== 4) return undefined;
       address = [...value].join('.');
+    } else if (type === Field.address6) {
+      if (address !== undefined || value.byteLength !== 16) return undefined;
+      address = readIPv6(value);
+      if (address === undefined) return undefined;
     } else if (type === Field.port) {
       if (port !== undefined || value.byteLength !== 2) return undefined;
       port = value.readUInt16BE(0);
@@ -260,6 +273,33 @@ function readText(bytes: Buffer, maxBytes: number, allowEmpty = false): string |
     return undefined;
   }
   return isSafeText(text, maxBytes, allowEmpty) ? text : undefined;
+}
+
+/**
+ * The address field for `text`: `address` (4 bytes) for IPv4 and IPv4-mapped IPv6, `address6`
+ * (16 bytes, zone dropped) for other IPv6.
+ */
+function addressField(text: string): Buffer {
+  const parsed = parseIPv4(text) === undefined ? parseIPv6(text) : undefined;
+  const ipv4 = parsed ? mappedIPv4(parsed.value) : text;
+  if (parsed && ipv4 === undefined) {
+    const bytes = Buffer.alloc(16);
+    bytes.writeBigUInt64BE(parsed.value >> 64n, 0);
+    bytes.writeBigUInt64BE(parsed.value & 0xffff_ffff_ffff_ffffn, 8);
+    return field(Field.address6, bytes);
+  }
+  return field(Field.address, Buffer.from((ipv4 ?? text).split('.').map(Number)));
+}
+
+/**
+ * An `address6` value as text; undefined for addresses no server has (`::`, multicast) and for
+ * IPv4-mapped ones, which travel in the 4-byte `address` field.
+ */
+function readIPv6(bytes: Buffer): string | undefined {
+  const value = (bytes.readBigUInt64BE(0) << 64n) | bytes.readBigUInt64BE(8);
+  const kind = classifyIPv6(value);
+  if (kind === 'unspecified' || kind === 'multicast' || kind === 'ipv4-mapped') return undefined;
+  return formatIPv6({ value, zone: undefined });
 }
 
 function sign(data: Uint8Array, key: Uint8Array): Buffer {

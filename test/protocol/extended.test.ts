@@ -14,6 +14,7 @@ import {
 } from '../../src/protocol/extended.js';
 import { decodeFernetKey, decryptFernet, encryptFernet } from '../../src/protocol/fernet.js';
 import { generateKey } from '../../src/security/keys.js';
+import * as before from './fixtures/extended-0.1.0.js';
 
 const nonce = Buffer.alloc(16, 7);
 const KEY = Buffer.from('a shared key of some length');
@@ -54,7 +55,7 @@ describe('extended protocol', () => {
     const largest = encodeAnswer(
       {
         ...answer,
-        address: '255.255.255.255',
+        address: 'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', // address6: 12 bytes more than IPv4
         port: 65535,
         metadata: {
           instanceId: long(Limits.text),
@@ -67,6 +68,7 @@ describe('extended protocol', () => {
       },
       KEY,
     );
+    assert.equal(largest.byteLength, 618); // IPv4: 606
     assert.ok(largest.byteLength <= MAX_ANSWER_SIZE, `${largest.byteLength} bytes`);
     assert.equal(MAX_ANSWER_SIZE, 3 * MIN_REQUEST_SIZE);
     assert.ok(decodeAnswer(largest));
@@ -178,5 +180,81 @@ describe('Fernet', () => {
       assert.equal(decryptFernet(key, Buffer.from(text)), undefined, `byte ${at}`);
     }
     assert.equal(decryptFernet(key, Buffer.from('DISCOVER_SERVER')), undefined);
+  });
+});
+
+describe('extended protocol: IPv6 addresses (address6, 0x18)', () => {
+  const ADDRESS6 = [0x18, 16, 0xfd, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x10];
+
+  it('carries an IPv6 address in a 16-byte address6 field, zone dropped', () => {
+    for (const [given, decoded] of [
+      ['fd00:0:0:1::10', 'fd00:0:0:1::10'],
+      ['FD00:0000:0:1:0:0:0:10', 'fd00:0:0:1::10'],
+      ['fe80::1%eth0', 'fe80::1'],
+      ['::1', '::1'],
+      ['2001:db8::1', '2001:db8::1'],
+    ]) {
+      const datagram = encodeAnswer({ ...answer, address: given as string });
+      assert.equal(datagram.byteLength, encodeAnswer(answer).byteLength + 12, given);
+      assert.deepEqual([...datagram.subarray(34, 36)], [0x18, 16]);
+      assert.equal(decodeAnswer(datagram)?.address, decoded);
+    }
+    assert.equal(decodeAnswer(withFields(ADDRESS6, INSTANCE))?.address, 'fd00:0:0:1::10');
+  });
+
+  it('sends an IPv4-mapped address as the IPv4 address it carries, byte for byte', () => {
+    assert.deepEqual(encodeAnswer({ ...answer, address: '::ffff:10.0.0.5' }), encodeAnswer(answer));
+  });
+
+  it('keeps IPv4 answers byte for byte what beckon 0.1.0 sent', () => {
+    const key = Buffer.from('k'.repeat(32));
+    const full: ExtendedAnswer = {
+      ...answer,
+      metadata: {
+        instanceId: 'i',
+        name: 'n',
+        service: 's',
+        scheme: 'http',
+        version: '1',
+        values: { a: 'b' },
+      },
+    };
+    assert.deepEqual(encodeAnswer(full, key), before.encodeAnswer(full, key));
+    assert.deepEqual(encodeAnswer(answer), before.encodeAnswer(answer));
+  });
+
+  const malformed: [string, Buffer][] = [
+    ['address and address6', withFields(ADDRESS, ADDRESS6, INSTANCE)],
+    ['address6 and address', withFields(ADDRESS6, ADDRESS, INSTANCE)],
+    ['a repeated address6', withFields(ADDRESS6, ADDRESS6, INSTANCE)],
+    [
+      'a 15-byte address6',
+      withFields(
+        ADDRESS6.slice(0, -1).map((b, i) => (i === 1 ? 15 : b)),
+        INSTANCE,
+      ),
+    ],
+    ['a 4-byte address6', withFields([0x18, 4, 10, 0, 0, 5], INSTANCE)],
+    ['an unspecified address6', withFields([0x18, 16, ...new Array(16).fill(0)], INSTANCE)],
+    [
+      'a multicast address6',
+      withFields([0x18, 16, 0xff, 0x12, ...new Array(14).fill(1)], INSTANCE),
+    ],
+    [
+      'an IPv4-mapped address6',
+      withFields([0x18, 16, ...new Array(10).fill(0), 0xff, 0xff, 10, 0, 0, 5], INSTANCE),
+    ],
+  ];
+  for (const [name, datagram] of malformed) {
+    it(`rejects an answer with ${name}`, () => assert.equal(decodeAnswer(datagram), undefined));
+  }
+
+  it('an old (0.1.0) decoder drops an IPv6 answer without throwing, and reads an IPv4 one', () => {
+    const ipv6 = encodeAnswer({ ...answer, address: 'fd00::10' }, KEY);
+    assert.equal(before.decodeAnswer(ipv6), undefined);
+    // Unknown to it, address6 is skipped: an IPv4 answer that also held one would still decode.
+    const both = withFields(ADDRESS, INSTANCE, ADDRESS6);
+    assert.equal(before.decodeAnswer(both)?.address, '10.0.0.5');
+    assert.equal(decodeAnswer(both), undefined);
   });
 });

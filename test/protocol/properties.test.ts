@@ -13,6 +13,7 @@ import {
   parseIPv4,
   prefixMask,
 } from '../../src/network/ipv4.js';
+import { classifyIPv6, formatIPv6, parseIPv6 } from '../../src/network/ipv6.js';
 import {
   type Decoded,
   decodeAnswer,
@@ -198,10 +199,15 @@ const port = fc.integer({ min: 1, max: 65535 });
 const authKey = fc.uint8Array({ minLength: 16, maxLength: 256 }).map((b) => Buffer.from(b));
 const key32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b));
 
+/** An IPv6 address a server may have (not ::, multicast or IPv4-mapped), in RFC 5952 text. */
+const serverIPv6 = fc
+  .bigInt({ min: 1n, max: (1n << 128n) - 1n })
+  .filter((v) => !['unspecified', 'multicast', 'ipv4-mapped'].includes(classifyIPv6(v)))
+  .map((value) => formatIPv6({ value, zone: undefined }));
 const answer: fc.Arbitrary<ExtendedAnswer> = fc.record({
   nonce,
   timestamp,
-  address: fc.ipV4(),
+  address: fc.oneof(fc.ipV4(), serverIPv6),
   port: optional(port),
   metadata,
 });
@@ -245,6 +251,17 @@ const answerField: fc.Arbitrary<[number, Buffer]> = fc.oneof(
       weighted(
         fc.ipV4().map((ip) => Buffer.from(ip.split('.').map(Number))),
         bytes(8),
+        4,
+      ),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(
+      fc.constant(Field.address6),
+      weighted(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b)),
+        bytes(20),
         4,
       ),
     ),
@@ -417,7 +434,15 @@ function assertEnvelope(
 function assertValidAnswer(decoded: Decoded<ExtendedAnswer>, datagram: Buffer): void {
   assertEnvelope(decoded, datagram);
   assert.ok(datagram.byteLength <= MAX_DATAGRAM_SIZE);
-  assert.notEqual(parseIPv4(decoded.address), undefined, `address ${decoded.address}`);
+  const ipv6 = parseIPv6(decoded.address);
+  assert.ok(
+    parseIPv4(decoded.address) !== undefined ||
+      (ipv6 !== undefined &&
+        ipv6.zone === undefined &&
+        formatIPv6(ipv6) === decoded.address &&
+        !['unspecified', 'multicast', 'ipv4-mapped'].includes(classifyIPv6(ipv6.value))),
+    `address ${decoded.address}`,
+  );
   if (decoded.port !== undefined) {
     assert.ok(Number.isInteger(decoded.port) && decoded.port >= 1 && decoded.port <= 65535);
   }

@@ -49,10 +49,10 @@ const keyOf = (v: Vector) => {
 };
 
 describe('docs/protocol.md test vectors', () => {
-  it('has one Fernet vector, two requests and one answer', () => {
+  it('has one Fernet vector, two requests and two answers (IPv4 signed, IPv6 unsigned)', () => {
     assert.deepEqual(
       vectors.map((v) => v.kind),
-      ['fernet', 'request', 'request', 'answer'],
+      ['fernet', 'request', 'request', 'answer', 'answer'],
     );
   });
 
@@ -95,7 +95,7 @@ describe('docs/protocol.md test vectors', () => {
   }
 
   for (const v of vectors.filter((x) => x.kind === 'answer')) {
-    it('answer, signed: encodes and decodes', () => {
+    it(`answer ${one(v, 'address')}${one(v, 'key') ? ', signed' : ''}: encodes and decodes`, () => {
       const key = keyOf(v);
       const values = Object.fromEntries(
         (v.fields.get('value') ?? []).map((pair) => pair.split('=') as [string, string]),
@@ -119,9 +119,11 @@ describe('docs/protocol.md test vectors', () => {
       assert.ok(decoded);
       const { authenticated, signed, tag, ...fields } = decoded;
       assert.deepEqual({ ...fields, metadata: { ...fields.metadata } }, answer);
-      assert.equal(authenticated, true);
-      assert.ok(key && verifyTag({ signed, tag }, [key]));
+      assert.equal(authenticated, key !== undefined);
+      if (key) assert.ok(verifyTag({ signed, tag }, [key]));
       assert.equal(verifyTag({ signed, tag }, [Buffer.from('not the key, but long')]), undefined);
+      // The address field is the one of its family: address (0x10) or address6 (0x18).
+      assert.equal(v.datagram?.[34], answer.address.includes(':') ? 0x18 : 0x10);
     });
   }
 });
