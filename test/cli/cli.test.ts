@@ -1,42 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { formatDuration, formatTable } from '../../src/cli/format.js';
 import { createResponder, type DoctorReport, type Responder } from '../../src/index.js';
-
-const BIN = new URL('../../bin/beckon.js', import.meta.url).pathname;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { beckon, beckonServe, type CliRun } from '../helpers/cli.js';
 
 /** The arguments of `beckon discover` on loopback only, asking UDP `port`. */
 const onLo = (port: number) => ['discover', '--port', String(port), '--interface', 'lo'];
 
 /** `beckon discover` on loopback only, asking UDP `port`, with more `flags`. */
-function discoverOnLo(port: number, ...flags: string[]): Promise<Run> {
+function discoverOnLo(port: number, ...flags: string[]): Promise<CliRun> {
   return beckon([...onLo(port), ...flags]);
-}
-
-/** Runs the built CLI with a clean discovery environment. */
-async function beckon(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, 'close');
-  return { code, stdout, stderr };
 }
 
 describe('beckon CLI', () => {
@@ -44,10 +17,6 @@ describe('beckon CLI', () => {
   let port: number;
 
   before(async () => {
-    assert.ok(
-      existsSync(new URL('../../dist/cli/main.js', import.meta.url)),
-      'run "npm run build" first',
-    );
     responder = createResponder({ port: 0, httpPort: 8123, env: {}, rateLimit: 0 });
     await responder.start();
     port = responder.port ?? 0;
@@ -188,55 +157,34 @@ describe('beckon CLI', () => {
 });
 
 describe('beckon serve', () => {
-  /** Starts `beckon serve` and resolves once it listens, with its UDP port. */
-  async function startServe(
-    args: string[],
-    env: Record<string, string> = {},
-  ): Promise<{ child: ChildProcess; output: () => string; port: number }> {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-    });
-    let output = '';
-    child.stdout?.on('data', (d) => {
-      output += d;
-    });
-    child.stderr?.on('data', (d) => {
-      output += d;
-    });
-    const deadline = Date.now() + 5000;
-    while (!/Listening on [\d.]+:(\d+)/.test(output)) {
-      assert.ok(Date.now() < deadline, `serve did not start: ${output}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const port = Number(/Listening on [\d.]+:(\d+)/.exec(output)?.[1]);
-    return { child, output: () => output, port };
-  }
+  /** Starts `beckon serve` on a free port and resolves once it listens. */
+  const startServe = (args: string[], env: Record<string, string> = {}) =>
+    beckonServe(['--port', '0', ...args], env);
 
   it('prints its configuration, answers, and exits 0 on SIGTERM', async () => {
     const serve = await startServe(['--http-port', '3000']);
     try {
-      assert.match(serve.output(), /HTTP port:\s+3000/);
-      assert.match(serve.output(), /Discovery message:\s+DISCOVER_SERVER/);
+      assert.match(serve.output, /HTTP port:\s+3000/);
+      assert.match(serve.output, /Discovery message:\s+DISCOVER_SERVER/);
       const found = await discoverOnLo(serve.port, '--first', '--json');
       assert.equal(JSON.parse(found.stdout).port, 3000);
-      serve.child.kill('SIGTERM');
-      const [code] = await once(serve.child, 'close');
-      assert.equal(code, 0);
-      assert.match(serve.output(), /Interrupted \(SIGTERM\)\. Stopping\.\.\.\nStopped\./);
-      assert.match(serve.output(), /Replied to 127\.0\.0\.1:\d+ with SERVER_IP:127\.0\.0\.1:3000/);
+      const { status } = await serve.stop('SIGTERM');
+      assert.equal(status, 0);
+      assert.match(serve.output, /Interrupted \(SIGTERM\)\. Stopping\.\.\.\nStopped\./);
+      assert.match(serve.output, /Replied to 127\.0\.0\.1:\d+ with SERVER_IP:127\.0\.0\.1:3000/);
     } finally {
-      serve.child.kill('SIGKILL');
+      await serve.stop('SIGKILL');
     }
   });
 
   it('stops by itself when --duration ends', async () => {
     const serve = await startServe(['--duration', '0.5']);
     try {
-      const [code] = await once(serve.child, 'close');
-      assert.equal(code, 0);
-      assert.match(serve.output(), /Duration over \(1s\)\. Stopping\.\.\./);
+      const { status } = await serve.exited;
+      assert.equal(status, 0);
+      assert.match(serve.output, /Duration over \(1s\)\. Stopping\.\.\./);
     } finally {
-      serve.child.kill('SIGKILL');
+      await serve.stop('SIGKILL');
     }
   });
 
@@ -259,8 +207,8 @@ describe('beckon serve', () => {
       { DISCOVERY_AUTH_KEYS: key },
     );
     try {
-      assert.match(serve.output(), /Security:\s+shared-key authentication/);
-      assert.doesNotMatch(serve.output(), new RegExp(key.slice(0, 20)), 'the key is never printed');
+      assert.match(serve.output, /Security:\s+shared-key authentication/);
+      assert.doesNotMatch(serve.output, new RegExp(key.slice(0, 20)), 'the key is never printed');
       const env = { DISCOVERY_CLIENT_AUTH_KEY: key };
       const args = [...onLo(serve.port), '--timeout', '0.5'];
       const json = await beckon([...args, '--json'], env);
@@ -277,7 +225,7 @@ describe('beckon serve', () => {
       assert.equal((await beckon(args)).code, 1, 'no key: nothing');
       assert.equal((await beckon([...args, '--extended'])).code, 1, 'unsigned: nothing');
     } finally {
-      serve.child.kill('SIGKILL');
+      await serve.stop('SIGKILL');
     }
   });
 
@@ -285,7 +233,7 @@ describe('beckon serve', () => {
     const key = (await beckon(['keygen'])).stdout.trim();
     const serve = await startServe(['--encryption'], { DISCOVERY_SECRET_KEY: key });
     try {
-      assert.match(serve.output(), /Security:\s+Fernet encryption, replay protection on/);
+      assert.match(serve.output, /Security:\s+Fernet encryption, replay protection on/);
       const args = [...onLo(serve.port), '--timeout', '0.5'];
       const found = await beckon([...args, '--encryption', '--json'], {
         DISCOVERY_SECRET_KEY: key,
@@ -294,7 +242,7 @@ describe('beckon serve', () => {
       assert.equal(JSON.parse(found.stdout).raw, 'SERVER_IP:127.0.0.1');
       assert.equal((await beckon(args)).code, 1);
     } finally {
-      serve.child.kill('SIGKILL');
+      await serve.stop('SIGKILL');
     }
   });
 
@@ -310,7 +258,7 @@ describe('beckon serve', () => {
   it('waits --reply-jitter before each reply, and says so', async () => {
     const serve = await startServe(['--reply-jitter', '150-250', '--http-port', '3000']);
     try {
-      assert.match(serve.output(), /Reply jitter:\s+150-250 ms\n/);
+      assert.match(serve.output, /Reply jitter:\s+150-250 ms\n/);
       // One request only: a re-send 100 ms later would be the one a plain reply is timed from.
       const args = ['--timeout', '1.5', '--retries', '0', '--receive-buffer', '300000'];
       const found = await discoverOnLo(serve.port, ...args, '--json');
@@ -319,22 +267,22 @@ describe('beckon serve', () => {
       assert.equal(server.port, 3000);
       assert.ok(server.rttMs >= 147 && server.rttMs < 400, `rtt ${server.rttMs} ms`);
     } finally {
-      serve.child.kill('SIGKILL');
+      await serve.stop('SIGKILL');
     }
   });
 
   it('reads DISCOVERY_REPLY_JITTER, shows no jitter by default, and refuses a bad one', async () => {
     const fromEnv = await startServe(['--duration', '0.1'], { DISCOVERY_REPLY_JITTER: '40' });
     try {
-      assert.match(fromEnv.output(), /Reply jitter:\s+0-40 ms\n/);
+      assert.match(fromEnv.output, /Reply jitter:\s+0-40 ms\n/);
     } finally {
-      fromEnv.child.kill('SIGKILL');
+      await fromEnv.stop('SIGKILL');
     }
     const plain = await startServe(['--duration', '0.1']);
     try {
-      assert.match(plain.output(), /Reply jitter:\s+off\n/);
+      assert.match(plain.output, /Reply jitter:\s+off\n/);
     } finally {
-      plain.child.kill('SIGKILL');
+      await plain.stop('SIGKILL');
     }
     const bad = await beckon(['serve', '--port', '0'], { DISCOVERY_REPLY_JITTER: '9-1' });
     assert.equal(bad.code, 2);

@@ -5,15 +5,12 @@
  * loopback is covered in test/lab/scenarios/only-loopback.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import { beckon } from '../helpers/cli.js';
 import { trackResponders } from '../helpers/responders.js';
 import { freeUdpPort, udpPeer } from '../helpers/udp.js';
 
-const BIN = new URL('../../bin/beckon.js', import.meta.url).pathname;
 const startResponder = trackResponders({ rateLimit: 0 });
 const KEY = 'a-shared-key-of-32-characters-ok';
 
@@ -28,31 +25,7 @@ const FILTERS = /These filters were active; servers they leave out do not answer
 const ORIGINAL =
   / {2}--extended \(implied by --service and --auth-key\): servers of the original kind\n {2}\(django-udp-discovery\) do not answer extended requests and stay silent\.\n/;
 
-/** Runs the built CLI with a clean discovery environment. */
-async function beckon(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, 'close');
-  return { code: code as number | null, stdout, stderr };
-}
-
 describe('beckon discover advice', () => {
-  before(() => {
-    assert.ok(
-      existsSync(new URL('../../dist/cli-bundle/main.js', import.meta.url)),
-      'run "npm run build" first',
-    );
-  });
-
   it('--interface matching no interface is a usage error that lists the interfaces', async () => {
     // --no-broadcast --target: should the check ever let it through, only loopback is asked.
     const run = await beckon([

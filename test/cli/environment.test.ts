@@ -4,14 +4,11 @@
  * (`npm run build` first); discovery asks 127.0.0.1 by unicast only.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { createResponder } from '../../src/index.js';
+import { beckon, beckonServe } from '../helpers/cli.js';
 import { freeUdpPort } from '../helpers/udp.js';
 
-const BIN = new URL('../../bin/beckon.js', import.meta.url).pathname;
 const ON_LOOPBACK = ['--no-broadcast', '--target', '127.0.0.1'];
 
 const cleanup: (() => unknown)[] = [];
@@ -19,55 +16,12 @@ afterEach(async () => {
   for (const task of cleanup.splice(0)) await task();
 });
 
-function start(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  cleanup.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return child;
-}
-
-/** Runs the CLI to its end, with only PATH and `env` as its environment. */
-async function beckon(args: string[], env: Record<string, string> = {}) {
-  const child = start(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, 'close');
-  return { code: code as number | null, stdout, stderr };
-}
-
-/** Starts `beckon serve` and resolves with its output so far once it listens. */
+/** Starts `beckon serve` and resolves once it listens; it is stopped after the test. */
 async function serve(args: string[], env: Record<string, string>) {
-  const child = start(['serve', ...args], env);
-  let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const deadline = Date.now() + 15_000;
-  while (!/Listening on [\d.]+:\d+/.test(output)) {
-    assert.ok(Date.now() < deadline && child.exitCode === null, `serve did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { port: Number(/Listening on [\d.]+:(\d+)/.exec(output)?.[1]), output: () => output };
+  const server = await beckonServe(args, env);
+  cleanup.push(() => server.stop('SIGKILL'));
+  return server;
 }
-
-before(() => {
-  assert.ok(
-    existsSync(new URL('../../dist/cli/main.js', import.meta.url)),
-    'run "npm run build" first',
-  );
-});
 
 describe('beckon serve and discover share the environment', () => {
   it('discover finds serve on DISCOVERY_PORT, with its DISCOVERY_MESSAGE and RESPONSE_PREFIX', async () => {
@@ -154,9 +108,9 @@ describe('CLI warnings for silent slips', () => {
   it('serve warns about a misspelled variable in its log', async () => {
     const server = await serve(['--port', '0'], { DISCOVERY_MESAGE: 'HELLO_THERE_SERVER' });
     assert.match(
-      server.output(),
+      server.output,
       /Unknown environment variable DISCOVERY_MESAGE, ignored: did you mean DISCOVERY_MESSAGE\?/,
     );
-    assert.equal(server.output().match(/DISCOVERY_MESAGE/g)?.length, 1, server.output());
+    assert.equal(server.output.match(/DISCOVERY_MESAGE/g)?.length, 1, server.output);
   });
 });

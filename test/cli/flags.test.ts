@@ -4,10 +4,9 @@
  * Discovery stays on loopback: --no-broadcast --target 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -17,7 +16,7 @@ import { type CliIo, UsageError } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { createResponder, InvalidOptionError, type Responder } from '../../src/index.js';
 import { closestMatch, editDistance } from '../../src/suggest.js';
-import { BIN, beckon } from '../helpers/cli.js';
+import { beckon, beckonServe } from '../helpers/cli.js';
 
 /** `beckon discover` asking only 127.0.0.1 on UDP `port`. */
 const discoverLo = (port: number, ...flags: string[]) =>
@@ -31,10 +30,6 @@ describe('CLI flags', () => {
   let port: number;
 
   before(async () => {
-    assert.ok(
-      existsSync(new URL('../../dist/cli-bundle/main.js', import.meta.url)),
-      'run "npm run build" first',
-    );
     responder = createResponder({ port: 0, httpPort: 8124, env: {}, rateLimit: 0 });
     await responder.start();
     port = responder.port ?? 0;
@@ -389,26 +384,10 @@ describe('CLI flags', () => {
   describe('serve --bind-address', () => {
     /** Starts `beckon serve` with `flags` and resolves once it listens, with its port. */
     async function serve(...flags: string[]) {
-      const child = spawn(process.execPath, [BIN, 'serve', '-p', '0', ...flags], {
-        env: { PATH: process.env.PATH ?? '' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      const deadline = Date.now() + 10_000;
-      while (!/Listening on [\d.]+:(\d+)/.test(stdout)) {
-        assert.ok(Date.now() < deadline, `serve did not start: ${stdout}${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const port = Number(/Listening on [\d.]+:(\d+)/.exec(stdout)?.[1]);
+      const server = await beckonServe(['-p', '0', ...flags]);
       // The warning follows the Listening line; give it a moment to arrive.
       await new Promise((r) => setTimeout(r, 100));
-      return { child, port, stdout: () => stdout, stderr: () => stderr };
+      return server;
     }
 
     /** Whether a DISCOVER_SERVER sent to `address`:`port` gets any reply within 600 ms. */
@@ -434,25 +413,22 @@ describe('CLI flags', () => {
       const unicast = await serve('--bind-address', '127.0.0.1');
       try {
         assert.match(
-          unicast.stderr(),
+          unicast.stderr,
           /warning: --bind-address 127\.0\.0\.1 is a unicast address: broadcasts .* are not delivered to a socket bound to it on Linux, so only requests sent straight to 127\.0\.0\.1:\d+ get an answer\. Leave --bind-address out \(0\.0\.0\.0\) to answer broadcasts\./,
         );
-        assert.match(
-          unicast.stdout(),
-          /Try it: beckon discover --port \d+ --target 127\.0\.0\.1\n/,
-        );
+        assert.match(unicast.stdout, /Try it: beckon discover --port \d+ --target 127\.0\.0\.1\n/);
         // The loopback broadcast address stays on this host.
         assert.equal(await answered('127.255.255.255', unicast.port), false, 'broadcast answered');
         assert.equal(await answered('127.0.0.1', unicast.port), true, 'unicast not answered');
       } finally {
-        unicast.child.kill('SIGKILL');
+        await unicast.stop('SIGKILL');
       }
       const wildcard = await serve('--bind-address', '0.0.0.0');
       try {
-        assert.doesNotMatch(wildcard.stderr(), /unicast/);
+        assert.doesNotMatch(wildcard.stderr, /unicast/);
         assert.equal(await answered('127.255.255.255', wildcard.port), true);
       } finally {
-        wildcard.child.kill('SIGKILL');
+        await wildcard.stop('SIGKILL');
       }
     });
   });

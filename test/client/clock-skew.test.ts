@@ -4,22 +4,15 @@
  * reply. Real sockets on loopback; the server's (or the client's) clock is injected and skewed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  type DiscoverOptions,
-  discover,
-  generateKey,
-  type Logger,
-  type TraceEvent,
-} from '../../src/index.js';
+import { type DiscoverOptions, discover, generateKey, type TraceEvent } from '../../src/index.js';
+import { beckon } from '../helpers/cli.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { trackResponders } from '../helpers/responders.js';
 import { LOCAL } from '../helpers/udp.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const _ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEY = generateKey();
 // Servers that answer whatever the time (as the original does), with a skewed clock.
 const startResponder = trackResponders({ rateLimit: 0, encryption: true, secretKey: KEY });
@@ -28,9 +21,7 @@ const skewedServer = (offsetMs: number) =>
 
 /** Runs a Fernet discovery against `port`, recording warnings and the trace. */
 async function discoverRecorded(port: number, options: DiscoverOptions = {}) {
-  const warnings: string[] = [];
-  const off = () => {};
-  const logger: Logger = { debug: off, info: off, error: off, warn: (m) => warnings.push(m) };
+  const logger = recordingLogger();
   const events: TraceEvent[] = [];
   const servers = await discover({
     ...LOCAL,
@@ -44,7 +35,7 @@ async function discoverRecorded(port: number, options: DiscoverOptions = {}) {
   });
   const skews = events.filter((e) => e.type === 'clock-skew');
   const stale = events.filter((e) => e.type === 'reply' && e.outcome === 'stale');
-  return { servers, warnings, skews, stale };
+  return { servers, warnings: logger.warnings, skews, stale };
 }
 
 const warning = (seconds: string, direction: string, minutes = 7) =>
@@ -93,25 +84,12 @@ describe('clock skew on the client', () => {
   });
 
   it('beckon discover --trace prints the clock-skew event and the warning', async () => {
-    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
     const server = await skewedServer(400_000);
     const args = ['discover', '--no-broadcast', '--target', '127.0.0.1', '--port'];
-    const child = spawn(
-      process.execPath,
-      [`${ROOT}bin/beckon.js`, ...args, String(server.port), '--timeout', '0.7', '--trace'],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true',
-          DISCOVERY_CLIENT_SECRET_KEY: KEY,
-        },
-      },
+    const { code, stderr } = await beckon(
+      [...args, String(server.port), '--timeout', '0.7', '--trace'],
+      { DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true', DISCOVERY_CLIENT_SECRET_KEY: KEY },
     );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const [code] = await once(child, 'close');
     assert.equal(code, 1, stderr);
     const port = server.port;
     assert.match(

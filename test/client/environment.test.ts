@@ -10,10 +10,10 @@ import {
   createResponder,
   type DiscoverOptions,
   discover,
-  type Logger,
   type Responder,
   type ResponderOptions,
 } from '../../src/index.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { freeUdpPort } from '../helpers/udp.js';
 
 const cleanup: (() => unknown)[] = [];
@@ -31,13 +31,6 @@ async function responder(options: ResponderOptions): Promise<Responder> {
 /** Discovery by unicast to 127.0.0.1 only, with nothing from this process's environment. */
 const ask = (env: Record<string, string>, options: DiscoverOptions = {}) =>
   discover({ broadcast: false, targets: ['127.0.0.1'], timeout: 500, env, ...options });
-
-/** A logger that keeps its warnings. */
-function recorder(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  const off = () => {};
-  return { debug: off, info: off, warn: (m) => warnings.push(m), error: off, warnings };
-}
 
 describe('client environment: the server names as a fallback', () => {
   it('finds a responder configured by DISCOVERY_PORT, DISCOVERY_MESSAGE and RESPONSE_PREFIX with the same environment', async () => {
@@ -112,13 +105,13 @@ describe('client environment: the server names as a fallback', () => {
   });
 
   it("asks the default port, with a warning, when the server's DISCOVERY_PORT is 0", () => {
-    const logger = recorder();
+    const logger = recordingLogger();
     const settings = resolveDiscoverSettings({ env: { DISCOVERY_PORT: '0' }, logger });
     assert.equal(settings.port, 9999);
     assert.deepEqual(logger.warnings, [
       'DISCOVERY_PORT=0 (any free port) tells a server where to listen, not a client where to ask: asking 9999; set DISCOVERY_CLIENT_PORT or port',
     ]);
-    const own = recorder();
+    const own = recordingLogger();
     const port = resolveDiscoverSettings({
       env: { DISCOVERY_PORT: '0', DISCOVERY_CLIENT_PORT: '4321' },
       logger: own,
@@ -131,7 +124,7 @@ describe('client environment: the server names as a fallback', () => {
 describe('client warnings for silent slips', () => {
   it('warns once for a timeout under 50 ms, naming the likely intent', async () => {
     const port = await freeUdpPort();
-    const logger = recorder();
+    const logger = recordingLogger();
     const started = Date.now();
     assert.deepEqual(await ask({}, { port, timeout: 2, logger }), []);
     assert.ok(Date.now() - started < 1000);
@@ -141,7 +134,7 @@ describe('client warnings for silent slips', () => {
     await ask({}, { port, timeout: 2, logger });
     assert.equal(logger.warnings.length, 1, 'the same warning twice to one logger');
 
-    const fromEnv = recorder();
+    const fromEnv = recordingLogger();
     await discover({
       broadcast: false,
       targets: ['127.0.0.1'],
@@ -153,25 +146,25 @@ describe('client warnings for silent slips', () => {
       'DISCOVERY_CLIENT_TIMEOUT=0.002 is 2 ms, too short for servers to answer: the variable is in seconds (DISCOVERY_CLIENT_TIMEOUT=2 waits 2 s)',
     ]);
 
-    const fine = recorder();
+    const fine = recordingLogger();
     await ask({}, { port, timeout: 50, logger: fine });
     assert.deepEqual(fine.warnings, []);
   });
 
   it('warns about a misspelled DISCOVERY_* variable with the name it probably meant', async () => {
     const port = await freeUdpPort();
-    const logger = recorder();
+    const logger = recordingLogger();
     await ask({ DISCOVERY_CLIENT_TIMOUT: '0.3', DISCOVERY_CLIENT_PORT: String(port) }, { logger });
     assert.deepEqual(logger.warnings, [
       'Unknown environment variable DISCOVERY_CLIENT_TIMOUT, ignored: did you mean DISCOVERY_CLIENT_TIMEOUT?',
     ]);
-    const quiet = recorder();
+    const quiet = recordingLogger();
     await ask({ DISCOVERY_CLIENT_TIMEOUT: '0.3', DISCOVERY_PORT: String(port) }, { logger: quiet });
     assert.deepEqual(quiet.warnings, []);
   });
 
   it('warns from the responder too', async () => {
-    const logger = recorder();
+    const logger = recordingLogger();
     await responder({
       env: { DISCOVERY_PROT: '7777', DISCOVERY_CLIENT_TIMEOUT: '1', HOME: '/root' },
       logger,
@@ -182,7 +175,7 @@ describe('client warnings for silent slips', () => {
   });
 
   it('warns once from a responder in a worker thread (the thread reads the options again)', async () => {
-    const logger = recorder();
+    const logger = recordingLogger();
     await responder({ env: { DISCOVERY_PROT: '7777' }, logger, worker: true });
     await new Promise((resolve) => setTimeout(resolve, 200)); // any later relayed line
     assert.deepEqual(logger.warnings, [

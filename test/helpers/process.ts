@@ -37,6 +37,8 @@ export class LabProcess {
   readonly child: ChildProcess;
   stdout = '';
   stderr = '';
+  /** stdout and stderr together, in the order they arrived. */
+  output = '';
   /** Settles when the process has exited. */
   readonly exited: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
   private readonly listeners = new Set<() => void>();
@@ -45,19 +47,27 @@ export class LabProcess {
   constructor(
     command: string,
     args: string[],
-    options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+    options: {
+      cwd?: string;
+      /** Added to this process's environment, or with `inheritEnv: false` the whole of it. */
+      env?: NodeJS.ProcessEnv;
+      inheritEnv?: boolean;
+    } = {},
   ) {
+    const inherited = options.inheritEnv === false ? {} : process.env;
     this.child = spawn(command, args, {
       cwd: options.cwd,
-      env: options.env ? { ...process.env, ...options.env } : process.env,
+      env: { ...inherited, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.stdout?.setEncoding('utf8').on('data', (text: string) => {
       this.stdout += text;
+      this.output += text;
       for (const listener of this.listeners) listener();
     });
     this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
       this.stderr += text;
+      this.output += text;
       for (const listener of this.listeners) listener();
     });
     this.exited = new Promise((resolve) => {
@@ -96,18 +106,27 @@ export class LabProcess {
   }
 
   /**
-   * Resolves with the first match of `pattern` in stdout. Rejects, quoting the output so far, when
-   * the process exits first or `timeoutMs` passes.
+   * Resolves with the first match of `pattern` in `stream` (stdout by default). Rejects, quoting
+   * the output so far, when the process exits first or `timeoutMs` passes.
    */
-  waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+  waitFor(
+    pattern: RegExp,
+    timeoutMs = 10_000,
+    stream: 'stdout' | 'stderr' | 'output' = 'stdout',
+  ): Promise<RegExpMatchArray> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const match = this.stdout.match(pattern);
+        const match = this[stream].match(pattern);
         if (match) finish(() => resolve(match));
-        else if (this.done) finish(() => reject(this.failure(`exited before printing ${pattern}`)));
+        else if (this.done) {
+          finish(() => reject(this.failure(`exited before printing ${pattern} on ${stream}`)));
+        }
       };
       const timer = setTimeout(
-        () => finish(() => reject(this.failure(`did not print ${pattern} in ${timeoutMs} ms`))),
+        () =>
+          finish(() =>
+            reject(this.failure(`did not print ${pattern} on ${stream} in ${timeoutMs} ms`)),
+          ),
         timeoutMs,
       );
       const finish = (settle: () => void) => {

@@ -1,6 +1,12 @@
-/** Responders for loopback tests, each stopped after its test, pass or fail. */
+/** Responders for loopback tests: tracked (stopped after each test) or recording what they log. */
 import { afterEach } from 'node:test';
-import { createResponder, type Responder, type ResponderOptions } from '../../src/index.js';
+import {
+  type BeckonError,
+  createResponder,
+  type Responder,
+  type ResponderOptions,
+} from '../../src/index.js';
+import { recordingLogger } from './logger.js';
 
 /**
  * Registers an `afterEach` that stops every responder started through the returned function,
@@ -20,4 +26,17 @@ export function trackResponders(
     await responder.start();
     return responder as Responder & { port: number };
   };
+}
+
+/**
+ * Starts a responder on a free port with an empty environment (plus `options`), recording the
+ * warnings it logs and the `warning` events it emits. The caller stops it.
+ */
+export async function startRecorded(options: ResponderOptions) {
+  const logger = recordingLogger();
+  const responder = createResponder({ port: 0, env: {}, rateLimit: 0, logger, ...options });
+  const events: BeckonError[] = [];
+  responder.on('warning', (warning) => events.push(warning));
+  await responder.start();
+  return { responder, port: responder.port ?? 0, events, warnings: logger.warnings };
 }

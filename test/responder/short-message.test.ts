@@ -6,45 +6,27 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  type BeckonError,
-  createResponder,
-  discover,
-  type Logger,
-  type ResponderOptions,
-} from '../../src/index.js';
+import { createResponder, discover } from '../../src/index.js';
+import { beckonServe } from '../helpers/cli.js';
 import { hasPython, PYTHON, requirePrerequisite } from '../helpers/prerequisite.js';
-import { trackResponders } from '../helpers/responders.js';
+import { startRecorded, trackResponders } from '../helpers/responders.js';
 import { ask, LOCAL } from '../helpers/udp.js';
 
 const startResponder = trackResponders({ rateLimit: 0 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PING = { message: 'PING', prefix: 'PONG:' } as const;
 
-/** A logger that keeps its warnings. */
-function recordingLogger(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  const off = () => {};
-  return { warnings, debug: off, info: off, error: off, warn: (m) => warnings.push(m) };
-}
-
-/** Starts a responder, recording the warnings it emits and logs while starting. */
-async function startRecorded(options: ResponderOptions) {
-  const logger = recordingLogger();
-  const responder = createResponder({ port: 0, env: {}, rateLimit: 0, logger, ...options });
-  const events: BeckonError[] = [];
-  responder.on('warning', (warning) => events.push(warning));
-  await responder.start();
-  return { responder, port: responder.port ?? 0, events, logged: logger.warnings };
-}
-
 describe('short custom messages', () => {
   for (const worker of [false, true]) {
     it(`answers PING with PONG: and warns once at start${worker ? ' (worker thread)' : ''}`, async () => {
-      const { responder, port, events, logged } = await startRecorded({ ...PING, worker });
+      const {
+        responder,
+        port,
+        events,
+        warnings: logged,
+      } = await startRecorded({ ...PING, worker });
       try {
         assert.deepEqual(await ask(port, 'PING', 300), ['PONG:127.0.0.1']);
         assert.deepEqual(await ask(port, 'DISCOVER_SERVER', 150), [], 'only its own message');
@@ -89,7 +71,7 @@ describe('short custom messages', () => {
     const edge = await startRecorded({ message: 'x'.repeat(7), prefix: 'PONG:' });
     try {
       assert.deepEqual([...defaults.events, ...edge.events], []);
-      assert.deepEqual([...defaults.logged, ...edge.logged], []);
+      assert.deepEqual([...defaults.warnings, ...edge.warnings], []);
     } finally {
       await Promise.all([defaults.responder.stop(), edge.responder.stop()]);
     }
@@ -125,36 +107,14 @@ describe('short custom messages', () => {
   });
 
   it('beckon serve --message PING --prefix PONG: starts, answers and prints the warning', async () => {
-    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
-    const child = spawn(
-      process.execPath,
-      [`${ROOT}bin/beckon.js`, 'serve', '--port', '0', '--message', 'PING', '--prefix', 'PONG:'],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '' } },
-    );
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
+    const serve = await beckonServe(['--port', '0', '--message', 'PING', '--prefix', 'PONG:']);
     try {
-      const deadline = Date.now() + 20_000;
-      while (!/Listening on [\d.]+:(\d+)/.test(output)) {
-        assert.ok(
-          Date.now() < deadline && child.exitCode === null,
-          `serve did not start: ${output}`,
-        );
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      const port = Number(/Listening on [\d.]+:(\d+)/.exec(output)?.[1]);
-      assert.deepEqual(await ask(port, 'PING', 300), ['PONG:127.0.0.1']);
-      assert.match(output, /warning: A reply can be 5 times the size of its request/);
-      child.kill('SIGTERM');
-      const [code] = await once(child, 'close');
-      assert.equal(code, 0, output);
+      assert.deepEqual(await ask(serve.port, 'PING', 300), ['PONG:127.0.0.1']);
+      assert.match(serve.output, /warning: A reply can be 5 times the size of its request/);
+      const { status } = await serve.stop('SIGTERM');
+      assert.equal(status, 0, serve.output);
     } finally {
-      child.kill('SIGKILL');
+      await serve.stop('SIGKILL');
     }
   });
 });
