@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   type DiscoverOptions,
@@ -26,11 +26,32 @@ const startResponder = trackResponders({ rateLimit: 0, encryption: true, secretK
 const skewedServer = (offsetMs: number) =>
   startResponder({ replayProtection: false, clock: { now: () => Date.now() + offsetMs } });
 
-/** Runs a Fernet discovery against `port`, recording warnings and the trace. */
-async function discoverRecorded(port: number, options: DiscoverOptions = {}) {
+/** A logger that records its warnings. */
+function recordingLogger() {
   const warnings: string[] = [];
   const off = () => {};
   const logger: Logger = { debug: off, info: off, error: off, warn: (m) => warnings.push(m) };
+  return { logger, warnings };
+}
+
+/** Runs `body` with `performance.now()` (the monotonic time of rate limits) `offsetMs` later. */
+async function monotonicLater<T>(offsetMs: number, body: () => Promise<T>): Promise<T> {
+  const real = performance.now.bind(performance);
+  const mocked = mock.method(performance, 'now', () => real() + offsetMs);
+  try {
+    return await body();
+  } finally {
+    mocked.mock.restore();
+  }
+}
+
+/** Runs a Fernet discovery against `port`, recording warnings and the trace. */
+async function discoverRecorded(
+  port: number,
+  options: DiscoverOptions = {},
+  { logger, warnings } = recordingLogger(),
+) {
+  const start = warnings.length;
   const events: TraceEvent[] = [];
   const servers = await discover({
     ...LOCAL,
@@ -44,18 +65,19 @@ async function discoverRecorded(port: number, options: DiscoverOptions = {}) {
   });
   const skews = events.filter((e) => e.type === 'clock-skew');
   const stale = events.filter((e) => e.type === 'reply' && e.outcome === 'stale');
-  return { servers, warnings, skews, stale };
+  return { servers, warnings: warnings.slice(start), skews, stale };
 }
 
 const warning = (seconds: string, direction: string, minutes = 7) =>
   new RegExp(
-    `^Ignored an encrypted reply from 127\\.0\\.0\\.1:\\d+: the key is right, but the server's clock is ${seconds} s \\(about ${minutes} min\\) ${direction} this host's, beyond the 300 s replay window\\. Sync both clocks \\(NTP\\), widen replayWindow, or turn replay protection off \\(--no-replay-protection\\)`,
+    `^Ignored an encrypted reply from 127\\.0\\.0\\.1:\\d+: the key is right, but the server's clock is ${seconds} s \\(about ${minutes} min\\) ${direction} this host's, beyond the 300 s replay window\\. Sync both clocks \\(NTP\\), widen the window on both hosts \\(the replayWindow option, or --replay-window on the command line\\), or turn replay protection off \\(replayProtection: false, or --no-replay-protection\\)`,
   );
 
 describe('clock skew on the client', () => {
   it('warns once a minute per server, and traces every stale reply', async () => {
     const server = await skewedServer(400_000);
-    const first = await discoverRecorded(server.port);
+    const recorder = recordingLogger();
+    const first = await discoverRecorded(server.port, {}, recorder);
     assert.deepEqual(first.servers, []);
     assert.equal(first.warnings.length, 1, first.warnings.join('\n'));
     assert.match(first.warnings[0] ?? '', warning('(399|400)', 'ahead of'));
@@ -69,17 +91,26 @@ describe('clock skew on the client', () => {
       assert.equal(event.fromPort, server.port);
     }
 
-    // Another run within the minute: traced again, not logged again.
-    const second = await discoverRecorded(server.port);
+    // Another run with the same logger within the minute: traced again, not logged again.
+    const second = await discoverRecorded(server.port, {}, recorder);
     assert.deepEqual(second.warnings, []);
     assert.ok(second.skews.length >= 1);
 
-    // On a client clock a minute later (and 61 s nearer the server's), it is said again.
-    const later = await discoverRecorded(server.port, {
-      clock: { now: () => Date.now() + 61_000 },
-    });
+    // A minute later (monotonic time), it is said again, even though this host's wall clock
+    // was meanwhile set back an hour (the server now looks 4000 s ahead).
+    const later = await monotonicLater(61_000, () =>
+      discoverRecorded(server.port, { clock: { now: () => Date.now() - 3_600_000 } }, recorder),
+    );
     assert.equal(later.warnings.length, 1, later.warnings.join('\n'));
-    assert.match(later.warnings[0] ?? '', warning('(338|339)', 'ahead of', 6));
+    assert.match(later.warnings[0] ?? '', warning('(3999|4000)', 'ahead of', 67));
+  });
+
+  it('warns each logger of its own: a second consumer in the same process still hears of it', async () => {
+    const server = await skewedServer(400_000);
+    const first = await discoverRecorded(server.port);
+    assert.equal(first.warnings.length, 1, first.warnings.join('\n'));
+    const second = await discoverRecorded(server.port);
+    assert.equal(second.warnings.length, 1, second.warnings.join('\n'));
   });
 
   it('says behind when the server is behind, and finds it with a wider window', async () => {

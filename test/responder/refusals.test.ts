@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   type BeckonError,
@@ -32,6 +32,17 @@ const MINUTE = 60_000;
 function movableClock(offsetMs = 0) {
   const clock = { offsetMs, now: () => Date.now() + clock.offsetMs };
   return clock;
+}
+
+/**
+ * Moves `performance.now()`, the monotonic time the summaries and warnings are rate limited on,
+ * by an offset the test moves (restored when the test ends).
+ */
+function movableMonotonic(t: TestContext) {
+  const real = performance.now.bind(performance);
+  const monotonic = { offsetMs: 0 };
+  t.mock.method(performance, 'now', () => real() + monotonic.offsetMs);
+  return monotonic;
 }
 
 /** A signed (or, without a key, unsigned) extended request made at `timestamp`. */
@@ -71,7 +82,9 @@ async function waitFor(done: () => boolean, what: string): Promise<void> {
 }
 
 describe('refused requests in the log', () => {
-  it('summarises them by reason: the first at once, then at most once a minute', async () => {
+  it('summarises them by reason: the first at once, then at most once a minute', async (t) => {
+    const monotonic = movableMonotonic(t);
+    // The wall clock set forward an hour changes nothing: the minute is monotonic time.
     const clock = movableClock();
     const { responder, port, summaries } = await start({ authKeys: [KEY], service: 'api', clock });
     try {
@@ -90,10 +103,13 @@ describe('refused requests in the log', () => {
       ]);
       assert.equal(answered.length, 1);
       assert.equal(summaries().length, 1, summaries().join('\n'));
-      clock.offsetMs += MINUTE + 1000;
+      clock.offsetMs = 3_600_000;
+      await exchange(port, [extendedRequest(OTHER_KEY)]);
+      assert.equal(summaries().length, 1, summaries().join('\n'));
+      monotonic.offsetMs += MINUTE + 1000;
       await exchange(port, [extendedRequest(OTHER_KEY)]);
       assert.deepEqual(summaries().slice(1), [
-        '15 requests refused in the last minute: 12 signed with an unknown key, 2 not signed (the original client, or beckon without --auth-key), 1 for another service (from 127.0.0.1)',
+        '16 requests refused in the last minute: 13 signed with an unknown key, 2 not signed (the original client, or beckon without --auth-key), 1 for another service (from 127.0.0.1)',
       ]);
       // What is left when the responder stops is logged then.
       await exchange(port, [extendedRequest(OTHER_KEY)]);
@@ -108,14 +124,14 @@ describe('refused requests in the log', () => {
     );
   });
 
-  it('logs what was counted once the minute is over, even when refusals stop', async () => {
-    const clock = movableClock();
-    const { responder, port, summaries } = await start({ authKeys: [KEY], clock });
+  it('logs what was counted once the minute is over, even when refusals stop', async (t) => {
+    const monotonic = movableMonotonic(t);
+    const { responder, port, summaries } = await start({ authKeys: [KEY] });
     try {
       await exchange(port, [extendedRequest(OTHER_KEY)]);
       assert.equal(summaries().length, 1);
-      // 2 s before the minute is over on this clock; nothing refused after these two.
-      clock.offsetMs += MINUTE - 2000;
+      // 2 s before the minute is over; nothing refused after these two.
+      monotonic.offsetMs += MINUTE - 2000;
       await exchange(port, [extendedRequest(OTHER_KEY), extendedRequest(OTHER_KEY)], 0);
       await waitFor(() => summaries().length === 2, 'the summary at the end of the minute');
       assert.equal(
@@ -176,9 +192,10 @@ describe('refused requests in the log', () => {
 
 describe('clock skew', () => {
   const skewed =
-    /^Refused an encrypted request from 127\.0\.0\.1: the key is right, but its clock is (\d+) s \(about (\d+) min\) (ahead of|behind) this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), widen replayWindow \(beckon serve --replay-window SECONDS\), or turn replay protection off \(--no-replay-protection\)/;
+    /^Refused an encrypted request from 127\.0\.0\.1: the key is right, but its clock is (\d+) s \(about (\d+) min\) (ahead of|behind) this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), widen the window on both hosts \(the replayWindow option, or --replay-window on the command line\), or turn replay protection off \(replayProtection: false, or --no-replay-protection\)/;
 
-  it('warns, once a minute per sender, that a Fernet client is behind or ahead', async () => {
+  it('warns, once a minute per sender, that a Fernet client is behind or ahead', async (t) => {
+    const monotonic = movableMonotonic(t);
     // This responder's clock is 400 s behind: a client on the system clock is 400 s ahead.
     const clock = movableClock(-400_000);
     const { responder, port, events, warnings } = await start({
@@ -203,12 +220,26 @@ describe('clock skew', () => {
         warnings.join('\n'),
       );
 
-      // More than a minute later on this clock the sender is named again; now it is behind.
-      clock.offsetMs = 460_000;
-      await exchange(port, [fernetRequest(), fernetRequest()]);
+      // This host's wall clock set back an hour within the minute: not named again...
+      clock.offsetMs = -4_000_000;
+      await exchange(port, [fernetRequest()]);
+      assert.equal(events.length, 1, events.map((e) => e.message).join('\n'));
+      // ...but a minute later (monotonic time) it is, although the wall clock went back.
+      monotonic.offsetMs += MINUTE + 1000;
+      await exchange(port, [fernetRequest()]);
       assert.equal(events.length, 2, events.map((e) => e.message).join('\n'));
-      const [, later, , behind] = skewed.exec(events[1]?.message ?? '') ?? [];
-      assert.ok(Math.abs(Number(later) - 460) <= 1, events[1]?.message);
+      assert.match(
+        events[1]?.message ?? '',
+        /its clock is (3999|4000) s \(about 67 min\) ahead of/,
+      );
+
+      // Another minute later the sender is named again; now it is behind.
+      clock.offsetMs = 460_000;
+      monotonic.offsetMs += MINUTE + 1000;
+      await exchange(port, [fernetRequest(), fernetRequest()]);
+      assert.equal(events.length, 3, events.map((e) => e.message).join('\n'));
+      const [, later, , behind] = skewed.exec(events[2]?.message ?? '') ?? [];
+      assert.ok(Math.abs(Number(later) - 460) <= 1, events[2]?.message);
       assert.equal(behind, 'behind');
     } finally {
       await responder.stop();
@@ -249,7 +280,7 @@ describe('clock skew', () => {
       await exchange(port, [extendedRequest(KEY)]);
       assert.match(
         events[0]?.message ?? '',
-        /^Refused a signed request from 127\.0\.0\.1: the key is right, but its clock is 40[01] s \(about 7 min\) ahead of this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), or widen replayWindow \(beckon serve --replay-window SECONDS\)\./,
+        /^Refused a signed request from 127\.0\.0\.1: the key is right, but its clock is 40[01] s \(about 7 min\) ahead of this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), or widen the window on both hosts \(the replayWindow option, or --replay-window on the command line\)\./,
       );
     } finally {
       await responder.stop();
