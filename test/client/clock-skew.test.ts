@@ -158,3 +158,61 @@ describe('clock skew on the client', () => {
     );
   });
 });
+
+describe('beckon discover --replay-window', () => {
+  /** Runs `beckon discover` against `port` in Fernet mode with `args`. */
+  async function discoverCli(port: number, ...args: string[]) {
+    const child = spawn(
+      process.execPath,
+      [
+        `${ROOT}bin/beckon.js`,
+        'discover',
+        '--no-broadcast',
+        '--target',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--timeout',
+        '0.7',
+        ...args,
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true',
+          DISCOVERY_CLIENT_SECRET_KEY: KEY,
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const [code] = await once(child, 'close');
+    return { code: code as number, stdout, stderr };
+  }
+
+  it('widens the window the warning tells the user to widen, and takes a unit', async () => {
+    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
+    const server = await skewedServer(400_000);
+    const narrow = await discoverCli(server.port, '--json');
+    assert.equal(narrow.code, 1, narrow.stderr);
+    assert.match(narrow.stderr, /or --replay-window on the command line/);
+    for (const window of ['600', '10m']) {
+      const wide = await discoverCli(server.port, '--json', '--replay-window', window);
+      assert.equal(wide.code, 0, wide.stderr);
+      assert.equal(JSON.parse(wide.stdout).port, 8000);
+      assert.doesNotMatch(wide.stderr, /clock is/);
+    }
+  });
+
+  it('names the flag, the value and what is allowed for a bad value', async () => {
+    const bad = await discoverCli(9, '--replay-window', 'soon');
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--replay-window must be .*got "soon"/);
+  });
+});
