@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import {
   type BeckonError,
   createResponder,
+  type DropEvent,
   discover,
   generateKey,
   type Logger,
@@ -335,6 +336,60 @@ describe('beckon serve', () => {
       assert.equal(code, 0);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('--trace prints a stale request with how far the sender clock is off', async () => {
+    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
+    const child = spawn(
+      process.execPath,
+      [`${ROOT}bin/beckon.js`, 'serve', '--port', '0', '--trace'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          DISCOVERY_ENCRYPTION_ENABLED: 'true',
+          DISCOVERY_SECRET_KEY: KEY,
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    try {
+      await waitFor(() => /Listening on [\d.]+:\d+/.test(stdout), `serve to start: ${stderr}`);
+      const port = Number(/Listening on [\d.]+:(\d+)/.exec(stdout)?.[1]);
+      // A request made 400 s in the future: its sender's clock is 400 s ahead.
+      await exchange(port, [fernetRequest(fernetKey, Date.now() / 1000 + 400)]);
+      await waitFor(() => /Dropped/.test(stderr), `the trace line: ${stderr}`);
+      assert.match(
+        stderr,
+        /^Dropped 127\.0\.0\.1:\d+: stale \(its clock is (399|400) s \(about 7 min\) ahead of this host's\)$/m,
+      );
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'close');
+      assert.equal(code, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('emits the skew with a stale drop event', async () => {
+    const { responder, port } = await start({ encryption: true, secretKey: KEY });
+    try {
+      const drops: DropEvent[] = [];
+      responder.on('drop', (drop) => drops.push(drop));
+      await exchange(port, [fernetRequest(fernetKey, Date.now() / 1000 - 1000), Buffer.from('x')]);
+      await waitFor(() => drops.length === 2, 'two drop events');
+      const stale = drops.find((d) => d.reason === 'stale');
+      assert.ok(stale?.skewMs !== undefined && Math.abs(stale.skewMs + 1_000_000) < 2000);
+      assert.equal(drops.find((d) => d.reason !== 'stale')?.skewMs, undefined);
+    } finally {
+      await responder.stop();
     }
   });
 });
