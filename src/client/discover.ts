@@ -21,8 +21,9 @@ import {
   literalLookup,
   type SocketFactory,
 } from '../network/socket.js';
+import { warnOnce } from '../options.js';
 import type { ServerMetadata } from '../protocol/extended.js';
-import { reportStaleReply } from './clock-skew.js';
+import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
 import { type DiscoverOptions, type DiscoverSettings, resolveDiscoverSettings } from './options.js';
 import { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
@@ -173,6 +174,20 @@ async function* runDiscovery(
   const onAbort = () => close('aborted');
 
   const onReply = (channel: Channel, message: Buffer, remote: RemoteInfo) => {
+    try {
+      handleReply(channel, message, remote);
+    } catch (error) {
+      // The handler calls user code (the clock, the trace callback, the logger): whatever it
+      // throws must not take the host process down from inside a socket event.
+      try {
+        logger.warn(`Unexpected error handling a reply: ${String(error)}`);
+      } catch {
+        // a logger that throws has nowhere left to report to
+      }
+    }
+  };
+
+  const handleReply = (channel: Channel, message: Buffer, remote: RemoteInfo) => {
     const traced = (outcome: ReplyOutcome, claims?: string) =>
       trace({
         type: 'reply',
@@ -184,17 +199,11 @@ async function* runDiscovery(
         claims,
       });
     if (finished) return traced('too-late');
-    const now = deps.clock.now();
-    const reply = protocol.parse(message, now);
-    if (typeof reply === 'string') {
-      logger.debug(`Ignored a reply from ${remote.address}:${remote.port}: ${reply}`);
-      traced(reply);
-      if (reply === 'stale') {
-        const { address: from, port: fromPort } = remote;
-        const skewMs = protocol.lastSkewMs;
-        const stale = { channel: channel.label, from, fromPort, skewMs, now };
-        reportStaleReply({ ...stale, windowMs: settings.replayWindow }, logger, trace);
-      }
+    const reply = protocol.parse(message, deps.clock.now());
+    if ('drop' in reply) {
+      logger.debug(`Ignored a reply from ${remote.address}:${remote.port}: ${reply.drop}`);
+      traced(reply.drop);
+      if (reply.skewMs !== undefined) reportStale(channel.label, remote, reply.skewMs);
       return;
     }
     const key = `${reply.ip}:${reply.port}`;
@@ -236,6 +245,17 @@ async function* runDiscovery(
     );
     if (found.size >= settings.maxResults) close('max-results');
     wake();
+  };
+
+  /** A reply with the key but outside the window: traced every time, logged once a minute. */
+  const reportStale = (channel: string, remote: RemoteInfo, skewMs: number) => {
+    const { address: from, port: fromPort } = remote;
+    const windowMs = settings.replayWindow;
+    trace({ type: 'clock-skew', channel, from, fromPort, skewMs, windowMs });
+    if (!skewNoticesFor(logger).allow(`${from}:${fromPort}`, performance.now())) return;
+    const token = { kind: 'reply', from: `${from}:${fromPort}`, encrypted: true } as const;
+    const protectionOptional = true; // only Fernet replies carry a time
+    logger.warn(describeStaleToken({ ...token, skewMs, windowMs, protectionOptional }));
   };
 
   let round = 0;
@@ -359,7 +379,8 @@ async function openChannels(
     ] as const) {
       for (const pattern of unmatchedPatterns(interfaces, matchers)) {
         if (option === 'interfaces') {
-          logger.warn(
+          warnOnce(
+            logger,
             `Interface pattern "${pattern}" matches no interface that is up (interfaces: ${describeInterfaces(interfaces)})`,
           );
         }

@@ -34,6 +34,21 @@ export type ReplyDropReason =
   /** The very same Fernet token was already believed. */
   | 'replay';
 
+/** A reply that was not believed, and why; for `stale`, by how much the server's clock is off. */
+export interface DroppedReply {
+  readonly drop: ReplyDropReason;
+  /** For `stale`: the reply's time minus this host's, in milliseconds (positive: ahead). */
+  readonly skewMs?: number;
+}
+
+const DROPPED: Readonly<Record<ReplyDropReason, DroppedReply>> = {
+  malformed: { drop: 'malformed' },
+  unauthenticated: { drop: 'unauthenticated' },
+  unsolicited: { drop: 'unsolicited' },
+  stale: { drop: 'stale' },
+  replay: { drop: 'replay' },
+};
+
 /** A reply that was believed. */
 export interface BelievedReply {
   /** The claimed IPv4 address, canonical. */
@@ -54,11 +69,6 @@ export class ClientProtocol {
   readonly #guard: ReplayGuard;
   // Extended mode: nonce (hex) -> when it was sent. Bounded: one per channel per round.
   readonly #nonces = new Map<string, number>();
-  /**
-   * After `parse` returned `stale`: the reply's time minus this host's, in milliseconds
-   * (positive when the server's clock is ahead).
-   */
-  lastSkewMs = 0;
 
   constructor(settings: DiscoverSettings, secrets: DiscoverSecrets) {
     this.#settings = settings;
@@ -85,17 +95,17 @@ export class ClientProtocol {
     );
   }
 
-  /** Believes `datagram`, or says why not. Never throws. */
-  parse(datagram: Buffer, now: number): BelievedReply | ReplyDropReason {
+  /** Believes `datagram`, or says why not (with the skew, when stale). Never throws. */
+  parse(datagram: Buffer, now: number): BelievedReply | DroppedReply {
     const { fernetKey } = this.#secrets;
     if (fernetKey) {
       const message = decryptFernet(fernetKey, datagram.subarray(0, REPLY_BUFFER_SIZE));
-      if (!message) return 'unauthenticated';
+      if (!message) return DROPPED.unauthenticated;
       if (this.#settings.replayProtection) {
         const timestamp = message.timestamp * 1000;
         const verdict = this.#guard.check(message.tag.toString('hex'), timestamp, now);
-        if (verdict === 'stale') this.lastSkewMs = timestamp - now;
-        if (verdict !== 'fresh') return verdict === 'stale' ? 'stale' : 'replay';
+        if (verdict === 'stale') return { drop: 'stale', skewMs: timestamp - now };
+        if (verdict !== 'fresh') return DROPPED.replay;
       }
       return this.#parsePlain(message.plaintext, message.plaintext.toString('utf8'));
     }
@@ -103,25 +113,25 @@ export class ClientProtocol {
     return this.#parsePlain(datagram, datagram.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'));
   }
 
-  #parsePlain(bytes: Buffer, raw: string): BelievedReply | ReplyDropReason {
+  #parsePlain(bytes: Buffer, raw: string): BelievedReply | DroppedReply {
     const reply = parsePlainReply(bytes, this.#prefix);
-    if (!reply) return 'malformed';
+    if (!reply) return DROPPED.malformed;
     return { ip: reply.ip, port: reply.port, raw, sentAt: undefined, metadata: undefined };
   }
 
-  #parseExtended(datagram: Buffer): BelievedReply | ReplyDropReason {
+  #parseExtended(datagram: Buffer): BelievedReply | DroppedReply {
     const answer = extended.decodeAnswer(datagram);
     // An IPv6 answer (address6) is for the IPv6 client, not built yet (docs/ipv6.md): this one
     // reports IPv4 servers only, so such an answer must not become an `ip` it cannot put in a URL.
-    if (!answer || parseIPv4(answer.address) === undefined) return 'malformed';
+    if (!answer || parseIPv4(answer.address) === undefined) return DROPPED.malformed;
     const { authKey } = this.#secrets;
     if (authKey && !(answer.authenticated && extended.verifyTag(answer, [authKey]))) {
-      return 'unauthenticated';
+      return DROPPED.unauthenticated;
     }
-    if (!authKey && answer.authenticated) return 'unauthenticated';
+    if (!authKey && answer.authenticated) return DROPPED.unauthenticated;
     // An answer is fresh when it echoes a nonce of this run (the discovery deduplicates the rest).
     const sentAt = this.#nonces.get(answer.nonce.toString('hex'));
-    if (sentAt === undefined) return 'unsolicited';
+    if (sentAt === undefined) return DROPPED.unsolicited;
     return {
       ip: answer.address,
       port: answer.port ?? DEFAULT_HTTP_PORT,

@@ -47,6 +47,11 @@ export interface DropEvent {
   readonly from: string;
   readonly fromPort: number;
   readonly reason: DropReason;
+  /**
+   * For `stale`: the request's time minus this host's, in milliseconds (positive when the
+   * sender's clock is ahead), so that a trace shows how far the sender's clock is off.
+   */
+  readonly skewMs?: number;
 }
 
 /** Events of a {@link Responder}. */

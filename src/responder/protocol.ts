@@ -53,7 +53,30 @@ export type Refusal =
   | 'memory-full'
   | 'other-service';
 
-/** The drop reason each refusal is reported with. */
+/** A datagram that is not answered, and why; for `stale`, by how much the sender's clock is off. */
+export interface Refused {
+  readonly refusal: Refusal;
+  /** For `stale`: the request's time minus this host's, in milliseconds (positive: ahead). */
+  readonly skewMs?: number;
+}
+
+const REFUSED = {
+  'not-a-request': { refusal: 'not-a-request' },
+  encrypted: { refusal: 'encrypted' },
+  unsigned: { refusal: 'unsigned' },
+  'unknown-key': { refusal: 'unknown-key' },
+  'other-message': { refusal: 'other-message' },
+  stale: { refusal: 'stale' },
+  replay: { refusal: 'replay' },
+  'memory-full': { refusal: 'memory-full' },
+  'other-service': { refusal: 'other-service' },
+} as const satisfies Record<Refusal, Refused>;
+
+/**
+ * The drop reason each refusal is reported with. `unsigned` and `unknown-key` are both
+ * `unauthenticated`: the drop event says no valid tag or key was shown; the refusal summary in
+ * the log tells the two apart (a client without a key, or with another key).
+ */
 export const DROP_REASON_OF: Readonly<Record<Refusal, ContentDropReason>> = {
   'not-a-request': 'not-a-request',
   encrypted: 'not-a-request',
@@ -87,11 +110,6 @@ export class ResponderProtocol {
   readonly #guard: ReplayGuard;
   // Plain replies per advertised address: the same few bytes for every requester of a subnet.
   readonly #plainReplies = new Map<string, Buffer>();
-  /**
-   * After `accept` returned `stale`: the request's time minus this host's, in milliseconds
-   * (positive when the sender's clock is ahead).
-   */
-  lastSkewMs = 0;
 
   constructor(settings: ResponderSettings, secrets: ResponderSecrets) {
     this.#settings = settings;
@@ -105,7 +123,7 @@ export class ResponderProtocol {
    *
    * @param now this host's time, milliseconds since the epoch
    */
-  accept(datagram: Buffer, now: number): AcceptedRequest | Refusal {
+  accept(datagram: Buffer, now: number): AcceptedRequest | Refused {
     const { mode, bufferSize } = this.#settings;
     if (mode === 'plain' && isRequest(datagram, this.#request, bufferSize)) return PLAIN;
     const received = datagram.subarray(0, bufferSize); // what the original's recvfrom reads
@@ -113,24 +131,27 @@ export class ResponderProtocol {
     if (fernetKey) return this.#acceptFernet(fernetKey, received, now);
     if (!extended.isExtended(received)) {
       if (mode === 'authenticated' && isRequest(datagram, this.#request, bufferSize)) {
-        return 'unsigned';
+        return REFUSED.unsigned;
       }
-      return mode === 'plain' && looksLikeFernetToken(received) ? 'encrypted' : 'not-a-request';
+      return mode === 'plain' && looksLikeFernetToken(received)
+        ? REFUSED.encrypted
+        : REFUSED['not-a-request'];
     }
     const request = extended.decodeRequest(received);
-    if (!request || received.byteLength < extended.MIN_REQUEST_SIZE) return 'not-a-request';
+    if (!request || received.byteLength < extended.MIN_REQUEST_SIZE)
+      return REFUSED['not-a-request'];
     let key: Uint8Array | undefined;
     if (mode === 'authenticated') {
-      if (!request.authenticated) return 'unsigned';
+      if (!request.authenticated) return REFUSED.unsigned;
       key = extended.verifyTag(request, this.#secrets.authKeys);
-      if (!key) return 'unknown-key';
+      if (!key) return REFUSED['unknown-key'];
       const refusal = this.#checkFresh(`x${request.nonce.toString('hex')}`, request.timestamp, now);
       if (refusal) return refusal;
     } else if (request.authenticated) {
-      return 'unknown-key'; // signed with a key this responder does not hold
+      return REFUSED['unknown-key']; // signed with a key this responder does not hold
     }
     if (request.service !== undefined && request.service !== this.#settings.metadata.service) {
-      return 'other-service';
+      return REFUSED['other-service'];
     }
     return { kind: 'extended', nonce: request.nonce, key };
   }
@@ -165,16 +186,16 @@ export class ResponderProtocol {
       : String(this.#plainReply(address));
   }
 
-  #acceptFernet(key: FernetKey, token: Buffer, now: number): AcceptedRequest | Refusal {
+  #acceptFernet(key: FernetKey, token: Buffer, now: number): AcceptedRequest | Refused {
     const message = openFernet(key, token);
     if (message === 'other-key') {
       // Random bytes can pass as a token to a lenient decoder; a client's token has its shape.
-      return looksLikeFernetToken(token) ? 'unknown-key' : 'not-a-request';
+      return looksLikeFernetToken(token) ? REFUSED['unknown-key'] : REFUSED['not-a-request'];
     }
     if (message === 'not-a-token') {
-      return isRequest(token, this.#request) ? 'unsigned' : 'not-a-request';
+      return isRequest(token, this.#request) ? REFUSED.unsigned : REFUSED['not-a-request'];
     }
-    if (!isRequest(message.plaintext, this.#request)) return 'other-message';
+    if (!isRequest(message.plaintext, this.#request)) return REFUSED['other-message'];
     if (this.#settings.replayProtection) {
       const refusal = this.#checkFresh(
         `f${message.tag.toString('hex')}`,
@@ -187,13 +208,12 @@ export class ResponderProtocol {
   }
 
   /** Undefined when the request is fresh; else why not (and, when stale, by how much). */
-  #checkFresh(id: string, timestamp: number, now: number): Refusal | undefined {
+  #checkFresh(id: string, timestamp: number, now: number): Refused | undefined {
     const verdict = this.#guard.check(id, timestamp, now);
     if (verdict === 'fresh') return undefined;
-    if (verdict === 'full') return 'memory-full';
-    if (verdict !== 'stale') return 'replay';
-    this.lastSkewMs = timestamp - now;
-    return 'stale';
+    if (verdict === 'full') return REFUSED['memory-full'];
+    if (verdict !== 'stale') return REFUSED.replay;
+    return { refusal: 'stale', skewMs: timestamp - now };
   }
 
   #plainReply(address: string): Buffer {

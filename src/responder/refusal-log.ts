@@ -9,10 +9,9 @@
  *
  * Garbage (`not-a-request`) is not summarised: anything may arrive on a UDP port.
  */
-import type { Clock } from '../clock.js';
 import { BeckonError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { describeSkew, NoticeLimiter } from '../security/clock-skew.js';
+import { describeStaleToken, NoticeLimiter } from '../security/clock-skew.js';
 import type { ResponderSettings } from './options.js';
 import type { Refusal } from './protocol.js';
 
@@ -22,15 +21,20 @@ const MAX_SOURCES_NAMED = 3;
 
 type Summarised = Exclude<Refusal, 'not-a-request'>;
 
-/** What the responder gives the log: its settings, logger, clock and warning channel. */
+/** What the responder gives the log: its settings, logger and warning channel. */
 export interface RefusalLogContext {
   readonly settings: Pick<ResponderSettings, 'mode' | 'replayWindow' | 'replayProtection'>;
   readonly logger: Logger;
-  readonly clock: Clock;
   /** Reports a warning (logged and emitted as a `warning` event). */
   readonly warn: (warning: BeckonError) => void;
 }
 
+/**
+ * The refusal summaries and clock-skew warnings of one responder (see the module comment).
+ * Intervals are timed with `performance.now()`, which never steps: a wall clock set back or
+ * forward neither silences nor repeats them. Call {@link RefusalLog.close} when the responder
+ * stops.
+ */
 export class RefusalLog {
   readonly #context: RefusalLogContext;
   readonly #skewNotices = new NoticeLimiter(SUMMARY_INTERVAL_MS);
@@ -38,7 +42,7 @@ export class RefusalLog {
   readonly #sources = new Set<string>();
   #total = 0;
   #moreSources = false;
-  // When the last summary was logged; undefined before the first.
+  // When the last summary was logged (performance.now()); undefined before the first.
   #lastSummary: number | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -52,11 +56,18 @@ export class RefusalLog {
    */
   refused(refusal: Refusal, source: string, skewMs = 0): void {
     if (refusal === 'not-a-request') return;
-    const now = this.#context.clock.now();
+    const now = performance.now();
     if (refusal === 'stale' && this.#skewNotices.allow(source, now)) {
-      this.#context.warn(
-        new BeckonError('BECKON_ERR_CLOCK_SKEW', this.#skewMessage(source, skewMs)),
-      );
+      const { mode, replayWindow, replayProtection } = this.#context.settings;
+      const message = describeStaleToken({
+        kind: 'request',
+        from: source,
+        encrypted: mode === 'fernet',
+        skewMs,
+        windowMs: replayWindow,
+        protectionOptional: mode === 'fernet' && replayProtection,
+      });
+      this.#context.warn(new BeckonError('BECKON_ERR_CLOCK_SKEW', message));
     }
     this.#counts.set(refusal, (this.#counts.get(refusal) ?? 0) + 1);
     this.#total++;
@@ -73,7 +84,7 @@ export class RefusalLog {
 
   /** Logs what was counted since the last summary, if anything (the responder stops). */
   flush(): void {
-    if (this.#total > 0) this.#summarise(this.#context.clock.now());
+    if (this.#total > 0) this.#summarise(performance.now());
   }
 
   /** Stops the timer after a last summary. */
@@ -126,20 +137,6 @@ export class RefusalLog {
       case 'other-service':
         return 'for another service';
     }
-  }
-
-  #skewMessage(source: string, skewMs: number): string {
-    const { mode, replayWindow, replayProtection } = this.#context.settings;
-    const what = mode === 'fernet' ? 'an encrypted request' : 'a signed request';
-    const fixes =
-      mode === 'fernet' && replayProtection
-        ? 'widen replayWindow (beckon serve --replay-window SECONDS), or turn replay protection off (--no-replay-protection) to accept old and repeated tokens as the original does'
-        : 'or widen replayWindow (beckon serve --replay-window SECONDS)';
-    return (
-      `Refused ${what} from ${source}: the key is right, but its clock is ${describeSkew(skewMs)} ` +
-      `this host's, beyond the ${replayWindow / 1000} s replay window. Sync both clocks (NTP), ` +
-      `${fixes}. (A captured request replayed later looks the same.)`
-    );
   }
 }
 

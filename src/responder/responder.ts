@@ -95,7 +95,6 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     this.#refusals = new RefusalLog({
       settings,
       logger: this.#logger,
-      clock,
       warn: (warning) => this.#warn(warning),
     });
     this.#signal = options.signal;
@@ -198,13 +197,20 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {
     try {
-      const request = this.#protocol.accept(message, this.#clock.now());
-      if (typeof request === 'string') {
-        this.#refusals.refused(request, remote.address, this.#protocol.lastSkewMs);
-        this.#drop(remote, DROP_REASON_OF[request]);
+      // The sender first: requests from senders this responder never answers (off-link, public)
+      // are noise to it, kept out of the refusal summaries and skew warnings.
+      const decision = this.#decide(remote.address);
+      if (decision === 'invalid-source' || decision === 'public' || decision === 'off-link') {
+        this.#drop(remote, decision);
         return;
       }
-      const decision = this.#decide(remote.address);
+      const request = this.#protocol.accept(message, this.#clock.now());
+      if ('refusal' in request) {
+        const { refusal, skewMs } = request;
+        this.#refusals.refused(refusal, remote.address, skewMs);
+        this.#drop(remote, DROP_REASON_OF[refusal], skewMs);
+        return;
+      }
       if (typeof decision === 'string') this.#drop(remote, decision);
       else if (!this.#limiter.take(remote.address)) this.#drop(remote, 'rate-limited');
       else if (decision) this.#send(socket, remote, request, decision.address);
@@ -315,9 +321,14 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     if (error) this.#warn(new SocketError(`Reply failed: ${error.message}`, error));
   };
 
-  #drop(remote: RemoteInfo, reason: DropReason): void {
+  #drop(remote: RemoteInfo, reason: DropReason, skewMs?: number): void {
     if (this.listenerCount('drop') > 0 || responderChannel.hasSubscribers) {
-      const event: DropEvent = { from: remote.address, fromPort: remote.port, reason };
+      const event: DropEvent = {
+        from: remote.address,
+        fromPort: remote.port,
+        reason,
+        ...(skewMs === undefined ? {} : { skewMs }),
+      };
       this.emit('drop', event);
       responderChannel.publish({ type: 'drop', port: this.#port, ...event });
     }

@@ -4,24 +4,54 @@
  * reply. Real sockets on loopback; the server's (or the client's) clock is injected and skewed.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { describe, it, mock } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type DiscoverOptions, discover, generateKey, type TraceEvent } from '../../src/index.js';
-import { beckon } from '../helpers/cli.js';
-import { recordingLogger } from '../helpers/logger.js';
+import {
+  type DiscoverOptions,
+  discover,
+  generateKey,
+  type Logger,
+  type TraceEvent,
+} from '../../src/index.js';
 import { trackResponders } from '../helpers/responders.js';
 import { LOCAL } from '../helpers/udp.js';
 
-const _ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEY = generateKey();
 // Servers that answer whatever the time (as the original does), with a skewed clock.
 const startResponder = trackResponders({ rateLimit: 0, encryption: true, secretKey: KEY });
 const skewedServer = (offsetMs: number) =>
   startResponder({ replayProtection: false, clock: { now: () => Date.now() + offsetMs } });
 
+/** A logger that records its warnings. */
+function recordingLogger() {
+  const warnings: string[] = [];
+  const off = () => {};
+  const logger: Logger = { debug: off, info: off, error: off, warn: (m) => warnings.push(m) };
+  return { logger, warnings };
+}
+
+/** Runs `body` with `performance.now()` (the monotonic time of rate limits) `offsetMs` later. */
+async function monotonicLater<T>(offsetMs: number, body: () => Promise<T>): Promise<T> {
+  const real = performance.now.bind(performance);
+  const mocked = mock.method(performance, 'now', () => real() + offsetMs);
+  try {
+    return await body();
+  } finally {
+    mocked.mock.restore();
+  }
+}
+
 /** Runs a Fernet discovery against `port`, recording warnings and the trace. */
-async function discoverRecorded(port: number, options: DiscoverOptions = {}) {
-  const logger = recordingLogger();
+async function discoverRecorded(
+  port: number,
+  options: DiscoverOptions = {},
+  { logger, warnings } = recordingLogger(),
+) {
+  const start = warnings.length;
   const events: TraceEvent[] = [];
   const servers = await discover({
     ...LOCAL,
@@ -35,18 +65,19 @@ async function discoverRecorded(port: number, options: DiscoverOptions = {}) {
   });
   const skews = events.filter((e) => e.type === 'clock-skew');
   const stale = events.filter((e) => e.type === 'reply' && e.outcome === 'stale');
-  return { servers, warnings: logger.warnings, skews, stale };
+  return { servers, warnings: warnings.slice(start), skews, stale };
 }
 
 const warning = (seconds: string, direction: string, minutes = 7) =>
   new RegExp(
-    `^Ignored an encrypted reply from 127\\.0\\.0\\.1:\\d+: the key is right, but the server's clock is ${seconds} s \\(about ${minutes} min\\) ${direction} this host's, beyond the 300 s replay window\\. Sync both clocks \\(NTP\\), widen replayWindow, or turn replay protection off \\(--no-replay-protection\\)`,
+    `^Ignored an encrypted reply from 127\\.0\\.0\\.1:\\d+: the key is right, but the server's clock is ${seconds} s \\(about ${minutes} min\\) ${direction} this host's, beyond the 300 s replay window\\. Sync both clocks \\(NTP\\), widen the window on both hosts \\(the replayWindow option, or --replay-window on the command line\\), or turn replay protection off \\(replayProtection: false, or --no-replay-protection\\)`,
   );
 
 describe('clock skew on the client', () => {
   it('warns once a minute per server, and traces every stale reply', async () => {
     const server = await skewedServer(400_000);
-    const first = await discoverRecorded(server.port);
+    const recorder = recordingLogger();
+    const first = await discoverRecorded(server.port, {}, recorder);
     assert.deepEqual(first.servers, []);
     assert.equal(first.warnings.length, 1, first.warnings.join('\n'));
     assert.match(first.warnings[0] ?? '', warning('(399|400)', 'ahead of'));
@@ -60,17 +91,26 @@ describe('clock skew on the client', () => {
       assert.equal(event.fromPort, server.port);
     }
 
-    // Another run within the minute: traced again, not logged again.
-    const second = await discoverRecorded(server.port);
+    // Another run with the same logger within the minute: traced again, not logged again.
+    const second = await discoverRecorded(server.port, {}, recorder);
     assert.deepEqual(second.warnings, []);
     assert.ok(second.skews.length >= 1);
 
-    // On a client clock a minute later (and 61 s nearer the server's), it is said again.
-    const later = await discoverRecorded(server.port, {
-      clock: { now: () => Date.now() + 61_000 },
-    });
+    // A minute later (monotonic time), it is said again, even though this host's wall clock
+    // was meanwhile set back an hour (the server now looks 4000 s ahead).
+    const later = await monotonicLater(61_000, () =>
+      discoverRecorded(server.port, { clock: { now: () => Date.now() - 3_600_000 } }, recorder),
+    );
     assert.equal(later.warnings.length, 1, later.warnings.join('\n'));
-    assert.match(later.warnings[0] ?? '', warning('(338|339)', 'ahead of', 6));
+    assert.match(later.warnings[0] ?? '', warning('(3999|4000)', 'ahead of', 67));
+  });
+
+  it('warns each logger of its own: a second consumer in the same process still hears of it', async () => {
+    const server = await skewedServer(400_000);
+    const first = await discoverRecorded(server.port);
+    assert.equal(first.warnings.length, 1, first.warnings.join('\n'));
+    const second = await discoverRecorded(server.port);
+    assert.equal(second.warnings.length, 1, second.warnings.join('\n'));
   });
 
   it('says behind when the server is behind, and finds it with a wider window', async () => {
@@ -84,12 +124,25 @@ describe('clock skew on the client', () => {
   });
 
   it('beckon discover --trace prints the clock-skew event and the warning', async () => {
+    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
     const server = await skewedServer(400_000);
     const args = ['discover', '--no-broadcast', '--target', '127.0.0.1', '--port'];
-    const { code, stderr } = await beckon(
-      [...args, String(server.port), '--timeout', '0.7', '--trace'],
-      { DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true', DISCOVERY_CLIENT_SECRET_KEY: KEY },
+    const child = spawn(
+      process.execPath,
+      [`${ROOT}bin/beckon.js`, ...args, String(server.port), '--timeout', '0.7', '--trace'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true',
+          DISCOVERY_CLIENT_SECRET_KEY: KEY,
+        },
+      },
     );
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const [code] = await once(child, 'close');
     assert.equal(code, 1, stderr);
     const port = server.port;
     assert.match(
@@ -103,5 +156,63 @@ describe('clock skew on the client', () => {
       stderr,
       /^warning: Ignored an encrypted reply from 127\.0\.0\.1:\d+: the key is right/m,
     );
+  });
+});
+
+describe('beckon discover --replay-window', () => {
+  /** Runs `beckon discover` against `port` in Fernet mode with `args`. */
+  async function discoverCli(port: number, ...args: string[]) {
+    const child = spawn(
+      process.execPath,
+      [
+        `${ROOT}bin/beckon.js`,
+        'discover',
+        '--no-broadcast',
+        '--target',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--timeout',
+        '0.7',
+        ...args,
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true',
+          DISCOVERY_CLIENT_SECRET_KEY: KEY,
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const [code] = await once(child, 'close');
+    return { code: code as number, stdout, stderr };
+  }
+
+  it('widens the window the warning tells the user to widen, and takes a unit', async () => {
+    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
+    const server = await skewedServer(400_000);
+    const narrow = await discoverCli(server.port, '--json');
+    assert.equal(narrow.code, 1, narrow.stderr);
+    assert.match(narrow.stderr, /or --replay-window on the command line/);
+    for (const window of ['600', '10m']) {
+      const wide = await discoverCli(server.port, '--json', '--replay-window', window);
+      assert.equal(wide.code, 0, wide.stderr);
+      assert.equal(JSON.parse(wide.stdout).port, 8000);
+      assert.doesNotMatch(wide.stderr, /clock is/);
+    }
+  });
+
+  it('names the flag, the value and what is allowed for a bad value', async () => {
+    const bad = await discoverCli(9, '--replay-window', 'soon');
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--replay-window must be .*got "soon"/);
   });
 });

@@ -88,4 +88,27 @@ describe('interface patterns that match nothing', () => {
     assert.deepEqual(seen.warnings, []);
     assert.deepEqual(unmatched(seen.events), []);
   });
+
+  it('warns once per logger when discover() is called again, and traces every run', async () => {
+    const seen = recorder();
+    const options = {
+      env: {},
+      port: await freeUdpPort(),
+      timeout: 200,
+      retries: 0,
+      interfaces: ['lo', 'eht1'],
+      interfaceProvider: onlyLoopback,
+      logger: seen.logger,
+      trace: seen.trace,
+    };
+    await discover(options);
+    await discover(options);
+    assert.deepEqual(seen.warnings, [
+      'Interface pattern "eht1" matches no interface that is up (interfaces: lo 127.0.0.1/8)',
+    ]);
+    assert.deepEqual(unmatched(seen.events), [
+      ['interfaces', 'eht1'],
+      ['interfaces', 'eht1'],
+    ]);
+  });
 });

@@ -5,17 +5,26 @@
  * passes without waiting for it.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { discover, generateKey, type ResponderOptions } from '../../src/index.js';
+import {
+  type BeckonError,
+  createResponder,
+  type DropEvent,
+  discover,
+  generateKey,
+  type Logger,
+  type ResponderOptions,
+} from '../../src/index.js';
 import { encodeRequest } from '../../src/protocol/extended.js';
 import { decodeFernetKey, encryptFernet } from '../../src/protocol/fernet.js';
-import { beckonServe } from '../helpers/cli.js';
-import { startRecorded } from '../helpers/responders.js';
 import { exchange, LOCAL, sleep } from '../helpers/udp.js';
 
-const _ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEY = generateKey();
 const OTHER_KEY = generateKey();
 const MINUTE = 60_000;
@@ -24,6 +33,17 @@ const MINUTE = 60_000;
 function movableClock(offsetMs = 0) {
   const clock = { offsetMs, now: () => Date.now() + clock.offsetMs };
   return clock;
+}
+
+/**
+ * Moves `performance.now()`, the monotonic time the summaries and warnings are rate limited on,
+ * by an offset the test moves (restored when the test ends).
+ */
+function movableMonotonic(t: TestContext) {
+  const real = performance.now.bind(performance);
+  const monotonic = { offsetMs: 0 };
+  t.mock.method(performance, 'now', () => real() + monotonic.offsetMs);
+  return monotonic;
 }
 
 /** A signed (or, without a key, unsigned) extended request made at `timestamp`. */
@@ -41,10 +61,16 @@ const fernetRequest = (key = fernetKey, seconds = Date.now() / 1000, message = '
 
 /** Starts a responder on a free port that records what it logs and emits. */
 async function start(options: ResponderOptions) {
-  const recorded = await startRecorded(options);
-  const { warnings } = recorded;
+  const warnings: string[] = [];
+  const off = () => {};
+  const logger: Logger = { debug: off, info: off, error: off, warn: (m) => warnings.push(m) };
+  const responder = createResponder({ port: 0, env: {}, rateLimit: 0, logger, ...options });
+  const events: BeckonError[] = [];
+  responder.on('warning', (warning) => events.push(warning));
+  await responder.start();
+  const port = responder.port ?? 0;
   const summaries = () => warnings.filter((w) => / refused/.test(w) && !/^Refused/.test(w));
-  return { ...recorded, summaries };
+  return { responder, port, warnings, summaries, events };
 }
 
 /** Waits until `done()` holds, up to 10 s (threads and a loaded machine can be slow). */
@@ -57,7 +83,9 @@ async function waitFor(done: () => boolean, what: string): Promise<void> {
 }
 
 describe('refused requests in the log', () => {
-  it('summarises them by reason: the first at once, then at most once a minute', async () => {
+  it('summarises them by reason: the first at once, then at most once a minute', async (t) => {
+    const monotonic = movableMonotonic(t);
+    // The wall clock set forward an hour changes nothing: the minute is monotonic time.
     const clock = movableClock();
     const { responder, port, summaries } = await start({ authKeys: [KEY], service: 'api', clock });
     try {
@@ -76,10 +104,13 @@ describe('refused requests in the log', () => {
       ]);
       assert.equal(answered.length, 1);
       assert.equal(summaries().length, 1, summaries().join('\n'));
-      clock.offsetMs += MINUTE + 1000;
+      clock.offsetMs = 3_600_000;
+      await exchange(port, [extendedRequest(OTHER_KEY)]);
+      assert.equal(summaries().length, 1, summaries().join('\n'));
+      monotonic.offsetMs += MINUTE + 1000;
       await exchange(port, [extendedRequest(OTHER_KEY)]);
       assert.deepEqual(summaries().slice(1), [
-        '15 requests refused in the last minute: 12 signed with an unknown key, 2 not signed (the original client, or beckon without --auth-key), 1 for another service (from 127.0.0.1)',
+        '16 requests refused in the last minute: 13 signed with an unknown key, 2 not signed (the original client, or beckon without --auth-key), 1 for another service (from 127.0.0.1)',
       ]);
       // What is left when the responder stops is logged then.
       await exchange(port, [extendedRequest(OTHER_KEY)]);
@@ -94,14 +125,14 @@ describe('refused requests in the log', () => {
     );
   });
 
-  it('logs what was counted once the minute is over, even when refusals stop', async () => {
-    const clock = movableClock();
-    const { responder, port, summaries } = await start({ authKeys: [KEY], clock });
+  it('logs what was counted once the minute is over, even when refusals stop', async (t) => {
+    const monotonic = movableMonotonic(t);
+    const { responder, port, summaries } = await start({ authKeys: [KEY] });
     try {
       await exchange(port, [extendedRequest(OTHER_KEY)]);
       assert.equal(summaries().length, 1);
-      // 2 s before the minute is over on this clock; nothing refused after these two.
-      clock.offsetMs += MINUTE - 2000;
+      // 2 s before the minute is over; nothing refused after these two.
+      monotonic.offsetMs += MINUTE - 2000;
       await exchange(port, [extendedRequest(OTHER_KEY), extendedRequest(OTHER_KEY)], 0);
       await waitFor(() => summaries().length === 2, 'the summary at the end of the minute');
       assert.equal(
@@ -162,9 +193,10 @@ describe('refused requests in the log', () => {
 
 describe('clock skew', () => {
   const skewed =
-    /^Refused an encrypted request from 127\.0\.0\.1: the key is right, but its clock is (\d+) s \(about (\d+) min\) (ahead of|behind) this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), widen replayWindow \(beckon serve --replay-window SECONDS\), or turn replay protection off \(--no-replay-protection\)/;
+    /^Refused an encrypted request from 127\.0\.0\.1: the key is right, but its clock is (\d+) s \(about (\d+) min\) (ahead of|behind) this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), widen the window on both hosts \(the replayWindow option, or --replay-window on the command line\), or turn replay protection off \(replayProtection: false, or --no-replay-protection\)/;
 
-  it('warns, once a minute per sender, that a Fernet client is behind or ahead', async () => {
+  it('warns, once a minute per sender, that a Fernet client is behind or ahead', async (t) => {
+    const monotonic = movableMonotonic(t);
     // This responder's clock is 400 s behind: a client on the system clock is 400 s ahead.
     const clock = movableClock(-400_000);
     const { responder, port, events, warnings } = await start({
@@ -189,12 +221,26 @@ describe('clock skew', () => {
         warnings.join('\n'),
       );
 
-      // More than a minute later on this clock the sender is named again; now it is behind.
-      clock.offsetMs = 460_000;
-      await exchange(port, [fernetRequest(), fernetRequest()]);
+      // This host's wall clock set back an hour within the minute: not named again...
+      clock.offsetMs = -4_000_000;
+      await exchange(port, [fernetRequest()]);
+      assert.equal(events.length, 1, events.map((e) => e.message).join('\n'));
+      // ...but a minute later (monotonic time) it is, although the wall clock went back.
+      monotonic.offsetMs += MINUTE + 1000;
+      await exchange(port, [fernetRequest()]);
       assert.equal(events.length, 2, events.map((e) => e.message).join('\n'));
-      const [, later, , behind] = skewed.exec(events[1]?.message ?? '') ?? [];
-      assert.ok(Math.abs(Number(later) - 460) <= 1, events[1]?.message);
+      assert.match(
+        events[1]?.message ?? '',
+        /its clock is (3999|4000) s \(about 67 min\) ahead of/,
+      );
+
+      // Another minute later the sender is named again; now it is behind.
+      clock.offsetMs = 460_000;
+      monotonic.offsetMs += MINUTE + 1000;
+      await exchange(port, [fernetRequest(), fernetRequest()]);
+      assert.equal(events.length, 3, events.map((e) => e.message).join('\n'));
+      const [, later, , behind] = skewed.exec(events[2]?.message ?? '') ?? [];
+      assert.ok(Math.abs(Number(later) - 460) <= 1, events[2]?.message);
       assert.equal(behind, 'behind');
     } finally {
       await responder.stop();
@@ -235,7 +281,7 @@ describe('clock skew', () => {
       await exchange(port, [extendedRequest(KEY)]);
       assert.match(
         events[0]?.message ?? '',
-        /^Refused a signed request from 127\.0\.0\.1: the key is right, but its clock is 40[01] s \(about 7 min\) ahead of this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), or widen replayWindow \(beckon serve --replay-window SECONDS\)\./,
+        /^Refused a signed request from 127\.0\.0\.1: the key is right, but its clock is 40[01] s \(about 7 min\) ahead of this host's, beyond the 300 s replay window\. Sync both clocks \(NTP\), or widen the window on both hosts \(the replayWindow option, or --replay-window on the command line\)\./,
       );
     } finally {
       await responder.stop();
@@ -264,18 +310,86 @@ describe('clock skew', () => {
 
 describe('beckon serve', () => {
   it('prints the summary of refused requests on stderr', async () => {
-    const serve = await beckonServe(['--port', '0'], { DISCOVERY_AUTH_KEYS: KEY });
+    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
+    const child = spawn(process.execPath, [`${ROOT}bin/beckon.js`, 'serve', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', DISCOVERY_AUTH_KEYS: KEY },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     try {
-      await exchange(serve.port, [Buffer.from('DISCOVER_SERVER')]);
-      await serve.waitFor(/refused/, 10_000, 'stderr');
+      await waitFor(() => /Listening on [\d.]+:\d+/.test(stdout), `serve to start: ${stderr}`);
+      const port = Number(/Listening on [\d.]+:(\d+)/.exec(stdout)?.[1]);
+      await exchange(port, [Buffer.from('DISCOVER_SERVER')]);
+      await waitFor(() => /refused/.test(stderr), `the summary line: ${stderr}`);
       assert.match(
-        serve.stderr,
+        stderr,
         /^warning: 1 request refused: not signed \(the original client, or beckon without --auth-key\) \(from 127\.0\.0\.1\); further refusals are summarised at most once a minute$/m,
       );
-      const { status } = await serve.stop('SIGTERM');
-      assert.equal(status, 0);
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'close');
+      assert.equal(code, 0);
     } finally {
-      await serve.stop('SIGKILL');
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('--trace prints a stale request with how far the sender clock is off', async () => {
+    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
+    const child = spawn(
+      process.execPath,
+      [`${ROOT}bin/beckon.js`, 'serve', '--port', '0', '--trace'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          DISCOVERY_ENCRYPTION_ENABLED: 'true',
+          DISCOVERY_SECRET_KEY: KEY,
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    try {
+      await waitFor(() => /Listening on [\d.]+:\d+/.test(stdout), `serve to start: ${stderr}`);
+      const port = Number(/Listening on [\d.]+:(\d+)/.exec(stdout)?.[1]);
+      // A request made 400 s in the future: its sender's clock is 400 s ahead.
+      await exchange(port, [fernetRequest(fernetKey, Date.now() / 1000 + 400)]);
+      await waitFor(() => /Dropped/.test(stderr), `the trace line: ${stderr}`);
+      assert.match(
+        stderr,
+        /^Dropped 127\.0\.0\.1:\d+: stale \(its clock is (399|400) s \(about 7 min\) ahead of this host's\)$/m,
+      );
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'close');
+      assert.equal(code, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('emits the skew with a stale drop event', async () => {
+    const { responder, port } = await start({ encryption: true, secretKey: KEY });
+    try {
+      const drops: DropEvent[] = [];
+      responder.on('drop', (drop) => drops.push(drop));
+      await exchange(port, [fernetRequest(fernetKey, Date.now() / 1000 - 1000), Buffer.from('x')]);
+      await waitFor(() => drops.length === 2, 'two drop events');
+      const stale = drops.find((d) => d.reason === 'stale');
+      assert.ok(stale?.skewMs !== undefined && Math.abs(stale.skewMs + 1_000_000) < 2000);
+      assert.equal(drops.find((d) => d.reason !== 'stale')?.skewMs, undefined);
+    } finally {
+      await responder.stop();
     }
   });
 });

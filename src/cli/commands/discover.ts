@@ -51,6 +51,9 @@ other users of this host can read command lines):
                             (env DISCOVERY_CLIENT_ENCRYPTION_ENABLED or DISCOVERY_ENCRYPTION_ENABLED)
   --secret-key KEY          the Fernet key (env DISCOVERY_CLIENT_SECRET_KEY or DISCOVERY_SECRET_KEY)
   --no-replay-protection    in Fernet mode, accept old and repeated reply tokens
+  --replay-window DURATION  in Fernet mode, how far a reply's time may be from this host's
+                            clock: seconds, or with a unit (default 300); a reply outside it is
+                            ignored with a warning naming the server's skew
   --extended                send beckon's extended request and show each server's metadata
                             (only beckon servers answer it)
   --service NAME            only servers of this service (implies --extended)
@@ -75,6 +78,7 @@ const FLAG_OF: Record<string, string> = {
   encryption: 'encryption',
   secretKey: 'secret-key',
   replayProtection: 'no-replay-protection',
+  replayWindow: 'replay-window',
   extended: 'extended',
   service: 'service',
   authKey: 'auth-key',
@@ -98,6 +102,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     encryption: { type: 'boolean' },
     'secret-key': { type: 'string' },
     'no-replay-protection': { type: 'boolean' },
+    'replay-window': { type: 'string' },
     extended: { type: 'boolean' },
     service: { type: 'string' },
     'auth-key': { type: 'string' },
@@ -135,6 +140,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       encryption: values.encryption,
       secretKey: values['secret-key'],
       replayProtection: values['no-replay-protection'] ? false : undefined,
+      replayWindow: durationFlag('replay-window', values['replay-window']),
       extended: values.extended,
       service: values.service,
       authKey: values['auth-key'],

@@ -1,6 +1,7 @@
 import { listInterfaces } from '../../network/interfaces.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
+import { describeSkew } from '../../security/clock-skew.js';
 import {
   defined,
   durationFlag,
@@ -39,7 +40,8 @@ Options:
   -q, --quiet              print only warnings and errors
   -v, --verbose            also print the library's info and debug lines on stderr
   --trace                  also print each request that got no reply, and why (off-link,
-                           public, rate-limited, not-a-request, unauthenticated...)
+                           public, rate-limited, not-a-request, unauthenticated, stale with
+                           the sender's clock skew...)
   -h, --help               show this help
 
 Security (see docs/security.md; keys from "beckon keygen"; prefer the environment variables,
@@ -201,7 +203,12 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     responder.on('reply', (r) => out(`Replied to ${r.to}:${r.toPort} with ${r.reply}`));
   }
   if (values.trace) {
-    responder.on('drop', (d) => println(io.stderr, `Dropped ${d.from}:${d.fromPort}: ${d.reason}`));
+    responder.on('drop', (d) => {
+      // A stale token says how far the sender's clock is off: the one fact that explains it.
+      const skew =
+        d.skewMs === undefined ? '' : ` (its clock is ${describeSkew(d.skewMs)} this host's)`;
+      println(io.stderr, `Dropped ${d.from}:${d.fromPort}: ${d.reason}${skew}`);
+    });
   }
   out(`[OK] Listening on ${s.bindAddress}:${responder.port}`);
   const unicast = !receivesBroadcasts(s.bindAddress);
