@@ -1,5 +1,5 @@
 import { discoverStream, type Server } from '../../client/discover.js';
-import { resolveDiscoverSettings } from '../../client/options.js';
+import { type DiscoverCallerOptions, resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { describeSkew } from '../../security/clock-skew.js';
@@ -116,10 +116,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     throw new UsageError('--json and --url print different things: choose one.');
   }
   const logger = cliLogger(io.stderr, values.verbose);
-  const options = {
+  const options: DiscoverCallerOptions = {
     env: io.env,
     logger,
     ...defined({
+      timeoutAsGiven: values.timeout === undefined ? undefined : `--timeout ${values.timeout}`,
       port: intFlag('port', values.port, 1, 65535),
       timeout: durationFlag('timeout', values.timeout),
       retries: intFlag('retries', values.retries, 0, 100),
