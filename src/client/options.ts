@@ -281,6 +281,11 @@ export interface DiscoverCallerOptions extends DiscoverOptions {
    * rather than the library's `timeout` in milliseconds.
    */
   timeoutAsGiven?: string;
+  /**
+   * The caller explains, after the run, why no interface could be used (the CLI's "nothing
+   * found" advice): the library's one-line warning for that case is logged at debug level.
+   */
+  explainsNoInterface?: boolean;
 }
 
 function describeShortTimeout(timeout: number, options: DiscoverCallerOptions, env: Env): string {

@@ -121,6 +121,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     logger,
     ...defined({
       timeoutAsGiven: values.timeout === undefined ? undefined : `--timeout ${values.timeout}`,
+      // "No servers found" explains a run without a usable interface (explainNoInterface).
+      explainsNoInterface: !values.json && !values.quiet,
       port: intFlag('port', values.port, 1, 65535),
       timeout: durationFlag('timeout', values.timeout),
       retries: intFlag('retries', values.retries, 0, 100),
