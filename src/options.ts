@@ -3,6 +3,7 @@
  * Every failure throws an {@link InvalidOptionError} naming the option, the value and what is
  * allowed.
  */
+import { parseDuration } from './duration.js';
 import { InvalidOptionError } from './errors.js';
 import type { Logger } from './logger.js';
 import { isSafeText } from './protocol/extended.js';
@@ -91,7 +92,6 @@ export function checkStringList(option: string, value: unknown): string[] {
 }
 
 const INTEGER = /^\s*[+]?\d+\s*$/;
-const DECIMAL = /^\s*[+]?(\d+(\.\d*)?|\.\d+)\s*$/;
 
 /** An integer environment variable in `[min, max]`, or undefined when unset. */
 export function envInteger(env: Env, name: string, min: number, max: number): number | undefined {
@@ -104,21 +104,28 @@ export function envInteger(env: Env, name: string, min: number, max: number): nu
   return value;
 }
 
-/** A duration in seconds (the original's unit) returned in milliseconds. */
+/**
+ * A duration variable in milliseconds: a number of seconds (the original's unit, `1.5`) or a
+ * number with a unit (`500ms`, `2s`, `1m`), as the CLI's duration flags take.
+ */
 export function envSecondsAsMs(env: Env, name: string): number | undefined {
   const raw = envValue(env, name);
   if (raw === undefined) return undefined;
-  const ms = parseSeconds(raw);
-  if (ms === undefined) {
-    throw new InvalidOptionError(name, raw, 'a number of seconds greater than 0, e.g. 1.5');
-  }
+  const ms = parsePositiveDuration(raw);
+  if (ms === undefined) throw new InvalidOptionError(name, raw, DURATION_ALLOWED);
   return ms;
 }
 
-/** Seconds as text (`1.5`) to milliseconds, or undefined unless 0 < ms <= {@link MAX_DELAY_MS}. */
-export function parseSeconds(text: string): number | undefined {
-  const ms = DECIMAL.test(text) ? Math.round(Number(text) * 1000) : Number.NaN;
-  return ms > 0 && ms <= MAX_DELAY_MS ? ms : undefined;
+/** What a duration variable or flag accepts, for messages. */
+export const DURATION_ALLOWED = `a number of seconds (1.5) or a number with a unit: ms, s, m or h (500ms, 2s, 1m), greater than 0 and at most ${MAX_DELAY_MS / 1000} s`;
+
+/**
+ * A duration as text ({@link parseDuration}; bare numbers are seconds) in milliseconds, or
+ * undefined unless 0 < ms <= {@link MAX_DELAY_MS}.
+ */
+export function parsePositiveDuration(text: string): number | undefined {
+  const ms = parseDuration(text);
+  return ms !== undefined && ms > 0 && ms <= MAX_DELAY_MS ? ms : undefined;
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);

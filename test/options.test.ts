@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { durationFlag, jitterFlag } from '../src/cli/args.js';
+import { resolveDiscoverSettings } from '../src/client/options.js';
+import { InvalidOptionError } from '../src/errors.js';
+import { createResponder } from '../src/index.js';
 import { describeUnknownEnvName, ENV_NAMES, findUnknownEnvNames } from '../src/options.js';
 import { editDistance } from '../src/suggest.js';
 
@@ -78,5 +82,62 @@ describe('unknown environment variables', () => {
       [...read].filter((name) => !ENV_NAMES.includes(name)),
       [],
     );
+  });
+});
+
+describe('durations from the environment and from flags, one parser', () => {
+  const timeoutOf = (value: string) =>
+    resolveDiscoverSettings({ env: { DISCOVERY_CLIENT_TIMEOUT: value } }).timeout;
+  const jitterOf = (value: string) =>
+    createResponder({ env: { DISCOVERY_REPLY_JITTER: value } }).settings.replyJitter;
+
+  it('DISCOVERY_CLIENT_TIMEOUT takes units as --timeout does; bare numbers stay seconds', () => {
+    for (const [text, ms] of [
+      ['2', 2000],
+      ['1.5', 1500],
+      ['+2', 2000],
+      ['500ms', 500],
+      ['2s', 2000],
+      ['1m', 60_000],
+    ] as const) {
+      assert.equal(timeoutOf(text), ms, text);
+      assert.equal(durationFlag('timeout', text), ms, text);
+    }
+    for (const bad of ['0', '0ms', '5x', '1d', '-1', '1e3']) {
+      assert.throws(
+        () => timeoutOf(bad),
+        (error: Error) =>
+          error instanceof InvalidOptionError &&
+          error.option === 'DISCOVERY_CLIENT_TIMEOUT' &&
+          /500ms, 2s, 1m/.test(error.message),
+        bad,
+      );
+      assert.throws(() => durationFlag('timeout', bad), /--timeout must be .*500ms, 2s, 1m/, bad);
+    }
+  });
+
+  it('DISCOVERY_REPLY_JITTER takes units as --reply-jitter does; bare numbers stay milliseconds', () => {
+    for (const [text, range] of [
+      ['20-120', [20, 120]],
+      ['120', [0, 120]],
+      ['20ms-120ms', [20, 120]],
+      ['20-120ms', [20, 120]],
+      ['0.1-0.2s', [100, 200]],
+      ['100ms-1s', [100, 1000]],
+    ] as const) {
+      assert.deepEqual(jitterOf(text), range, text);
+      assert.deepEqual(jitterFlag(text), range, text);
+    }
+    for (const bad of ['1s-100ms', '0-11s', '1-2-3', '-5', 'x', '1.5']) {
+      assert.throws(
+        () => jitterOf(bad),
+        (error: Error) =>
+          error instanceof InvalidOptionError &&
+          error.option === 'DISCOVERY_REPLY_JITTER' &&
+          /20ms-120ms/.test(error.message),
+        bad,
+      );
+      assert.throws(() => jitterFlag(bad), /--reply-jitter must be /, bad);
+    }
   });
 });

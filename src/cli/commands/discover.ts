@@ -19,7 +19,7 @@ Options:
   -p, --port N              UDP port of the responders (env DISCOVERY_CLIENT_PORT, else serve's
                             DISCOVERY_PORT; default 9999)
   -t, --timeout DURATION    total deadline: seconds, or with a unit: 500ms, 2s, 1m
-                            (env DISCOVERY_CLIENT_TIMEOUT in seconds, default 2)
+                            (env DISCOVERY_CLIENT_TIMEOUT, the same way; default 2)
   -1, --first               stop at the first server found
   --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
   -i, --interface NAME|GLOB|CIDR
