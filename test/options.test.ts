@@ -8,7 +8,7 @@ import { resolveDiscoverSettings } from '../src/client/options.js';
 import { InvalidOptionError } from '../src/errors.js';
 import { createResponder } from '../src/index.js';
 import { describeUnknownEnvName, ENV_NAMES, findUnknownEnvNames } from '../src/options.js';
-import { editDistance } from '../src/suggest.js';
+import { closestMatch, closestMatches, editDistance } from '../src/suggest.js';
 
 describe('unknown environment variables', () => {
   const cases: [string, string[] | undefined][] = [
@@ -63,6 +63,33 @@ describe('unknown environment variables', () => {
     assert.equal(editDistance('TIMEOUT', 'TIEMOUT'), 1);
     assert.equal(editDistance('PORT', 'PART'), 1);
     assert.equal(editDistance('kitten', 'sitting'), 3);
+    // With a bound it stops early, and says only "more than the bound".
+    assert.equal(editDistance('kitten', 'sitting', 1), 2);
+    assert.equal(editDistance('kitten', 'sitting', 3), 3);
+    assert.equal(editDistance('XDG_SESSION_TYPE', 'DISCOVERY_PORT', 2), 3);
+    // The bound never changes a distance within it (a brute check on related strings).
+    const alphabet = 'ABC_';
+    const pick = (n: number) =>
+      Array.from({ length: n }, () => alphabet[Math.floor(Math.random() * 4)]).join('');
+    for (let k = 0; k < 500; k++) {
+      const a = pick(Math.floor(Math.random() * 8));
+      const b = pick(Math.floor(Math.random() * 8));
+      const exact = editDistance(a, b);
+      for (const max of [0, 1, 2, 3]) {
+        assert.equal(editDistance(a, b, max), Math.min(exact, max + 1), `${a} ${b} ${max}`);
+      }
+    }
+  });
+
+  it('closestMatches lists the near candidates, closest first, and closestMatch the best', () => {
+    const names = ['port', 'part', 'json', 'timeout'];
+    assert.deepEqual(closestMatches('prot', names, 2), ['port', 'part']);
+    assert.deepEqual(closestMatches('prot', names, 1), ['port']);
+    assert.deepEqual(closestMatches('zzzz', names, 2), []);
+    assert.deepEqual(closestMatches('jsn', names, 2, 0), []);
+    assert.equal(closestMatch('jsn', names), 'json');
+    assert.equal(closestMatch('time', names), 'timeout'); // a unique prefix
+    assert.equal(closestMatch('xy', names), undefined);
   });
 
   it('ENV_NAMES lists every DISCOVERY_* variable that src/ reads', () => {
