@@ -41,6 +41,7 @@ Options:
                             curl "$(beckon discover -1 --url)"
   -q, --quiet               no progress line and no advice on stderr (warnings and errors stay)
   -v, --verbose             also show the source and raw reply, and debug details on stderr
+                            (before a command, beckon -v prints the version)
   --trace                   print on stderr every decision: interfaces used and skipped (and why),
                             each request sent, each reply and what became of it
   -h, --help                show this help
