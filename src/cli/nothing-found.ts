@@ -114,7 +114,7 @@ function explainNoInterface({ skipped }: InterfaceSelection, targets: boolean): 
 }
 
 /** The segmented-network explanation, printed once when nothing was found. */
-export function explainSegmented(findings: readonly SegmentedNetwork[]): string {
+function explainSegmented(findings: readonly SegmentedNetwork[]): string {
   const lines = ['Segmented network: broadcasts probably reach only part of your subnet.'];
   for (const s of findings) {
     lines.push(

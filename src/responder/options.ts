@@ -296,7 +296,7 @@ export function resolveResponderSettings(
 }
 
 /** The largest plain reply may be this many times the size of its request without a warning. */
-export const MAX_AMPLIFICATION = 3;
+const MAX_AMPLIFICATION = 3;
 
 /**
  * The warning for a plain-mode configuration whose longest reply is more than
