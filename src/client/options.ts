@@ -291,7 +291,11 @@ export interface DiscoverCallerOptions extends DiscoverOptions {
 function describeShortTimeout(timeout: number, options: DiscoverCallerOptions, env: Env): string {
   const tooShort = 'too short for servers to answer';
   if (options.timeout === undefined) {
-    const raw = envValue(env, 'DISCOVERY_CLIENT_TIMEOUT')?.trim();
+    const raw = envValue(env, 'DISCOVERY_CLIENT_TIMEOUT')?.trim() ?? '';
+    if (/[a-z]$/i.test(raw)) {
+      // A unit was written (10ms): the slip is not about the variable's unit.
+      return `DISCOVERY_CLIENT_TIMEOUT=${raw} is ${tooShort}; did you mean ${timeout}s?`;
+    }
     return (
       `DISCOVERY_CLIENT_TIMEOUT=${raw} is ${timeout} ms, ${tooShort}: the variable is in ` +
       `seconds (DISCOVERY_CLIENT_TIMEOUT=2 waits 2 s)`
