@@ -11,7 +11,7 @@ export interface Clock {
 }
 
 /** The system clock. */
-export const systemClock: Clock = { now: () => Date.now() };
+const systemClock: Clock = { now: () => Date.now() };
 
 /**
  * The `clock` option: an object with a `now()` method, or the system clock when undefined.

@@ -3,10 +3,11 @@
  * Every failure throws an {@link InvalidOptionError} naming the option, the value and what is
  * allowed.
  */
+import { parseDuration } from './duration.js';
 import { InvalidOptionError } from './errors.js';
 import type { Logger } from './logger.js';
 import { isSafeText } from './protocol/extended.js';
-import { editDistance } from './suggest.js';
+import { closestMatches } from './suggest.js';
 
 /** An environment to read settings from; `process.env` by default. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -91,7 +92,6 @@ export function checkStringList(option: string, value: unknown): string[] {
 }
 
 const INTEGER = /^\s*[+]?\d+\s*$/;
-const DECIMAL = /^\s*[+]?(\d+(\.\d*)?|\.\d+)\s*$/;
 
 /** An integer environment variable in `[min, max]`, or undefined when unset. */
 export function envInteger(env: Env, name: string, min: number, max: number): number | undefined {
@@ -104,21 +104,28 @@ export function envInteger(env: Env, name: string, min: number, max: number): nu
   return value;
 }
 
-/** A duration in seconds (the original's unit) returned in milliseconds. */
+/**
+ * A duration variable in milliseconds: a number of seconds (the original's unit, `1.5`) or a
+ * number with a unit (`500ms`, `2s`, `1m`), as the CLI's duration flags take.
+ */
 export function envSecondsAsMs(env: Env, name: string): number | undefined {
   const raw = envValue(env, name);
   if (raw === undefined) return undefined;
-  const ms = parseSeconds(raw);
-  if (ms === undefined) {
-    throw new InvalidOptionError(name, raw, 'a number of seconds greater than 0, e.g. 1.5');
-  }
+  const ms = parsePositiveDuration(raw);
+  if (ms === undefined) throw new InvalidOptionError(name, raw, DURATION_ALLOWED);
   return ms;
 }
 
-/** Seconds as text (`1.5`) to milliseconds, or undefined unless 0 < ms <= {@link MAX_DELAY_MS}. */
-export function parseSeconds(text: string): number | undefined {
-  const ms = DECIMAL.test(text) ? Math.round(Number(text) * 1000) : Number.NaN;
-  return ms > 0 && ms <= MAX_DELAY_MS ? ms : undefined;
+/** What a duration variable or flag accepts, for messages. */
+export const DURATION_ALLOWED = `a number of seconds (1.5) or a number with a unit: ms, s, m or h (500ms, 2s, 1m), greater than 0 and at most ${MAX_DELAY_MS / 1000} s`;
+
+/**
+ * A duration as text ({@link parseDuration}; bare numbers are seconds) in milliseconds, or
+ * undefined unless 0 < ms <= {@link MAX_DELAY_MS}.
+ */
+export function parsePositiveDuration(text: string): number | undefined {
+  const ms = parseDuration(text);
+  return ms !== undefined && ms > 0 && ms <= MAX_DELAY_MS ? ms : undefined;
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
@@ -200,70 +207,22 @@ export function findUnknownEnvNames(env: Env): UnknownEnvName[] {
   return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-// Suggestions per name: process.env is read again by every resolution, and rarely changes.
-const suggestionCache = new Map<string, readonly string[]>();
-const MAX_CACHED = 4096;
-
-/** Known names `name` was probably meant to be: a small edit away, or a side's prefix slipped. */
-function suggestEnvNames(name: string): readonly string[] {
-  let suggestions = suggestionCache.get(name);
-  if (suggestions === undefined) {
-    suggestions = computeSuggestions(name);
-    if (suggestionCache.size >= MAX_CACHED) suggestionCache.clear();
-    suggestionCache.set(name, suggestions);
-  }
-  return suggestions;
-}
-
-function computeSuggestions(name: string): string[] {
+/** Known names `name` was probably meant to be (at most two): a side's prefix slipped, a typo, or cut short. */
+function suggestEnvNames(name: string): string[] {
   const upper = name.toUpperCase();
-  const counts = letterCounts(upper);
   // A side mixed up: a client setting without CLIENT_, a server setting given a DISCOVERY_.
-  const variants = [
-    upper,
+  const sides = [
     upper.replace(/^DISCOVERY_/, 'DISCOVERY_CLIENT_'),
     upper.replace(/^DISCOVERY_/, ''),
   ];
-  const scored = ENV_NAMES.map((known) => {
-    if (variants.includes(known)) return { known, distance: 0, keep: true };
-    const limit = Math.max(2, Math.floor(known.length / 8));
-    // A name cut short or run on: DISCOVERY_CLIENT_SECRET for DISCOVERY_CLIENT_SECRET_KEY.
-    const cut = OURS.test(upper) && (known.startsWith(upper) || upper.startsWith(known));
-    // The distance is at least the difference in length, and at least half the letters one
-    // has and the other lacks: skip the work for most of process.env.
-    if (
-      !cut &&
-      (Math.abs(known.length - upper.length) > limit || letterGap(counts, known) > limit)
-    ) {
-      return { known, distance: Number.POSITIVE_INFINITY, keep: false };
-    }
-    const distance = editDistance(upper, known);
-    return { known, distance, keep: cut || distance <= limit };
-  }).filter((s) => s.keep);
-  return scored
-    .sort((a, b) => a.distance - b.distance)
-    .slice(0, 2)
-    .map((s) => s.known);
-}
-
-/** How often each ASCII character occurs in `text` (every other character counts as 127). */
-function letterCounts(text: string): Int16Array {
-  const counts = new Int16Array(128);
-  for (let i = 0; i < text.length; i++) {
-    const k = Math.min(text.charCodeAt(i), 127);
-    counts[k] = (counts[k] ?? 0) + 1;
-  }
-  return counts;
-}
-
-const KNOWN_COUNTS = new Map(ENV_NAMES.map((name) => [name, letterCounts(name)]));
-
-/** A lower bound of the edit distance: half the letters in one and not in the other. */
-function letterGap(counts: Int16Array, known: string): number {
-  const other = KNOWN_COUNTS.get(known) ?? letterCounts(known);
-  let gap = 0;
-  for (let i = 0; i < 128; i++) gap += Math.abs((counts[i] ?? 0) - (other[i] ?? 0));
-  return Math.ceil(gap / 2);
+  const swapped = ENV_NAMES.filter((known) => sides.includes(known));
+  // Names are long: a typo is a few edits, not a third of the name as for flags.
+  const typos = closestMatches(upper, ENV_NAMES, 2, Math.max(2, Math.floor(upper.length / 8)));
+  // A name cut short or run on: DISCOVERY_CLIENT_SECRET for DISCOVERY_CLIENT_SECRET_KEY.
+  const cut = OURS.test(upper)
+    ? ENV_NAMES.filter((known) => known.startsWith(upper) || upper.startsWith(known))
+    : [];
+  return [...new Set([...swapped, ...typos, ...cut])].slice(0, 2);
 }
 
 /** The warning for one unknown name. */

@@ -9,40 +9,73 @@
  * @example closestMatch('jsn', ['json', 'port']) // 'json'
  */
 export function closestMatch(input: string, candidates: readonly string[]): string | undefined {
+  const [best] = closestMatches(input, candidates, 1);
+  if (best !== undefined || input.length < 3) return best;
   const word = input.toLowerCase();
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const distance = editDistance(word, candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  if (best !== undefined && bestDistance <= limit && bestDistance < word.length) return best;
-  if (word.length < 3) return undefined;
   const prefixed = candidates.filter((c) => c.toLowerCase().startsWith(word));
   return prefixed.length === 1 ? prefixed[0] : undefined;
 }
 
-/** Optimal-string-alignment distance: Levenshtein plus the swap of two neighbours. */
-export function editDistance(a: string, b: string): number {
-  // rows[i][j]: distance between the first i characters of a and the first j of b.
-  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number) => rows[i]?.[j] ?? Number.POSITIVE_INFINITY;
+/**
+ * Up to `max` candidates within `maxDistance` edits of `input` (ignoring case, and fewer edits
+ * than `input` has characters), closest first; ties keep the candidates' order.
+ *
+ * @param maxDistance the most edits a likely typo has. @default 2, or a third of `input`'s length
+ * @example closestMatches('prot', ['port', 'json', 'part'], 2) // ['port', 'part']
+ */
+export function closestMatches(
+  input: string,
+  candidates: readonly string[],
+  max: number,
+  maxDistance = Math.max(2, Math.floor(input.length / 3)),
+): string[] {
+  const word = input.toLowerCase();
+  const limit = Math.min(maxDistance, word.length - 1);
+  return candidates
+    .map((candidate) => ({
+      candidate,
+      // Lengths that differ by more than the limit are more edits apart: skip the work.
+      distance:
+        Math.abs(candidate.length - word.length) > limit
+          ? Number.POSITIVE_INFINITY
+          : editDistance(word, candidate.toLowerCase(), limit),
+    }))
+    .filter(({ distance }) => distance <= limit)
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, max)
+    .map(({ candidate }) => candidate);
+}
+
+/**
+ * Optimal-string-alignment distance: Levenshtein plus the swap of two neighbours. With `max`,
+ * stops as soon as the distance must exceed it and returns `max + 1` (a process.env of hundreds
+ * of names is checked against every known name on each resolution).
+ */
+export function editDistance(a: string, b: string, max = Number.POSITIVE_INFINITY): number {
+  // Three rows of the table: distances between the first i-2, i-1 and i characters of a and
+  // the first j of b.
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    const row = rows[i] as number[];
+    const row = [i];
+    let smallest = i;
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let distance = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      let distance = Math.min(
+        (previous[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        distance = Math.min(distance, at(i - 2, j - 2) + 1);
+        distance = Math.min(distance, (before[j - 2] as number) + 1);
       }
-      row[j] = distance;
+      row.push(distance);
+      smallest = Math.min(smallest, distance);
     }
+    // Every later row is at least this row's smallest distance.
+    if (smallest > max) return max + 1;
+    before = previous;
+    previous = row;
   }
-  return at(a.length, b.length);
+  return Math.min(previous[b.length] as number, max + 1);
 }

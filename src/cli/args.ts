@@ -1,8 +1,8 @@
 /** Turning flag strings into checked values; every failure is a {@link UsageError}. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { InvalidOptionError } from '../errors.js';
-import { MAX_DELAY_MS } from '../options.js';
-import { MAX_JITTER_MS } from '../responder/options.js';
+import { DURATION_ALLOWED, parsePositiveDuration } from '../options.js';
+import { MAX_JITTER_MS, parseJitter } from '../responder/options.js';
 import { closestMatch } from '../suggest.js';
 import { UsageError } from './io.js';
 
@@ -61,41 +61,15 @@ export function intFlag(
   return number;
 }
 
-/** The units a duration flag accepts, in milliseconds. */
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** A unit of {@link DURATION_UNITS}. */
-export type DurationUnit = keyof typeof DURATION_UNITS;
-
-const DURATION = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$/i;
-
-/** What a duration flag accepts, for error messages. */
-const DURATION_ALLOWED =
-  'a number of seconds (1.5) or a number with a unit: ms, s, m or h (500ms, 2s, 1m)';
-
-/**
- * `1.5` (a number of `bareUnit`), `500ms`, `2s`, `1.5m`, `1h` as whole milliseconds; undefined
- * when malformed. Units are case-insensitive.
- */
-export function parseDuration(text: string, bareUnit: DurationUnit = 's'): number | undefined {
-  const match = DURATION.exec(text);
-  if (!match) return undefined;
-  const unit = (match[2]?.toLowerCase() ?? bareUnit) as DurationUnit;
-  return Math.round(Number(match[1]) * DURATION_UNITS[unit]);
-}
-
 /**
  * A duration flag (`--timeout 2`, `--timeout 500ms`): bare numbers are seconds, as in the
  * original's variables. Returned in milliseconds, greater than 0 and at most about 24 days.
  */
 export function durationFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const ms = parseDuration(value);
-  if (ms === undefined || !(ms > 0) || ms > MAX_DELAY_MS) {
-    throw new UsageError(
-      `--${flag} must be ${DURATION_ALLOWED}, greater than 0 and at most ${MAX_DELAY_MS / 1000} s, got "${value}"`,
-    );
-  }
+  const ms = parsePositiveDuration(value);
+  if (ms === undefined)
+    throw new UsageError(`--${flag} must be ${DURATION_ALLOWED}, got "${value}"`);
   return ms;
 }
 
@@ -112,31 +86,18 @@ export function rateFlag(flag: string, value: string | undefined): number | unde
 }
 
 /**
- * `--reply-jitter MIN-MAX` (or `MAX`). Bare numbers are milliseconds, as in
- * `DISCOVERY_REPLY_JITTER`; units as for {@link durationFlag} (`20ms-120ms`, `0-1s`), and a MIN
- * without a unit takes MAX's (`20-120ms`).
+ * `--reply-jitter MIN-MAX` (or `MAX`), read as `DISCOVERY_REPLY_JITTER` is ({@link parseJitter}):
+ * bare numbers are milliseconds, units on either side (`20ms-120ms`, `20-120ms`, `0-1s`).
  */
 export function jitterFlag(value: string | undefined): [number, number] | undefined {
   if (value === undefined) return undefined;
-  const jitter = parseJitterFlag(value);
+  const jitter = parseJitter(value);
   if (!jitter) {
     throw new UsageError(
       `--reply-jitter must be MIN-MAX milliseconds (or with units: 20ms-120ms, 0-1s) with MIN <= MAX <= ${MAX_JITTER_MS} ms, e.g. 20-120, got "${value}"`,
     );
   }
   return jitter;
-}
-
-function parseJitterFlag(value: string): [number, number] | undefined {
-  const parts = value.split('-');
-  if (parts.length > 2) return undefined;
-  const [first = '', second] = parts;
-  const maxText = second ?? first;
-  const maxUnit = DURATION.exec(maxText)?.[2]?.toLowerCase() as DurationUnit | undefined;
-  const max = parseDuration(maxText, 'ms');
-  const min = second === undefined ? 0 : parseDuration(first, maxUnit ?? 'ms');
-  if (min === undefined || max === undefined) return undefined;
-  return min <= max && max <= MAX_JITTER_MS ? [min, max] : undefined;
 }
 
 /** Repeated `KEY=VALUE` flags as an object (the value may contain `=`). */

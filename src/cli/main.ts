@@ -12,7 +12,7 @@ Usage:
   beckon doctor [options]     explain why discovery finds nothing here, and how to fix it
   beckon keygen               print a new key for --secret-key or --auth-key
   beckon help [command]       show help
-  beckon --version            show the version (also -v)
+  beckon --version            show the version (also -v or -V); after a command, -v is --verbose
 
 Run "beckon <command> --help" for a command's options.`;
 
@@ -42,7 +42,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       println(io.stdout, withDocsPath((await load?.())?.help ?? help));
       return 0;
     }
-    if (name === '--version' || name === '-v') {
+    if (name === '--version' || name === '-v' || name === '-V') {
+      // `beckon -v discover` is surely a --verbose put on the wrong side of the command.
+      if (rest.length > 0) {
+        const [command = ''] = rest;
+        throw new UsageError(
+          `"${name}" before a command means --version and takes nothing after it; for --verbose, put -v after the command: beckon ${Object.hasOwn(commands, command) ? command : '<command>'} -v`,
+        );
+      }
       println(io.stdout, version());
       return 0;
     }

@@ -1,11 +1,11 @@
 /** What `beckon discover` says when no server answered, and what to try next. */
 import type { DiscoverSettings } from '../client/options.js';
-import { SKIP_REASONS } from '../diagnostics/inventory.js';
 import { detectSegmentedNetwork, type SegmentedNetwork } from '../diagnostics/segmented.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import {
   describeInterfaces,
   type InterfaceSelection,
+  SKIP_REASONS,
   selectInterfaces,
   unmatchedPatterns,
 } from '../network/select.js';
@@ -114,7 +114,7 @@ function explainNoInterface({ skipped }: InterfaceSelection, targets: boolean): 
 }
 
 /** The segmented-network explanation, printed once when nothing was found. */
-export function explainSegmented(findings: readonly SegmentedNetwork[]): string {
+function explainSegmented(findings: readonly SegmentedNetwork[]): string {
   const lines = ['Segmented network: broadcasts probably reach only part of your subnet.'];
   for (const s of findings) {
     lines.push(

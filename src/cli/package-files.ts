@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package root as a path without a trailing separator, e.g. `/app/node_modules/beckon`. */
-export function packageRoot(): string {
+function packageRoot(): string {
   return resolve(fileURLToPath(new URL('../..', import.meta.url)));
 }
 

@@ -11,6 +11,7 @@ import { parseIPv4 } from '../network/ipv4.js';
 import { routeSourceAddress } from '../network/route.js';
 import {
   describeInterfaces,
+  SKIP_REASONS,
   type SkipReason,
   selectInterfaces,
   unmatchedPatterns,
@@ -24,7 +25,12 @@ import {
 import { warnOnce } from '../options.js';
 import type { ServerMetadata } from '../protocol/extended.js';
 import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
-import { type DiscoverOptions, type DiscoverSettings, resolveDiscoverSettings } from './options.js';
+import {
+  type DiscoverCallerOptions,
+  type DiscoverOptions,
+  type DiscoverSettings,
+  resolveDiscoverSettings,
+} from './options.js';
 import { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
 import { resolveTargets } from './targets.js';
@@ -111,6 +117,7 @@ export function discoverStream(options: DiscoverOptions = {}): AsyncGenerator<Se
     interfaceProvider: options.interfaceProvider ?? listInterfaces,
     signal: options.signal,
     trace: createTracer(options.trace),
+    explainsNoInterface: (options as DiscoverCallerOptions).explainsNoInterface === true,
   });
 }
 
@@ -121,6 +128,8 @@ interface Dependencies {
   readonly interfaceProvider: InterfaceProvider;
   readonly signal: AbortSignal | undefined;
   readonly trace: (fields: TraceFields) => void;
+  /** The caller explains a run with no usable interface itself: the warning is debug then. */
+  readonly explainsNoInterface: boolean;
 }
 
 /** What one channel will be: its label, interface, bind address and destinations. */
@@ -291,7 +300,10 @@ async function* runDiscovery(
     } else {
       channels = opened;
       if (channels.length === 0) {
-        logger.warn(`Nothing to send to: ${nothingToSend(settings, interfaces)}`);
+        const why = nothingToSend(settings, interfaces);
+        if (why.noInterface && deps.explainsNoInterface) {
+          logger.debug(`Nothing to send to: ${why.text}`);
+        } else logger.warn(`Nothing to send to: ${why.text}`);
         close('nothing-to-send');
       } else {
         // The first round goes out now: even setTimeout(0) would cost a millisecond.
@@ -325,17 +337,26 @@ async function* runDiscovery(
   }
 }
 
-/** Why a run has no channel, for its warning: which interfaces were skipped and why. */
+/**
+ * Why a run has no channel, for its warning: which interfaces were skipped and why, in one
+ * line. `noInterface`: broadcast was on but no interface was usable, and no target was given.
+ */
 function nothingToSend(settings: DiscoverSettings, interfaces: readonly NetworkInterface[]) {
   const { selected, skipped } = selectInterfaces(interfaces, settings.include, settings.exclude);
-  const why = skipped.map(({ iface, reason }) => `${iface.name} ${iface.address}: ${reason}`);
+  const why = skipped.map(
+    ({ iface, reason }) => `${iface.name} ${iface.address}: ${SKIP_REASONS[reason]}`,
+  );
   const broadcast = !settings.broadcast
     ? 'broadcast is off'
     : selected.length > 0
       ? 'no interface socket could be opened'
       : `no interface is usable (${why.join('; ') || 'none is up with an IPv4 address'})`;
-  const targets = settings.targets.length > 0 ? 'no target could be asked' : 'no targets given';
-  return `${broadcast}, and ${targets}`;
+  const noTargets = settings.targets.length === 0;
+  const targets = noTargets ? 'no targets given' : 'no target could be asked';
+  return {
+    text: `${broadcast}, and ${targets}`,
+    noInterface: settings.broadcast && selected.length === 0 && noTargets,
+  };
 }
 
 /** The interface holding the local address of the route to `ip`, if any. */

@@ -161,7 +161,7 @@ const MAX_RECEIVE_BUFFER_SIZE = 1 << 30;
  * @throws {InvalidOptionError} naming the option or variable, the value and what is allowed.
  */
 export function resolveDiscoverSettings(
-  options: DiscoverOptions,
+  options: DiscoverCallerOptions,
 ): DiscoverSettings & { secrets: DiscoverSecrets; clock: Clock } {
   const env = options.env ?? process.env;
   const list = (option: string, value: readonly string[] | undefined, variable: string) =>
@@ -271,14 +271,40 @@ export function resolveDiscoverSettings(
 /** Below this, a timeout leaves no time for replies: almost surely seconds given as milliseconds. */
 const SHORT_TIMEOUT_MS = 50;
 
-function describeShortTimeout(timeout: number, options: DiscoverOptions, env: Env): string {
+/**
+ * What a caller that is not a program (the CLI) adds to {@link DiscoverOptions} so that warnings
+ * name what its user typed. Not exported from the package.
+ */
+export interface DiscoverCallerOptions extends DiscoverOptions {
+  /**
+   * How the user gave `timeout`, e.g. `--timeout 10ms`: the short-timeout warning then names it
+   * rather than the library's `timeout` in milliseconds.
+   */
+  timeoutAsGiven?: string;
+  /**
+   * The caller explains, after the run, why no interface could be used (the CLI's "nothing
+   * found" advice): the library's one-line warning for that case is logged at debug level.
+   */
+  explainsNoInterface?: boolean;
+}
+
+function describeShortTimeout(timeout: number, options: DiscoverCallerOptions, env: Env): string {
   const tooShort = 'too short for servers to answer';
   if (options.timeout === undefined) {
-    const raw = envValue(env, 'DISCOVERY_CLIENT_TIMEOUT')?.trim();
+    const raw = envValue(env, 'DISCOVERY_CLIENT_TIMEOUT')?.trim() ?? '';
+    if (/[a-z]$/i.test(raw)) {
+      // A unit was written (10ms): the slip is not about the variable's unit.
+      return `DISCOVERY_CLIENT_TIMEOUT=${raw} is ${tooShort}; did you mean ${timeout}s?`;
+    }
     return (
       `DISCOVERY_CLIENT_TIMEOUT=${raw} is ${timeout} ms, ${tooShort}: the variable is in ` +
       `seconds (DISCOVERY_CLIENT_TIMEOUT=2 waits 2 s)`
     );
+  }
+  if (options.timeoutAsGiven !== undefined) {
+    const given = options.timeoutAsGiven;
+    const inMs = /ms$/i.test(given.trim()) ? '' : ` (${timeout} ms)`;
+    return `${given}${inMs} is ${tooShort}; did you mean ${timeout}s?`;
   }
   return (
     `timeout: ${timeout} ms is ${tooShort}: did you mean ${timeout} s (timeout: ${timeout * 1000})? ` +

@@ -4,6 +4,7 @@
  */
 import { discover, type Server } from '../client/discover.js';
 import { resolveDiscoverSettings } from '../client/options.js';
+import type { Logger } from '../logger.js';
 import { listInterfaces } from '../network/interfaces.js';
 import { listLinkNames } from '../network/link-facts.js';
 import { selectInterfaces } from '../network/select.js';
@@ -30,12 +31,18 @@ import { runSelfTest, type SelfTestReport } from './self-test.js';
 
 /** Options of {@link runDoctor}. */
 export interface DoctorOptions {
-  /** The discovery port to check. Env `DISCOVERY_CLIENT_PORT`. @default 9999 */
+  /** The discovery port to check. Env `DISCOVERY_CLIENT_PORT`, then `DISCOVERY_PORT`. @default 9999 */
   port?: number;
   /** Run the self-test (it broadcasts once per usable interface to a random port). @default true */
   selfTest?: boolean;
   /** Environment to read settings (interface patterns, port) from. @default process.env */
   env?: Env;
+  /**
+   * Where warnings about the settings go: unknown `DISCOVERY_*` variables (typos), or
+   * `DISCOVERY_PORT=0`. @default a `util.debuglog('beckon')` logger (`NODE_DEBUG=beckon`)
+   */
+  logger?: Logger;
+  /** Aborts the checks: `runDoctor` then rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
 
@@ -109,6 +116,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const env = options.env ?? process.env;
   const settings = resolveDiscoverSettings({
     env,
+    ...(options.logger ? { logger: options.logger } : {}),
     ...(options.port ? { port: options.port } : {}),
   });
   const { port } = settings;

@@ -9,7 +9,12 @@ import {
   type NetworkInterface,
 } from '../network/interfaces.js';
 import { type LinkFacts, type LinkFactsReader, readLinkFacts } from '../network/link-facts.js';
-import { type InterfaceMatcher, type SkipReason, selectInterfaces } from '../network/select.js';
+import {
+  type InterfaceMatcher,
+  SKIP_REASONS,
+  type SkipReason,
+  selectInterfaces,
+} from '../network/select.js';
 import { runCommand } from './run-command.js';
 
 /** One IPv4 address of an interface, and whether discovery uses it. */
@@ -58,15 +63,11 @@ export interface InventorySources {
   readonly linkFacts?: LinkFactsReader;
 }
 
-/** Why discovery skips an interface address, in words, with the fix where there is one. */
-export const SKIP_REASONS: Readonly<Record<SkipReason, string>> = {
-  down: 'it is down',
-  excluded: 'an exclude pattern matches it',
-  'not-included': 'no include pattern matches it',
-  loopback: 'loopback reaches this host only (name it with --interface to use it)',
-  'link-local': 'a 169.254 address means DHCP failed (name it with --interface to use it)',
-  'no-broadcast': 'a /31 or /32 address has no broadcast address (use --target across it)',
-  'same-address': 'another interface has the same address',
+/** What to do about a skipped address, for doctor's report (after {@link SKIP_REASONS}). */
+const SKIP_FIXES: Readonly<Partial<Record<SkipReason, string>>> = {
+  loopback: 'name it with --interface to use it',
+  'link-local': 'name it with --interface to use it',
+  'no-broadcast': 'use --target across it',
 };
 
 /**
@@ -140,7 +141,8 @@ function whyUnused(
   }
   const first = addresses[0]?.skipped;
   if (first === undefined) return 'it has no IPv4 address';
-  return SKIP_REASONS[first];
+  const fix = SKIP_FIXES[first];
+  return fix ? `${SKIP_REASONS[first]} (${fix})` : SKIP_REASONS[first];
 }
 
 /**

@@ -58,6 +58,17 @@ export type SkipReason =
   | 'no-broadcast'
   | 'same-address';
 
+/** Each {@link SkipReason} in words, for warnings and reports: "lo 127.0.0.1: <reason>". */
+export const SKIP_REASONS: Readonly<Record<SkipReason, string>> = {
+  down: 'it is down',
+  excluded: 'an exclude pattern matches it',
+  'not-included': 'no include pattern matches it',
+  loopback: 'loopback reaches this host only',
+  'link-local': 'a 169.254 address means DHCP failed',
+  'no-broadcast': 'a /31 or /32 address has no broadcast address',
+  'same-address': 'another interface has the same address',
+};
+
 /** The result of {@link selectInterfaces}. */
 export interface InterfaceSelection {
   readonly selected: NetworkInterface[];

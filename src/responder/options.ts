@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, checkClock } from '../clock.js';
+import { parseDurationRange } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
@@ -295,7 +296,7 @@ export function resolveResponderSettings(
 }
 
 /** The largest plain reply may be this many times the size of its request without a warning. */
-export const MAX_AMPLIFICATION = 3;
+const MAX_AMPLIFICATION = 3;
 
 /**
  * The warning for a plain-mode configuration whose longest reply is more than
@@ -374,13 +375,14 @@ function checkMetadata(options: ResponderOptions): ServerMetadata {
 export const MAX_JITTER_MS = 10_000;
 const JITTER_ALLOWED = `[min, max] milliseconds, 0 <= min <= max <= ${MAX_JITTER_MS}`;
 
-/** `MIN-MAX` (or just `MAX`) in milliseconds, as in `DISCOVERY_REPLY_JITTER=20-120`; undefined if malformed. */
+/**
+ * `MIN-MAX` (or just `MAX`) in whole milliseconds, as in `DISCOVERY_REPLY_JITTER=20-120`: bare
+ * numbers are milliseconds, and units are allowed ({@link parseDurationRange}: `20ms-120ms`,
+ * `0-1s`). Undefined if malformed, if MIN > MAX or if MAX > {@link MAX_JITTER_MS}.
+ */
 export function parseJitter(text: string): [number, number] | undefined {
-  const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(text);
-  if (!match) return undefined;
-  const [min, max] =
-    match[2] === undefined ? [0, Number(match[1])] : [Number(match[1]), Number(match[2])];
-  return min <= max && max <= MAX_JITTER_MS ? [min, max] : undefined;
+  const range = parseDurationRange(text, 'ms');
+  return range && range[1] <= MAX_JITTER_MS ? range : undefined;
 }
 
 function checkJitter(value: unknown, env: Env): readonly [number, number] {
@@ -389,7 +391,11 @@ function checkJitter(value: unknown, env: Env): readonly [number, number] {
     if (text === undefined) return [0, 0];
     const parsed = parseJitter(text);
     if (!parsed) {
-      throw new InvalidOptionError('DISCOVERY_REPLY_JITTER', text, `MIN-MAX (${JITTER_ALLOWED})`);
+      throw new InvalidOptionError(
+        'DISCOVERY_REPLY_JITTER',
+        text,
+        `MIN-MAX or MAX in milliseconds (20-120), or with units (20ms-120ms, 0-1s), 0 <= MIN <= MAX <= ${MAX_JITTER_MS} ms`,
+      );
     }
     return parsed;
   }

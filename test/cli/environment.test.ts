@@ -102,7 +102,25 @@ describe('CLI warnings for silent slips', () => {
       '--timeout',
       '0.01',
     ]);
-    assert.match(flag.stderr, /^warning: timeout: 10 ms is too short for servers to answer/m);
+    // Worded for the flag the user typed, not for the library's milliseconds.
+    assert.match(
+      flag.stderr,
+      /^warning: --timeout 0\.01 \(10 ms\) is too short for servers to answer; did you mean 10s\?$/m,
+    );
+    const short = await beckon([
+      'discover',
+      ...ON_LOOPBACK,
+      '--port',
+      String(await freeUdpPort()),
+      '-t',
+      '10ms',
+    ]);
+    assert.match(
+      short.stderr,
+      /^warning: --timeout 10ms is too short for servers to answer; did you mean 10s\?$/m,
+    );
+    assert.doesNotMatch(`${flag.stderr}${short.stderr}`, /library|milliseconds|timeout: /);
+    assert.equal(short.stderr.match(/too short/g)?.length, 1, short.stderr);
   });
 
   it('serve warns about a misspelled variable in its log', async () => {

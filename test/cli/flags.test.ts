@@ -11,9 +11,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { durationFlag, jitterFlag, parseDuration } from '../../src/cli/args.js';
+import { durationFlag, jitterFlag } from '../../src/cli/args.js';
 import { type CliIo, UsageError } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
+import { parseDuration } from '../../src/duration.js';
 import { createResponder, InvalidOptionError, type Responder } from '../../src/index.js';
 import { closestMatch, editDistance } from '../../src/suggest.js';
 import { beckon, beckonServe } from '../helpers/cli.js';
@@ -360,11 +361,23 @@ describe('CLI flags', () => {
       const { version } = JSON.parse(
         readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
       ) as { version: string };
-      for (const flag of ['--version', '-v']) {
+      for (const flag of ['--version', '-v', '-V']) {
         const run = await beckon([flag]);
         assert.equal(run.code, 0, run.stderr);
         assert.equal(run.stdout, `${version}\n`);
       }
+    });
+
+    it('beckon -v before a command is a usage error that points to --verbose after it', async () => {
+      const run = await beckon(['-v', 'discover', '--timeout', '0.2']);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stdout, '');
+      assert.match(
+        run.stderr,
+        /"-v" before a command means --version .*for --verbose, put -v after the command: beckon discover -v/,
+      );
+      const help = await beckon(['--help']);
+      assert.match(help.stdout, /-v or -V\); after a command, -v is --verbose/);
     });
 
     it('suggests the closest command or top-level option', async () => {

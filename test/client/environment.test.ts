@@ -145,6 +145,18 @@ describe('client warnings for silent slips', () => {
     assert.deepEqual(fromEnv.warnings, [
       'DISCOVERY_CLIENT_TIMEOUT=0.002 is 2 ms, too short for servers to answer: the variable is in seconds (DISCOVERY_CLIENT_TIMEOUT=2 waits 2 s)',
     ]);
+    // With a unit (the variable takes them as --timeout does), the seconds hint would be wrong.
+    const withUnit = recordingLogger();
+    await discover({
+      broadcast: false,
+      targets: ['127.0.0.1'],
+      port,
+      logger: withUnit,
+      env: { DISCOVERY_CLIENT_TIMEOUT: '10ms' },
+    });
+    assert.deepEqual(withUnit.warnings, [
+      'DISCOVERY_CLIENT_TIMEOUT=10ms is too short for servers to answer; did you mean 10s?',
+    ]);
 
     const fine = recordingLogger();
     await ask({}, { port, timeout: 50, logger: fine });

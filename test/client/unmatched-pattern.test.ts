@@ -67,7 +67,7 @@ describe('interface patterns that match nothing', () => {
     });
     assert.deepEqual(seen.warnings, [
       'Interface pattern "nope" matches no interface that is up (interfaces: lo 127.0.0.1/8)',
-      'Nothing to send to: no interface is usable (lo 127.0.0.1: not-included), and no targets given',
+      'Nothing to send to: no interface is usable (lo 127.0.0.1: no include pattern matches it), and no targets given',
     ]);
     assert.deepEqual(unmatched(seen.events), [['interfaces', 'nope']]);
   });

@@ -1,5 +1,5 @@
 import { discoverStream, type Server } from '../../client/discover.js';
-import { resolveDiscoverSettings } from '../../client/options.js';
+import { type DiscoverCallerOptions, resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { describeSkew } from '../../security/clock-skew.js';
@@ -19,7 +19,7 @@ Options:
   -p, --port N              UDP port of the responders (env DISCOVERY_CLIENT_PORT, else serve's
                             DISCOVERY_PORT; default 9999)
   -t, --timeout DURATION    total deadline: seconds, or with a unit: 500ms, 2s, 1m
-                            (env DISCOVERY_CLIENT_TIMEOUT in seconds, default 2)
+                            (env DISCOVERY_CLIENT_TIMEOUT, the same way; default 2)
   -1, --first               stop at the first server found
   --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
   -i, --interface NAME|GLOB|CIDR
@@ -41,6 +41,7 @@ Options:
                             curl "$(beckon discover -1 --url)"
   -q, --quiet               no progress line and no advice on stderr (warnings and errors stay)
   -v, --verbose             also show the source and raw reply, and debug details on stderr
+                            (before a command, beckon -v prints the version)
   --trace                   print on stderr every decision: interfaces used and skipped (and why),
                             each request sent, each reply and what became of it
   -h, --help                show this help
@@ -121,10 +122,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     throw new UsageError('--json and --url print different things: choose one.');
   }
   const logger = cliLogger(io.stderr, values.verbose);
-  const options = {
+  const options: DiscoverCallerOptions = {
     env: io.env,
     logger,
     ...defined({
+      timeoutAsGiven: values.timeout === undefined ? undefined : `--timeout ${values.timeout}`,
+      // "No servers found" explains a run without a usable interface (explainNoInterface).
+      explainsNoInterface: !values.json && !values.quiet,
       port: intFlag('port', values.port, 1, 65535),
       timeout: durationFlag('timeout', values.timeout),
       retries: intFlag('retries', values.retries, 0, 100),

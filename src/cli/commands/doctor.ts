@@ -2,7 +2,7 @@ import { type DoctorReport, runDoctor } from '../../diagnostics/doctor.js';
 import type { FirewallReport } from '../../diagnostics/firewall/index.js';
 import { defined, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
-import { type CliIo, println } from '../io.js';
+import { type CliIo, cliLogger, println, signalExitCode } from '../io.js';
 import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon doctor [options]
@@ -10,7 +10,9 @@ export const help = `Usage: beckon doctor [options]
 Explain why discovery finds nothing here, and how to fix it: every interface and whether
 discovery uses it, who holds the discovery port, a self-test, container/WSL/VPN/route/firewall
 hints, and the segmented-network check. See docs/troubleshooting.md.
-Exit status: 0 when no problem was found, 1 when one was, 2 on a usage error.
+Exit status: 0 when no problem was found, 1 when one was, 2 on a usage error; 130 / 143 when
+stopped by Ctrl+C (SIGINT) or SIGTERM before the checks were done (no report is printed).
+Warnings about the settings (a misspelled DISCOVERY_* variable, DISCOVERY_PORT=0) go to stderr.
 
 Options:
   -p, --port N      the discovery port to check (env DISCOVERY_CLIENT_PORT or DISCOVERY_PORT,
@@ -35,15 +37,19 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, withDocsPath(help));
     return 0;
   }
+  // Ctrl+C or SIGTERM stops the checks; the report would be half made, so none is printed.
   const controller = new AbortController();
-  const removeSignal = io.onSignal((signal) =>
-    controller.abort(new Error(`Interrupted (${signal})`)),
-  );
+  let interrupted: NodeJS.Signals | undefined;
+  const removeSignal = io.onSignal((signal) => {
+    interrupted ??= signal;
+    controller.abort(new Error(`Interrupted (${signal})`));
+  });
   let report: DoctorReport;
   try {
     report = await withFlagNames(values, { port: 'port', selfTest: 'no-self-test' }, () =>
       runDoctor({
         env: io.env,
+        logger: cliLogger(io.stderr),
         signal: controller.signal,
         ...defined({
           port: intFlag('port', values.port, 1, 65535),
@@ -51,6 +57,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         }),
       }),
     );
+  } catch (error) {
+    if (interrupted === undefined || error !== controller.signal.reason) throw error;
+    println(io.stderr, `Interrupted by ${interrupted} before the checks were done: no report.`);
+    return signalExitCode(interrupted);
   } finally {
     removeSignal();
   }

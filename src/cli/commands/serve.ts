@@ -39,6 +39,7 @@ Options:
   --duration DURATION      stop after this long: seconds, or with a unit: 500ms, 30s, 10m, 2h
   -q, --quiet              print only warnings and errors
   -v, --verbose            also print the library's info and debug lines on stderr
+                           (before a command, beckon -v prints the version)
   --trace                  also print each request that got no reply, and why (off-link,
                            public, rate-limited, not-a-request, unauthenticated, stale with
                            the sender's clock skew...)
