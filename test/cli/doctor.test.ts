@@ -6,49 +6,23 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import type { CliIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import type { DoctorReport } from '../../src/index.js';
+import { type MainRun, runMain } from '../helpers/main.js';
 import { freeUdpPort } from '../helpers/udp.js';
 
-interface Doctor {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `beckon doctor --no-self-test ...args`; `onStart` gets the signal handler doctor set. */
-async function doctor(
+function doctor(
   args: string[],
   env: NodeJS.ProcessEnv,
   onStart?: (signal: (name: NodeJS.Signals) => void) => void,
-): Promise<Doctor> {
-  let stdout = '';
-  let stderr = '';
-  const stream = (write: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        write(String(chunk));
-        done();
-      },
-    });
-  const io: CliIo = {
-    stdout: stream((text) => {
-      stdout += text;
-    }),
-    stderr: stream((text) => {
-      stderr += text;
-    }),
-    env,
+): Promise<MainRun> {
+  return runMain(['doctor', '--no-self-test', ...args], env, {
     onSignal: (handler) => {
       onStart?.(handler);
       return () => {};
     },
-  };
-  const code = await main(['doctor', '--no-self-test', ...args], io);
-  return { code, stdout, stderr };
+  });
 }
 
 describe('beckon doctor', () => {

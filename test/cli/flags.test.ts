@@ -9,15 +9,14 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { durationFlag, jitterFlag } from '../../src/cli/args.js';
-import { type CliIo, UsageError } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
+import { UsageError } from '../../src/cli/io.js';
 import { parseDuration } from '../../src/duration.js';
 import { createResponder, InvalidOptionError, type Responder } from '../../src/index.js';
 import { closestMatch, editDistance } from '../../src/suggest.js';
 import { beckon, beckonServe } from '../helpers/cli.js';
+import { runMain } from '../helpers/main.js';
 
 /** `beckon discover` asking only 127.0.0.1 on UDP `port`. */
 const discoverLo = (port: number, ...flags: string[]) =>
@@ -448,32 +447,9 @@ describe('CLI flags', () => {
 
   describe('the progress line', () => {
     /** Runs `beckon discover` in this process with stderr a terminal (or not) and env `env`. */
-    async function discoverOnTerminal(isTTY: boolean, env: NodeJS.ProcessEnv, ...flags: string[]) {
-      let stdout = '';
-      let stderr = '';
-      const stream = (write: (text: string) => void) =>
-        Object.assign(
-          new Writable({
-            write(chunk, _encoding, done) {
-              write(String(chunk));
-              done();
-            },
-          }),
-          { isTTY },
-        );
-      const io: CliIo = {
-        stdout: stream((text) => {
-          stdout += text;
-        }),
-        stderr: stream((text) => {
-          stderr += text;
-        }),
-        env,
-        onSignal: () => () => {},
-      };
+    function discoverOnTerminal(isTTY: boolean, env: NodeJS.ProcessEnv, ...flags: string[]) {
       const args = ['--port', String(port), '--no-broadcast', '--target', '127.0.0.1'];
-      const code = await main(['discover', ...args, '-t', '0.5', ...flags], io);
-      return { code, stdout, stderr };
+      return runMain(['discover', ...args, '-t', '0.5', ...flags], env, { isTTY });
     }
 
     it('is erased with an escape sequence on a terminal', async () => {

@@ -4,35 +4,18 @@
  * reply. Real sockets on loopback; the server's (or the client's) clock is injected and skewed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { describe, it, mock } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import {
-  type DiscoverOptions,
-  discover,
-  generateKey,
-  type Logger,
-  type TraceEvent,
-} from '../../src/index.js';
+import { type DiscoverOptions, discover, generateKey, type TraceEvent } from '../../src/index.js';
+import { beckon } from '../helpers/cli.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { trackResponders } from '../helpers/responders.js';
 import { LOCAL } from '../helpers/udp.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEY = generateKey();
 // Servers that answer whatever the time (as the original does), with a skewed clock.
 const startResponder = trackResponders({ rateLimit: 0, encryption: true, secretKey: KEY });
 const skewedServer = (offsetMs: number) =>
   startResponder({ replayProtection: false, clock: { now: () => Date.now() + offsetMs } });
-
-/** A logger that records its warnings. */
-function recordingLogger() {
-  const warnings: string[] = [];
-  const off = () => {};
-  const logger: Logger = { debug: off, info: off, error: off, warn: (m) => warnings.push(m) };
-  return { logger, warnings };
-}
 
 /** Runs `body` with `performance.now()` (the monotonic time of rate limits) `offsetMs` later. */
 async function monotonicLater<T>(offsetMs: number, body: () => Promise<T>): Promise<T> {
@@ -49,9 +32,9 @@ async function monotonicLater<T>(offsetMs: number, body: () => Promise<T>): Prom
 async function discoverRecorded(
   port: number,
   options: DiscoverOptions = {},
-  { logger, warnings } = recordingLogger(),
+  logger = recordingLogger(),
 ) {
-  const start = warnings.length;
+  const start = logger.warnings.length;
   const events: TraceEvent[] = [];
   const servers = await discover({
     ...LOCAL,
@@ -65,13 +48,31 @@ async function discoverRecorded(
   });
   const skews = events.filter((e) => e.type === 'clock-skew');
   const stale = events.filter((e) => e.type === 'reply' && e.outcome === 'stale');
-  return { servers, warnings: warnings.slice(start), skews, stale };
+  return { servers, warnings: logger.warnings.slice(start), skews, stale };
 }
 
 const warning = (seconds: string, direction: string, minutes = 7) =>
   new RegExp(
     `^Ignored an encrypted reply from 127\\.0\\.0\\.1:\\d+: the key is right, but the server's clock is ${seconds} s \\(about ${minutes} min\\) ${direction} this host's, beyond the 300 s replay window\\. Sync both clocks \\(NTP\\), widen the window on both hosts \\(the replayWindow option, or --replay-window on the command line\\), or turn replay protection off \\(replayProtection: false, or --no-replay-protection\\)`,
   );
+
+/** Runs `beckon discover` against `port` on loopback in Fernet mode with `args`. */
+function discoverCli(port: number, ...args: string[]) {
+  return beckon(
+    [
+      'discover',
+      '--no-broadcast',
+      '--target',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--timeout',
+      '0.7',
+      ...args,
+    ],
+    { DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true', DISCOVERY_CLIENT_SECRET_KEY: KEY },
+  );
+}
 
 describe('clock skew on the client', () => {
   it('warns once a minute per server, and traces every stale reply', async () => {
@@ -124,25 +125,8 @@ describe('clock skew on the client', () => {
   });
 
   it('beckon discover --trace prints the clock-skew event and the warning', async () => {
-    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
     const server = await skewedServer(400_000);
-    const args = ['discover', '--no-broadcast', '--target', '127.0.0.1', '--port'];
-    const child = spawn(
-      process.execPath,
-      [`${ROOT}bin/beckon.js`, ...args, String(server.port), '--timeout', '0.7', '--trace'],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true',
-          DISCOVERY_CLIENT_SECRET_KEY: KEY,
-        },
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const [code] = await once(child, 'close');
+    const { code, stderr } = await discoverCli(server.port, '--trace');
     assert.equal(code, 1, stderr);
     const port = server.port;
     assert.match(
@@ -160,44 +144,7 @@ describe('clock skew on the client', () => {
 });
 
 describe('beckon discover --replay-window', () => {
-  /** Runs `beckon discover` against `port` in Fernet mode with `args`. */
-  async function discoverCli(port: number, ...args: string[]) {
-    const child = spawn(
-      process.execPath,
-      [
-        `${ROOT}bin/beckon.js`,
-        'discover',
-        '--no-broadcast',
-        '--target',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--timeout',
-        '0.7',
-        ...args,
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          DISCOVERY_CLIENT_ENCRYPTION_ENABLED: 'true',
-          DISCOVERY_CLIENT_SECRET_KEY: KEY,
-        },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const [code] = await once(child, 'close');
-    return { code: code as number, stdout, stderr };
-  }
-
   it('widens the window the warning tells the user to widen, and takes a unit', async () => {
-    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
     const server = await skewedServer(400_000);
     const narrow = await discoverCli(server.port, '--json');
     assert.equal(narrow.code, 1, narrow.stderr);

@@ -5,26 +5,22 @@
  * passes without waiting for it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   type BeckonError,
   createResponder,
   type DropEvent,
   discover,
   generateKey,
-  type Logger,
   type ResponderOptions,
 } from '../../src/index.js';
 import { encodeRequest } from '../../src/protocol/extended.js';
 import { decodeFernetKey, encryptFernet } from '../../src/protocol/fernet.js';
+import { beckonServe } from '../helpers/cli.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { exchange, LOCAL, sleep } from '../helpers/udp.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEY = generateKey();
 const OTHER_KEY = generateKey();
 const MINUTE = 60_000;
@@ -61,9 +57,8 @@ const fernetRequest = (key = fernetKey, seconds = Date.now() / 1000, message = '
 
 /** Starts a responder on a free port that records what it logs and emits. */
 async function start(options: ResponderOptions) {
-  const warnings: string[] = [];
-  const off = () => {};
-  const logger: Logger = { debug: off, info: off, error: off, warn: (m) => warnings.push(m) };
+  const logger = recordingLogger();
+  const { warnings } = logger;
   const responder = createResponder({ port: 0, env: {}, rateLimit: 0, logger, ...options });
   const events: BeckonError[] = [];
   responder.on('warning', (warning) => events.push(warning));
@@ -310,71 +305,38 @@ describe('clock skew', () => {
 
 describe('beckon serve', () => {
   it('prints the summary of refused requests on stderr', async () => {
-    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
-    const child = spawn(process.execPath, [`${ROOT}bin/beckon.js`, 'serve', '--port', '0'], {
-      env: { PATH: process.env.PATH ?? '', DISCOVERY_AUTH_KEYS: KEY },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
+    const serve = await beckonServe(['--port', '0'], { DISCOVERY_AUTH_KEYS: KEY });
     try {
-      await waitFor(() => /Listening on [\d.]+:\d+/.test(stdout), `serve to start: ${stderr}`);
-      const port = Number(/Listening on [\d.]+:(\d+)/.exec(stdout)?.[1]);
-      await exchange(port, [Buffer.from('DISCOVER_SERVER')]);
-      await waitFor(() => /refused/.test(stderr), `the summary line: ${stderr}`);
+      await exchange(serve.port, [Buffer.from('DISCOVER_SERVER')]);
+      await serve.waitFor(/refused/, 10_000, 'stderr');
       assert.match(
-        stderr,
+        serve.stderr,
         /^warning: 1 request refused: not signed \(the original client, or beckon without --auth-key\) \(from 127\.0\.0\.1\); further refusals are summarised at most once a minute$/m,
       );
-      child.kill('SIGTERM');
-      const [code] = await once(child, 'close');
-      assert.equal(code, 0);
+      const { status } = await serve.stop('SIGTERM');
+      assert.equal(status, 0);
     } finally {
-      child.kill('SIGKILL');
+      await serve.stop('SIGKILL');
     }
   });
 
   it('--trace prints a stale request with how far the sender clock is off', async () => {
-    assert.ok(existsSync(`${ROOT}dist/cli-bundle/main.js`), 'run "npm run build" first');
-    const child = spawn(
-      process.execPath,
-      [`${ROOT}bin/beckon.js`, 'serve', '--port', '0', '--trace'],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          DISCOVERY_ENCRYPTION_ENABLED: 'true',
-          DISCOVERY_SECRET_KEY: KEY,
-        },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
+    const serve = await beckonServe(['--port', '0', '--trace'], {
+      DISCOVERY_ENCRYPTION_ENABLED: 'true',
+      DISCOVERY_SECRET_KEY: KEY,
     });
     try {
-      await waitFor(() => /Listening on [\d.]+:\d+/.test(stdout), `serve to start: ${stderr}`);
-      const port = Number(/Listening on [\d.]+:(\d+)/.exec(stdout)?.[1]);
       // A request made 400 s in the future: its sender's clock is 400 s ahead.
-      await exchange(port, [fernetRequest(fernetKey, Date.now() / 1000 + 400)]);
-      await waitFor(() => /Dropped/.test(stderr), `the trace line: ${stderr}`);
+      await exchange(serve.port, [fernetRequest(fernetKey, Date.now() / 1000 + 400)]);
+      await serve.waitFor(/Dropped/, 10_000, 'stderr');
       assert.match(
-        stderr,
+        serve.stderr,
         /^Dropped 127\.0\.0\.1:\d+: stale \(its clock is (399|400) s \(about 7 min\) ahead of this host's\)$/m,
       );
-      child.kill('SIGTERM');
-      const [code] = await once(child, 'close');
-      assert.equal(code, 0);
+      const { status } = await serve.stop('SIGTERM');
+      assert.equal(status, 0);
     } finally {
-      child.kill('SIGKILL');
+      await serve.stop('SIGKILL');
     }
   });
 
