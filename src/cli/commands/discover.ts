@@ -59,7 +59,8 @@ other users of this host can read command lines):
                             (only beckon servers answer it)
   --service NAME            only servers of this service (implies --extended)
   --auth-key KEY            sign requests with the shared key and believe only answers signed
-                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY)
+                            with it (implies --extended; env DISCOVERY_CLIENT_AUTH_KEY, else
+                            the first of DISCOVERY_AUTH_KEYS)
 Servers that these filters leave out stay silent; "No servers found" lists the filters in use.`;
 
 /** The flag of each library option that a flag sets, for errors about it. */

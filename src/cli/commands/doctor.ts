@@ -19,7 +19,8 @@ Options:
                     default 9999)
   -j, --json        print the report as one JSON object (shape in docs/troubleshooting.md)
   --no-self-test    skip the self-test (a responder on a free port, discovered over each
-                    usable interface: one broadcast per interface, which only this host answers)
+                    usable interface: up to three broadcasts per interface, which only this
+                    host answers)
   -h, --help        show this help
 
 Interface patterns come from DISCOVERY_CLIENT_INTERFACES_WHITELIST/BLACKLIST, as for discover.

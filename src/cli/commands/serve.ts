@@ -51,8 +51,9 @@ since other users of this host can read command lines):
                            encrypted with the key (env DISCOVERY_ENCRYPTION_ENABLED)
   --secret-key KEY         the Fernet key (env DISCOVERY_SECRET_KEY)
   --no-replay-protection   in Fernet mode, accept old and repeated tokens, as the original does
-  --replay-window DURATION how far a request's time may be from this host's clock (default 300);
-                           a request outside it is refused with a warning naming the skew
+  --replay-window DURATION how far a request's time may be from this host's clock: seconds, or
+                           with a unit (10m); default 300. A request outside it is refused
+                           with a warning naming the skew
   --auth-key KEY           answer only extended requests signed with KEY; repeat to accept
                            older keys during a rotation, current key first
                            (env DISCOVERY_AUTH_KEYS, comma-separated)
