@@ -93,6 +93,37 @@ describe('responder over IPv6', () => {
     assert.deepEqual(drops, ['rate-limited', 'rate-limited']);
   });
 
+  it('answers over IPv6 from a worker thread too', async () => {
+    const responder = await startResponder({ worker: true, httpPort: 8080 });
+    const answers = await exchange6(responder.port, [extendedRequest()], 1000);
+    assert.equal(answers.length, 1);
+    assert.equal(decodeAnswer(answers[0] as Buffer)?.address, '::1');
+  });
+
+  it('reopens its IPv6 socket after a socket error and keeps answering', async () => {
+    const sockets6: Socket[] = [];
+    const responder = await startResponder({
+      socketFactory: (options) => {
+        const socket = createSocket(options);
+        if (options.type === 'udp6') sockets6.push(socket);
+        return socket;
+      },
+    });
+    const warning = once(responder, 'warning');
+    sockets6[0]?.emit('error', Object.assign(new Error('recvmsg failed'), { code: 'ENOBUFS' }));
+    const [error] = (await warning) as [BeckonError];
+    assert.equal(error.code, 'BECKON_ERR_SOCKET');
+    assert.match(error.message, /IPv6/);
+    let answers: Buffer[] = [];
+    for (let attempt = 0; attempt < 20 && answers.length === 0; attempt++) {
+      answers = await exchange6(responder.port, [extendedRequest()], 250);
+    }
+    assert.equal(sockets6.length, 2, 'a fresh IPv6 socket was bound');
+    assert.equal(answers.length, 1);
+    assert.equal(decodeAnswer(answers[0] as Buffer)?.address, '::1');
+    assert.deepEqual(await ask(responder.port, 'DISCOVER_SERVER'), ['SERVER_IP:127.0.0.1']);
+  });
+
   it("does not listen on IPv6 with family 'IPv4'", async () => {
     const responder = await startResponder({ family: 'IPv4' });
     assert.deepEqual(await exchange6(responder.port, [extendedRequest()]), []);
