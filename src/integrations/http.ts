@@ -137,6 +137,8 @@ class AttachedDiscovery implements DiscoveryHandle {
       instanceId: this.#options.instanceId ?? this.#instanceId,
       httpPort: this.#options.httpPort ?? target.port,
       ...(target.address === undefined ? {} : { serviceAddress: target.address }),
+      // IPv6 requesters are sent an IPv6 address: only when the server listens on `::` too.
+      family: this.#options.family ?? (target.any6 ? 'any' : 'IPv4'),
     });
     void this.#start(responder, generation);
   };
@@ -148,8 +150,11 @@ class AttachedDiscovery implements DiscoveryHandle {
     void this.#halt();
   };
 
-  /** The port to advertise and the one address the server is limited to, if it is. */
-  #advertisable(): { port: number; address: string | undefined } | undefined {
+  /**
+   * The port to advertise, the one address the server is limited to, if it is, and whether it
+   * listens on `::` (IPv6 too).
+   */
+  #advertisable(): { port: number; address: string | undefined; any6?: true } | undefined {
     const bound = this.#server.address() as AddressInfo | string | null;
     if (bound === null || typeof bound === 'string') {
       this.#once(
@@ -160,7 +165,8 @@ class AttachedDiscovery implements DiscoveryHandle {
       return undefined;
     }
     const { address, port } = bound;
-    if (address === '0.0.0.0' || address === '::') return { port, address: undefined };
+    if (address === '::') return { port, address: undefined, any6: true };
+    if (address === '0.0.0.0') return { port, address: undefined };
     const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
     const ip = parseIPv4(v4);
     if (ip === undefined) {

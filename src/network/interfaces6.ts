@@ -1,6 +1,6 @@
 /**
- * The host's IPv6 interface addresses, one entry per address. Built for the IPv6 responder and
- * client (docs/ipv6.md: planned, not yet wired); the conversion is pure so tests can feed it.
+ * The host's IPv6 interface addresses, one entry per address. Used by the responder's IPv6
+ * socket (docs/ipv6.md), and built for the IPv6 client (planned); the conversion is pure so tests can feed it.
  */
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import {

@@ -53,6 +53,14 @@ export interface ResponderOptions {
   bufferSize?: number;
   /** Local address to bind. Only 0.0.0.0 receives broadcasts on Linux. @default '0.0.0.0' */
   bindAddress?: string;
+  /**
+   * Which address families to answer on. `'any'`: besides the IPv4 socket, an IPv6 socket
+   * (`ipv6Only`) on `[::]` and the same port answers extended requests over IPv6 unicast
+   * (the plain and Fernet formats are IPv4 only); when the host has no IPv6, one warning is
+   * logged and the responder runs on IPv4. Only with `bindAddress` 0.0.0.0. `'IPv4'`: IPv4
+   * only, as before. See docs/ipv6.md. @default 'any'
+   */
+  family?: 'any' | 'IPv4';
   /** Advertise this address to everyone instead of the one in each requester's subnet. */
   advertiseAddress?: string;
   /**
@@ -148,6 +156,8 @@ export interface ResponderSettings {
   readonly prefix: string;
   readonly bufferSize: number;
   readonly bindAddress: string;
+  /** `'any'`: also answers extended requests over IPv6 (when bound to 0.0.0.0). */
+  readonly family: 'any' | 'IPv4';
   readonly advertiseAddress: string | undefined;
   readonly serviceAddress: string | undefined;
   readonly allow: readonly string[];
@@ -201,6 +211,14 @@ export function resolveResponderSettings(
   const httpPort =
     options.httpPort === undefined ? undefined : checkPort('httpPort', options.httpPort);
   const bindAddress = checkAddress('bindAddress', options.bindAddress ?? '0.0.0.0');
+  const family = options.family ?? 'any';
+  if (family !== 'any' && family !== 'IPv4') {
+    throw new InvalidOptionError(
+      'family',
+      family,
+      "'any' (IPv4, and extended requests over IPv6) or 'IPv4'",
+    );
+  }
   const advertiseAddress =
     options.advertiseAddress === undefined
       ? undefined
@@ -279,6 +297,7 @@ export function resolveResponderSettings(
     prefix,
     bufferSize,
     bindAddress,
+    family,
     advertiseAddress,
     serviceAddress: serviceAddress === '0.0.0.0' ? undefined : serviceAddress,
     allow,

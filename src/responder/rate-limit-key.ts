@@ -1,5 +1,5 @@
 /**
- * The bucket an IPv6 requester is rate-limited in (docs/ipv6.md: built, not wired yet). Pure.
+ * The bucket an IPv6 requester is rate-limited in (docs/ipv6.md), used by the responder. Pure.
  *
  * One host on an IPv6 LAN can use any address of its /64 (privacy addresses change often, and
  * a spoofer can pick a new one for each datagram), so routable sources share one bucket per /64.

@@ -1,12 +1,14 @@
-import type { RemoteInfo, Socket } from 'node:dgram';
+import type { RemoteInfo, Socket, SocketOptions } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import { BeckonError, BindError, SocketError } from '../errors.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import { InterfaceCache } from '../network/interface-cache.js';
 import { listInterfaces, type NetworkInterface } from '../network/interfaces.js';
+import { type IPv6InterfaceAddress, listIPv6Interfaces } from '../network/interfaces6.js';
 import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
+import { classifyIPv6, parseIPv6 } from '../network/ipv6.js';
 import { routeSourceAddress } from '../network/route.js';
 import {
   closeSocket,
@@ -14,6 +16,7 @@ import {
   literalLookup,
   type SocketFactory,
 } from '../network/socket.js';
+import { isExtended } from '../protocol/extended.js';
 import {
   type DropEvent,
   type DropReason,
@@ -31,8 +34,10 @@ import {
 } from './options.js';
 import { type AcceptedRequest, DROP_REASON_OF, ResponderProtocol } from './protocol.js';
 import { RateLimiter } from './rate-limit.js';
+import { rateLimitKey } from './rate-limit-key.js';
 import { RefusalLog } from './refusal-log.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
+import { judgeSender6, replyAddressFor6 } from './sender-policy6.js';
 import { WorkerResponder } from './worker.js';
 
 const INTERFACE_MAX_AGE_MS = 250;
@@ -65,6 +70,13 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   // Advertised to every requester when set: the configured address, or a specific bind address.
   readonly #fixedAddress: string | undefined;
   #socket: Socket | undefined;
+  // The IPv6 socket (ipv6Only, on [::] and the same port), for extended requests; absent when
+  // `family` is 'IPv4', `bindAddress` is not 0.0.0.0, or the host has no IPv6.
+  #socket6: Socket | undefined;
+  readonly #interfaces6 = new InterfaceCache<IPv6InterfaceAddress>(
+    listIPv6Interfaces,
+    INTERFACE_MAX_AGE_MS,
+  );
   #port: number | undefined;
   #started = false;
   // Bumped by every start and stop, so that a reopen begun earlier never touches a newer socket.
@@ -72,9 +84,12 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   // start() and stop() run one after the other, in call order.
   readonly #lifecycle = new Serial();
   readonly #reopen = new Backoff();
+  readonly #reopen6 = new Backoff();
   // Per-source decision (the address to advertise, or why not), valid for one interface snapshot.
   #decisions = new Map<string, { address: string } | DropReason>();
   #decisionsFor: readonly NetworkInterface[] | undefined;
+  #decisions6 = new Map<string, { address: string } | DropReason>();
+  #decisions6For: readonly IPv6InterfaceAddress[] | undefined;
   // Replies waiting for their jitter delay.
   readonly #delayed = new Set<NodeJS.Timeout>();
 
@@ -117,11 +132,22 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       if (this.#started) return;
       if (this.#signal?.aborted) throw this.#signal.reason;
       const socket = await this.#bind(this.settings.port, options.signal);
+      let socket6: Socket | undefined;
+      if (this.#wantsIPv6()) {
+        try {
+          socket6 = await this.#bindIPv6(socket.address().port, options.signal);
+        } catch (error) {
+          await closeSocket(socket); // aborted while binding IPv6
+          throw error;
+        }
+      }
       this.#generation++;
       this.#started = true;
       this.#socket = socket;
+      this.#socket6 = socket6;
       this.#port = socket.address().port;
       this.#logger.info(`UDP discovery responder listening on port ${this.#port}`);
+      if (socket6) this.#logger.info(`Also answering extended requests on [::]:${this.#port}`);
       const amplification = amplificationWarning(this.settings);
       if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
       this.emit('listening', { address: this.settings.bindAddress, port: this.#port });
@@ -134,12 +160,15 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#generation++;
       this.#started = false;
       this.#reopen.cancel();
+      this.#reopen6.cancel();
       for (const timer of this.#delayed) clearTimeout(timer);
       this.#delayed.clear();
       this.#refusals.close();
       const socket = this.#socket;
+      const socket6 = this.#socket6;
       this.#socket = undefined;
-      await closeSocket(socket);
+      this.#socket6 = undefined;
+      await Promise.all([closeSocket(socket), closeSocket(socket6)]);
       this.#logger.info('UDP discovery responder stopped');
       this.emit('close');
     });
@@ -149,11 +178,46 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     return this.stop();
   }
 
+  #wantsIPv6(): boolean {
+    return this.settings.family === 'any' && this.settings.bindAddress === '0.0.0.0';
+  }
+
+  /**
+   * Binds the IPv6 socket on `port`, or warns (once per start) and returns undefined: a host
+   * without IPv6 (EAFNOSUPPORT, EADDRNOTAVAIL) or a port taken on IPv6 only never stops the
+   * IPv4 responder. An abort still rejects.
+   */
+  async #bindIPv6(port: number, signal?: AbortSignal): Promise<Socket | undefined> {
+    try {
+      return await this.#bind(port, signal, 'udp6');
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const code = (error as BeckonError).cause as NodeJS.ErrnoException | undefined;
+      const unavailable = code?.code === 'EAFNOSUPPORT' || code?.code === 'EADDRNOTAVAIL';
+      const text = error instanceof Error ? error.message : String(error);
+      this.#warn(
+        new SocketError(
+          unavailable
+            ? `IPv6 is not available on this host (${code?.code}); answering on IPv4 only`
+            : `Could not listen on IPv6, answering on IPv4 only: ${text}`,
+          error,
+        ),
+      );
+      return undefined;
+    }
+  }
+
   /** Binds a new socket that answers requests; the caller decides whether to keep it. */
-  #bind(port: number, signal?: AbortSignal): Promise<Socket> {
+  #bind(port: number, signal?: AbortSignal, type: 'udp4' | 'udp6' = 'udp4'): Promise<Socket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const { bindAddress } = this.settings;
-    const socket = this.#socketFactory({ type: 'udp4', reuseAddr: false, lookup: literalLookup });
+    const bindAddress = type === 'udp6' ? '::' : this.settings.bindAddress;
+    // ipv6Only: a dual-stack socket cannot share the port with the IPv4 one (EADDRINUSE), and
+    // IPv4 keeps its own socket and behaviour (test/network/dual-stack-bind.test.ts).
+    const socket = this.#socketFactory(
+      type === 'udp6'
+        ? { type, ipv6Only: true, reuseAddr: false, lookup: literalLookup6 }
+        : { type, reuseAddr: false, lookup: literalLookup },
+    );
     return new Promise<Socket>((resolve, reject) => {
       const onAbort = () => {
         void closeSocket(socket);
@@ -165,7 +229,11 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         void closeSocket(socket);
         reject(new BindError(port, bindAddress, error));
       });
-      socket.on('message', (message, remote) => this.#onMessage(socket, message, remote));
+      socket.on('message', (message, remote) =>
+        type === 'udp6'
+          ? this.#onMessage6(socket, message, remote)
+          : this.#onMessage(socket, message, remote),
+      );
       // exclusive: a cluster worker binds its own socket instead of sharing the primary's, so
       // a second responder on the port fails loudly (the original shared it silently).
       socket.bind({ port, address: bindAddress, exclusive: true }, () => {
@@ -179,6 +247,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   /** A running socket failed: warn, close it and bind a fresh one, backing off while that fails. */
   #onSocketError(socket: Socket, error: Error): void {
+    if (socket === this.#socket6 && socket !== undefined) {
+      this.#onSocketError6(socket, error);
+      return;
+    }
     if (socket !== this.#socket) return;
     this.#warn(new SocketError(`Discovery socket error, reopening it: ${error.message}`, error));
     this.#socket = undefined;
@@ -193,6 +265,28 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       discard: (fresh) => void closeSocket(fresh),
       failed: (failure) => this.#warn(failure as BeckonError),
     });
+  }
+
+  /** The IPv6 socket failed: as for IPv4, but a socket that cannot be bound again is warned on. */
+  #onSocketError6(socket: Socket, error: Error): void {
+    this.#warn(
+      new SocketError(`IPv6 discovery socket error, reopening it: ${error.message}`, error),
+    );
+    this.#socket6 = undefined;
+    void closeSocket(socket);
+    const generation = this.#generation;
+    this.#reopen6.retry(() => this.#bind(this.#port ?? this.settings.port, undefined, 'udp6'), {
+      current: () => this.#started && generation === this.#generation,
+      succeeded: (fresh) => {
+        this.#socket6 = fresh;
+      },
+      discard: (fresh) => void closeSocket(fresh),
+      failed: (failure) => this.#warn(failure as BeckonError),
+    });
+  }
+
+  #isCurrent(socket: Socket): boolean {
+    return socket === this.#socket || socket === this.#socket6;
   }
 
   #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {
@@ -222,6 +316,69 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       // Nothing a datagram contains may take the host process down.
       this.#warn(new SocketError(`Unexpected error handling a datagram: ${String(error)}`, error));
     }
+  }
+
+  /**
+   * A datagram on the IPv6 socket. Only extended requests are answered: the plain format (and
+   * the Fernet tokens that wrap it) carries an IPv4 address only, so they are dropped as
+   * `not-a-request` before any content check. Senders are judged by the IPv6 policy, and rate
+   * limited per /64 (link-local: per address and interface).
+   */
+  #onMessage6(socket: Socket, message: Buffer, remote: RemoteInfo): void {
+    try {
+      const decision = this.#decide6(remote.address);
+      if (decision === 'invalid-source' || decision === 'off-link') {
+        this.#drop(remote, decision);
+        return;
+      }
+      if (!isExtended(message)) {
+        this.#drop(remote, 'not-a-request');
+        return;
+      }
+      const request = this.#protocol.accept(message, this.#clock.now());
+      if ('refusal' in request) {
+        const { refusal, skewMs } = request;
+        this.#refusals.refused(refusal, remote.address, skewMs);
+        this.#drop(remote, DROP_REASON_OF[refusal], skewMs);
+        return;
+      }
+      if (request.kind !== 'extended') this.#drop(remote, 'not-a-request');
+      else if (typeof decision === 'string') this.#drop(remote, decision);
+      else if (!this.#limiter.take(rateLimitKey(remote.address)))
+        this.#drop(remote, 'rate-limited');
+      else if (decision) this.#send(socket, remote, request, decision.address);
+      else
+        this.#replyViaRoute(socket, remote, request).catch((error: unknown) =>
+          this.#warn(new SocketError(`Reply via route failed: ${String(error)}`, error)),
+        );
+    } catch (error) {
+      this.#warn(new SocketError(`Unexpected error handling a datagram: ${String(error)}`, error));
+    }
+  }
+
+  /** {@link #decide} for an IPv6 source: the IPv6 sender policy and reply address. */
+  #decide6(source: string): { address: string } | DropReason | undefined {
+    const interfaces = this.#interfaces6.get();
+    if (interfaces !== this.#decisions6For || this.#decisions6.size >= MAX_CACHED_DECISIONS) {
+      this.#decisions6.clear();
+      this.#decisions6For = interfaces;
+    }
+    const cached = this.#decisions6.get(source);
+    if (cached !== undefined) return cached;
+    const verdict = judgeSender6(source, { interfaces, allow: [] });
+    const address = verdict.allowed
+      ? (this.settings.advertiseAddress ?? replyAddressFor6(source, interfaces))
+      : undefined;
+    if (verdict.allowed && address === undefined) return undefined; // the route is asked each time
+    const decision = !verdict.allowed
+      ? verdict.reason === 'other-interface'
+        ? 'off-link'
+        : verdict.reason
+      : address !== undefined && this.#serves(address)
+        ? { address }
+        : 'unreachable';
+    this.#decisions6.set(source, decision);
+    return decision;
   }
 
   /**
@@ -256,10 +413,14 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     remote: RemoteInfo,
     request: AcceptedRequest,
   ): Promise<void> {
-    const address = await routeSourceAddress(remote.address, this.#socketFactory);
-    if (socket !== this.#socket) return; // stopped or reopened meanwhile
-    const ip = address === undefined ? undefined : parseIPv4(address);
-    if (address === undefined || ip === undefined || ip === 0 || isLoopback(ip)) {
+    const ipv6 = socket === this.#socket6;
+    const address = await routeSourceAddress(
+      remote.address,
+      this.#socketFactory,
+      ipv6 ? 'udp6' : 'udp4',
+    );
+    if (!this.#isCurrent(socket)) return; // stopped or reopened meanwhile
+    if (address === undefined || !isRoutableLocal(address, ipv6)) {
       this.#drop(remote, 'no-address');
     } else if (!this.#serves(address)) {
       this.#drop(remote, 'unreachable');
@@ -292,7 +453,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     const timer = setTimeout(
       () => {
         this.#delayed.delete(timer);
-        if (socket === this.#socket) this.#transmit(socket, remote, request, address);
+        if (this.#isCurrent(socket)) this.#transmit(socket, remote, request, address);
       },
       min + Math.random() * (max - min),
     ).unref();
@@ -339,3 +500,19 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     this.emit('warning', error);
   }
 }
+
+/** Whether `address` (from a route lookup) can be advertised: not unspecified, not loopback. */
+function isRoutableLocal(address: string, ipv6: boolean): boolean {
+  if (!ipv6) {
+    const ip = parseIPv4(address);
+    return ip !== undefined && ip !== 0 && !isLoopback(ip);
+  }
+  const parsed = parseIPv6(address);
+  if (!parsed) return false;
+  const kind = classifyIPv6(parsed.value);
+  return kind === 'global' || kind === 'unique-local';
+}
+
+/** {@link literalLookup} for the IPv6 socket: requesters' addresses are IPv6 literals. */
+const literalLookup6: NonNullable<SocketOptions['lookup']> = (address, _options, callback) =>
+  callback(null, address, 6);

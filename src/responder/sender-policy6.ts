@@ -1,6 +1,6 @@
 /**
  * Which IPv6 requesters the responder answers (docs/ipv6.md, "Sender policy"). Pure; built for
- * the IPv6 responder, which does not exist yet (planned).
+ * the responder's IPv6 socket.
  *
  * - `::1` is answered (this host);
  * - an IPv4-mapped source (`::ffff:10.0.0.1`, an IPv4 sender on a dual-stack socket) is judged
@@ -96,4 +96,33 @@ export function judgeSender6(source: string, context: SenderContext6): SenderVer
       ipv6CidrContains(iface.network, parsed.value),
   );
   return onLink ? { allowed: true, via: 'on-link' } : { allowed: false, reason: 'off-link' };
+}
+
+/**
+ * The address to advertise to an IPv6 `source` (as Node reports it): `::1` to `::1`; to a
+ * link-local requester, this host's link-local address on the interface named by its zone; to
+ * a requester inside an on-link prefix, this host's address in that prefix. Undefined otherwise
+ * (the caller then asks the routing table). Never throws.
+ */
+export function replyAddressFor6(
+  source: string,
+  interfaces: readonly IPv6InterfaceAddress[],
+): string | undefined {
+  const parsed = parseIPv6(source);
+  if (!parsed) return undefined;
+  const kind = classifyIPv6(parsed.value);
+  if (kind === 'loopback') return '::1';
+  if (kind === 'link-local') {
+    const zone = parsed.zone;
+    if (zone === undefined) return undefined;
+    return interfaces.find(
+      (iface) =>
+        iface.kind === 'link-local' &&
+        (iface.name === zone || (iface.scopeId !== 0 && String(iface.scopeId) === zone)),
+    )?.address;
+  }
+  if (kind !== 'unique-local' && kind !== 'global') return undefined;
+  return interfaces.find(
+    (iface) => iface.kind !== 'link-local' && ipv6CidrContains(iface.network, parsed.value),
+  )?.address;
 }

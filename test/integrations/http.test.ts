@@ -64,6 +64,21 @@ describe('attachDiscovery', () => {
     await handle.stop();
   });
 
+  it('answers over IPv6 only when the server listens on :: (0.0.0.0 is IPv4 only)', async () => {
+    for (const [host, family] of [
+      ['0.0.0.0', 'IPv4'],
+      ['::', 'any'],
+    ] as const) {
+      const server = tracked(createServer((_req, res) => res.end('plain')));
+      const handle = attach(server, ON);
+      server.listen(0, host);
+      assert.equal(await handle.settled(), 'answering');
+      assert.equal(handle.responder?.settings.family, family, host);
+      await handle.stop();
+      await closeServer(server);
+    }
+  });
+
   it('Express: app.listen() returns the http.Server to attach to', async () => {
     const app = express();
     app.get('/', (_req, res) => res.send('express'));

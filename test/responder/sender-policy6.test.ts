@@ -6,7 +6,11 @@ import { describeAddress } from '../../src/network/interfaces.js';
 import { ipv6InterfacesFrom } from '../../src/network/interfaces6.js';
 import { parseCidr } from '../../src/network/ipv4.js';
 import { parseIPv6CidrOption } from '../../src/network/ipv6.js';
-import { judgeSender6, type SenderContext6 } from '../../src/responder/sender-policy6.js';
+import {
+  judgeSender6,
+  replyAddressFor6,
+  type SenderContext6,
+} from '../../src/responder/sender-policy6.js';
 
 const v6 = (address: string, prefix: number, scopeid: number) => ({
   address,
@@ -99,5 +103,23 @@ describe('IPv6 sender policy', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('replyAddressFor6', () => {
+  it("advertises this host's address toward the requester", () => {
+    assert.equal(replyAddressFor6('::1', interfaces), '::1');
+    assert.equal(replyAddressFor6('fe80::99%eth0', interfaces), 'fe80::10');
+    assert.equal(replyAddressFor6('fe80::99%2', interfaces), 'fe80::10'); // Windows: the index
+    assert.equal(replyAddressFor6('fd00:0:0:1::99', interfaces), 'fd00:0:0:1::10');
+    assert.equal(replyAddressFor6('2001:db8:1:1::99', interfaces), '2001:db8:1:1::10');
+  });
+
+  it('is undefined where the route must be asked, or for no address at all', () => {
+    assert.equal(replyAddressFor6('fe80::99%wan0', interfaces), undefined); // no link-local there
+    assert.equal(replyAddressFor6('fe80::99', interfaces), undefined);
+    assert.equal(replyAddressFor6('2001:db8:77::1', interfaces), undefined);
+    assert.equal(replyAddressFor6('ff12::6265:636b', interfaces), undefined);
+    assert.equal(replyAddressFor6('not an address', interfaces), undefined);
   });
 });
