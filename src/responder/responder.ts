@@ -230,9 +230,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         reject(new BindError(port, bindAddress, error));
       });
       socket.on('message', (message, remote) =>
-        type === 'udp6'
-          ? this.#onMessage6(socket, message, remote)
-          : this.#onMessage(socket, message, remote),
+        this.#onMessage(socket, message, remote, type === 'udp6'),
       );
       // exclusive: a cluster worker binds its own socket instead of sharing the primary's, so
       // a second responder on the port fails loudly (the original shared it silently).
@@ -289,49 +287,22 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     return socket === this.#socket || socket === this.#socket6;
   }
 
-  #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo): void {
+  /**
+   * A datagram on either socket. On the IPv6 socket only extended requests are answered: the
+   * plain format (and the Fernet tokens that wrap it) carries an IPv4 address only, so they are
+   * dropped as `not-a-request` before any content check; senders there are judged by the IPv6
+   * policy and rate limited per /64 (link-local: per address and interface).
+   */
+  #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo, ipv6: boolean): void {
     try {
       // The sender first: requests from senders this responder never answers (off-link, public)
       // are noise to it, kept out of the refusal summaries and skew warnings.
-      const decision = this.#decide(remote.address);
+      const decision = ipv6 ? this.#decide6(remote.address) : this.#decide(remote.address);
       if (decision === 'invalid-source' || decision === 'public' || decision === 'off-link') {
         this.#drop(remote, decision);
         return;
       }
-      const request = this.#protocol.accept(message, this.#clock.now());
-      if ('refusal' in request) {
-        const { refusal, skewMs } = request;
-        this.#refusals.refused(refusal, remote.address, skewMs);
-        this.#drop(remote, DROP_REASON_OF[refusal], skewMs);
-        return;
-      }
-      if (typeof decision === 'string') this.#drop(remote, decision);
-      else if (!this.#limiter.take(remote.address)) this.#drop(remote, 'rate-limited');
-      else if (decision) this.#send(socket, remote, request, decision.address);
-      else
-        this.#replyViaRoute(socket, remote, request).catch((error: unknown) =>
-          this.#warn(new SocketError(`Reply via route failed: ${String(error)}`, error)),
-        );
-    } catch (error) {
-      // Nothing a datagram contains may take the host process down.
-      this.#warn(new SocketError(`Unexpected error handling a datagram: ${String(error)}`, error));
-    }
-  }
-
-  /**
-   * A datagram on the IPv6 socket. Only extended requests are answered: the plain format (and
-   * the Fernet tokens that wrap it) carries an IPv4 address only, so they are dropped as
-   * `not-a-request` before any content check. Senders are judged by the IPv6 policy, and rate
-   * limited per /64 (link-local: per address and interface).
-   */
-  #onMessage6(socket: Socket, message: Buffer, remote: RemoteInfo): void {
-    try {
-      const decision = this.#decide6(remote.address);
-      if (decision === 'invalid-source' || decision === 'off-link') {
-        this.#drop(remote, decision);
-        return;
-      }
-      if (!isExtended(message)) {
+      if (ipv6 && !isExtended(message)) {
         this.#drop(remote, 'not-a-request');
         return;
       }
@@ -342,16 +313,17 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         this.#drop(remote, DROP_REASON_OF[refusal], skewMs);
         return;
       }
-      if (request.kind !== 'extended') this.#drop(remote, 'not-a-request');
+      const bucket = ipv6 ? rateLimitKey(remote.address) : remote.address;
+      if (ipv6 && request.kind !== 'extended') this.#drop(remote, 'not-a-request');
       else if (typeof decision === 'string') this.#drop(remote, decision);
-      else if (!this.#limiter.take(rateLimitKey(remote.address)))
-        this.#drop(remote, 'rate-limited');
+      else if (!this.#limiter.take(bucket)) this.#drop(remote, 'rate-limited');
       else if (decision) this.#send(socket, remote, request, decision.address);
       else
         this.#replyViaRoute(socket, remote, request).catch((error: unknown) =>
           this.#warn(new SocketError(`Reply via route failed: ${String(error)}`, error)),
         );
     } catch (error) {
+      // Nothing a datagram contains may take the host process down.
       this.#warn(new SocketError(`Unexpected error handling a datagram: ${String(error)}`, error));
     }
   }
