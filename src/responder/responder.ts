@@ -85,11 +85,9 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #lifecycle = new Serial();
   readonly #reopen = new Backoff();
   readonly #reopen6 = new Backoff();
-  // Per-source decision (the address to advertise, or why not), valid for one interface snapshot.
-  #decisions = new Map<string, { address: string } | DropReason>();
-  #decisionsFor: readonly NetworkInterface[] | undefined;
-  #decisions6 = new Map<string, { address: string } | DropReason>();
-  #decisions6For: readonly IPv6InterfaceAddress[] | undefined;
+  // Per-source decision (the address to advertise, or why not), one cache per family.
+  readonly #decisions = new DecisionCache<NetworkInterface>();
+  readonly #decisions6 = new DecisionCache<IPv6InterfaceAddress>();
   // Replies waiting for their jitter delay.
   readonly #delayed = new Set<NodeJS.Timeout>();
 
@@ -243,44 +241,36 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     });
   }
 
-  /** A running socket failed: warn, close it and bind a fresh one, backing off while that fails. */
+  /**
+   * A running socket failed: warn, close it and bind a fresh one on the same port, backing off
+   * while that fails. Only the IPv4 socket's return is announced as `listening`.
+   */
   #onSocketError(socket: Socket, error: Error): void {
-    if (socket === this.#socket6 && socket !== undefined) {
-      this.#onSocketError6(socket, error);
-      return;
-    }
-    if (socket !== this.#socket) return;
-    this.#warn(new SocketError(`Discovery socket error, reopening it: ${error.message}`, error));
-    this.#socket = undefined;
+    const ipv6 = socket === this.#socket6;
+    if (!ipv6 && socket !== this.#socket) return;
+    const family = ipv6 ? 'IPv6 discovery socket' : 'Discovery socket';
+    this.#warn(new SocketError(`${family} error, reopening it: ${error.message}`, error));
+    if (ipv6) this.#socket6 = undefined;
+    else this.#socket = undefined;
     void closeSocket(socket);
     const generation = this.#generation;
-    this.#reopen.retry(() => this.#bind(this.#port ?? this.settings.port), {
-      current: () => this.#started && generation === this.#generation,
-      succeeded: (fresh) => {
-        this.#socket = fresh;
-        this.emit('listening', { address: this.settings.bindAddress, port: this.#port ?? 0 });
+    const port = this.#port ?? this.settings.port;
+    (ipv6 ? this.#reopen6 : this.#reopen).retry(
+      () => this.#bind(port, undefined, ipv6 ? 'udp6' : 'udp4'),
+      {
+        current: () => this.#started && generation === this.#generation,
+        succeeded: (fresh) => {
+          if (ipv6) {
+            this.#socket6 = fresh;
+            return;
+          }
+          this.#socket = fresh;
+          this.emit('listening', { address: this.settings.bindAddress, port: this.#port ?? 0 });
+        },
+        discard: (fresh) => void closeSocket(fresh),
+        failed: (failure) => this.#warn(failure as BeckonError),
       },
-      discard: (fresh) => void closeSocket(fresh),
-      failed: (failure) => this.#warn(failure as BeckonError),
-    });
-  }
-
-  /** The IPv6 socket failed: as for IPv4, but a socket that cannot be bound again is warned on. */
-  #onSocketError6(socket: Socket, error: Error): void {
-    this.#warn(
-      new SocketError(`IPv6 discovery socket error, reopening it: ${error.message}`, error),
     );
-    this.#socket6 = undefined;
-    void closeSocket(socket);
-    const generation = this.#generation;
-    this.#reopen6.retry(() => this.#bind(this.#port ?? this.settings.port, undefined, 'udp6'), {
-      current: () => this.#started && generation === this.#generation,
-      succeeded: (fresh) => {
-        this.#socket6 = fresh;
-      },
-      discard: (fresh) => void closeSocket(fresh),
-      failed: (failure) => this.#warn(failure as BeckonError),
-    });
   }
 
   #isCurrent(socket: Socket): boolean {
@@ -328,55 +318,38 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
   }
 
-  /** {@link #decide} for an IPv6 source: the IPv6 sender policy and reply address. */
-  #decide6(source: string): { address: string } | DropReason | undefined {
-    const interfaces = this.#interfaces6.get();
-    if (interfaces !== this.#decisions6For || this.#decisions6.size >= MAX_CACHED_DECISIONS) {
-      this.#decisions6.clear();
-      this.#decisions6For = interfaces;
-    }
-    const cached = this.#decisions6.get(source);
-    if (cached !== undefined) return cached;
-    const verdict = judgeSender6(source, { interfaces, allow: [] });
-    const address = verdict.allowed
-      ? (this.settings.advertiseAddress ?? replyAddressFor6(source, interfaces))
-      : undefined;
-    if (verdict.allowed && address === undefined) return undefined; // the route is asked each time
-    const decision = !verdict.allowed
-      ? verdict.reason === 'other-interface'
-        ? 'off-link'
-        : verdict.reason
-      : address !== undefined && this.#serves(address)
-        ? { address }
-        : 'unreachable';
-    this.#decisions6.set(source, decision);
-    return decision;
-  }
-
   /**
    * The address to advertise to `source`, why it gets no reply, or undefined when the route must
    * be asked. Cached per source until the interface list changes, and bounded in size.
    */
-  #decide(source: string): { address: string } | DropReason | undefined {
+  #decide(source: string): Decision | undefined {
     const interfaces = this.#interfaces.get();
-    if (interfaces !== this.#decisionsFor || this.#decisions.size >= MAX_CACHED_DECISIONS) {
-      this.#decisions.clear();
-      this.#decisionsFor = interfaces;
-    }
-    const cached = this.#decisions.get(source);
-    if (cached !== undefined) return cached;
-    const verdict = judgeSender(source, interfaces, this.#allow);
-    const address = verdict.allowed
-      ? (this.#fixedAddress ?? replyAddressFor(source, interfaces, this.settings.serviceAddress))
-      : undefined;
-    if (verdict.allowed && address === undefined) return undefined; // the route is asked each time
-    const decision = !verdict.allowed
-      ? verdict.reason
-      : address !== undefined && this.#serves(address)
-        ? { address }
-        : 'unreachable';
-    this.#decisions.set(source, decision);
-    return decision;
+    return this.#decisions.get(interfaces, source, () => {
+      const verdict = judgeSender(source, interfaces, this.#allow);
+      if (!verdict.allowed) return verdict.reason;
+      return this.#advertise(
+        this.#fixedAddress ?? replyAddressFor(source, interfaces, this.settings.serviceAddress),
+      );
+    });
+  }
+
+  /** {@link #decide} for an IPv6 source: the IPv6 sender policy and reply address. */
+  #decide6(source: string): Decision | undefined {
+    const interfaces = this.#interfaces6.get();
+    return this.#decisions6.get(interfaces, source, () => {
+      const verdict = judgeSender6(source, { interfaces, allow: [] });
+      if (!verdict.allowed)
+        return verdict.reason === 'other-interface' ? 'off-link' : verdict.reason;
+      return this.#advertise(
+        this.settings.advertiseAddress ?? replyAddressFor6(source, interfaces),
+      );
+    });
+  }
+
+  /** An allowed requester's decision: `address` if this responder serves it; undefined: ask the route. */
+  #advertise(address: string | undefined): Decision | undefined {
+    if (address === undefined) return undefined;
+    return this.#serves(address) ? { address } : 'unreachable';
   }
 
   /** For an allowed requester outside every local subnet, advertise what the route uses. */
@@ -470,6 +443,30 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #warn(error: BeckonError): void {
     this.#logger.warn(error.message);
     this.emit('warning', error);
+  }
+}
+
+/** What a requester gets: the address to advertise to it, or why it gets no reply. */
+type Decision = { readonly address: string } | DropReason;
+
+/**
+ * Decisions per source, valid for one interface snapshot (a new snapshot clears them), and
+ * bounded in size. An undefined decision (ask the route) is not kept.
+ */
+class DecisionCache<I> {
+  #decisions = new Map<string, Decision>();
+  #snapshot: readonly I[] | undefined;
+
+  get(snapshot: readonly I[], source: string, decide: () => Decision | undefined) {
+    if (snapshot !== this.#snapshot || this.#decisions.size >= MAX_CACHED_DECISIONS) {
+      this.#decisions.clear();
+      this.#snapshot = snapshot;
+    }
+    const cached = this.#decisions.get(source);
+    if (cached !== undefined) return cached;
+    const decision = decide();
+    if (decision !== undefined) this.#decisions.set(source, decision);
+    return decision;
   }
 }
 
