@@ -1,0 +1,298 @@
+/**
+ * The client engine: one discovery run. It owns the sockets (channels), the send schedule, the
+ * table of servers found, and the deadline; `discover()`, `discoverOne()` and
+ * `discoverStream()` are views of it (src/client/discover.ts).
+ *
+ * States: `opening` (resolving targets, binding sockets), `running` (sending rounds, taking
+ * replies), `ended` (sockets closed, timers cleared; `end` traced once with the reason).
+ */
+import type { RemoteInfo } from 'node:dgram';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import {
+  type InterfaceProvider,
+  interfaceFor,
+  type NetworkInterface,
+} from '../network/interfaces.js';
+import { parseIPv4 } from '../network/ipv4.js';
+import { routeSourceAddress } from '../network/route.js';
+import { closeSocket, type SocketFactory } from '../network/socket.js';
+import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
+import { type Channel, nothingToSend, openChannels } from './channels.js';
+import type { DiscoverSettings } from './options.js';
+import type { ClientProtocol } from './protocol.js';
+import { retrySchedule } from './schedule.js';
+import type { Server } from './server.js';
+import type { ReplyOutcome, TraceFields } from './trace.js';
+
+const MAX_FOREIGN_WARNINGS = 3;
+
+/** What the engine takes from outside: all injectable. */
+export interface EngineDependencies {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly socketFactory: SocketFactory;
+  readonly interfaceProvider: InterfaceProvider;
+  readonly signal: AbortSignal | undefined;
+  readonly trace: (fields: TraceFields) => void;
+  /** The caller explains a run with no usable interface itself: the warning is debug then. */
+  readonly explainsNoInterface: boolean;
+}
+
+/** Why a run ended, as traced. */
+export type EndReason = 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned';
+
+/** The engine's lifecycle. */
+export type EngineState = 'opening' | 'running' | 'ended';
+
+/** One discovery run: start it with {@link DiscoveryEngine.results}. */
+export class DiscoveryEngine {
+  readonly #settings: DiscoverSettings;
+  readonly #protocol: ClientProtocol;
+  readonly #deps: EngineDependencies;
+  readonly #interfaces: readonly NetworkInterface[];
+  #state: EngineState = 'opening';
+  #channels: Channel[] = [];
+  readonly #timers: NodeJS.Timeout[] = [];
+  /** Servers found, by `ip:port`. */
+  readonly #found = new Set<string>();
+  /** Servers not yet taken by the consumer; a promise while its interface is being looked up. */
+  readonly #queue: (Server | Promise<Server>)[] = [];
+  #foreignWarnings = 0;
+  #round = 0;
+  #failure: { error: unknown } | undefined;
+  #wake = () => {};
+  #markEnded = () => {};
+  readonly #ended = new Promise<undefined>((resolve) => {
+    this.#markEnded = () => resolve(undefined);
+  });
+  readonly #onAbort = () => this.#end('aborted');
+
+  constructor(settings: DiscoverSettings, protocol: ClientProtocol, deps: EngineDependencies) {
+    this.#settings = settings;
+    this.#protocol = protocol;
+    this.#deps = deps;
+    this.#interfaces = deps.interfaceProvider();
+  }
+
+  /** Where the run is. */
+  get state(): EngineState {
+    return this.#state;
+  }
+
+  /**
+   * Runs discovery and yields each server as its first reply arrives, until the deadline,
+   * `maxResults` or an abort. Returning early (or throwing into it) ends the run at once.
+   */
+  async *results(): AsyncGenerator<Server, void> {
+    const { signal } = this.#deps;
+    signal?.throwIfAborted();
+    this.#timers.push(setTimeout(() => this.#end('deadline'), this.#settings.timeout));
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    try {
+      await this.#open();
+    } catch (error) {
+      this.#failure = { error };
+    }
+    try {
+      while (true) {
+        signal?.throwIfAborted();
+        const next = this.#queue.shift();
+        if (next) {
+          yield await next;
+          continue;
+        }
+        if (this.#failure) throw this.#failure.error;
+        if (this.#state === 'ended') return;
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+      }
+    } finally {
+      this.#end('returned');
+      signal?.removeEventListener('abort', this.#onAbort);
+    }
+  }
+
+  /** Opens the channels and starts the send schedule. Host-name lookups cannot be cancelled:
+   * the run stops waiting for them at the deadline or on abort and closes what opens late. */
+  async #open(): Promise<void> {
+    const opening = openChannels({
+      settings: this.#settings,
+      interfaces: this.#interfaces,
+      logger: this.#deps.logger,
+      socketFactory: this.#deps.socketFactory,
+      trace: this.#deps.trace,
+      onReply: (channel, message, remote) => this.#onReply(channel, message, remote),
+    });
+    const opened = await Promise.race([opening, this.#ended]);
+    if (opened === undefined) {
+      opening.then(
+        (late) => late.forEach((channel) => void closeSocket(channel.socket)),
+        () => {},
+      );
+      return;
+    }
+    if (this.#state === 'ended') {
+      for (const channel of opened) void closeSocket(channel.socket);
+      return;
+    }
+    this.#channels = opened;
+    this.#state = 'running';
+    if (opened.length === 0) {
+      const why = nothingToSend(this.#settings, this.#interfaces);
+      const quiet = why.noInterface && this.#deps.explainsNoInterface;
+      this.#deps.logger[quiet ? 'debug' : 'warn'](`Nothing to send to: ${why.text}`);
+      this.#end('nothing-to-send');
+      return;
+    }
+    // The first round goes out now: even setTimeout(0) would cost a millisecond.
+    for (const at of retrySchedule(this.#settings.retries, this.#settings.timeout)) {
+      if (at === 0) this.#sendRound();
+      else this.#timers.push(setTimeout(() => this.#sendRound(), at));
+    }
+  }
+
+  /** Ends the run: closes every socket and clears every timer, once. Closing happens as soon
+   * as discovery ends, not only when the consumer returns: an abandoned iterator must not keep
+   * sockets open. */
+  #end(reason: EndReason): void {
+    if (this.#state === 'ended') return;
+    this.#deps.trace({ type: 'end', reason, found: this.#found.size });
+    this.#state = 'ended';
+    for (const timer of this.#timers) clearTimeout(timer);
+    for (const channel of this.#channels) void closeSocket(channel.socket);
+    this.#markEnded();
+    this.#wake();
+  }
+
+  /** One request per channel, to each of its destinations. Timer-driven: never throws. */
+  #sendRound(): void {
+    try {
+      this.#send(++this.#round);
+    } catch (error) {
+      this.#unexpected('sending', error);
+    }
+  }
+
+  #send(round: number): void {
+    const settings = this.#settings;
+    for (const channel of this.#channels) {
+      if (channel.failed) continue;
+      channel.lastSend = performance.now();
+      const request = this.#protocol.request(this.#deps.clock.now());
+      const sent = { type: 'send', channel: channel.label, port: settings.port, round } as const;
+      for (const to of channel.destinations) {
+        channel.socket.send(request, settings.port, to, (error) => {
+          if (error) {
+            this.#deps.logger.warn(`Sending on ${channel.label} to ${to} failed: ${error.message}`);
+          }
+          this.#deps.trace({
+            ...sent,
+            from: channel.bind,
+            to,
+            bytes: request.length,
+            error: error?.message,
+          });
+        });
+      }
+    }
+  }
+
+  #onReply(channel: Channel, message: Buffer, remote: RemoteInfo): void {
+    try {
+      this.#handleReply(channel, message, remote);
+    } catch (error) {
+      this.#unexpected('handling a reply', error);
+    }
+  }
+
+  /** Socket events and timers call user code (the clock, the trace callback, the logger):
+   * whatever it throws must not take the host process down. */
+  #unexpected(doing: string, error: unknown): void {
+    try {
+      this.#deps.logger.warn(`Unexpected error ${doing}: ${String(error)}`);
+    } catch {
+      // a logger that throws has nowhere left to report to
+    }
+  }
+
+  #handleReply(channel: Channel, message: Buffer, remote: RemoteInfo) {
+    const { logger, trace } = this.#deps;
+    const traced = (outcome: ReplyOutcome, claims?: string) =>
+      trace({
+        type: 'reply',
+        channel: channel.label,
+        from: remote.address,
+        fromPort: remote.port,
+        bytes: message.length,
+        outcome,
+        claims,
+      });
+    if (this.#state === 'ended') return traced('too-late');
+    const reply = this.#protocol.parse(message, this.#deps.clock.now());
+    if ('drop' in reply) {
+      logger.debug(`Ignored a reply from ${remote.address}:${remote.port}: ${reply.drop}`);
+      traced(reply.drop);
+      if (reply.skewMs !== undefined) this.#reportStale(channel.label, remote, reply.skewMs);
+      return;
+    }
+    const key = `${reply.ip}:${reply.port}`;
+    const foreign = reply.ip !== remote.address;
+    if (foreign && !this.#settings.acceptForeignAddresses) {
+      // A few warnings explain the problem; a flood of spoofed replies must not flood the log.
+      const log = this.#foreignWarnings++ < MAX_FOREIGN_WARNINGS ? logger.warn : logger.debug;
+      log.call(logger, `Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
+      return traced('foreign', key);
+    }
+    if (this.#found.has(key)) return traced('duplicate', key);
+    this.#found.add(key);
+    traced('accepted', key);
+    const source = parseIPv4(remote.address);
+    const server: Server = {
+      ip: reply.ip,
+      port: reply.port,
+      url: `${reply.metadata?.scheme ?? 'http'}://${reply.ip}:${reply.port}`,
+      source: remote.address,
+      sourcePort: remote.port,
+      interface:
+        channel.iface?.name ??
+        (source === undefined ? undefined : interfaceFor(source, this.#interfaces)?.name),
+      rttMs: Math.round((performance.now() - (reply.sentAt ?? channel.lastSend)) * 100) / 100,
+      raw: reply.raw,
+      foreign,
+      protocol: this.#settings.mode,
+      authenticated: this.#settings.authenticated,
+      metadata: reply.metadata,
+    };
+    // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
+    this.#queue.push(
+      server.interface === undefined
+        ? this.#routeInterface(remote.address).then((name) => ({ ...server, interface: name }))
+        : server,
+    );
+    if (this.#found.size >= this.#settings.maxResults) this.#end('max-results');
+    this.#wake();
+  }
+
+  /** A reply with the key but outside the window: traced every time, logged once a minute. */
+  #reportStale(channel: string, remote: RemoteInfo, skewMs: number): void {
+    const { address: from, port: fromPort } = remote;
+    const windowMs = this.#settings.replayWindow;
+    this.#deps.trace({ type: 'clock-skew', channel, from, fromPort, skewMs, windowMs });
+    if (!skewNoticesFor(this.#deps.logger).allow(`${from}:${fromPort}`, performance.now())) return;
+    const token = { kind: 'reply', from: `${from}:${fromPort}`, encrypted: true } as const;
+    const protectionOptional = true; // only Fernet replies carry a time
+    this.#deps.logger.warn(describeStaleToken({ ...token, skewMs, windowMs, protectionOptional }));
+  }
+
+  /** The interface holding the local address of the route to `ip`, if any. */
+  async #routeInterface(ip: string): Promise<string | undefined> {
+    try {
+      const local = await routeSourceAddress(ip, this.#deps.socketFactory);
+      return this.#interfaces.find((iface) => iface.address === local)?.name;
+    } catch {
+      return undefined; // a tag is not worth losing the server over
+    }
+  }
+}
