@@ -1,3 +1,4 @@
+export type { ServerAddress } from './client/addresses.js';
 export { discover, discoverOne, discoverStream, type Server } from './client/discover.js';
 export type { DiscoverOptions } from './client/options.js';
 export {
@@ -43,6 +44,11 @@ export {
   listInterfaces,
   type NetworkInterface,
 } from './network/interfaces.js';
+export type {
+  IPv6InterfaceAddress,
+  IPv6InterfaceProvider,
+} from './network/interfaces6.js';
+export { type HttpRequestTarget, httpRequestTarget } from './network/ipv6.js';
 export type { LinkFacts } from './network/link-facts.js';
 export type { SkipReason } from './network/select.js';
 export type { SocketFactory } from './network/socket.js';

@@ -2,6 +2,7 @@
 import type { DiscoverSettings } from '../client/options.js';
 import { detectSegmentedNetwork, type SegmentedNetwork } from '../diagnostics/segmented.js';
 import type { NetworkInterface } from '../network/interfaces.js';
+import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
 import {
   describeInterfaces,
   type InterfaceSelection,
@@ -9,6 +10,7 @@ import {
   selectInterfaces,
   unmatchedPatterns,
 } from '../network/select.js';
+import { ipv6Links } from '../network/select6.js';
 import { UsageError } from './io.js';
 
 /**
@@ -18,14 +20,21 @@ import { UsageError } from './io.js';
  * @throws {UsageError} naming the patterns that match nothing and listing the interfaces.
  */
 export function checkInterfaceFlags(
-  settings: Pick<DiscoverSettings, 'include'>,
+  settings: Pick<DiscoverSettings, 'include' | 'includeLinks'>,
   interfaces: readonly NetworkInterface[],
+  interfaces6: readonly IPv6InterfaceAddress[] = [],
 ): void {
-  const unmatched = unmatchedPatterns(interfaces, settings.include);
+  const links = ipv6Links(interfaces6);
+  const onLinks = new Set(
+    settings.includeLinks
+      .filter((match) => links.some((link) => match(link, interfaces)))
+      .map((match) => match.pattern),
+  );
+  const unmatched = unmatchedPatterns(interfaces, settings.include).filter((p) => !onLinks.has(p));
   if (unmatched.length === 0) return;
   const quoted = unmatched.map((pattern) => `"${pattern}"`).join(', ');
   throw new UsageError(
-    `--interface ${quoted} ${unmatched.length === 1 ? 'matches' : 'match'} no interface that is up with an IPv4 address. ` +
+    `--interface ${quoted} ${unmatched.length === 1 ? 'matches' : 'match'} no interface that is up with an IPv4 address or IPv6 link. ` +
       `Interfaces here: ${describeInterfaces(interfaces)}.`,
   );
 }

@@ -97,7 +97,8 @@ export function addressTier(address: ServerAddress, local: LocalNetworks): Addre
 
 /**
  * Orders a server's addresses best first: by {@link AddressTier} (same prefix, then other
- * routable, then link-local), then the lowest RTT (unmeasured last), then IPv4 before IPv6 (its
+ * routable, then link-local), then the lowest RTT (unmeasured last; differences within
+ * {@link RTT_TOLERANCE_MS} or a fifth do not count), then IPv4 before IPv6 (its
  * URL works everywhere), then by text, so the order is the same on every run. Addresses that
  * do not normalize are dropped; duplicates (same address and zone) keep their lowest RTT.
  *
@@ -141,8 +142,15 @@ export function preferredAddress(
   return rankAddresses(addresses, local)[0];
 }
 
+/**
+ * RTTs that differ by less than {@link RTT_TOLERANCE_MS}, or by less than a fifth, are noise, not
+ * a reason to prefer a path: the family then decides (IPv4 first), so that the same server gets
+ * the same `ip` run after run.
+ */
+export const RTT_TOLERANCE_MS = 1;
+
 function compareRtt(a: number | undefined, b: number | undefined): number {
   if (a === undefined) return b === undefined ? 0 : 1;
   if (b === undefined) return -1;
-  return a - b;
+  return Math.abs(a - b) <= Math.max(RTT_TOLERANCE_MS, Math.min(a, b) / 5) ? 0 : a - b;
 }

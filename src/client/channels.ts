@@ -1,11 +1,15 @@
 /**
- * The client's sockets: which channels a discovery run opens (one per usable interface, bound to
- * its address and sending to its broadcast address, and one for the unicast targets), and
- * opening them. A channel that fails is left out; the others go on.
+ * The client's sockets: which channels a discovery run opens, and opening them. Over IPv4, one
+ * per usable interface address, bound to it, sending to its broadcast address and to the IPv4
+ * group; over IPv6, one per usable link, sending to the IPv6 group zoned with the link's name;
+ * and one per family for the unicast targets. A channel that fails is left out; the others go
+ * on.
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Logger } from '../logger.js';
 import type { NetworkInterface } from '../network/interfaces.js';
+import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
+import { groupDestination6, IPV4_GROUP, membershipInterface6 } from '../network/multicast.js';
 import {
   describeInterfaces,
   SKIP_REASONS,
@@ -13,19 +17,40 @@ import {
   selectInterfaces,
   unmatchedPatterns,
 } from '../network/select.js';
+import {
+  type IPv6Link,
+  ipv6Links,
+  type LinkSkipReason,
+  selectIPv6Links,
+} from '../network/select6.js';
 import { closeSocket, literalLookup, type SocketFactory } from '../network/socket.js';
 import { warnOnce } from '../options.js';
 import type { DiscoverSettings } from './options.js';
 import { resolveTargets } from './targets.js';
 import type { TraceFields } from './trace.js';
 
-/** What one channel will be: its label, interface, bind address and destinations. */
+/**
+ * One destination of a channel. `identify`: ask so that the answer identifies its server (the
+ * extended request, in plain mode too): for the groups and IPv6, which only beckon answers.
+ */
+export interface Destination {
+  readonly to: string;
+  readonly identify: boolean;
+}
+
+/** What one channel will be: its label, family, interface, bind address and destinations. */
 export interface ChannelPlan {
   /** The interface name, or `targets` for the unicast targets. */
   readonly label: string;
+  readonly family: 'IPv4' | 'IPv6';
+  /** The IPv4 interface address it is bound to. */
   readonly iface?: NetworkInterface;
+  /** The IPv6 link it sends on. */
+  readonly link?: IPv6Link;
   readonly bind: string;
-  readonly destinations: readonly string[];
+  readonly destinations: readonly Destination[];
+  /** For `setMulticastInterface()`: the interface group requests leave by. */
+  readonly multicastInterface?: string | undefined;
 }
 
 /** One open socket and where it sends. */
@@ -40,6 +65,7 @@ export interface Channel extends ChannelPlan {
 export interface ChannelContext {
   readonly settings: DiscoverSettings;
   readonly interfaces: readonly NetworkInterface[];
+  readonly interfaces6: readonly IPv6InterfaceAddress[];
   readonly logger: Logger;
   readonly socketFactory: SocketFactory;
   readonly trace: (fields: TraceFields) => void;
@@ -48,7 +74,12 @@ export interface ChannelContext {
 
 /** Plans and opens the run's channels; resolves with those that opened. */
 export async function openChannels(context: ChannelContext): Promise<Channel[]> {
-  const plans = [...planBroadcast(context), ...(await planTargets(context))];
+  warnUnmatched(context);
+  const plans = [
+    ...(usesIPv4(context.settings) ? planBroadcast(context) : []),
+    ...(usesIPv6(context.settings) ? planLinks(context) : []),
+    ...(await planTargets(context)),
+  ];
   const opened = await Promise.all(plans.map((plan) => openChannel(plan, context)));
   return opened.filter((channel): channel is Channel => channel !== undefined);
 }
@@ -66,12 +97,105 @@ function planBroadcast({ settings, interfaces, logger, trace }: ChannelContext):
       broadcast: skipped ? undefined : iface.broadcast,
       skipped,
     });
-  // A pattern that matches nothing is almost always a typo: say so rather than go quiet.
-  for (const [option, matchers] of [
-    ['interfaces', settings.include],
-    ['exclude', settings.exclude],
+  for (const { iface, reason } of skipped) {
+    logger.debug(`Skipped ${iface.name} ${iface.address}: ${reason}`);
+    considered(iface, reason);
+  }
+  const plans: ChannelPlan[] = [];
+  for (const iface of selected) {
+    considered(iface, undefined);
+    if (!iface.broadcast) continue;
+    // The group reaches beckon servers where broadcast is filtered. Its request identifies
+    // the answerer (in plain mode the extended one, which only beckon answers), so that a
+    // server also heard over IPv6 is one result. Loopback carries no multicast: there the
+    // broadcast address gets both requests.
+    const destinations: Destination[] = [{ to: iface.broadcast, identify: false }];
+    if (!settings.identify) {
+      // plain requests only: an original deployment with its own message
+    } else if (!iface.loopback) destinations.push({ to: IPV4_GROUP, identify: true });
+    else if (settings.mode === 'plain') destinations.push({ to: iface.broadcast, identify: true });
+    plans.push({
+      label: iface.name,
+      family: 'IPv4',
+      iface,
+      bind: iface.address,
+      destinations,
+      multicastInterface: iface.address,
+    });
+  }
+  return plans;
+}
+
+/** One plan per selected IPv6 link: the group zoned with its name (`::1` for loopback). */
+function planLinks({ settings, interfaces, interfaces6, logger, trace }: ChannelContext) {
+  if (!settings.broadcast) return [];
+  const links = ipv6Links(interfaces6);
+  const { selected, skipped } = selectIPv6Links(
+    links,
+    settings.includeLinks,
+    settings.excludeLinks,
+    interfaces,
+  );
+  const traced = (link: IPv6Link, group: string | undefined, skipped?: LinkSkipReason) =>
+    trace({
+      type: 'link',
+      interface: link.name,
+      addresses: link.addresses.map((a) =>
+        a.kind === 'link-local' ? `${a.address}%${link.name}` : a.address,
+      ),
+      group,
+      skipped,
+    });
+  for (const { link, reason } of skipped) {
+    logger.debug(`Skipped IPv6 on ${link.name}: ${reason}`);
+    traced(link, undefined, reason);
+  }
+  const plans: ChannelPlan[] = [];
+  for (const link of selected) {
+    const to = link.loopback ? '::1' : groupDestination6(link.name);
+    traced(link, to);
+    if (to === undefined) continue; // a name that cannot be a zone
+    plans.push({
+      label: link.name,
+      family: 'IPv6',
+      link,
+      bind: '::',
+      destinations: [{ to, identify: true }],
+      multicastInterface: link.loopback ? undefined : membershipInterface6(link.name),
+    });
+  }
+  return plans;
+}
+
+/** IPv4 is asked unless the run is IPv6 only. */
+export function usesIPv4(settings: DiscoverSettings): boolean {
+  return settings.family !== 'IPv6';
+}
+
+/**
+ * IPv6 is asked unless the run is IPv4 only, or cannot send the extended request (Fernet mode,
+ * or a custom message in plain mode: see `DiscoverSettings.identify`).
+ */
+export function usesIPv6(settings: DiscoverSettings): boolean {
+  return settings.family !== 'IPv4' && settings.identify;
+}
+
+/**
+ * A pattern that matches nothing is almost always a typo: say so rather than go quiet. A
+ * pattern counts as matched when it matches an IPv4 interface or an IPv6 link.
+ */
+function warnUnmatched({ settings, interfaces, interfaces6, logger, trace }: ChannelContext) {
+  if (!settings.broadcast) return;
+  const links = ipv6Links(interfaces6);
+  for (const [option, matchers, linkMatchers] of [
+    ['interfaces', settings.include, settings.includeLinks],
+    ['exclude', settings.exclude, settings.excludeLinks],
   ] as const) {
+    const matchedLinks = new Set(
+      linkMatchers.filter((m) => links.some((link) => m(link, interfaces))).map((m) => m.pattern),
+    );
     for (const pattern of unmatchedPatterns(interfaces, matchers)) {
+      if (matchedLinks.has(pattern)) continue;
       if (option === 'interfaces') {
         warnOnce(
           logger,
@@ -81,41 +205,39 @@ function planBroadcast({ settings, interfaces, logger, trace }: ChannelContext):
       trace({ type: 'unmatched-pattern', option, pattern });
     }
   }
-  for (const { iface, reason } of skipped) {
-    logger.debug(`Skipped ${iface.name} ${iface.address}: ${reason}`);
-    considered(iface, reason);
-  }
-  const plans: ChannelPlan[] = [];
-  for (const iface of selected) {
-    considered(iface, undefined);
-    if (iface.broadcast) {
-      plans.push({
-        label: iface.name,
-        iface,
-        bind: iface.address,
-        destinations: [iface.broadcast],
-      });
-    }
-  }
-  return plans;
 }
 
-/** The unicast targets' plan, once host names are resolved; none when nothing resolved. */
+/** The unicast targets' plans (one per family), once host names are resolved. */
 async function planTargets({ settings, logger, trace }: ChannelContext): Promise<ChannelPlan[]> {
   if (settings.targets.length === 0) return [];
-  const addresses = await resolveTargets(settings.targets, (target, error) => {
+  const family = settings.family === 'any' ? 0 : settings.family === 'IPv4' ? 4 : 6;
+  const addresses = await resolveTargets(settings.targets, family, (target, error) => {
     logger.warn(`Cannot resolve target ${target}: ${String(error)}`);
     trace({ type: 'unresolved', target, error: String(error) });
   });
-  return addresses.length > 0
-    ? [{ label: 'targets', bind: '0.0.0.0', destinations: addresses }]
-    : [];
+  const plans: ChannelPlan[] = [];
+  const ipv4 = addresses.filter((a) => !a.includes(':'));
+  if (ipv4.length > 0 && usesIPv4(settings)) {
+    // In plain mode each target also gets the extended request: an original server ignores
+    // it, and a beckon server's answer names its instance, so that the same server asked at
+    // 127.0.0.1 and ::1 is one result.
+    const identify = settings.mode === 'plain' && settings.identify ? [false, true] : [false];
+    const destinations = ipv4.flatMap((to) => identify.map((id) => ({ to, identify: id })));
+    plans.push({ label: 'targets', family: 'IPv4', bind: '0.0.0.0', destinations });
+  }
+  const ipv6 = addresses.filter((a) => a.includes(':'));
+  if (ipv6.length > 0 && usesIPv6(settings)) {
+    const destinations = ipv6.map((to) => ({ to, identify: true }));
+    plans.push({ label: 'targets', family: 'IPv6', bind: '::', destinations });
+  }
+  return plans;
 }
 
 function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channel | undefined> {
   const { receiveBufferSize } = context.settings;
   const socket = context.socketFactory({
-    type: 'udp4',
+    type: plan.family === 'IPv6' ? 'udp6' : 'udp4',
+    ...(plan.family === 'IPv6' ? { ipv6Only: true } : {}),
     lookup: literalLookup,
     ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
   });
@@ -136,7 +258,11 @@ function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channe
     try {
       socket.bind({ port: 0, address: plan.bind }, () => {
         try {
-          socket.setBroadcast(true);
+          if (plan.family === 'IPv4') socket.setBroadcast(true);
+          if (plan.multicastInterface !== undefined) {
+            socket.setMulticastInterface(plan.multicastInterface);
+            socket.setMulticastTTL(1); // the groups are link- or site-local: never further
+          }
           resolve(channel);
         } catch (error) {
           fail(error as Error);
@@ -155,20 +281,44 @@ function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channe
 export function nothingToSend(
   settings: DiscoverSettings,
   interfaces: readonly NetworkInterface[],
+  interfaces6: readonly IPv6InterfaceAddress[],
 ): { text: string; noInterface: boolean } {
-  const { selected, skipped } = selectInterfaces(interfaces, settings.include, settings.exclude);
-  const why = skipped.map(
-    ({ iface, reason }) => `${iface.name} ${iface.address}: ${SKIP_REASONS[reason]}`,
-  );
+  const { selected, skipped } = usesIPv4(settings)
+    ? selectInterfaces(interfaces, settings.include, settings.exclude)
+    : { selected: [], skipped: [] };
+  const links = usesIPv6(settings)
+    ? selectIPv6Links(
+        ipv6Links(interfaces6),
+        settings.includeLinks,
+        settings.excludeLinks,
+        interfaces,
+      )
+    : { selected: [], skipped: [] };
+  const why = [
+    ...skipped.map(
+      ({ iface, reason }) => `${iface.name} ${iface.address}: ${SKIP_REASONS[reason]}`,
+    ),
+    ...links.skipped.map(({ link, reason }) => `${link.name} (IPv6): ${LINK_SKIP_REASONS[reason]}`),
+  ];
+  const none = usesIPv6(settings)
+    ? 'none is up with an IPv4 address or IPv6 link-local address'
+    : 'none is up with an IPv4 address';
   const broadcast = !settings.broadcast
     ? 'broadcast is off'
-    : selected.length > 0
+    : selected.length + links.selected.length > 0
       ? 'no interface socket could be opened'
-      : `no interface is usable (${why.join('; ') || 'none is up with an IPv4 address'})`;
+      : `no interface is usable (${why.join('; ') || none})`;
   const noTargets = settings.targets.length === 0;
   const targets = noTargets ? 'no targets given' : 'no target could be asked';
   return {
     text: `${broadcast}, and ${targets}`,
-    noInterface: settings.broadcast && selected.length === 0 && noTargets,
+    noInterface: settings.broadcast && selected.length + links.selected.length === 0 && noTargets,
   };
 }
+
+const LINK_SKIP_REASONS: Readonly<Record<LinkSkipReason, string>> = {
+  excluded: 'an exclude pattern matches it',
+  'not-included': 'no include pattern matches it',
+  loopback: 'loopback reaches this host only',
+  'no-link-local': 'no IPv6 link-local address, so no link-scope multicast can leave it',
+};

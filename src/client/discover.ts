@@ -1,9 +1,11 @@
 /**
- * The discovery views: `discover()` (every server until the deadline), `discoverOne()` (the
- * first) and `discoverStream()` (each as it arrives), all over one {@link DiscoveryEngine} run.
+ * The discovery views: `discover()` (every server until the deadline, each with every address
+ * heard), `discoverOne()` (the first) and `discoverStream()` (each as it is first heard), all
+ * over one {@link DiscoveryEngine} run.
  */
 import { debugLogger } from '../logger.js';
 import { listInterfaces } from '../network/interfaces.js';
+import { listIPv6Interfaces } from '../network/interfaces6.js';
 import { createUdpSocket } from '../network/socket.js';
 import { DiscoveryEngine } from './engine.js';
 import {
@@ -26,11 +28,12 @@ export type { Server } from './server.js';
  * for (const server of servers) console.log(server.url);
  */
 export function discover(options: DiscoverOptions = {}): Promise<Server[]> {
-  const stream = discoverStream(options);
+  const engine = createEngine(options);
   return (async () => {
-    const servers: Server[] = [];
-    for await (const server of stream) servers.push(server);
-    return servers;
+    for await (const _ of engine.results()) {
+      // each server is in the table; its later addresses join it there
+    }
+    return engine.servers();
   })();
 }
 
@@ -56,15 +59,25 @@ export function discoverOne(options: DiscoverOptions = {}): Promise<Server | und
  * for await (const server of discoverStream({ timeout: 3000 })) console.log(server.url);
  */
 export function discoverStream(options: DiscoverOptions = {}): AsyncGenerator<Server, void> {
+  return createEngine(options).results();
+}
+
+/**
+ * A discovery run for these options, not started: `results()` starts it. For callers that want
+ * the stream and, at the end, the merged table (`servers()`), as `beckon discover` does.
+ *
+ * @throws {InvalidOptionError} for invalid options or environment variables.
+ */
+export function createEngine(options: DiscoverOptions = {}): DiscoveryEngine {
   const { secrets, clock, ...settings } = resolveDiscoverSettings(options);
-  const engine = new DiscoveryEngine(settings, new ClientProtocol(settings, secrets), {
+  return new DiscoveryEngine(settings, new ClientProtocol(settings, secrets), {
     clock,
     logger: options.logger ?? debugLogger,
     socketFactory: options.socketFactory ?? createUdpSocket,
     interfaceProvider: options.interfaceProvider ?? listInterfaces,
+    interfaceProvider6: options.interfaceProvider6 ?? listIPv6Interfaces,
     signal: options.signal,
     trace: createTracer(options.trace),
     explainsNoInterface: (options as DiscoverCallerOptions).explainsNoInterface === true,
   });
-  return engine.results();
 }

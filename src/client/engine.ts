@@ -14,7 +14,9 @@ import {
   interfaceFor,
   type NetworkInterface,
 } from '../network/interfaces.js';
+import type { IPv6InterfaceAddress, IPv6InterfaceProvider } from '../network/interfaces6.js';
 import { parseIPv4 } from '../network/ipv4.js';
+import { classifyIPv6, formatIPv6, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
 import { routeSourceAddress } from '../network/route.js';
 import { closeSocket, type SocketFactory } from '../network/socket.js';
 import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
@@ -23,6 +25,7 @@ import type { DiscoverSettings } from './options.js';
 import type { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
 import type { Server } from './server.js';
+import { ServerTable, type Sighting } from './table.js';
 import type { ReplyOutcome, TraceFields } from './trace.js';
 
 const MAX_FOREIGN_WARNINGS = 3;
@@ -33,6 +36,7 @@ export interface EngineDependencies {
   readonly logger: Logger;
   readonly socketFactory: SocketFactory;
   readonly interfaceProvider: InterfaceProvider;
+  readonly interfaceProvider6: IPv6InterfaceProvider;
   readonly signal: AbortSignal | undefined;
   readonly trace: (fields: TraceFields) => void;
   /** The caller explains a run with no usable interface itself: the warning is debug then. */
@@ -51,13 +55,16 @@ export class DiscoveryEngine {
   readonly #protocol: ClientProtocol;
   readonly #deps: EngineDependencies;
   readonly #interfaces: readonly NetworkInterface[];
+  readonly #interfaces6: readonly IPv6InterfaceAddress[];
   #state: EngineState = 'opening';
   #channels: Channel[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
-  /** Servers found, by `ip:port`. */
-  readonly #found = new Set<string>();
-  /** Servers not yet taken by the consumer; a promise while its interface is being looked up. */
-  readonly #queue: (Server | Promise<Server>)[] = [];
+  /** Every logical server heard. */
+  readonly #table: ServerTable;
+  /** New servers not yet taken by the consumer. */
+  readonly #queue: Server[] = [];
+  /** Replies waiting for a route lookup to learn their interface before being filed. */
+  readonly #lookups = new Set<Promise<void>>();
   #foreignWarnings = 0;
   #round = 0;
   #failure: { error: unknown } | undefined;
@@ -73,6 +80,13 @@ export class DiscoveryEngine {
     this.#protocol = protocol;
     this.#deps = deps;
     this.#interfaces = deps.interfaceProvider();
+    this.#interfaces6 = settings.family === 'IPv4' ? [] : deps.interfaceProvider6();
+    this.#table = new ServerTable({ ipv4: this.#interfaces, ipv6: this.#interfaces6 }, settings);
+  }
+
+  /** Every server heard so far, each once with all its addresses, in the order first heard. */
+  servers(): Server[] {
+    return this.#table.servers();
   }
 
   /** Where the run is. */
@@ -99,11 +113,15 @@ export class DiscoveryEngine {
         signal?.throwIfAborted();
         const next = this.#queue.shift();
         if (next) {
-          yield await next;
+          yield next;
           continue;
         }
         if (this.#failure) throw this.#failure.error;
-        if (this.#state === 'ended') return;
+        if (this.#state === 'ended') {
+          if (this.#lookups.size === 0) return;
+          await Promise.all(this.#lookups);
+          continue;
+        }
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
@@ -120,6 +138,7 @@ export class DiscoveryEngine {
     const opening = openChannels({
       settings: this.#settings,
       interfaces: this.#interfaces,
+      interfaces6: this.#interfaces6,
       logger: this.#deps.logger,
       socketFactory: this.#deps.socketFactory,
       trace: this.#deps.trace,
@@ -140,7 +159,7 @@ export class DiscoveryEngine {
     this.#channels = opened;
     this.#state = 'running';
     if (opened.length === 0) {
-      const why = nothingToSend(this.#settings, this.#interfaces);
+      const why = nothingToSend(this.#settings, this.#interfaces, this.#interfaces6);
       const quiet = why.noInterface && this.#deps.explainsNoInterface;
       this.#deps.logger[quiet ? 'debug' : 'warn'](`Nothing to send to: ${why.text}`);
       this.#end('nothing-to-send');
@@ -158,7 +177,7 @@ export class DiscoveryEngine {
    * sockets open. */
   #end(reason: EndReason): void {
     if (this.#state === 'ended') return;
-    this.#deps.trace({ type: 'end', reason, found: this.#found.size });
+    this.#deps.trace({ type: 'end', reason, found: this.#table.size });
     this.#state = 'ended';
     for (const timer of this.#timers) clearTimeout(timer);
     for (const channel of this.#channels) void closeSocket(channel.socket);
@@ -176,24 +195,32 @@ export class DiscoveryEngine {
   }
 
   #send(round: number): void {
-    const settings = this.#settings;
+    const { port } = this.#settings;
+    const now = this.#deps.clock.now();
     for (const channel of this.#channels) {
       if (channel.failed) continue;
       channel.lastSend = performance.now();
-      const request = this.#protocol.request(this.#deps.clock.now());
-      const sent = { type: 'send', channel: channel.label, port: settings.port, round } as const;
-      for (const to of channel.destinations) {
-        channel.socket.send(request, settings.port, to, (error) => {
+      // One request per kind per channel and round (a fresh nonce or token each).
+      const requests = new Map<boolean, Buffer>();
+      for (const { to, identify } of channel.destinations) {
+        let request = requests.get(identify);
+        if (!request) {
+          request = this.#protocol.request(now, identify);
+          requests.set(identify, request);
+        }
+        const bytes = request.length;
+        channel.socket.send(request, port, to, (error) => {
           if (error) {
-            this.#deps.logger.warn(`Sending on ${channel.label} to ${to} failed: ${error.message}`);
+            // A group a link cannot carry fails every round: worth a trace, not a warning each.
+            const log = identify ? this.#deps.logger.debug : this.#deps.logger.warn;
+            log.call(
+              this.#deps.logger,
+              `Sending on ${channel.label} to ${to} failed: ${error.message}`,
+            );
           }
-          this.#deps.trace({
-            ...sent,
-            from: channel.bind,
-            to,
-            bytes: request.length,
-            error: error?.message,
-          });
+          const { label, family, bind: from } = channel;
+          const fields = { channel: label, family, from, to, port, bytes, round };
+          this.#deps.trace({ type: 'send', ...fields, error: error?.message });
         });
       }
     }
@@ -237,42 +264,78 @@ export class DiscoveryEngine {
       if (reply.skewMs !== undefined) this.#reportStale(channel.label, remote, reply.skewMs);
       return;
     }
-    const key = `${reply.ip}:${reply.port}`;
-    const foreign = reply.ip !== remote.address;
+    const key =
+      reply.family === 'IPv6' ? `[${reply.ip}]:${reply.port}` : `${reply.ip}:${reply.port}`;
+    const source = bareAddress(remote.address);
+    const foreign = reply.ip !== source;
     if (foreign && !this.#settings.acceptForeignAddresses) {
       // A few warnings explain the problem; a flood of spoofed replies must not flood the log.
       const log = this.#foreignWarnings++ < MAX_FOREIGN_WARNINGS ? logger.warn : logger.debug;
       log.call(logger, `Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
       return traced('foreign', key);
     }
-    if (this.#found.has(key)) return traced('duplicate', key);
-    this.#found.add(key);
-    traced('accepted', key);
-    const source = parseIPv4(remote.address);
-    const server: Server = {
-      ip: reply.ip,
+    const rtt = Math.round((performance.now() - (reply.sentAt ?? channel.lastSend)) * 100) / 100;
+    const zone = remote.address.split('%')[1] ?? channel.link?.name;
+    const linkLocal = reply.family === 'IPv6' && isLinkLocal6(reply.ip);
+    if (linkLocal && zone === undefined) return traced('malformed', key); // cannot be reached
+    const address = linkLocal ? `${reply.ip}%${zone}` : reply.ip;
+    const sighting = (iface: string | undefined): Sighting => ({
+      address: { address, family: reply.family, interface: iface, rtt },
       port: reply.port,
-      url: `${reply.metadata?.scheme ?? 'http'}://${reply.ip}:${reply.port}`,
       source: remote.address,
       sourcePort: remote.port,
-      interface:
-        channel.iface?.name ??
-        (source === undefined ? undefined : interfaceFor(source, this.#interfaces)?.name),
-      rttMs: Math.round((performance.now() - (reply.sentAt ?? channel.lastSend)) * 100) / 100,
       raw: reply.raw,
       foreign,
-      protocol: this.#settings.mode,
-      authenticated: this.#settings.authenticated,
       metadata: reply.metadata,
-    };
+    });
+    const known = this.#interfaceOf(channel, remote.address, zone);
+    if (known !== undefined) {
+      this.#file(sighting(known), key, traced);
+      return;
+    }
     // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
-    this.#queue.push(
-      server.interface === undefined
-        ? this.#routeInterface(remote.address).then((name) => ({ ...server, interface: name }))
-        : server,
-    );
-    if (this.#found.size >= this.#settings.maxResults) this.#end('max-results');
+    const lookup = this.#routeInterface(
+      remote.address,
+      reply.family === 'IPv6' || source.includes(':'),
+    )
+      .then((name) => this.#file(sighting(name), key, traced))
+      .catch((error: unknown) => this.#unexpected('filing a reply', error))
+      .finally(() => {
+        this.#lookups.delete(lookup);
+        this.#wake();
+      });
+    this.#lookups.add(lookup);
+  }
+
+  /** Files a believed reply in the table; a new server goes to the consumer. */
+  #file(sighting: Sighting, key: string, traced: (outcome: ReplyOutcome, claims?: string) => void) {
+    if (this.#table.size >= this.#settings.maxResults) return traced('too-late', key);
+    const { outcome, server } = this.#table.add(sighting);
+    if (outcome !== 'new') return traced(outcome === 'new-address' ? 'merged' : 'duplicate', key);
+    traced('accepted', key);
+    this.#queue.push(server());
+    if (this.#table.size >= this.#settings.maxResults) this.#end('max-results');
     this.#wake();
+  }
+
+  /**
+   * The local interface a reply came in on, when known without asking the route: the channel's
+   * own, the zone of a link-local source, or the interface whose prefix holds the source.
+   */
+  #interfaceOf(channel: Channel, source: string, zone: string | undefined): string | undefined {
+    const own = channel.iface?.name ?? channel.link?.name;
+    if (own !== undefined) return own;
+    if (zone !== undefined) return zone;
+    const ipv4 = parseIPv4(source);
+    if (ipv4 !== undefined) return interfaceFor(ipv4, this.#interfaces)?.name;
+    const parsed = parseIPv6(source);
+    if (!parsed) return undefined;
+    return this.#interfaces6.find(
+      (a) =>
+        a.kind !== 'loopback' &&
+        a.kind !== 'link-local' &&
+        ipv6CidrContains(a.network, parsed.value),
+    )?.name;
   }
 
   /** A reply with the key but outside the window: traced every time, logged once a minute. */
@@ -287,12 +350,26 @@ export class DiscoveryEngine {
   }
 
   /** The interface holding the local address of the route to `ip`, if any. */
-  async #routeInterface(ip: string): Promise<string | undefined> {
+  async #routeInterface(ip: string, ipv6: boolean): Promise<string | undefined> {
     try {
-      const local = await routeSourceAddress(ip, this.#deps.socketFactory);
-      return this.#interfaces.find((iface) => iface.address === local)?.name;
+      const local = await routeSourceAddress(ip, this.#deps.socketFactory, ipv6 ? 'udp6' : 'udp4');
+      if (local === undefined) return undefined;
+      if (!ipv6) return this.#interfaces.find((iface) => iface.address === local)?.name;
+      const value = parseIPv6(local)?.value;
+      return this.#interfaces6.find((a) => a.value === value)?.name;
     } catch {
       return undefined; // a tag is not worth losing the server over
     }
   }
+}
+
+/** An address without its zone, canonical (IPv6 per RFC 5952). */
+function bareAddress(address: string): string {
+  const parsed = parseIPv6(address);
+  return parsed ? formatIPv6({ value: parsed.value, zone: undefined }) : address;
+}
+
+function isLinkLocal6(address: string): boolean {
+  const parsed = parseIPv6(address);
+  return parsed !== undefined && classifyIPv6(parsed.value) === 'link-local';
 }

@@ -2,7 +2,9 @@ import { type Clock, checkClock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
+import type { IPv6InterfaceProvider } from '../network/interfaces6.js';
 import { compileInterfacePattern, type InterfaceMatcher } from '../network/select.js';
+import { compileLinkPattern, type LinkMatcher } from '../network/select6.js';
 import type { SocketFactory } from '../network/socket.js';
 import {
   checkBoolean,
@@ -51,15 +53,26 @@ export interface DiscoverOptions {
   /** Re-sends after the first request, with backoff, inside the deadline. Env `DISCOVERY_CLIENT_RETRIES`. @default 5 */
   retries?: number;
   /**
-   * Interfaces to broadcast on: names, globs (`veth*`) or CIDRs. Loopback and link-local
-   * interfaces are used only when a pattern names them. A pattern that matches no interface
+   * Which IP family to ask over: `IPv4` (broadcast, the IPv4 group, IPv4 targets), `IPv6` (the
+   * IPv6 group on each link, IPv6 targets), or `any`, both in the same run (docs/ipv6.md). IPv6
+   * asks with the extended request, so Fernet mode (`encryption`), the original's, is IPv4 only.
+   * @default 'any'
+   */
+  family?: 'any' | 'IPv4' | 'IPv6';
+  /**
+   * Interfaces to ask on: names, globs (`veth*`), IPv4 CIDRs or IPv6 CIDRs (`fd00::/64`: the
+   * interfaces holding such an address). Loopback and link-local interfaces are used only when
+   * a pattern names them. A pattern that matches no interface
    * that is up is logged as a warning and traced (`unmatched-pattern`). Env
    * `DISCOVERY_CLIENT_INTERFACES_WHITELIST` (comma-separated). @default every interface that is up
    */
   interfaces?: readonly string[];
   /** Interfaces not to use, same patterns. Env `DISCOVERY_CLIENT_INTERFACES_BLACKLIST`. */
   exclude?: readonly string[];
-  /** Extra unicast targets: IPv4 addresses, host names or CIDRs up to /22. */
+  /**
+   * Extra unicast targets: IPv4 addresses, IPv6 addresses (`::1`, `fd00::5`, `fe80::5%eth0`),
+   * host names (both families) or IPv4 CIDRs up to /22.
+   */
   targets?: readonly string[];
   /** Broadcast on the selected interfaces; false sends to `targets` only. @default true */
   broadcast?: boolean;
@@ -119,8 +132,10 @@ export interface DiscoverOptions {
   env?: Env;
   /** Creates UDP sockets. @default dgram.createSocket */
   socketFactory?: SocketFactory;
-  /** Lists local interfaces. @default listInterfaces */
+  /** Lists local IPv4 interfaces. @default listInterfaces */
   interfaceProvider?: InterfaceProvider;
+  /** Lists local IPv6 addresses. @default listIPv6Interfaces */
+  interfaceProvider6?: IPv6InterfaceProvider;
 }
 
 /** Client settings after options, environment and defaults. */
@@ -130,8 +145,12 @@ export interface DiscoverSettings {
   readonly prefix: string;
   readonly timeout: number;
   readonly retries: number;
+  readonly family: 'any' | 'IPv4' | 'IPv6';
   readonly include: readonly InterfaceMatcher[];
   readonly exclude: readonly InterfaceMatcher[];
+  /** The same patterns, for IPv6 links. */
+  readonly includeLinks: readonly LinkMatcher[];
+  readonly excludeLinks: readonly LinkMatcher[];
   readonly targets: readonly Target[];
   readonly broadcast: boolean;
   readonly acceptForeignAddresses: boolean;
@@ -139,6 +158,13 @@ export interface DiscoverSettings {
   readonly receiveBufferSize: number;
   /** The request sent: the original's, a Fernet token of it, or beckon's extended request. */
   readonly mode: 'plain' | 'fernet' | 'extended';
+  /**
+   * Whether the run may send requests whose answers identify their server (the extended
+   * request): always in extended mode; in plain mode only with the default message and prefix
+   * (a custom one is how original deployments keep apart, and the extended request carries no
+   * message); never in Fernet mode. IPv6 and the groups need it.
+   */
+  readonly identify: boolean;
   /** Whether replies must prove they come from a holder of the key (Fernet or `authKey`). */
   readonly authenticated: boolean;
   readonly service: string | undefined;
@@ -202,6 +228,14 @@ export function resolveDiscoverSettings(
     checkBoolean('extended', options.extended ?? false) ||
     service !== undefined ||
     authKey !== undefined;
+  const family = checkFamily(options.family);
+  if (fernetKey && family === 'IPv6') {
+    throw new InvalidOptionError(
+      'family',
+      family,
+      "'any' or 'IPv4' with Fernet encryption: IPv6 asks with the extended request, and Fernet is the original's IPv4 mode",
+    );
+  }
   if (fernetKey && extended) {
     throw new InvalidOptionError(
       options.service !== undefined ? 'service' : options.extended ? 'extended' : 'authKey',
@@ -221,21 +255,32 @@ export function resolveDiscoverSettings(
   const logger = options.logger ?? debugLogger;
   warnUnknownEnvNames(env, logger);
   if (timeout < SHORT_TIMEOUT_MS) warnOnce(logger, describeShortTimeout(timeout, options, env));
+  const message = checkText(
+    options.message === undefined ? messageVariable : 'message',
+    options.message ?? envValue(env, messageVariable) ?? DEFAULT_MESSAGE,
+    512,
+  );
+  const prefix = checkText(
+    options.prefix === undefined ? prefixVariable : 'prefix',
+    options.prefix ?? envValue(env, prefixVariable) ?? DEFAULT_PREFIX,
+    64,
+  );
+  const identify =
+    extended || (!fernetKey && message === DEFAULT_MESSAGE && prefix === DEFAULT_PREFIX);
+  if (family === 'IPv6' && !identify) {
+    throw new InvalidOptionError(
+      'family',
+      family,
+      `'any' or 'IPv4' with a custom message or prefix: IPv6 asks with the extended request, which carries no message (keep beckon deployments apart with \`service\` instead)`,
+    );
+  }
   return {
     port:
       options.port === undefined
         ? envClientPort(env, portVariable, logger)
         : checkPort('port', options.port),
-    message: checkText(
-      options.message === undefined ? messageVariable : 'message',
-      options.message ?? envValue(env, messageVariable) ?? DEFAULT_MESSAGE,
-      512,
-    ),
-    prefix: checkText(
-      options.prefix === undefined ? prefixVariable : 'prefix',
-      options.prefix ?? envValue(env, prefixVariable) ?? DEFAULT_PREFIX,
-      64,
-    ),
+    message,
+    prefix,
     timeout,
     retries: checkInteger(
       'retries',
@@ -243,8 +288,11 @@ export function resolveDiscoverSettings(
       0,
       100,
     ),
+    family,
     include: include.map((p) => compileInterfacePattern('interfaces', p)),
     exclude: exclude.map((p) => compileInterfacePattern('exclude', p)),
+    includeLinks: include.map((p) => compileLinkPattern('interfaces', p)),
+    excludeLinks: exclude.map((p) => compileLinkPattern('exclude', p)),
     targets: targets.map((t) => parseTarget('targets', t)),
     broadcast: checkBoolean('broadcast', options.broadcast ?? true),
     acceptForeignAddresses: checkBoolean(
@@ -259,6 +307,7 @@ export function resolveDiscoverSettings(
       MAX_RECEIVE_BUFFER_SIZE,
     ),
     mode: fernetKey ? 'fernet' : extended ? 'extended' : 'plain',
+    identify,
     authenticated: fernetKey !== undefined || authKey !== undefined,
     service,
     replayProtection: checkBoolean('replayProtection', options.replayProtection ?? true),
@@ -266,6 +315,15 @@ export function resolveDiscoverSettings(
     secrets: { fernetKey, authKey },
     clock: checkClock(options.clock),
   };
+}
+
+const FAMILIES = ['any', 'IPv4', 'IPv6'] as const;
+
+function checkFamily(value: unknown): DiscoverSettings['family'] {
+  if (value === undefined) return 'any';
+  if (FAMILIES.includes(value as DiscoverSettings['family']))
+    return value as DiscoverSettings['family'];
+  throw new InvalidOptionError('family', value, "'any', 'IPv4' or 'IPv6'");
 }
 
 /** Below this, a timeout leaves no time for replies: almost surely seconds given as milliseconds. */

@@ -51,8 +51,9 @@ const DROPPED: Readonly<Record<ReplyDropReason, DroppedReply>> = {
 
 /** A reply that was believed. */
 export interface BelievedReply {
-  /** The claimed IPv4 address, canonical. */
+  /** The claimed address, canonical: IPv4 dotted decimal, or IPv6 (RFC 5952, no zone). */
   readonly ip: string;
+  readonly family: 'IPv4' | 'IPv6';
   readonly port: number;
   /** The reply as text (decrypted in Fernet mode); base64 of the datagram for extended answers. */
   readonly raw: string;
@@ -82,11 +83,15 @@ export class ClientProtocol {
    * The datagram for one round on one channel (a new token or nonce each time).
    *
    * @param now this host's time, milliseconds since the epoch
+   * @param identify the answer must identify its server (instance id, metadata): in plain mode
+   *   the extended request is sent instead of the original's. For the multicast groups and
+   *   IPv6, which only beckon responders answer, so that one server heard on several paths is
+   *   reported once.
    */
-  request(now: number): Buffer {
+  request(now: number, identify = false): Buffer {
     const { fernetKey, authKey } = this.#secrets; // a Fernet key exactly in fernet mode
     if (fernetKey) return encryptFernet(fernetKey, this.#plainRequest, now / 1000, randomBytes(16));
-    if (this.#settings.mode === 'plain') return this.#plainRequest;
+    if (this.#settings.mode === 'plain' && !identify) return this.#plainRequest;
     const nonce = randomBytes(extended.NONCE_SIZE);
     this.#nonces.set(nonce.toString('hex'), performance.now());
     return extended.encodeRequest(
@@ -109,21 +114,23 @@ export class ClientProtocol {
       }
       return this.#parsePlain(message.plaintext, message.plaintext.toString('utf8'));
     }
-    if (this.#settings.mode === 'extended') return this.#parseExtended(datagram);
+    const answer = this.#nonces.size > 0 ? extended.decodeAnswer(datagram) : undefined;
+    if (answer || this.#settings.mode === 'extended') return this.#parseExtended(datagram, answer);
     return this.#parsePlain(datagram, datagram.subarray(0, REPLY_BUFFER_SIZE).toString('utf8'));
   }
 
   #parsePlain(bytes: Buffer, raw: string): BelievedReply | DroppedReply {
     const reply = parsePlainReply(bytes, this.#prefix);
     if (!reply) return DROPPED.malformed;
-    return { ip: reply.ip, port: reply.port, raw, sentAt: undefined, metadata: undefined };
+    const { ip, port } = reply;
+    return { ip, family: 'IPv4', port, raw, sentAt: undefined, metadata: undefined };
   }
 
-  #parseExtended(datagram: Buffer): BelievedReply | DroppedReply {
-    const answer = extended.decodeAnswer(datagram);
-    // An IPv6 answer (address6) is for the IPv6 client, not built yet (docs/ipv6.md): this one
-    // reports IPv4 servers only, so such an answer must not become an `ip` it cannot put in a URL.
-    if (!answer || parseIPv4(answer.address) === undefined) return DROPPED.malformed;
+  #parseExtended(
+    datagram: Buffer,
+    answer = extended.decodeAnswer(datagram),
+  ): BelievedReply | DroppedReply {
+    if (!answer) return DROPPED.malformed;
     const { authKey } = this.#secrets;
     if (authKey && !(answer.authenticated && extended.verifyTag(answer, [authKey]))) {
       return DROPPED.unauthenticated;
@@ -134,6 +141,7 @@ export class ClientProtocol {
     if (sentAt === undefined) return DROPPED.unsolicited;
     return {
       ip: answer.address,
+      family: parseIPv4(answer.address) === undefined ? 'IPv6' : 'IPv4',
       port: answer.port ?? DEFAULT_HTTP_PORT,
       raw: datagram.toString('base64'),
       sentAt,

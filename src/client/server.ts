@@ -1,15 +1,35 @@
 /** What discovery reports about one server. */
 import type { ServerMetadata } from '../protocol/extended.js';
+import type { ServerAddress } from './addresses.js';
 import type { DiscoverSettings } from './options.js';
 
-/** A server that answered. */
+export type { ServerAddress } from './addresses.js';
+
+/**
+ * A server that answered: one logical server, however many paths it answered on (docs/ipv6.md,
+ * "One server, several addresses"). The fields below `addresses` describe the path of `ip`.
+ */
 export interface Server {
-  /** The server's IPv4 address (canonical dotted decimal). */
+  /**
+   * The address to reach it at: the first of `addresses`. IPv4 dotted decimal, or IPv6 in
+   * RFC 5952 form, with the zone for a link-local one (`fe80::1%eth0`).
+   */
   readonly ip: string;
+  /** The family of `ip`. */
+  readonly family: 'IPv4' | 'IPv6';
   /** Its HTTP port; 8000 when the reply had none, as in the original. */
   readonly port: number;
-  /** `<scheme>://ip:port`: the scheme of an extended answer, else `http`. */
+  /**
+   * `<scheme>://host:port`: the scheme of an extended answer, else `http`; an IPv6 host is in
+   * brackets, a zone written `%25` as RFC 6874 says (`http://[fe80::1%25eth0]:8080`), which
+   * Node's `fetch` refuses: see docs/ipv6.md for what works.
+   */
   readonly url: string;
+  /**
+   * Every address it answered from, best first: same prefix as a local interface (or
+   * loopback), then other routable ones, then link-local; then the lowest RTT; then IPv4.
+   */
+  readonly addresses: readonly ServerAddress[];
   /** The reply packet's source address: the truth about who answered. */
   readonly source: string;
   /** The reply packet's source port. */

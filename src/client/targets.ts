@@ -1,7 +1,8 @@
-/** Explicit unicast targets: IPv4 addresses, host names, or small CIDRs. */
+/** Explicit unicast targets: IPv4 or IPv6 addresses, host names, or small IPv4 CIDRs. */
 import { lookup } from 'node:dns/promises';
 import { InvalidOptionError } from '../errors.js';
 import { cidrHosts, cidrSize, parseCidr, parseIPv4 } from '../network/ipv4.js';
+import { normalizeServerAddress } from './addresses.js';
 
 /** Largest CIDR accepted as a target: a /22, 1,024 addresses per send round. */
 export const MAX_TARGET_ADDRESSES = 1024;
@@ -21,7 +22,19 @@ export type Target =
  *   {@link MAX_TARGET_ADDRESSES} addresses, or a host name.
  */
 export function parseTarget(option: string, text: string): Target {
-  const trimmed = text.trim();
+  const trimmed = text.trim().replace(/^\[(.*)\]$/, '$1');
+  if (trimmed.includes(':') && !trimmed.includes('/')) {
+    // IPv6: a mapped IPv4 address becomes that address; link-local needs its zone.
+    const address = normalizeServerAddress(trimmed);
+    if (!address) {
+      throw new InvalidOptionError(
+        option,
+        text,
+        'an IPv6 unicast address (a link-local one with its zone, such as fe80::1%eth0), an IPv4 address, a host name, or a small IPv4 CIDR',
+      );
+    }
+    return { kind: 'addresses', text: trimmed, addresses: [address.address] };
+  }
   if (trimmed.includes('/') || parseIPv4(trimmed) !== undefined) {
     const cidr = parseCidr(trimmed);
     if (!cidr || cidrSize(cidr) > MAX_TARGET_ADDRESSES) {
@@ -39,9 +52,13 @@ export function parseTarget(option: string, text: string): Target {
   return { kind: 'host', text: trimmed };
 }
 
-/** Resolves targets to addresses; a host name that does not resolve is reported, not thrown. */
+/**
+ * Resolves targets to addresses (host names to `family`'s addresses, 0 for both); a host name
+ * that does not resolve is reported, not thrown.
+ */
 export async function resolveTargets(
   targets: readonly Target[],
+  family: 0 | 4 | 6,
   onUnresolved: (target: string, error: unknown) => void,
 ): Promise<string[]> {
   const addresses = new Set<string>();
@@ -52,7 +69,7 @@ export async function resolveTargets(
         return;
       }
       try {
-        for (const { address } of await lookup(target.text, { family: 4, all: true })) {
+        for (const { address } of await lookup(target.text, { family, all: true })) {
           addresses.add(address);
         }
       } catch (error) {

@@ -6,6 +6,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { InterfaceClass } from '../network/classify.js';
 import type { SkipReason } from '../network/select.js';
+import type { LinkSkipReason } from '../network/select6.js';
 import type { ReplyDropReason } from './protocol.js';
 
 /** The diagnostics channel every discovery run publishes its {@link TraceEvent}s on. */
@@ -14,12 +15,21 @@ export const DISCOVER_CHANNEL = 'beckon:discover';
 /**
  * What became of a reply:
  * - `accepted`: a new server, returned to the caller;
- * - `duplicate`: a server already returned in this run (another interface, a retry);
+ * - `merged`: another address of a server already found (IPv6 beside IPv4, another
+ *   interface): added to its `addresses`;
+ * - `duplicate`: an address of a server already found, heard again (a retry, the group and
+ *   broadcast both reaching it);
  * - `foreign`: it claims an address other than its source (see `acceptForeignAddresses`);
  * - `malformed`, `unauthenticated`, `unsolicited`, `stale`, `replay`: see {@link ReplyDropReason};
  * - `too-late`: it came after the run had ended (deadline or `maxResults`).
  */
-export type ReplyOutcome = 'accepted' | 'duplicate' | 'foreign' | 'too-late' | ReplyDropReason;
+export type ReplyOutcome =
+  | 'accepted'
+  | 'merged'
+  | 'duplicate'
+  | 'foreign'
+  | 'too-late'
+  | ReplyDropReason;
 
 /** Fields every trace event has. */
 export interface TraceBase {
@@ -43,6 +53,17 @@ export type TraceFields =
       readonly skipped: SkipReason | undefined;
     }
   | {
+      /** An IPv6 link was considered for the IPv6 group. */
+      readonly type: 'link';
+      readonly interface: string;
+      /** Its IPv6 addresses; link-local ones with their zone. */
+      readonly addresses: readonly string[];
+      /** Where requests go on it (the group zoned with its name, `::1` for loopback); undefined when skipped. */
+      readonly group: string | undefined;
+      /** Why it was skipped; undefined when used. */
+      readonly skipped: LinkSkipReason | undefined;
+    }
+  | {
       /**
        * An `interfaces` (include) or `exclude` pattern matched no interface of this host: a typo,
        * or an interface that is not up. An include pattern matching nothing is also a warning.
@@ -62,6 +83,7 @@ export type TraceFields =
       readonly type: 'send';
       /** The interface name, or `targets` for unicast targets. */
       readonly channel: string;
+      readonly family: 'IPv4' | 'IPv6';
       readonly from: string;
       readonly to: string;
       readonly port: number;

@@ -11,6 +11,7 @@ import {
   parseIPv4,
   prefixMask,
 } from './ipv4.js';
+import { parseIPv6 } from './ipv6.js';
 import {
   type LinkFacts,
   type LinkFactsReader,
@@ -41,6 +42,11 @@ export interface NetworkInterface {
   readonly up: boolean;
   /** What kind of network it leads to: see {@link InterfaceClass}. */
   readonly class: InterfaceClass;
+  /**
+   * The IPv6 addresses of the same interface (their 128-bit values), so that an IPv6 CIDR
+   * pattern (`--interface fd00::/64`) selects it for IPv4 too. Absent when not listed.
+   */
+  readonly ipv6?: readonly bigint[];
 }
 
 /** Lists the host's IPv4 interfaces; inject another one in tests or unusual environments. */
@@ -58,13 +64,18 @@ export function listInterfaces(readFacts: LinkFactsReader = classFacts): Network
   const result: NetworkInterface[] = [];
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
     let facts: LinkFacts | undefined; // read only for links with IPv4: the responder polls this
+    const ipv6 = (addresses ?? []).flatMap((entry) => {
+      const parsed = entry.family === 'IPv6' ? parseIPv6(entry.address) : undefined;
+      return parsed ? [parsed.value] : [];
+    });
     for (const entry of addresses ?? []) {
       if (entry.family !== 'IPv4') continue;
       facts ??= readFacts(name);
       const ip = parseIPv4(entry.address);
       const prefix = netmaskPrefix(entry.netmask);
       if (ip === undefined || prefix === undefined) continue;
-      result.push(describeAddress(name, entry.address, prefix, true, facts, entry.internal));
+      const iface = describeAddress(name, entry.address, prefix, true, facts, entry.internal);
+      result.push(ipv6.length > 0 ? { ...iface, ipv6 } : iface);
     }
   }
   return result;

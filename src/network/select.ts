@@ -1,7 +1,8 @@
-/** Choosing interfaces by name, glob (`veth*`) or CIDR (`10.0.0.0/8`). */
+/** Choosing interfaces by name, glob (`veth*`) or CIDR (`10.0.0.0/8`, `fd00::/64`). */
 import { InvalidOptionError } from '../errors.js';
 import type { NetworkInterface } from './interfaces.js';
 import { cidrContains, parseCidr, parseIPv4 } from './ipv4.js';
+import { ipv6CidrContains, parseIPv6Cidr } from './ipv6.js';
 
 /** Tests one interface address against one pattern. */
 export interface InterfaceMatcher {
@@ -11,7 +12,8 @@ export interface InterfaceMatcher {
 }
 
 /**
- * Compiles a pattern: a CIDR (contains `/`) matches addresses inside it, a glob (`*`, `?`)
+ * Compiles a pattern: an IPv4 CIDR matches addresses inside it, an IPv6 CIDR matches the
+ * addresses of an interface that also holds an IPv6 address inside it, a glob (`*`, `?`)
  * matches names, anything else is an exact name.
  *
  * @throws {InvalidOptionError} for a malformed CIDR or an empty pattern.
@@ -20,12 +22,19 @@ export function compileInterfacePattern(option: string, pattern: string): Interf
   return Object.assign(compileMatch(option, pattern), { pattern });
 }
 
+const PATTERNS =
+  'an interface name, glob, IPv4 CIDR or IPv6 CIDR (such as 10.0.0.0/8 or fd00::/8; no zone, prefix 0 to 128)';
+
 function compileMatch(option: string, pattern: string): (iface: NetworkInterface) => boolean {
   const text = pattern.trim();
+  if (text.includes('/') && text.includes(':')) {
+    const cidr = parseIPv6Cidr(text);
+    if (!cidr) throw new InvalidOptionError(option, pattern, PATTERNS);
+    return (iface) => iface.ipv6?.some((value) => ipv6CidrContains(cidr, value)) === true;
+  }
   if (text.includes('/')) {
     const cidr = parseCidr(text);
-    if (!cidr)
-      throw new InvalidOptionError(option, pattern, 'an interface name, glob or IPv4 CIDR');
+    if (!cidr) throw new InvalidOptionError(option, pattern, PATTERNS);
     return (iface) => cidrContains(cidr, parseIPv4(iface.address) ?? -1);
   }
   if (text === '') throw new InvalidOptionError(option, pattern, 'a non-empty interface pattern');

@@ -9,7 +9,7 @@ export type SocketFactory = (options: SocketOptions) => Socket;
  * `dns.lookup`, which costs a regular expression and a tick per datagram.
  */
 export const literalLookup: NonNullable<SocketOptions['lookup']> = (address, _options, callback) =>
-  callback(null, address, 4);
+  callback(null, address, address.includes(':') ? 6 : 4);
 
 /** `dgram.createSocket`. */
 export const createUdpSocket: SocketFactory = (options) => createSocket(options);

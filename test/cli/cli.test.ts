@@ -260,7 +260,9 @@ describe('beckon serve', () => {
     try {
       assert.match(serve.output, /Reply jitter:\s+150-250 ms\n/);
       // One request only: a re-send 100 ms later would be the one a plain reply is timed from.
-      const args = ['--timeout', '1.5', '--retries', '0', '--receive-buffer', '300000'];
+      // IPv4 only: with jitter, the IPv6 answer may come before the IPv4 ones that say they are
+      // one server, and --json streams each server as first heard (docs/ipv6.md).
+      const args = ['--timeout', '1.5', '--retries', '0', '--receive-buffer', '300000', '--ipv4'];
       const found = await discoverOnLo(serve.port, ...args, '--json');
       assert.equal(found.code, 0, found.stderr);
       const server = JSON.parse(found.stdout);

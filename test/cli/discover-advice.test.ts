@@ -37,7 +37,7 @@ describe('beckon discover advice', () => {
     assert.equal(run.stdout, '');
     assert.match(
       run.stderr,
-      /^beckon: --interface "nope" matches no interface that is up with an IPv4 address\. Interfaces here: .*lo 127\.0\.0\.1\/8/,
+      /^beckon: --interface "nope" matches no interface that is up with an IPv4 address or IPv6 link\. Interfaces here: .*lo 127\.0\.0\.1\/8/,
     );
     for (const [name, addresses] of Object.entries(networkInterfaces())) {
       for (const a of addresses ?? []) {

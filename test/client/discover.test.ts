@@ -126,7 +126,8 @@ describe('discover', () => {
       retries: 0,
     });
     assert.deepEqual(withoutRetries, []);
-    assert.equal(silent.requests(), 1);
+    // One round: the plain request and, on loopback (no multicast), the extended one.
+    assert.equal(silent.requests(), 2);
   });
 
   it('ends at the deadline under a steady stream of junk (the original never ended)', async () => {

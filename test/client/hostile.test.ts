@@ -13,6 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { discover, discoverOne, discoverStream, type Server } from '../../src/client/discover.js';
 import type { DiscoverOptions } from '../../src/client/options.js';
+import { MAX_ADDRESSES_PER_SERVER } from '../../src/client/table.js';
 import type { Logger } from '../../src/logger.js';
 import { formatIPv4, parseIPv4 } from '../../src/network/ipv4.js';
 import * as extended from '../../src/protocol/extended.js';
@@ -492,7 +493,12 @@ describe('client against hostile extended responders', () => {
       if (count !== 1) return;
       return paced(
         3000,
-        (i) => answer(nonce, { address: `10.1.${(i >> 8) & 255}.${i & 255}`, port: 1 + i }),
+        (i) =>
+          answer(nonce, {
+            address: `10.1.${(i >> 8) & 255}.${i & 255}`,
+            port: 1 + i,
+            metadata: { ...META, instanceId: `forged-${i}` },
+          }),
         reply,
       );
     });
@@ -510,6 +516,24 @@ describe('client against hostile extended responders', () => {
       assertValid(server, { port: fake.port, mode: 'extended', foreign: true });
       assert.equal(server.foreign, true);
     }
+    assert.deepEqual(fake.errors, []);
+  });
+
+  it('keeps at most 16 addresses for one instance id, however many paths claim it', async () => {
+    const fake = await hostile((request, reply, count) => {
+      const nonce = nonceOf(request);
+      if (count !== 1) return;
+      return paced(
+        2000,
+        (i) => answer(nonce, { address: `10.2.${(i >> 8) & 255}.${i & 255}` }),
+        reply,
+      );
+    });
+    const servers = await discover(
+      at(fake.port, { extended: true, acceptForeignAddresses: true, timeout: 3000 }),
+    );
+    assert.equal(servers.length, 1);
+    assert.equal(servers[0]?.addresses.length, MAX_ADDRESSES_PER_SERVER);
     assert.deepEqual(fake.errors, []);
   });
 });

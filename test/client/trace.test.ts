@@ -52,6 +52,7 @@ describe('discover trace', () => {
     const events: TraceEvent[] = [];
     const servers = await discover({
       ...LOCAL,
+      family: 'IPv4',
       port: server.port,
       timeout: 700,
       retries: 2,
@@ -87,17 +88,21 @@ describe('discover trace', () => {
     );
 
     const sends = ofType(events, 'send');
-    assert.ok(sends.length >= 1, 'at least one send');
+    const plain = sends.filter((s) => s.bytes === 'DISCOVER_SERVER'.length);
+    assert.ok(plain.length >= 1, 'at least one send');
     assert.deepEqual(
-      sends.map((s) => s.round),
-      sends.map((_, i) => i + 1),
+      plain.map((s) => s.round),
+      plain.map((_, i) => i + 1),
     );
+    // Loopback has no multicast: its broadcast also carries the extended request each round,
+    // whose answer would name a beckon server's instance (docs/ipv6.md).
+    assert.equal(sends.length, plain.length * 2);
     for (const send of sends) {
       assert.equal(send.channel, 'lo');
+      assert.equal(send.family, 'IPv4');
       assert.equal(send.from, '127.0.0.1');
       assert.equal(send.to, '127.255.255.255');
       assert.equal(send.port, server.port);
-      assert.equal(send.bytes, 'DISCOVER_SERVER'.length);
       assert.equal(send.error, undefined);
     }
     assert.equal(sends.length, server.requests());
@@ -130,6 +135,34 @@ describe('discover trace', () => {
       published.filter((e) => e.run === run),
       events,
     );
+  });
+
+  it('traces IPv6 links, sends and replies beside IPv4, one server with both addresses', async () => {
+    const responder = createResponder({ port: 0, env: {}, httpPort: 8086, rateLimit: 0 });
+    await responder.start();
+    cleanup.push(() => responder.stop());
+    const events: TraceEvent[] = [];
+    const servers = await discover({
+      ...LOCAL,
+      port: responder.port ?? 0,
+      timeout: 500,
+      trace: (event) => events.push(event),
+    });
+    const [link] = ofType(events, 'link').filter((e) => e.interface === 'lo');
+    assert.deepEqual([link?.group, link?.skipped, link?.addresses], ['::1', undefined, ['::1']]);
+    const sends6 = ofType(events, 'send').filter((e) => e.family === 'IPv6');
+    assert.ok(sends6.length >= 1);
+    for (const send of sends6) assert.deepEqual([send.from, send.to], ['::', '::1']);
+    const replies6 = ofType(events, 'reply').filter((e) => e.from === '::1');
+    assert.equal(replies6[0]?.claims, '[::1]:8086');
+    assert.ok(['accepted', 'merged'].includes(replies6[0]?.outcome ?? ''));
+    assert.equal(servers.length, 1);
+    // Both loopback: the same tier, so the RTT (beyond noise) then the family orders them.
+    assert.deepEqual(servers[0]?.addresses.map((a) => [a.address, a.family, a.interface]).sort(), [
+      ['127.0.0.1', 'IPv4', 'lo'],
+      ['::1', 'IPv6', 'lo'],
+    ]);
+    assert.equal(servers[0]?.ip, servers[0]?.addresses[0]?.address);
   });
 
   it('publishes on the channel without a trace listener', async () => {

@@ -39,6 +39,7 @@ describe('interface patterns that match nothing', () => {
       interfaces: ['lo', 'eht0'],
       exclude: ['tun*'],
       interfaceProvider: onlyLoopback,
+      interfaceProvider6: () => [],
       logger: seen.logger,
       trace: seen.trace,
     });
@@ -62,6 +63,7 @@ describe('interface patterns that match nothing', () => {
       timeout: 300,
       interfaces: ['nope'],
       interfaceProvider: onlyLoopback,
+      interfaceProvider6: () => [],
       logger: seen.logger,
       trace: seen.trace,
     });
@@ -82,6 +84,7 @@ describe('interface patterns that match nothing', () => {
       interfaces: ['l?', '127.0.0.0/8'],
       exclude: [],
       interfaceProvider: onlyLoopback,
+      interfaceProvider6: () => [],
       logger: seen.logger,
       trace: seen.trace,
     });
@@ -98,6 +101,7 @@ describe('interface patterns that match nothing', () => {
       retries: 0,
       interfaces: ['lo', 'eht1'],
       interfaceProvider: onlyLoopback,
+      interfaceProvider6: () => [],
       logger: seen.logger,
       trace: seen.trace,
     };

@@ -1,7 +1,8 @@
-import { discoverStream, type Server } from '../../client/discover.js';
+import { createEngine } from '../../client/discover.js';
 import { type DiscoverCallerOptions, resolveDiscoverSettings } from '../../client/options.js';
 import type { TraceEvent } from '../../client/trace.js';
 import { listInterfaces } from '../../network/interfaces.js';
+import { listIPv6Interfaces } from '../../network/interfaces6.js';
 import { describeSkew } from '../../security/clock-skew.js';
 import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
 import { formatTable } from '../format.js';
@@ -11,7 +12,8 @@ import { withDocsPath } from '../package-files.js';
 
 export const help = `Usage: beckon discover [options]
 
-Broadcast a discovery request on every interface and list the servers that answer.
+Ask on every interface (IPv4 broadcast and multicast, IPv6 multicast) and list the servers that
+answer, each once with every address it answered from.
 Exit status: 0 when a server was found, 1 when none was, 2 on a usage error. Ctrl+C (SIGINT) or
 SIGTERM stops the search early: what was found so far is printed, and the exit status is 130 / 143.
 
@@ -21,13 +23,17 @@ Options:
   -t, --timeout DURATION    total deadline: seconds, or with a unit: 500ms, 2s, 1m
                             (env DISCOVERY_CLIENT_TIMEOUT, the same way; default 2)
   -1, --first               stop at the first server found
-  --target HOST|IP|CIDR     also ask this host or small network (up to /22) by unicast; repeatable
+  --target HOST|IP|CIDR     also ask this host, address (IPv4, or IPv6 such as ::1 or
+                            fe80::5%eth0) or small IPv4 network (up to /22) by unicast; repeatable
   -i, --interface NAME|GLOB|CIDR
-                            broadcast only on matching interfaces (repeatable; e.g. eth0, veth*,
-                            10.0.0.0/8); loopback is used only when named; a pattern that
+                            ask only on matching interfaces (repeatable; e.g. eth0, veth*,
+                            10.0.0.0/8, fd00::/64); loopback is used only when named; a pattern that
                             matches no interface is an error (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
   --exclude NAME|GLOB|CIDR  skip matching interfaces (repeatable; env DISCOVERY_CLIENT_INTERFACES_BLACKLIST)
-  --no-broadcast            send to --target addresses only
+  --no-broadcast            send to --target addresses only (no broadcast, no multicast)
+  -4, --ipv4                ask over IPv4 only (broadcast, group 239.255.98.107, IPv4 targets)
+  -6, --ipv6                ask over IPv6 only (group ff12::6265:636b on each link, IPv6
+                            targets); without either flag, both families in the same run
   --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 5)
   --receive-buffer BYTES    socket receive buffer, for bursts of replies from large fleets
                             (default 1048576; the kernel caps it at net.core.rmem_max; 0 = system)
@@ -75,6 +81,7 @@ const FLAG_OF: Record<string, string> = {
   message: 'message',
   prefix: 'prefix',
   broadcast: 'no-broadcast',
+  family: 'ipv6',
   acceptForeignAddresses: 'accept-foreign',
   maxResults: 'first',
   encryption: 'encryption',
@@ -96,6 +103,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     interface: { type: 'string', multiple: true, short: 'i' },
     exclude: { type: 'string', multiple: true },
     'no-broadcast': { type: 'boolean' },
+    ipv4: { type: 'boolean', short: '4' },
+    ipv6: { type: 'boolean', short: '6' },
     retries: { type: 'string' },
     'receive-buffer': { type: 'string' },
     message: { type: 'string' },
@@ -122,6 +131,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (values.json && values.url) {
     throw new UsageError('--json and --url print different things: choose one.');
   }
+  if (values.ipv4 && values.ipv6) {
+    throw new UsageError(
+      '--ipv4 and --ipv6 each restrict the run to one family: give one, or neither for both.',
+    );
+  }
   const logger = cliLogger(io.stderr, values.verbose);
   const options: DiscoverCallerOptions = {
     env: io.env,
@@ -140,6 +154,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       message: values.message,
       prefix: values.prefix,
       broadcast: values['no-broadcast'] ? false : undefined,
+      family: values.ipv4 ? 'IPv4' : values.ipv6 ? 'IPv6' : undefined,
       acceptForeignAddresses: values['accept-foreign'],
       maxResults: values.first ? 1 : undefined,
       encryption: values.encryption,
@@ -156,7 +171,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   };
   const settings = withFlagNames(values, FLAG_OF, () => resolveDiscoverSettings(options));
   const { timeout, port, mode } = settings;
-  if (values.interface) checkInterfaceFlags(settings, listInterfaces());
+  if (values.interface) checkInterfaceFlags(settings, listInterfaces(), listIPv6Interfaces());
 
   // Ctrl+C or SIGTERM ends the search early but keeps what it found (exit 130 / 143).
   const controller = new AbortController();
@@ -172,10 +187,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
           io,
           `Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`,
         );
-  const servers: Server[] = [];
+  const engine = createEngine({ ...options, signal: controller.signal });
   try {
-    for await (const server of discoverStream({ ...options, signal: controller.signal })) {
-      servers.push(server);
+    for await (const server of engine.results()) {
       if (values.json) println(io.stdout, JSON.stringify(server));
       if (values.url) println(io.stdout, server.url);
     }
@@ -185,7 +199,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     removeSignal();
     endProgress();
   }
-
+  // Each server once, with every address heard until the end (the stream had the first).
+  const servers = engine.servers();
   if (interrupted) {
     const found = `${servers.length} server${servers.length === 1 ? '' : 's'} found`;
     println(io.stderr, `Interrupted by ${interrupted}: ${found} so far.`);
@@ -201,10 +216,16 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   if (!values.json && !values.url) {
     const headers = ['IP', 'PORT', 'URL', 'INTERFACE', 'RTT'];
+    const multiHomed = servers.some((s) => s.addresses.length > 1);
+    if (multiHomed) headers.push('ALSO AT');
     if (mode === 'extended') headers.push('SERVICE', 'NAME', 'VERSION');
     if (values.verbose) headers.push('SOURCE', 'RAW');
     const rows = servers.map((s) => {
       const row = [s.ip, String(s.port), s.url, s.interface ?? '-', `${s.rttMs.toFixed(1)} ms`];
+      if (multiHomed) {
+        const others = s.addresses.slice(1).map((a) => a.address);
+        row.push(others.join(' ') || '-');
+      }
       if (mode === 'extended') {
         const m = s.metadata;
         row.push(m?.service ?? '-', m?.name ?? '-', m?.version ?? '-');
@@ -227,12 +248,16 @@ export function formatTraceEvent(event: TraceEvent): string {
       return event.skipped
         ? `${at} skip ${event.interface} ${event.address} (${event.class}): ${event.skipped}`
         : `${at} use ${event.interface} ${event.address} (${event.class}): broadcast ${event.broadcast}`;
+    case 'link':
+      return event.skipped
+        ? `${at} skip ${event.interface} IPv6 [${event.addresses.join(' ')}]: ${event.skipped}`
+        : `${at} use ${event.interface} IPv6 [${event.addresses.join(' ')}]: group ${event.group}`;
     case 'unmatched-pattern':
       return `${at} ${event.option === 'interfaces' ? 'include' : 'exclude'} pattern "${event.pattern}" matches no interface`;
     case 'unresolved':
       return `${at} target ${event.target} did not resolve: ${event.error}`;
     case 'send':
-      return `${at} send ${event.channel} ${event.from} -> ${event.to}:${event.port} ${event.bytes} bytes, round ${event.round}${event.error ? `: FAILED ${event.error}` : ''}`;
+      return `${at} send ${event.channel} ${event.family} ${event.from} -> ${event.to}:${event.port} ${event.bytes} bytes, round ${event.round}${event.error ? `: FAILED ${event.error}` : ''}`;
     case 'reply':
       return `${at} reply ${event.channel} <- ${event.from}:${event.fromPort} ${event.bytes} bytes: ${event.outcome}${event.claims ? ` (claims ${event.claims})` : ''}`;
     case 'clock-skew':

@@ -227,7 +227,7 @@ it('discover --trace: shows the interfaces used and skipped, each send, and what
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stderr, /trace \+[\d.]+ms skip lo 127\.0\.0\.1 \(loopback\): loopback/);
   assert.match(run.stderr, /use eth0 10\.80\.0\.6 \(virtual\): broadcast 10\.80\.0\.255/);
-  assert.match(run.stderr, /send eth0 10\.80\.0\.6 -> 10\.80\.0\.255:9999 15 bytes, round 1/);
+  assert.match(run.stderr, /send eth0 IPv4 10\.80\.0\.6 -> 10\.80\.0\.255:9999 15 bytes, round 1/);
   assert.match(
     run.stderr,
     /reply eth0 <- 10\.80\.0\.5:9999 \d+ bytes: accepted \(claims 10\.80\.0\.5:8080\)/,

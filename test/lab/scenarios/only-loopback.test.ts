@@ -28,7 +28,7 @@ it('on a host with only lo, "nothing found" names the skipped interface and sugg
   assert.equal(json.status, 1, json.stderr);
   assert.equal(
     json.stderr.trim(),
-    'warning: Nothing to send to: no interface is usable (lo 127.0.0.1: loopback reaches this host only), and no targets given',
+    'warning: Nothing to send to: no interface is usable (lo 127.0.0.1: loopback reaches this host only; lo (IPv6): loopback reaches this host only), and no targets given',
   );
 
   // A typo is a usage error that lists exactly the interfaces this host has.
@@ -36,7 +36,7 @@ it('on a host with only lo, "nothing found" names the skipped interface and sugg
   assert.equal(typo.status, 2, typo.stderr);
   assert.match(
     typo.stderr,
-    /--interface "eth0" matches no interface that is up with an IPv4 address\. Interfaces here: lo 127\.0\.0\.1\/8\.\n/,
+    /--interface "eth0" matches no interface that is up with an IPv4 address or IPv6 link\. Interfaces here: lo 127\.0\.0\.1\/8\.\n/,
   );
 
   // The advice works: with a responder on this host, --interface lo finds it.

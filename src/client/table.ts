@@ -1,0 +1,176 @@
+/**
+ * The table of servers one discovery run has heard: one entry per logical server. A beckon
+ * server (its answers carry an instance id) heard on several paths (IPv4 and IPv6, several
+ * interfaces) is one entry with every address; an original server (plain replies, no instance
+ * id) is one entry per `ip:port`, as the original client dedupes. An extended answer that
+ * claims an `ip:port` already heard in a plain reply is the same server: that is how a beckon
+ * server's plain reply and its IPv6 answers end up in one entry. Pure: no sockets, no timers.
+ */
+import { serverUrl } from '../network/ipv6.js';
+import type { ServerMetadata } from '../protocol/extended.js';
+import { type LocalNetworks, rankAddresses, type ServerAddress } from './addresses.js';
+import type { DiscoverSettings } from './options.js';
+import type { Server } from './server.js';
+
+/** What one believed reply says, with where it came from. */
+export interface Sighting {
+  /** The address the server claims, with its zone for a link-local IPv6 one. */
+  readonly address: ServerAddress;
+  readonly port: number;
+  readonly source: string;
+  readonly sourcePort: number;
+  readonly raw: string;
+  readonly foreign: boolean;
+  readonly metadata: ServerMetadata | undefined;
+}
+
+/**
+ * What {@link ServerTable.add} did with a sighting: a new server, a new address of a known one,
+ * or nothing new (an address already known; or one beyond {@link MAX_ADDRESSES_PER_SERVER}).
+ */
+export type AddOutcome = 'new' | 'new-address' | 'duplicate';
+
+/** Addresses kept per server: a real host has a handful; a forger must not grow the table. */
+export const MAX_ADDRESSES_PER_SERVER = 16;
+
+interface Entry {
+  readonly order: number;
+  port: number;
+  metadata: ServerMetadata | undefined;
+  /** By address (with zone): the sighting with the lowest RTT. */
+  readonly sightings: Map<string, Sighting>;
+}
+
+/** Every logical server of a run, in the order they were first heard. */
+export class ServerTable {
+  readonly #local: LocalNetworks;
+  readonly #protocol: Pick<DiscoverSettings, 'mode' | 'authenticated'>;
+  readonly #entries: Entry[] = [];
+  readonly #byInstance = new Map<string, Entry>();
+  /** IPv4 `ip:port` (what the original client dedupes by) -> entry. */
+  readonly #byEndpoint = new Map<string, Entry>();
+  #order = 0;
+
+  constructor(local: LocalNetworks, protocol: Pick<DiscoverSettings, 'mode' | 'authenticated'>) {
+    this.#local = local;
+    this.#protocol = protocol;
+  }
+
+  /** How many logical servers. */
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  /**
+   * Files a sighting under its server. When it links two entries (a plain reply first, an
+   * IPv6 answer next, then the IPv4 answer that names both), they become one.
+   */
+  add(sighting: Sighting): { outcome: AddOutcome; server: () => Server } {
+    const instance = sighting.metadata?.instanceId;
+    const endpoint = endpointOf(sighting);
+    const byInstance = instance === undefined ? undefined : this.#byInstance.get(instance);
+    const byEndpoint = endpoint === undefined ? undefined : this.#byEndpoint.get(endpoint);
+    let entry: Entry;
+    let outcome: AddOutcome;
+    if (byInstance && byEndpoint && byInstance !== byEndpoint) {
+      entry = this.#merge(byInstance, byEndpoint);
+      outcome = this.#outcomeFor(entry, sighting);
+    } else if (byInstance ?? byEndpoint) {
+      entry = (byInstance ?? byEndpoint) as Entry;
+      outcome = this.#outcomeFor(entry, sighting);
+    } else {
+      entry = {
+        order: this.#order++,
+        port: sighting.port,
+        metadata: undefined,
+        sightings: new Map(),
+      };
+      this.#entries.push(entry);
+      outcome = 'new';
+    }
+    keepFastest(entry, sighting);
+    entry.metadata ??= sighting.metadata;
+    if (instance !== undefined) this.#byInstance.set(instance, entry);
+    if (endpoint !== undefined) this.#byEndpoint.set(endpoint, entry);
+    return { outcome, server: () => this.#snapshot(entry) };
+  }
+
+  #outcomeFor(entry: Entry, sighting: Sighting): AddOutcome {
+    const known = entry.sightings.has(sighting.address.address);
+    return known || entry.sightings.size >= MAX_ADDRESSES_PER_SERVER ? 'duplicate' : 'new-address';
+  }
+
+  /** Every server as it stands, in the order first heard. */
+  servers(): Server[] {
+    return this.#entries.map((entry) => this.#snapshot(entry));
+  }
+
+  /** Makes two entries one; the one heard first keeps its place. Returns it. */
+  #merge(a: Entry, b: Entry): Entry {
+    const [keep, drop] = a.order < b.order ? [a, b] : [b, a];
+    for (const sighting of drop.sightings.values()) keepFastest(keep, sighting);
+    keep.metadata ??= drop.metadata;
+    this.#entries.splice(this.#entries.indexOf(drop), 1);
+    for (const map of [this.#byInstance, this.#byEndpoint]) {
+      for (const [key, entry] of map) if (entry === drop) map.set(key, keep);
+    }
+    return keep;
+  }
+
+  #snapshot(entry: Entry): Server {
+    const sightings = [...entry.sightings.values()];
+    const addresses = rankAddresses(
+      sightings.map((s) => s.address),
+      this.#local,
+    );
+    const best = addresses[0];
+    // The sighting of the preferred address tells how it was reached.
+    const path = (best && entry.sightings.get(best.address)) ?? (sightings[0] as Sighting);
+    const ip = best?.address ?? path.address.address;
+    const scheme = entry.metadata?.scheme ?? 'http';
+    return {
+      ip,
+      family: best?.family ?? path.address.family,
+      port: entry.port,
+      url: serverUrl(scheme, ip, entry.port) ?? `${scheme}://${ip}:${entry.port}`,
+      addresses,
+      source: path.source,
+      sourcePort: path.sourcePort,
+      interface: path.address.interface,
+      rttMs: path.address.rtt ?? 0,
+      raw: path.raw,
+      foreign: sightings.some((s) => s.foreign),
+      protocol: this.#protocol.mode,
+      authenticated: this.#protocol.authenticated,
+      metadata: entry.metadata,
+    };
+  }
+}
+
+/**
+ * Files `sighting` under its address. An address heard again keeps its first sighting (so a
+ * plain-mode result keeps the original's reply text) with the lowest RTT of the two. Beyond
+ * {@link MAX_ADDRESSES_PER_SERVER} new addresses are dropped.
+ */
+function keepFastest(entry: Entry, sighting: Sighting): void {
+  const key = sighting.address.address;
+  const known = entry.sightings.get(key);
+  if (known === undefined) {
+    if (entry.sightings.size < MAX_ADDRESSES_PER_SERVER) entry.sightings.set(key, sighting);
+    return;
+  }
+  const rtt = (s: Sighting) => s.address.rtt ?? Number.POSITIVE_INFINITY;
+  if (rtt(sighting) < rtt(known)) {
+    entry.sightings.set(key, {
+      ...known,
+      address: { ...known.address, rtt: sighting.address.rtt },
+    });
+  }
+}
+
+/** `ip:port` of an IPv4 sighting: the original client's identity of a server. */
+function endpointOf(sighting: Sighting): string | undefined {
+  return sighting.address.family === 'IPv4'
+    ? `${sighting.address.address}:${sighting.port}`
+    : undefined;
+}
