@@ -122,6 +122,7 @@ async function askLoopback6(
   });
   socket.on('error', () => {}); // a send that fails is a missing answer, not a crash
   const timers: NodeJS.Timeout[] = [];
+  let stop = () => {};
   try {
     socket.bind(0, '::1');
     await once(socket, 'listening');
@@ -133,13 +134,15 @@ async function askLoopback6(
           setTimeout(() => socket.send(request, port, '::1'), (round * timeoutMs) / rounds),
         );
       timers.push(setTimeout(() => resolve(undefined), timeoutMs));
-      signal?.addEventListener('abort', () => resolve(undefined), { once: true });
+      stop = () => resolve(undefined);
+      signal?.addEventListener('abort', stop, { once: true });
     });
     return await Promise.race([answered, gone]);
   } catch {
     return undefined; // EADDRNOTAVAIL: no ::1 (IPv6 off on lo)
   } finally {
     for (const timer of timers) clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
     try {
       socket.close();
     } catch {
