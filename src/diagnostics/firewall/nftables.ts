@@ -32,7 +32,10 @@ interface NftRule {
 /** The IP family of the datagram. */
 export type IpFamily = 'IPv4' | 'IPv6';
 
-/** Per family: the tables it passes, its headers, its IP header and `meta nfproto` value. */
+/**
+ * Per family: the tables it passes, its IP header (a match on the other one fails), and its
+ * `meta nfproto` value.
+ */
 const PACKET = {
   IPv4: { tables: new Set(['ip', 'inet']), ip: 'ip', nfproto: 'ipv4' },
   IPv6: { tables: new Set(['ip6', 'inet']), ip: 'ip6', nfproto: 'ipv6' },
