@@ -19,6 +19,8 @@ export {
 } from './diagnostics/doctor.js';
 export type { FirewallReport, FirewallVerdict } from './diagnostics/firewall/index.js';
 export type { AddressReport, InterfaceReport } from './diagnostics/inventory.js';
+export type { IPv6AddressReport, LinkIPv6Report } from './diagnostics/inventory6.js';
+export type { AddrGenMode, BridgeMulticast, HostIPv6State } from './diagnostics/ipv6-facts.js';
 export type { BoundSocket, PortHolder } from './diagnostics/port-owner.js';
 export { detectSegmentedNetwork, type SegmentedNetwork } from './diagnostics/segmented.js';
 export type { SelfTestReport, SelfTestResult } from './diagnostics/self-test.js';

@@ -6,6 +6,7 @@ import { discover, type Server } from '../client/discover.js';
 import { resolveDiscoverSettings } from '../client/options.js';
 import type { Logger } from '../logger.js';
 import { listInterfaces } from '../network/interfaces.js';
+import { listIPv6Interfaces } from '../network/interfaces6.js';
 import { listLinkNames } from '../network/link-facts.js';
 import { selectInterfaces } from '../network/select.js';
 import type { Env } from '../options.js';
@@ -17,8 +18,12 @@ import {
   readDefaultRoute,
   type WslFacts,
 } from './environment.js';
+import { diagnoseIPv6 } from './findings6.js';
 import { checkFirewall, type FirewallReport } from './firewall/index.js';
 import { type InterfaceReport, inventoryInterfaces, readLinkAddresses } from './inventory.js';
+import type { IPv6Sources } from './inventory6.js';
+import { type HostIPv6State, ipv6FactsReader } from './ipv6-facts.js';
+import { readMemberships } from './memberships.js';
 import {
   type BoundSocket,
   bindTest,
@@ -33,7 +38,10 @@ import { runSelfTest, type SelfTestReport } from './self-test.js';
 export interface DoctorOptions {
   /** The discovery port to check. Env `DISCOVERY_CLIENT_PORT`, then `DISCOVERY_PORT`. @default 9999 */
   port?: number;
-  /** Run the self-test (it broadcasts once per usable interface to a random port). @default true */
+  /**
+   * Run the self-test (it broadcasts once per usable interface to a random port, and asks it
+   * on `::1` when IPv6 is on). @default true
+   */
   selfTest?: boolean;
   /** Environment to read settings (interface patterns, port) from. @default process.env */
   env?: Env;
@@ -78,7 +86,15 @@ export interface EnvironmentReport {
   readonly vpn: readonly string[];
   /** The IPv4 default route, `none`, or `unknown` (no /proc/net/route). */
   readonly defaultRoute: DefaultRoute | 'none' | 'unknown';
+  /** What the firewall does to discovery requests over IPv4. */
   readonly firewall: FirewallReport;
+  /**
+   * IPv6 on this host: `on`, `disabled` (`net.ipv6.conf.all.disable_ipv6 = 1`), `absent` (no
+   * IPv6 in the kernel, or `ipv6.disable=1`), `unknown` (not Linux).
+   */
+  readonly ipv6: HostIPv6State;
+  /** What the firewall does to discovery requests over IPv6; undefined when IPv6 is off. */
+  readonly firewall6: FirewallReport | undefined;
 }
 
 /** Something doctor found, with what to do about it. */
@@ -122,20 +138,34 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const { port } = settings;
   const signal = options.signal;
   const running = listInterfaces();
+  const facts6 = ipv6FactsReader();
+  const ipv6: IPv6Sources = {
+    host: facts6.host(),
+    interfaces: listIPv6Interfaces(),
+    inet6: facts6.addresses(),
+    memberships: readMemberships(),
+    link: facts6.link,
+    bridge: facts6.bridge,
+  };
+  const ipv6Off = ipv6.host === 'disabled' || ipv6.host === 'absent';
   const interfaces = inventoryInterfaces(
     {
       interfaces: () => running,
       linkNames: listLinkNames,
       linkAddresses: await readLinkAddresses(),
+      ipv6,
     },
     settings.include,
     settings.exclude,
   );
   const usable = selectInterfaces(running, settings.include, settings.exclude).selected;
-  const [portReport, selfTest, firewall] = await Promise.all([
+  const [portReport, selfTest, firewall, firewall6] = await Promise.all([
     inspectPort(port, env, signal),
-    options.selfTest === false ? undefined : runSelfTest(usable, signal ? { signal } : {}),
+    options.selfTest === false
+      ? undefined
+      : runSelfTest(usable, { ipv6: !ipv6Off, ...(signal ? { signal } : {}) }),
     checkFirewall(port),
+    ipv6Off ? undefined : checkFirewall(port, 'IPv6'),
   ]);
   signal?.throwIfAborted(); // an aborted probe or self-test proves nothing
   const route = readDefaultRoute();
@@ -148,6 +178,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     vpn: interfaces.filter((i) => i.class === 'vpn' && i.up).map((i) => i.name),
     defaultRoute: route === null ? 'unknown' : (route ?? 'none'),
     firewall,
+    ipv6: ipv6.host,
+    firewall6,
   };
   const segmentedNetworks = detectSegmentedNetwork(usable, { port });
   const report = {
@@ -286,6 +318,8 @@ export function diagnose(report: Omit<DoctorReport, 'findings'>): Finding[] {
     );
   else if (firewall.verdict === 'unknown')
     add('firewall-unknown', 'info', `Firewall not checked: ${firewall.why}.`);
+
+  diagnoseIPv6(report, add);
 
   if (env.container.inContainer)
     add(

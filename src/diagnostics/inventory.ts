@@ -15,6 +15,14 @@ import {
   type SkipReason,
   selectInterfaces,
 } from '../network/select.js';
+import {
+  describeLinkIPv6,
+  type IPv6Sources,
+  ipv6LinkNames,
+  type LinkIPv6Report,
+  NO_IPV6_SOURCES,
+} from './inventory6.js';
+import type { BridgeMulticast } from './ipv6-facts.js';
 import { runCommand } from './run-command.js';
 
 /** One IPv4 address of an interface, and whether discovery uses it. */
@@ -43,6 +51,15 @@ export interface InterfaceReport {
   readonly used: boolean;
   /** Why discovery does not use it, in words; undefined when it does. */
   readonly reason: string | undefined;
+  /** Its IPv6 addresses and settings. */
+  readonly ipv6: LinkIPv6Report;
+  /**
+   * beckon's multicast groups (`ff12::6265:636b`, `239.255.98.107`) this host joined on it, as a
+   * responder does; undefined when unknown (not Linux).
+   */
+  readonly groups: readonly string[] | undefined;
+  /** For a Linux bridge: whether it snoops multicast and whether it is a querier. */
+  readonly bridge: BridgeMulticast | undefined;
 }
 
 /** An address of a link that Node does not list (down, or without carrier). */
@@ -61,6 +78,8 @@ export interface InventorySources {
   /** Addresses of links that are not running, e.g. from `ip -j addr`. */
   readonly linkAddresses: readonly LinkAddress[];
   readonly linkFacts?: LinkFactsReader;
+  /** IPv6 addresses, settings and group memberships. @default nothing known */
+  readonly ipv6?: IPv6Sources;
 }
 
 /** What to do about a skipped address, for doctor's report (after {@link SKIP_REASONS}). */
@@ -81,7 +100,10 @@ export function inventoryInterfaces(
 ): InterfaceReport[] {
   const readFacts = sources.linkFacts ?? readLinkFacts;
   const running = sources.interfaces();
-  const names = [...new Set([...running.map((i) => i.name), ...sources.linkNames()])];
+  const ipv6 = sources.ipv6 ?? NO_IPV6_SOURCES;
+  const names = [
+    ...new Set([...running.map((i) => i.name), ...sources.linkNames(), ...ipv6LinkNames(ipv6)]),
+  ];
   const facts = new Map<string, LinkFacts>(names.map((name) => [name, readFacts(name)]));
   const all: NetworkInterface[] = [...running];
   for (const link of sources.linkAddresses) {
@@ -121,6 +143,7 @@ export function inventoryInterfaces(
       addresses,
       used,
       reason: used ? undefined : whyUnused(name, up, fact, addresses),
+      ...describeLinkIPv6(name, ipv6),
     };
   });
 }

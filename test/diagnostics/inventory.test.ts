@@ -83,7 +83,8 @@ describe('inventoryInterfaces', () => {
   });
 
   it('marks a used interface used, with no reason', () => {
-    assert.deepEqual(inventory().byName('eth0'), USED_ETH0);
+    // No IPv6 sources given: nothing is known about IPv6 (test/diagnostics/ipv6.test.ts).
+    assert.deepEqual(inventory().byName('eth0'), { ...USED_ETH0, ...NO_IPV6 });
   });
 
   it('says why loopback is not used', () => {
@@ -182,7 +183,21 @@ const USED_ETH0: InterfaceReport = {
   ],
   used: true,
   reason: undefined,
+  ipv6: {
+    disabled: false,
+    addrGenMode: 'eui64',
+    addresses: [{ address: 'fe80::1%eth0', prefix: 64, kind: 'link-local', state: 'usable' }],
+  },
+  groups: [],
+  bridge: undefined,
 };
+
+/** The IPv6 part of a link nothing is known about. */
+const NO_IPV6 = {
+  ipv6: { disabled: undefined, addrGenMode: undefined, addresses: [] },
+  groups: undefined,
+  bridge: undefined,
+} as const;
 
 /** A host where everything is fine; each test changes one part of it. */
 function healthy(change: Partial<Report> = {}, environment: Partial<Report['environment']> = {}) {
@@ -203,6 +218,7 @@ function healthy(change: Partial<Report> = {}, environment: Partial<Report['envi
       results: [
         { interface: 'eth0', address: '192.168.1.10', found: true, rttMs: 0.4, dropped: undefined },
       ],
+      loopback6: { interface: 'lo', address: '::1', found: true, rttMs: 0.2, dropped: undefined },
       error: undefined,
     },
     environment: {
@@ -211,6 +227,14 @@ function healthy(change: Partial<Report> = {}, environment: Partial<Report['envi
       vpn: [],
       defaultRoute: { interface: 'eth0', gateway: '192.168.1.1' },
       firewall: {
+        tool: 'nftables',
+        verdict: 'accepted',
+        where: undefined,
+        conditions: [],
+        fix: undefined,
+      },
+      ipv6: 'on',
+      firewall6: {
         tool: 'nftables',
         verdict: 'accepted',
         where: undefined,
@@ -398,6 +422,7 @@ describe('diagnose', () => {
             dropped: 'rate-limited',
           },
         ],
+        loopback6: undefined,
         error: undefined,
       },
     });
@@ -405,7 +430,9 @@ describe('diagnose', () => {
     assert.equal(finding.severity, 'problem');
     assert.match(finding.message, /eth0/);
     assert.match(finding.message, /rate-limited/);
-    const broken = healthy({ selfTest: { port: undefined, results: [], error: 'EADDRINUSE' } });
+    const broken = healthy({
+      selfTest: { port: undefined, results: [], loopback6: undefined, error: 'EADDRINUSE' },
+    });
     assert.match(only(diagnose(broken), 'self-test-failed').message, /EADDRINUSE/);
     // skipped self-test: nothing to say
     assert.deepEqual(diagnose(healthy({ selfTest: undefined })), []);
@@ -462,6 +489,7 @@ describe('diagnose', () => {
       addresses: [],
       used: false,
       reason: 'it is down (ip link set <name> up)',
+      ...NO_IPV6,
     };
     const linkLocal: InterfaceReport = {
       name: 'eth3',
@@ -480,6 +508,7 @@ describe('diagnose', () => {
       ],
       used: false,
       reason: 'a 169.254 address means DHCP failed',
+      ...NO_IPV6,
     };
     const findings = diagnose(healthy({ interfaces: [USED_ETH0, down, linkLocal] }));
     assert.deepEqual(ids(findings), ['link-local warning', 'interface-down info']);

@@ -8,8 +8,10 @@ import { withDocsPath } from '../package-files.js';
 export const help = `Usage: beckon doctor [options]
 
 Explain why discovery finds nothing here, and how to fix it: every interface and whether
-discovery uses it, who holds the discovery port, a self-test, container/WSL/VPN/route/firewall
-hints, and the segmented-network check. See docs/troubleshooting.md.
+discovery uses it, its IPv6 addresses and beckon's multicast groups joined on it, who holds the
+discovery port, a self-test, container/WSL/VPN/route/firewall hints (IPv4 and IPv6), IPv6
+failure modes (IPv6 off, no link-local address, a snooping bridge without querier), and the
+segmented-network check. See docs/troubleshooting.md.
 Exit status: 0 when no problem was found, 1 when one was, 2 on a usage error; 130 / 143 when
 stopped by Ctrl+C (SIGINT) or SIGTERM before the checks were done (no report is printed).
 Warnings about the settings (a misspelled DISCOVERY_* variable, DISCOVERY_PORT=0) go to stderr.
@@ -20,7 +22,7 @@ Options:
   -j, --json        print the report as one JSON object (shape in docs/troubleshooting.md)
   --no-self-test    skip the self-test (a responder on a free port, discovered over each
                     usable interface: up to three broadcasts per interface, which only this
-                    host answers)
+                    host answers; and up to three requests from ::1 to ::1 when IPv6 is on)
   -h, --help        show this help
 
 Interface patterns come from DISCOVERY_CLIENT_INTERFACES_WHITELIST/BLACKLIST, as for discover.
@@ -95,6 +97,13 @@ export function formatReport(report: DoctorReport): string {
     indent(formatTable(['NAME', 'CLASS', 'STATE', 'ADDRESS', 'BROADCAST', 'DISCOVERY'], rows)),
   );
 
+  section(`IPv6 and multicast (IPv6 ${HOST_IPV6[env.ipv6]})`);
+  out.push(
+    indent(
+      formatTable(['NAME', 'IPV6', 'ADDRESS', 'KIND', 'BECKON GROUPS', 'BRIDGE'], ipv6Rows(report)),
+    ),
+  );
+
   section(`UDP port ${port.port}`);
   if (port.state === 'free') out.push('  free: no process on this host holds it');
   else if (port.state === 'forbidden') out.push('  needs privileges to bind');
@@ -123,6 +132,11 @@ export function formatReport(report: DoctorReport): string {
         : `NOT found${r.dropped ? ` (dropped: ${r.dropped})` : ''}`;
       out.push(`  ${r.interface} ${r.address}: ${outcome}`);
     }
+    const r6 = selfTest.loopback6;
+    if (r6)
+      out.push(
+        `  IPv6 ::1 -> ::1: ${r6.found ? `found in ${r6.rttMs?.toFixed(1)} ms` : `NOT found${r6.dropped ? ` (dropped: ${r6.dropped})` : ''}`}`,
+      );
   }
 
   section('Environment');
@@ -137,6 +151,8 @@ export function formatReport(report: DoctorReport): string {
     `  default route: ${typeof route === 'string' ? route : route.gateway === '0.0.0.0' ? `on ${route.interface}` : `via ${route.gateway} on ${route.interface}`}`,
   );
   out.push(`  firewall:      ${describeFirewall(env.firewall, port.port)}`);
+  out.push(`  IPv6:          ${HOST_IPV6[env.ipv6]}`);
+  if (env.firewall6) out.push(`  firewall IPv6: ${describeFirewall(env.firewall6, port.port)}`);
 
   section('Segmented networks');
   if (report.segmentedNetworks.length === 0)
@@ -159,6 +175,40 @@ export function formatReport(report: DoctorReport): string {
     `${problems} problem${problems === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}.`,
   );
   return out.join('\n').replace(/^\n/, '');
+}
+
+const HOST_IPV6: Record<DoctorReport['environment']['ipv6'], string> = {
+  on: 'on',
+  disabled: 'disabled: net.ipv6.conf.all.disable_ipv6 = 1',
+  absent: 'absent: no IPv6 in the kernel',
+  unknown: 'unknown',
+};
+
+const ADDRESS_STATE = { usable: '', tentative: ' (tentative)', 'dad-failed': ' (DAD failed)' };
+
+/** One row per IPv6 address of each link; a link without any gets one row saying why. */
+function ipv6Rows(report: DoctorReport): string[][] {
+  return report.interfaces.flatMap((iface) => {
+    const { ipv6, bridge } = iface;
+    const state = ipv6.disabled ? 'off' : ipv6.disabled === false ? 'on' : '?';
+    const groups =
+      iface.groups === undefined ? '?' : iface.groups.length > 0 ? iface.groups.join(', ') : '-';
+    const bridgeText = bridge
+      ? bridge.snooping
+        ? `snooping, ${bridge.querier ? 'querier' : 'NO querier'}`
+        : 'no snooping'
+      : '-';
+    const none = ipv6.addrGenMode === 'none' && !ipv6.disabled ? '- (addr_gen_mode none)' : '-';
+    if (ipv6.addresses.length === 0) return [[iface.name, state, none, '-', groups, bridgeText]];
+    return ipv6.addresses.map((a, i) => [
+      i === 0 ? iface.name : '',
+      i === 0 ? state : '',
+      `${a.address}/${a.prefix}`,
+      `${a.kind}${ADDRESS_STATE[a.state]}`,
+      i === 0 ? groups : '',
+      i === 0 ? bridgeText : '',
+    ]);
+  });
 }
 
 function describeFirewall(firewall: FirewallReport, port: number): string {

@@ -1,4 +1,7 @@
-/** Reads `iptables-save` output (the filter table) into a {@link Ruleset}. Pure. */
+/**
+ * Reads `iptables-save` output (the filter table) into a {@link Ruleset}; the same for
+ * `ip6tables-save`, whose syntax is the same. Pure.
+ */
 import {
   type Chain,
   combine,
@@ -17,8 +20,15 @@ const BUILT_IN_VERDICTS: Record<string, Verdict['kind']> = {
   LOG: 'continue',
 };
 
-/** Parses the `*filter` table of `iptables-save`; undefined when there is none. */
-export function parseIptablesSave(text: string, port: number): Ruleset | undefined {
+/**
+ * Parses the `*filter` table of `iptables-save` (`tool: 'ip6tables'`: of `ip6tables-save`);
+ * undefined when there is none.
+ */
+export function parseIptablesSave(
+  text: string,
+  port: number,
+  tool: 'iptables' | 'ip6tables' = 'iptables',
+): Ruleset | undefined {
   const chains = new Map<string, { rules: Rule[]; policy?: 'accept' | 'drop' | undefined }>();
   let inFilter = false;
   for (const line of text.split('\n').map((l) => l.trim())) {
@@ -37,10 +47,10 @@ export function parseIptablesSave(text: string, port: number): Ruleset | undefin
   }
   if (!chains.has('INPUT')) return undefined;
   return {
-    tool: 'iptables',
+    tool,
     chains: chains as ReadonlyMap<string, Chain>,
     inputChains: ['INPUT'],
-    fix: () => `iptables -I INPUT -p udp --dport ${port} -j ACCEPT`,
+    fix: () => `${tool} -I INPUT -p udp --dport ${port} -j ACCEPT`,
   };
 }
 

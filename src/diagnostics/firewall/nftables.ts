@@ -1,4 +1,7 @@
-/** Reads `nft -j list ruleset` into a {@link Ruleset} for a new UDP datagram to `port`. Pure. */
+/**
+ * Reads `nft -j list ruleset` into a {@link Ruleset} for a new UDP datagram to `port`, over IPv4
+ * or over IPv6. Pure.
+ */
 import {
   type Chain,
   combine,
@@ -26,12 +29,30 @@ interface NftRule {
   expr?: Json[];
 }
 
-const FAMILIES = new Set(['ip', 'inet']);
-/** The headers a UDP-over-IPv4 datagram has; a match on any other one (tcp, icmpv6...) fails. */
-const PACKET_HEADERS = new Set(['ip', 'ether', 'vlan', 'udp', 'th']);
+/** The IP family of the datagram. */
+export type IpFamily = 'IPv4' | 'IPv6';
 
-/** Parses the JSON ruleset; undefined when it is not one. */
-export function parseNftRuleset(json: string, port: number): Ruleset | undefined {
+/**
+ * Per family: the tables it passes, its IP header (a match on the other one fails), and its
+ * `meta nfproto` value.
+ */
+const PACKET = {
+  IPv4: { tables: new Set(['ip', 'inet']), ip: 'ip', nfproto: 'ipv4' },
+  IPv6: { tables: new Set(['ip6', 'inet']), ip: 'ip6', nfproto: 'ipv6' },
+} as const;
+/** The other headers a UDP datagram has; a match on any other one (tcp, icmpv6...) fails. */
+const PACKET_HEADERS = new Set(['ether', 'vlan', 'udp', 'th']);
+
+/**
+ * Parses the JSON ruleset for a datagram of `family` (the `ip` or `ip6` tables, and `inet`);
+ * undefined when it is not one.
+ */
+export function parseNftRuleset(
+  json: string,
+  port: number,
+  family: IpFamily = 'IPv4',
+): Ruleset | undefined {
+  const packet = PACKET[family];
   let items: Record<string, Json>[];
   try {
     const parsed = JSON.parse(json) as { nftables?: Record<string, Json>[] };
@@ -45,18 +66,20 @@ export function parseNftRuleset(json: string, port: number): Ruleset | undefined
   const bases: { key: string; prio: number }[] = [];
   for (const item of items) {
     const chain = item.chain as NftChain | undefined;
-    if (chain && FAMILIES.has(chain.family)) {
+    if (chain && packet.tables.has(chain.family)) {
       const id = key(chain.family, chain.table, chain.name);
       const policy = chain.policy === 'drop' ? 'drop' : chain.hook ? 'accept' : undefined;
       chains.set(id, { rules: [], policy });
       if (chain.hook === 'input') bases.push({ key: id, prio: chain.prio ?? 0 });
     }
     const rule = item.rule as NftRule | undefined;
-    if (rule && FAMILIES.has(rule.family)) {
+    if (rule && packet.tables.has(rule.family)) {
       const id = key(rule.family, rule.table, rule.chain);
       chains
         .get(id)
-        ?.rules.push(readRule(rule, port, (target) => key(rule.family, rule.table, target)));
+        ?.rules.push(
+          readRule(rule, port, family, (target) => key(rule.family, rule.table, target)),
+        );
     }
   }
   return {
@@ -67,7 +90,12 @@ export function parseNftRuleset(json: string, port: number): Ruleset | undefined
   };
 }
 
-function readRule(rule: NftRule, port: number, chainKey: (name: string) => string): Rule {
+function readRule(
+  rule: NftRule,
+  port: number,
+  family: IpFamily,
+  chainKey: (name: string) => string,
+): Rule {
   const matches: Match[] = [];
   const conditions: string[] = [];
   let verdict: Verdict = { kind: 'continue' };
@@ -75,7 +103,7 @@ function readRule(rule: NftRule, port: number, chainKey: (name: string) => strin
     if (typeof expr !== 'object' || expr === null) continue;
     const [name, body] = Object.entries(expr)[0] ?? [];
     if (name === 'match') {
-      const result = readMatch(body as MatchExpr, port);
+      const result = readMatch(body as MatchExpr, port, family);
       matches.push(result.match);
       if (result.match === 'maybe') conditions.push(result.condition);
     } else if (name === 'accept' || name === 'drop' || name === 'reject' || name === 'return') {
@@ -101,7 +129,12 @@ interface MatchExpr {
   right?: Json;
 }
 
-function readMatch(expr: MatchExpr, port: number): { match: Match; condition: string } {
+function readMatch(
+  expr: MatchExpr,
+  port: number,
+  family: IpFamily,
+): { match: Match; condition: string } {
+  const packet = PACKET[family];
   const [kind, left] = Object.entries(expr.left ?? {})[0] ?? [];
   const negate = expr.op === '!=';
   const values = flatten(expr.right);
@@ -113,9 +146,10 @@ function readMatch(expr: MatchExpr, port: number): { match: Match; condition: st
   if (kind === 'payload') {
     if ((left?.protocol === 'udp' || left?.protocol === 'th') && left.field === 'dport')
       return { match: decide(portInList(port, values.ports)), condition: '' };
-    if (left?.protocol !== undefined && !PACKET_HEADERS.has(left.protocol))
-      return { match: negate ? 'maybe' : 'no', condition: field }; // tcp, icmpv6, sctp... headers
-    if (left?.protocol === 'ip' && left.field === 'protocol')
+    const protocol = left?.protocol;
+    if (protocol !== undefined && protocol !== packet.ip && !PACKET_HEADERS.has(protocol))
+      return { match: negate ? 'maybe' : 'no', condition: field }; // tcp, icmpv6, the other IP...
+    if (protocol === packet.ip && (left?.field === 'protocol' || left?.field === 'nexthdr'))
       return {
         match: decide(values.words.includes('udp') || values.ports.includes(17)),
         condition: '',
@@ -128,7 +162,7 @@ function readMatch(expr: MatchExpr, port: number): { match: Match; condition: st
       condition: '',
     };
   if (kind === 'meta' && left?.key === 'nfproto')
-    return { match: decide(values.words.includes('ipv4')), condition: '' };
+    return { match: decide(values.words.includes(packet.nfproto)), condition: '' };
   if (kind === 'meta' && (left?.key === 'iifname' || left?.key === 'iif')) {
     if (values.words.length === 1 && values.words[0] === 'lo')
       return { match: decide(false), condition: '' };

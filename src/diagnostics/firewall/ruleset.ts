@@ -23,6 +23,9 @@ export interface Rule {
   readonly conditions: readonly string[];
 }
 
+/** What the rules were read from: nftables, or the legacy iptables (ip6tables for IPv6). */
+export type FirewallTool = 'nftables' | 'iptables' | 'ip6tables';
+
 /** One chain; base chains have a policy. */
 export interface Chain {
   readonly rules: readonly Rule[];
@@ -31,7 +34,7 @@ export interface Chain {
 
 /** A ruleset: its chains by name, and the base chains an incoming packet passes, in order. */
 export interface Ruleset {
-  readonly tool: 'nftables' | 'iptables';
+  readonly tool: FirewallTool;
   readonly chains: ReadonlyMap<string, Chain>;
   readonly inputChains: readonly string[];
   /** The command that lets the port in, given the base chain where it was dropped. */
@@ -40,7 +43,7 @@ export interface Ruleset {
 
 /** What happens to the packet. */
 export interface FirewallVerdict {
-  readonly tool: 'nftables' | 'iptables';
+  readonly tool: FirewallTool;
   /**
    * `accepted`: nothing drops it; `dropped`: a rule or policy drops every such packet;
    * `may-drop`: a rule drops it under conditions (sender, interface) we cannot check.
