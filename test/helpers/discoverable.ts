@@ -1,12 +1,10 @@
 /** The check every framework integration must pass, on loopback. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
 import { discoverOne } from '../../src/index.js';
 import type { DiscoveryHandle } from '../../src/integrations/http.js';
 import { decodeAnswer, encodeRequest, Field, NONCE_SIZE } from '../../src/protocol/extended.js';
-import { ask, exchange, LOCAL, sleep } from './udp.js';
+import { ask, exchange, exchange6, LOCAL } from './udp.js';
 
 /**
  * Asserts that `handle` answers, advertising `boundPort`, and that the advertised URL serves
@@ -84,24 +82,4 @@ export async function assertDiscoverableOverIPv6(
   await close();
   assert.equal(handle.responder, undefined);
   assert.deepEqual(await exchange6(udpPort, [request()]), []);
-}
-
-/** Sends each datagram from a udp6 socket on ::1 to [::1]:`port`; the replies after `waitMs`. */
-export async function exchange6(
-  port: number,
-  datagrams: Buffer[],
-  waitMs = 300,
-): Promise<Buffer[]> {
-  const socket = createSocket('udp6');
-  const received: Buffer[] = [];
-  socket.on('message', (message) => received.push(message));
-  socket.bind(0, '::1');
-  await once(socket, 'listening');
-  for (const datagram of datagrams) {
-    socket.send(datagram, port, '::1');
-    await sleep(10);
-  }
-  await sleep(waitMs);
-  socket.close();
-  return received;
 }

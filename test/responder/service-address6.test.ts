@@ -8,9 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createResponder, type DropEvent } from '../../src/index.js';
 import { decodeAnswer, encodeRequest, NONCE_SIZE } from '../../src/protocol/extended.js';
-import { exchange6 } from '../helpers/discoverable.js';
 import { trackResponders } from '../helpers/responders.js';
-import { exchange } from '../helpers/udp.js';
+import { exchange, exchange6 } from '../helpers/udp.js';
 
 const start = trackResponders({ rateLimit: 0 });
 const request = () => encodeRequest({ nonce: randomBytes(NONCE_SIZE), timestamp: Date.now() });

@@ -7,21 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { type LabHost, ROOT, startLab } from '../lab.js';
-
-/** The host's link-local address on `ifname` once duplicate address detection is over. */
-async function linkLocalOf(host: LabHost, ifname: string, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [link] = JSON.parse(host.ip('-j', '-6', 'addr', 'show', 'dev', ifname)) as {
-      addr_info: { local: string; scope: string; tentative?: boolean }[];
-    }[];
-    const address = link?.addr_info.find((a) => a.scope === 'link' && !a.tentative);
-    if (address) return address.local;
-    if (Date.now() > deadline) throw new Error(`${host.name}: no link-local address on ${ifname}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { ROOT, startLab } from '../lab.js';
 
 it('an HTTP server on one IPv6 address (a ULA, then link-local) is advertised over IPv6 with that address only', async (t) => {
   const lab = await startLab(t, {
@@ -31,8 +17,8 @@ it('an HTTP server on one IPv6 address (a ULA, then link-local) is advertised ov
   if (!lab) return;
   const server = lab.host('server');
   const client = lab.host('client');
-  const serverLinkLocal = await linkLocalOf(server, 'lan0');
-  await linkLocalOf(client, 'eth1');
+  const serverLinkLocal = await server.linkLocal('lan0');
+  await client.linkLocal('eth1');
   server.ip('addr', 'add', 'fd15:0:0:1::10/64', 'dev', 'lan0', 'nodad');
   client.ip('addr', 'add', 'fd15:0:0:1::20/64', 'dev', 'eth1', 'nodad');
 
