@@ -31,7 +31,7 @@ describe('IPv4-mapped sources', () => {
       // A plain request: the IPv6 socket would drop it as not-a-request, the IPv4 one answers.
       client.send('DISCOVER_SERVER', responder.port, '::ffff:127.0.0.1');
       client.send(request(), responder.port, '::ffff:127.0.0.1');
-      for (let i = 0; i < 100 && received.length < 2; i++) await sleep(10);
+      for (let i = 0; i < 300 && received.length < 2; i++) await sleep(10);
     } finally {
       client.close();
     }
