@@ -5,8 +5,21 @@
  */
 import type { NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
-import { cidrContains, isLinkLocal, isLoopback, parseIPv4, prefixMask } from '../network/ipv4.js';
-import { classifyIPv6, formatIPv6, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
+import {
+  cidrContains,
+  isLinkLocal,
+  isLoopback,
+  isUnspecifiedOrMulticast,
+  parseIPv4,
+  prefixMask,
+} from '../network/ipv4.js';
+import {
+  classifyIPv6,
+  formatIPv6,
+  ipv6CidrContains,
+  mappedIPv4,
+  parseIPv6,
+} from '../network/ipv6.js';
 
 /** One address a server answered from. */
 export interface ServerAddress {
@@ -39,25 +52,31 @@ const TIER_ORDER: Record<AddressTier, number> = { 'same-prefix': 0, routable: 1,
 /**
  * Puts an address in canonical form and family: IPv4 dotted decimal (an IPv4-mapped IPv6
  * address becomes the IPv4 address it carries), IPv6 per RFC 5952 with its zone. Undefined for
- * text that is neither, or an IPv6 address that cannot be a server (unspecified, multicast, a
- * link-local address without zone). Never throws.
+ * anything that is neither (a value that is not a string included), or an address that cannot
+ * be a server: unspecified (`::`, 0.0.0.0/8), multicast (ff00::/8, 224.0.0.0/4), reserved and
+ * broadcast (240.0.0.0/4), a link-local IPv6 address without zone. Never throws.
  */
 export function normalizeServerAddress(
   text: string,
 ): { address: string; family: 'IPv4' | 'IPv6' } | undefined {
-  if (parseIPv4(text) !== undefined) return { address: text, family: 'IPv4' };
+  if (typeof text !== 'string') return undefined;
   const parsed = parseIPv6(text);
-  if (!parsed) return undefined;
+  if (!parsed) return serverIPv4(text);
   const kind = classifyIPv6(parsed.value);
-  if (kind === 'ipv4-mapped') {
-    const ipv4 = formatIPv6({ value: parsed.value, zone: undefined }).slice('::ffff:'.length);
-    return { address: ipv4, family: 'IPv4' };
-  }
+  if (kind === 'ipv4-mapped') return serverIPv4(mappedIPv4(parsed.value) as string);
   if (kind === 'unspecified' || kind === 'multicast') return undefined;
   if (kind === 'link-local' && parsed.zone === undefined) return undefined;
   // A zone means nothing on a routable address; drop it so that one address is one entry.
   const zone = kind === 'link-local' ? parsed.zone : undefined;
   return { address: formatIPv6({ value: parsed.value, zone }), family: 'IPv6' };
+}
+
+/** `text` as a server's IPv4 address; undefined if it is not IPv4, or no server's (0.0.0.0/8, 224/3). */
+function serverIPv4(text: string): { address: string; family: 'IPv4' } | undefined {
+  const ip = parseIPv4(text);
+  return ip === undefined || isUnspecifiedOrMulticast(ip)
+    ? undefined
+    : { address: text, family: 'IPv4' };
 }
 
 /** The {@link AddressTier} of a normalized address against the local networks. */

@@ -8,6 +8,7 @@ import { Server as TlsServer } from 'node:tls';
 import { BindError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
+import { formatIPv6, parseIPv6 } from '../network/ipv6.js';
 import type { Responder } from '../responder/events.js';
 import type { ResponderOptions } from '../responder/options.js';
 import { createResponder } from '../responder/responder.js';
@@ -48,9 +49,10 @@ export interface DiscoveryHandle {
 
 /**
  * Makes `server` discoverable while it listens: starts a responder when it emits `listening`,
- * advertising the port it really bound (port 0 included), and stops it on `close`. If the server
- * listens on one address only (say 127.0.0.1), only requesters that reach it there are answered,
- * and a warning says so once.
+ * advertising the port it really bound (port 0 included), and stops it on `close`. A server on
+ * `::` is advertised on both families, one on `0.0.0.0` over IPv4 only. If the server listens on
+ * one address only (say 127.0.0.1, or `::1`), only requesters that reach it there are answered
+ * (for an IPv6 address, IPv6 requesters only), and a warning says so once.
  *
  * @throws {InvalidOptionError} at once for any invalid option.
  * @example
@@ -137,8 +139,8 @@ class AttachedDiscovery implements DiscoveryHandle {
       instanceId: this.#options.instanceId ?? this.#instanceId,
       httpPort: this.#options.httpPort ?? target.port,
       ...(target.address === undefined ? {} : { serviceAddress: target.address }),
-      // IPv6 requesters are sent an IPv6 address: only when the server listens on `::` too.
-      family: this.#options.family ?? (target.any6 ? 'any' : 'IPv4'),
+      // IPv6 requesters are answered only when the server listens on `::` or an IPv6 address.
+      family: this.#options.family ?? (target.ipv6 ? 'any' : 'IPv4'),
     });
     void this.#start(responder, generation);
   };
@@ -151,10 +153,10 @@ class AttachedDiscovery implements DiscoveryHandle {
   };
 
   /**
-   * The port to advertise, the one address the server is limited to, if it is, and whether it
-   * listens on `::` (IPv6 too).
+   * The port to advertise, the one address the server is limited to, if it is, and whether
+   * IPv6 requesters can reach it (it listens on `::` or on an IPv6 address).
    */
-  #advertisable(): { port: number; address: string | undefined; any6?: true } | undefined {
+  #advertisable(): { port: number; address: string | undefined; ipv6: boolean } | undefined {
     const bound = this.#server.address() as AddressInfo | string | null;
     if (bound === null || typeof bound === 'string') {
       this.#once(
@@ -165,29 +167,23 @@ class AttachedDiscovery implements DiscoveryHandle {
       return undefined;
     }
     const { address, port } = bound;
-    if (address === '::') return { port, address: undefined, any6: true };
-    if (address === '0.0.0.0') return { port, address: undefined };
+    if (address === '::') return { port, address: undefined, ipv6: true };
+    if (address === '0.0.0.0') return { port, address: undefined, ipv6: false };
     const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
     const ip = parseIPv4(v4);
-    if (ip === undefined) {
-      this.#once(
-        'warn',
-        'ipv6',
-        `The server listens on ${address} only, an IPv6 address; discovery is IPv4 and cannot ` +
-          'advertise it. Listen on :: or 0.0.0.0 to be discoverable.',
-      );
+    if (ip !== undefined) {
+      this.#once('warn', 'limited', limitedWarning(v4, isLoopback(ip), 'IPv4'));
+      return { port, address: v4, ipv6: false };
+    }
+    const v6 = parseIPv6(address);
+    if (v6 === undefined) {
+      this.#once('warn', 'unknown', `The server listens on ${address}: nothing to advertise`);
       return undefined;
     }
-    this.#once(
-      'warn',
-      'limited',
-      isLoopback(ip)
-        ? `The server listens on ${v4} only: discovery answers requests from this machine alone. ` +
-            'Listen on 0.0.0.0 to be found on the LAN.'
-        : `The server listens on ${v4} only: discovery answers only requesters that reach this ` +
-            `host at ${v4}.`,
-    );
-    return { port, address: v4 };
+    // The form the responder advertises (no zone: a link-local address is sent without it).
+    const service = formatIPv6({ value: v6.value, zone: undefined });
+    this.#once('warn', 'limited', limitedWarning(address, v6.value === 1n, 'IPv6'));
+    return { port, address: service, ipv6: true };
   }
 
   async #start(responder: Responder, generation: number): Promise<void> {
@@ -254,6 +250,23 @@ class AttachedDiscovery implements DiscoveryHandle {
     this.#said.add(key);
     this.#logger[level](message);
   }
+}
+
+/** The warning for a server that listens on one address only. */
+function limitedWarning(address: string, loopback: boolean, family: 'IPv4' | 'IPv6'): string {
+  if (family === 'IPv4') {
+    return loopback
+      ? `The server listens on ${address} only: discovery answers requests from this machine ` +
+          'alone. Listen on 0.0.0.0 to be found on the LAN.'
+      : `The server listens on ${address} only: discovery answers only requesters that reach ` +
+          `this host at ${address}.`;
+  }
+  const how = 'over IPv6 (extended requests), and IPv4 requesters get no answer';
+  return loopback
+    ? `The server listens on ${address} only: discovery answers requests from this machine ` +
+        `alone, ${how}. Listen on :: to be found on the LAN on both families.`
+    : `The server listens on ${address} only: discovery answers only requesters that reach ` +
+        `this host at ${address}, ${how}. Listen on :: to be found on both families.`;
 }
 
 function isInUse(error: Error): boolean {

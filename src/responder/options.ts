@@ -5,6 +5,7 @@ import { InvalidOptionError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
 import { type Cidr, parseCidr, parseIPv4 } from '../network/ipv4.js';
+import { classifyIPv6, formatIPv6, mappedIPv4, parseIPv6 } from '../network/ipv6.js';
 import type { SocketFactory } from '../network/socket.js';
 import {
   checkBoolean,
@@ -65,8 +66,10 @@ export interface ResponderOptions {
   advertiseAddress?: string;
   /**
    * The one address the advertised service listens on, when it does not listen on all of them
-   * (an HTTP server bound to 127.0.0.1 or to one LAN address). Only requesters that would be
-   * sent this address are answered; the others are dropped as `unreachable`. `0.0.0.0` means all.
+   * (an HTTP server bound to 127.0.0.1, to one LAN address, or to `::1` or another IPv6 address).
+   * Only requesters that would be sent this address are answered; the others are dropped as
+   * `unreachable` (so an IPv6 address here leaves IPv4 requesters unanswered, and the reverse).
+   * `0.0.0.0` and `::` mean all.
    */
   serviceAddress?: string;
   /** CIDRs answered besides loopback and private on-link requesters, e.g. a routed office subnet. */
@@ -231,9 +234,7 @@ export function resolveResponderSettings(
     );
   }
   const serviceAddress =
-    options.serviceAddress === undefined
-      ? undefined
-      : checkAddress('serviceAddress', options.serviceAddress);
+    options.serviceAddress === undefined ? undefined : checkServiceAddress(options.serviceAddress);
   const allow = [...(options.allow ?? [])];
   const allowCidrs = allow.map((text) => {
     const cidr = typeof text === 'string' ? parseCidr(text) : undefined;
@@ -299,7 +300,7 @@ export function resolveResponderSettings(
     bindAddress,
     family,
     advertiseAddress,
-    serviceAddress: serviceAddress === '0.0.0.0' ? undefined : serviceAddress,
+    serviceAddress,
     allow,
     allowCidrs,
     rateLimit,
@@ -434,4 +435,25 @@ function checkAddress(option: string, value: unknown): string {
     throw new InvalidOptionError(option, value, 'a dotted IPv4 address such as 192.168.1.10');
   }
   return value;
+}
+
+/**
+ * `serviceAddress`: IPv4, or IPv6 in the form the responder advertises it (RFC 5952, without
+ * zone), since it is compared with the address each requester would be sent. An IPv4-mapped
+ * address is the IPv4 address it carries; `0.0.0.0` and `::` (all) give undefined.
+ */
+function checkServiceAddress(value: unknown): string | undefined {
+  if (typeof value === 'string' && parseIPv4(value) !== undefined) {
+    return value === '0.0.0.0' ? undefined : value;
+  }
+  const parsed = parseIPv6(value);
+  if (!parsed || classifyIPv6(parsed.value) === 'multicast') {
+    throw new InvalidOptionError(
+      'serviceAddress',
+      value,
+      'an IPv4 address such as 192.168.1.10 or an IPv6 address such as fd00::5 (0.0.0.0 or :: for all)',
+    );
+  }
+  if (parsed.value === 0n) return undefined;
+  return mappedIPv4(parsed.value) ?? formatIPv6({ value: parsed.value, zone: undefined });
 }

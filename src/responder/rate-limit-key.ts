@@ -20,11 +20,13 @@ export const RATE_LIMIT_PREFIX6 = 64;
 /**
  * The rate-limit key of a source address as Node reports it: `2001:db8:1:2::/64` for a routable
  * IPv6 source, `fe80::5%eth0` for a link-local one, `10.0.0.1` for `::ffff:10.0.0.1` and for IPv4
- * text. Text that is not an address is its own key (cut to 64 characters). Never throws.
+ * text. Text that is not an address is its own key (cut to 64 characters), a value that is not
+ * text the empty key. Never throws.
  */
 export function rateLimitKey(source: string): string {
   const parsed = parseIPv6(source);
-  if (!parsed) return String(source).slice(0, 64);
+  // Not `String(source)`: a value that is no string (a careless caller) may refuse conversion.
+  if (!parsed) return typeof source === 'string' ? source.slice(0, 64) : '';
   const kind = classifyIPv6(parsed.value);
   if (kind === 'ipv4-mapped') return mappedIPv4(parsed.value) as string;
   if (kind === 'link-local') return formatIPv6(parsed);

@@ -101,28 +101,35 @@ export function judgeSender6(source: string, context: SenderContext6): SenderVer
 /**
  * The address to advertise to an IPv6 `source` (as Node reports it): `::1` to `::1`; to a
  * link-local requester, this host's link-local address on the interface named by its zone; to
- * a requester inside an on-link prefix, this host's address in that prefix. Undefined otherwise
- * (the caller then asks the routing table). Never throws.
+ * a requester inside an on-link prefix, this host's address in that prefix. When several
+ * addresses qualify (a SLAAC /64 holds a stable and a temporary address), `preferred` (the one
+ * address the service listens on, canonical form) wins. Undefined otherwise (the caller then
+ * asks the routing table). Never throws.
  */
 export function replyAddressFor6(
   source: string,
   interfaces: readonly IPv6InterfaceAddress[],
+  preferred?: string,
 ): string | undefined {
   const parsed = parseIPv6(source);
   if (!parsed) return undefined;
   const kind = classifyIPv6(parsed.value);
   if (kind === 'loopback') return '::1';
+  let candidates: IPv6InterfaceAddress[];
   if (kind === 'link-local') {
     const zone = parsed.zone;
     if (zone === undefined) return undefined;
-    return interfaces.find(
+    candidates = interfaces.filter(
       (iface) =>
         iface.kind === 'link-local' &&
         (iface.name === zone || (iface.scopeId !== 0 && String(iface.scopeId) === zone)),
-    )?.address;
+    );
+  } else if (kind === 'unique-local' || kind === 'global') {
+    candidates = interfaces.filter(
+      (iface) => iface.kind !== 'link-local' && ipv6CidrContains(iface.network, parsed.value),
+    );
+  } else {
+    return undefined;
   }
-  if (kind !== 'unique-local' && kind !== 'global') return undefined;
-  return interfaces.find(
-    (iface) => iface.kind !== 'link-local' && ipv6CidrContains(iface.network, parsed.value),
-  )?.address;
+  return (candidates.find((iface) => iface.address === preferred) ?? candidates[0])?.address;
 }

@@ -52,4 +52,24 @@ export async function exchange(port: number, datagrams: Buffer[], waitMs = 150):
   return peer.received;
 }
 
+/** {@link exchange} over IPv6: from a udp6 socket on ::1 to [::1]:`port`. */
+export async function exchange6(
+  port: number,
+  datagrams: Buffer[],
+  waitMs = 300,
+): Promise<Buffer[]> {
+  const socket = createSocket('udp6');
+  const received: Buffer[] = [];
+  socket.on('message', (message) => received.push(message));
+  socket.bind(0, '::1');
+  await once(socket, 'listening');
+  for (const datagram of datagrams) {
+    socket.send(datagram, port, '::1');
+    await sleep(10);
+  }
+  await sleep(waitMs);
+  socket.close();
+  return received;
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import beckon from '../../src/integrations/fastify.js';
-import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
+import {
+  assertDiscoverableOverIPv6,
+  assertDiscoverableUntilClosed,
+} from '../helpers/discoverable.js';
 
 describe('beckon/fastify', () => {
   it('starts on listen, advertises the bound port, and stops in the close hook', async () => {
@@ -32,6 +35,19 @@ describe('beckon/fastify', () => {
       lines.join(''),
     );
   });
+
+  for (const host of ['::', '::1'] as const) {
+    it(`on ${host}: an IPv6 extended request to ::1 gets the port and address6 ::1`, async (t) => {
+      const app = Fastify();
+      app.get('/', async () => 'fastify6');
+      await app.register(beckon, { enabled: true, port: 0, env: {} });
+      t.after(() => app.server.listening && app.close());
+      await app.listen({ port: 0, host });
+      const port = (app.server.address() as AddressInfo).port;
+      await assertDiscoverableOverIPv6(app.beckon, port, 'fastify6', host, () => app.close());
+      assert.equal(app.beckon.state, 'stopped');
+    });
+  }
 
   it('refuses to be registered twice', async () => {
     const app = Fastify();

@@ -12,7 +12,10 @@ import Koa from 'koa';
 import { discover } from '../../src/client/discover.js';
 import { attachDiscovery } from '../../src/integrations/http.js';
 import type { Logger } from '../../src/logger.js';
-import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
+import {
+  assertDiscoverableOverIPv6,
+  assertDiscoverableUntilClosed,
+} from '../helpers/discoverable.js';
 import { ask, freeUdpPort, LOCAL, sleep } from '../helpers/udp.js';
 
 /** Options every test uses: on despite the test run, any free UDP port, no env. */
@@ -64,20 +67,44 @@ describe('attachDiscovery', () => {
     await handle.stop();
   });
 
-  it('answers over IPv6 only when the server listens on :: (0.0.0.0 is IPv4 only)', async () => {
-    for (const [host, family] of [
-      ['0.0.0.0', 'IPv4'],
-      ['::', 'any'],
+  it('answers over IPv6 when the server listens on :: or ::1 (0.0.0.0, 127.0.0.1: IPv4 only)', async () => {
+    for (const [host, family, serviceAddress] of [
+      ['0.0.0.0', 'IPv4', undefined],
+      ['127.0.0.1', 'IPv4', '127.0.0.1'],
+      ['::', 'any', undefined],
+      ['::1', 'any', '::1'],
     ] as const) {
       const server = tracked(createServer((_req, res) => res.end('plain')));
       const handle = attach(server, ON);
       server.listen(0, host);
       assert.equal(await handle.settled(), 'answering');
       assert.equal(handle.responder?.settings.family, family, host);
+      assert.equal(handle.responder?.settings.serviceAddress, serviceAddress, host);
       await handle.stop();
       await closeServer(server);
     }
   });
+
+  for (const host of ['::', '::1'] as const) {
+    it(`node:http on ${host}: an IPv6 extended request to ::1 gets the port and address6 ::1`, async () => {
+      const logger = recordingLogger();
+      const server = tracked(createServer((_req, res) => res.end('six')));
+      const handle = attach(server, { ...ON, logger });
+      server.listen(0, host);
+      await once(server, 'listening');
+      await assertDiscoverableOverIPv6(handle, portOf(server), 'six', host, () =>
+        closeServer(server),
+      );
+      assert.deepEqual(
+        logger.lines.filter((line) => line.startsWith('warn:')),
+        host === '::'
+          ? []
+          : [
+              'warn: The server listens on ::1 only: discovery answers requests from this machine alone, over IPv6 (extended requests), and IPv4 requesters get no answer. Listen on :: to be found on the LAN on both families.',
+            ],
+      );
+    });
+  }
 
   it('Express: app.listen() returns the http.Server to attach to', async () => {
     const app = express();

@@ -5,7 +5,10 @@ import { describe, it } from 'node:test';
 import { Controller, Get, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { BeckonModule, BeckonService } from '../../src/integrations/nestjs.js';
-import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
+import {
+  assertDiscoverableOverIPv6,
+  assertDiscoverableUntilClosed,
+} from '../helpers/discoverable.js';
 
 class HelloController {
   hello(): string {
@@ -78,6 +81,22 @@ describe('beckon/nestjs', () => {
     const port = (app.getHttpServer().address() as AddressInfo).port;
     await assertDiscoverableUntilClosed(handle, port, 'nest', () => app.close());
   });
+
+  for (const host of ['::', '::1'] as const) {
+    it(`on ${host}: an IPv6 extended request to ::1 gets the port and address6 ::1`, async (t) => {
+      const app = await NestFactory.create(
+        appModule([BeckonModule.forRoot({ enabled: true, port: 0, env: {} })]),
+        { logger: false },
+      );
+      t.after(() => app.getHttpServer().listening && app.close());
+      await app.listen(0, host);
+      const handle = app.get(BeckonService).handle;
+      assert.ok(handle);
+      const port = (app.getHttpServer().address() as AddressInfo).port;
+      await assertDiscoverableOverIPv6(handle, port, 'nest', host, () => app.close());
+      assert.equal(handle.state, 'stopped');
+    });
+  }
 
   it('forRoot rejects invalid options at once', () => {
     assert.throws(() => BeckonModule.forRoot({ port: -1 }), /Invalid port: -1/);

@@ -1,8 +1,10 @@
 /**
  * A bounded flood of junk and near-miss datagrams against a responder running in a child
  * process (test/responder/fixtures/flood-responder.ts), from thousands of source addresses in
- * 127.0.0.0/8. Afterwards the responder must be alive, answer at once, hold no more heap than a
- * stated bound, and have reported no uncaught error and no warning. Loopback only.
+ * 127.0.0.0/8, and over IPv6 from ::1 to its IPv6 socket (random bytes, truncated, oversized
+ * and odd-valued extended requests). Afterwards the responder must be alive, answer at once,
+ * hold no more heap than a stated bound, and have reported no uncaught error and no warning.
+ * Loopback only.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -59,16 +61,16 @@ class FloodResponder {
   port = 0;
   #id = 0;
 
-  private constructor(options: object) {
+  private constructor(options: object, ipv6: boolean) {
     this.process = new LabProcess(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', FIXTURE, JSON.stringify(options)],
+      ['--expose-gc', '--import', 'tsx', FIXTURE, JSON.stringify(options), ipv6 ? 'ipv6' : ''],
       { cwd: ROOT },
     );
   }
 
-  static async start(options: object): Promise<FloodResponder> {
-    const responder = new FloodResponder(options);
+  static async start(options: object, ipv6 = false): Promise<FloodResponder> {
+    const responder = new FloodResponder(options, ipv6);
     running.add(responder);
     const [, port] = await responder.process.waitFor(
       /^\{"type":"listening","port":(\d+)\}$/m,
@@ -230,10 +232,82 @@ function forged(replayed: Buffer): Buffer {
   }
 }
 
-type Mode = 'plain' | 'authenticated';
+/** A request header (valid unless changed by the caller) followed by `fields`, as given. */
+function withFields(fields: Buffer[], timestamp = BigInt(Date.now())): Buffer {
+  const header = Buffer.from(extendedRequest().subarray(0, 34));
+  header.writeBigUInt64BE(timestamp, 26);
+  return Buffer.concat([header, ...fields]);
+}
+const tlv = (type: number, value: Buffer) =>
+  Buffer.concat([Buffer.of(type, value.byteLength), value]);
+const padding = (bytes: number) => tlv(extended.Field.padding, Buffer.alloc(bytes));
+
+/** Extended requests whose fields carry odd values, sent over IPv6; most must be refused. */
+function oddExtended(): Buffer {
+  switch (rand(12)) {
+    case 0: // a service name with control, bidi and invalid UTF-8 bytes
+      return withFields([
+        tlv(extended.Field.service, Buffer.from([0x73, 0x00, 0x1b, 0xe2, 0x80, 0xae, 0xff, 0xc0])),
+        padding(200),
+      ]);
+    case 1: // two service fields
+      return withFields([
+        tlv(extended.Field.service, Buffer.from('a')),
+        tlv(extended.Field.service, Buffer.from('b')),
+        padding(200),
+      ]);
+    case 2: // answer-only fields in a request: address6 (16 bytes of junk or ::), address, port
+      return withFields([
+        tlv(extended.Field.address6, rand(2) ? junk(16) : Buffer.alloc(16)),
+        tlv(extended.Field.address, junk(rand(2) ? 4 : 7)),
+        tlv(extended.Field.port, junk(rand(3))),
+        padding(180),
+      ]);
+    case 3: // unknown field types with junk
+      return withFields(
+        Array.from({ length: 1 + rand(8) }, () => tlv(0x19 + rand(0xe7), junk(rand(40)))).concat(
+          padding(200),
+        ),
+      );
+    case 4: // timestamps at the ends of the u64 range, or zero
+      return withFields([padding(220)], [0n, 2n ** 64n - 1n, 2n ** 63n][rand(3)] ?? 0n);
+    case 5: // hundreds of empty fields
+      return withFields(Array.from({ length: 300 + rand(300) }, () => padding(0)));
+    case 6: // exactly the largest datagram accepted, and one byte more
+      return withFields([
+        ...Array.from({ length: 4 }, () => padding(255)),
+        padding(extended.MAX_DATAGRAM_SIZE - 34 - 4 * 257 - 2 + rand(2)),
+      ]);
+    case 7: // a field whose length runs past the end
+      return Buffer.concat([
+        withFields([padding(200)]),
+        Buffer.of(extended.Field.service, 200, 0x61),
+      ]);
+    case 8: // AUTH flag, then a tag that is too short
+      return ((request) => {
+        request[8] = 1;
+        return request.subarray(0, request.byteLength - rand(extended.TAG_SIZE));
+      })(withFields([padding(220)]));
+    case 9: // truncated at every length, header included
+      return ((request) => request.subarray(0, rand(request.byteLength)))(extendedRequest());
+    case 10: // a service longer than any name allowed
+      return withFields([tlv(extended.Field.service, Buffer.alloc(255, 0x61)), padding(10)]);
+    default: // only the magic, or the magic and junk
+      return Buffer.concat([extended.MAGIC, junk(rand(1200))]);
+  }
+}
+
+type Mode = 'plain' | 'authenticated' | 'ipv6';
 
 function datagram(mode: Mode, replayed: Buffer): Buffer {
   const roll = rand(100);
+  if (mode === 'ipv6') {
+    if (roll < 25) return junk(rand(1501));
+    if (roll < 26) return junk(1500 + rand(63_501));
+    if (roll < 36) return nearMissPlain(); // and a plain request is no request over IPv6
+    if (roll < 56) return nearMissExtended();
+    return roll < 97 ? oddExtended() : valid(mode);
+  }
   if (roll < 25) return junk(rand(1501)); // random bytes
   if (roll < 26) return junk(1500 + rand(63_501)); // oversized, up to 65,000 bytes
   if (roll < 27) return Buffer.concat([REQUEST, junk(rand(65_000 - REQUEST.byteLength))]);
@@ -245,6 +319,7 @@ function datagram(mode: Mode, replayed: Buffer): Buffer {
 /** A request the responder answers (rarely, so that the per-source caches fill). */
 function valid(mode: Mode): Buffer {
   if (mode === 'authenticated') return extendedRequest(KEY_BYTES);
+  if (mode === 'ipv6') return extendedRequest(); // the plain format is IPv4 only
   return rand(2) === 0 ? REQUEST : extendedRequest();
 }
 
@@ -268,7 +343,8 @@ interface FloodResult {
 /**
  * Sends up to `count` datagrams, PER_SOURCE from each of many source addresses (one in 97
  * sources sends a burst of 30 valid requests instead, for the rate limiter), waiting for the
- * responder to catch up every PACE_EVERY datagrams. Stops at `count` or at `timeLimitMs`.
+ * responder to catch up every PACE_EVERY datagrams. Stops at `count` or at `timeLimitMs`. In
+ * `ipv6` mode every source is [::1] (with a new port) and every datagram goes to [::1].
  */
 async function flood(
   responder: FloodResponder,
@@ -286,10 +362,11 @@ async function flood(
       result.timedOut = true;
       break;
     }
-    const socket = createSocket('udp4');
+    const ipv6 = mode === 'ipv6';
+    const socket = createSocket(ipv6 ? 'udp6' : 'udp4');
     socket.on('error', () => result.sendErrors++);
     socket.on('message', () => {}); // answers to the few valid requests: read and drop
-    socket.bind(0, sourceAddress());
+    socket.bind(0, ipv6 ? '::1' : sourceAddress());
     await once(socket, 'listening');
     result.sources++;
     const burst = result.sources % 97 === 0;
@@ -299,7 +376,7 @@ async function flood(
       const message = burst ? valid(mode) : datagram(mode, replayed);
       result.bytes += message.byteLength;
       last = new Promise((resolve) =>
-        socket.send(message, responder.port, '127.0.0.1', (error) => {
+        socket.send(message, responder.port, ipv6 ? '::1' : '127.0.0.1', (error) => {
           if (error) result.sendErrors++;
           resolve();
         }),
@@ -345,7 +422,7 @@ async function firstReply(
 }
 
 async function run(t: TestContext, mode: Mode, options: object) {
-  const responder = await FloodResponder.start(options);
+  const responder = await FloodResponder.start(options, mode === 'ipv6');
 
   // Warm up (code, caches, socket buffers), then take the baseline.
   await flood(responder, mode, 5000, 20_000);
@@ -360,7 +437,7 @@ async function run(t: TestContext, mode: Mode, options: object) {
 
   t.diagnostic(
     `${mode}: sent ${result.sent} datagrams (${MB(result.bytes)}) from ${result.sources} ` +
-      `source addresses in ${result.seconds.toFixed(1)} s (${Math.round(result.sent / result.seconds)}/s); ` +
+      `source ${mode === 'ipv6' ? 'ports on ::1' : 'addresses'} in ${result.seconds.toFixed(1)} s (${Math.round(result.sent / result.seconds)}/s); ` +
       `the responder handled ${received} (${((100 * received) / result.sent).toFixed(1)}%), ` +
       `answered ${stats.replies - statsBefore.replies}`,
   );
@@ -478,6 +555,44 @@ describe('responder under a flood', () => {
     } finally {
       peer.close();
       outsider.close();
+    }
+    assert.deepEqual(unexpectedLines(responder), []);
+    assert.deepEqual(await responder.close(), { status: 0, signal: null });
+  });
+
+  it('IPv6: survives 100,000 junk, truncated, oversized and odd extended datagrams on ::1', async (t) => {
+    const responder = await run(t, 'ipv6', {});
+    // Still answering over IPv6: a fresh socket on ::1 (the flood drained the ::1 bucket of the
+    // rate limiter, which refills at 20 a second, so it may take a few tries).
+    const socket = createSocket('udp6');
+    try {
+      socket.bind(0, '::1');
+      await once(socket, 'listening');
+      const nonce = randomBytes(extended.NONCE_SIZE);
+      const request = extended.encodeRequest({ nonce, timestamp: Date.now() });
+      let reply: Awaited<ReturnType<typeof firstReply>>;
+      for (let attempt = 0; attempt < 20 && !reply; attempt++) {
+        reply = await firstReply(socket, () => socket.send(request, responder.port, '::1'), 250);
+      }
+      assert.ok(reply, 'no answer over IPv6 after the flood');
+      const answer = extended.decodeAnswer(reply.message);
+      assert.equal(answer?.address, '::1');
+      assert.deepEqual(answer?.nonce, nonce);
+      assert.equal(reply.remote.address, '::1');
+    } finally {
+      socket.close();
+    }
+    // And over IPv4, at once.
+    const peer = await udpPeer(undefined, CHECK_SOURCES[0]);
+    try {
+      const reply = await firstReply(
+        peer.socket,
+        () => peer.socket.send(REQUEST, responder.port, '127.0.0.1'),
+        200,
+      );
+      assert.equal(String(reply?.message), 'SERVER_IP:127.0.0.1');
+    } finally {
+      peer.close();
     }
     assert.deepEqual(unexpectedLines(responder), []);
     assert.deepEqual(await responder.close(), { status: 0, signal: null });

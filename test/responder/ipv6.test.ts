@@ -13,25 +13,9 @@ import type { SocketFactory } from '../../src/network/socket.js';
 import { decodeAnswer, encodeRequest, verifyTag } from '../../src/protocol/extended.js';
 import { recordingLogger } from '../helpers/logger.js';
 import { trackResponders } from '../helpers/responders.js';
-import { ask, sleep } from '../helpers/udp.js';
+import { ask, exchange6 } from '../helpers/udp.js';
 
 const startResponder = trackResponders({ rateLimit: 0 });
-
-/** Sends each datagram from one udp6 socket on ::1 to [::1]:`port`; the replies after `waitMs`. */
-async function exchange6(port: number, datagrams: Buffer[], waitMs = 300): Promise<Buffer[]> {
-  const socket = createSocket('udp6');
-  const received: Buffer[] = [];
-  socket.on('message', (message) => received.push(message));
-  socket.bind(0, '::1');
-  await once(socket, 'listening');
-  for (const datagram of datagrams) {
-    socket.send(datagram, port, '::1');
-    await sleep(10);
-  }
-  await sleep(waitMs);
-  socket.close();
-  return received;
-}
 
 const extendedRequest = (key?: Buffer) =>
   encodeRequest({ nonce: randomBytes(16), timestamp: Date.now() }, key);

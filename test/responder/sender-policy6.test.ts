@@ -115,6 +115,25 @@ describe('replyAddressFor6', () => {
     assert.equal(replyAddressFor6('2001:db8:1:1::99', interfaces), '2001:db8:1:1::10');
   });
 
+  it('prefers the address the service listens on when several qualify', () => {
+    const two = ipv6InterfacesFrom({
+      eth0: [
+        v6('fe80::10', 64, 2),
+        v6('fe80::11', 64, 2),
+        v6('2001:db8:1:1::10', 64, 0),
+        v6('2001:db8:1:1:a:b:c:d', 64, 0), // a temporary (privacy) address of the same /64
+      ],
+    });
+    const global = '2001:db8:1:1::99';
+    assert.equal(replyAddressFor6(global, two), '2001:db8:1:1::10');
+    assert.equal(replyAddressFor6(global, two, '2001:db8:1:1:a:b:c:d'), '2001:db8:1:1:a:b:c:d');
+    assert.equal(replyAddressFor6('fe80::99%eth0', two, 'fe80::11'), 'fe80::11');
+    // Not an address toward this requester: the usual choice (the caller finds it unreachable).
+    assert.equal(replyAddressFor6(global, two, 'fd00::1'), '2001:db8:1:1::10');
+    assert.equal(replyAddressFor6('fe80::99%eth0', two, '2001:db8:1:1::10'), 'fe80::10');
+    assert.equal(replyAddressFor6('::1', two, '2001:db8:1:1::10'), '::1');
+  });
+
   it('is undefined where the route must be asked, or for no address at all', () => {
     assert.equal(replyAddressFor6('fe80::99%wan0', interfaces), undefined); // no link-local there
     assert.equal(replyAddressFor6('fe80::99', interfaces), undefined);
