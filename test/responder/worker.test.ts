@@ -351,6 +351,7 @@ describe('worker responder options', () => {
   const invalid: [string, ResponderOptions][] = [
     ['socketFactory', { socketFactory: (options) => createSocket(options) }],
     ['interfaceProvider', { interfaceProvider: () => [] }],
+    ['interfaceProvider6', { interfaceProvider6: () => [] }],
   ];
   for (const [name, options] of invalid) {
     it(`refuses worker: true with ${name}, naming worker`, () => {
