@@ -81,6 +81,21 @@ export class LabHost {
     }
   }
 
+  /** The host's IPv6 link-local address on `ifname` once duplicate address detection is over. */
+  async linkLocal(ifname: string, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [link] = JSON.parse(this.ip('-j', '-6', 'addr', 'show', 'dev', ifname)) as {
+        addr_info: { local: string; scope: string; tentative?: boolean }[];
+      }[];
+      const address = link?.addr_info.find((a) => a.scope === 'link' && !a.tentative);
+      if (address) return address.local;
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: no link-local address on ${ifname}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** Writes `value` to /proc/`path` as seen from inside the host (per-namespace settings). */
   writeProc(path: string, value: string): void {
     execFileSync('ip', ['netns', 'exec', this.netns, 'sh', '-c', `echo ${value} > /proc/${path}`]);

@@ -271,7 +271,11 @@ describe('responder settings', () => {
     ['port', { port: 70000 }, /Invalid port: 70000 \(expected an integer from 0 to 65535\)/],
     ['httpPort', { httpPort: 0 }, /Invalid httpPort: 0/],
     ['message', { message: '' }, /Invalid message: ""/],
-    ['allow', { allow: ['10.0.0.0/33'] }, /Invalid allow: "10.0.0.0\/33" \(expected IPv4 or IPv6 CIDRs/],
+    [
+      'allow',
+      { allow: ['10.0.0.0/33'] },
+      /Invalid allow: "10.0.0.0\/33" \(expected IPv4 or IPv6 CIDRs/,
+    ],
     ['rateLimit', { rateLimit: -1 }, /Invalid rateLimit: -1/],
     ['advertiseAddress', { advertiseAddress: 'myhost' }, /Invalid advertiseAddress: "myhost"/],
     [

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { it } from 'node:test';
-import { type LabHost, startLab } from '../lab.js';
+import { startLab } from '../lab.js';
 
 interface Attempt {
   name: string;
@@ -17,20 +17,6 @@ interface Attempt {
   code?: string;
   causeCode?: string;
   message?: string;
-}
-
-/** The host's link-local address on `ifname` once duplicate address detection is over. */
-async function linkLocalOf(host: LabHost, ifname: string, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [link] = JSON.parse(host.ip('-j', '-6', 'addr', 'show', 'dev', ifname)) as {
-      addr_info: { local: string; scope: string; tentative?: boolean; dadfailed?: boolean }[];
-    }[];
-    const address = link?.addr_info.find((a) => a.scope === 'link' && !a.tentative);
-    if (address) return address.local;
-    if (Date.now() > deadline) throw new Error(`${host.name}: no link-local address on ${ifname}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 it('IPv6 link-local only: http.get reaches a zoned address, fetch and new URL() cannot; fetch reaches a ULA; the group answers', async (t) => {
@@ -45,8 +31,8 @@ it('IPv6 link-local only: http.get reaches a zoned address, fetch and new URL() 
   for (const host of [server, client]) {
     assert.equal(host.ip('-4', '-o', 'addr', 'show', 'scope', 'global'), '', 'no IPv4 at all');
   }
-  const serverLinkLocal = await linkLocalOf(server, 'lan0');
-  const clientLinkLocal = await linkLocalOf(client, 'eth1');
+  const serverLinkLocal = await server.linkLocal('lan0');
+  const clientLinkLocal = await client.linkLocal('eth1');
   server.ip('addr', 'add', 'fd15:0:0:1::10/64', 'dev', 'lan0', 'nodad');
   client.ip('addr', 'add', 'fd15:0:0:1::20/64', 'dev', 'eth1', 'nodad');
 
