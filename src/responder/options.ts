@@ -74,6 +74,12 @@ export interface ResponderOptions {
    * @default 2000
    */
   interfacePollInterval?: number;
+  /**
+   * Join beckon's multicast groups (`239.255.98.107` on the IPv4 socket, `ff12::6265:636b` on
+   * the IPv6 one) on every interface, so that requests sent to them are answered. Off: broadcast
+   * and unicast only, and no IGMP/MLD reports from this responder. @default true
+   */
+  joinGroups?: boolean;
   /** Advertise this address to everyone instead of the one in each requester's subnet. */
   advertiseAddress?: string;
   /**
@@ -185,6 +191,8 @@ export interface ResponderSettings {
   readonly family: ResponderFamily;
   /** Milliseconds between interface polls for group memberships; 0: at start only. */
   readonly interfacePollInterval: number;
+  /** Whether the sockets join beckon's multicast groups. */
+  readonly joinGroups: boolean;
   readonly advertiseAddress: string | undefined;
   readonly serviceAddress: string | undefined;
   readonly allow: readonly string[];
@@ -360,6 +368,7 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
     bindAddress,
     family,
     interfacePollInterval,
+    joinGroups: checkBoolean('joinGroups', options.joinGroups ?? true),
     advertiseAddress,
     serviceAddress: serviceAddress === '0.0.0.0' ? undefined : serviceAddress,
     allow,

@@ -151,7 +151,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         const also = socket ? 'Also answering' : 'Answering';
         this.#logger.info(`${also} extended requests on [::]:${port} (IPv6 only)`);
       }
-      if (socket && !this.#groups) {
+      if (socket && !this.#groups && this.settings.joinGroups) {
         this.#logger.info(
           `Bound to ${this.settings.bindAddress}: not joining group ${IPV4_GROUP}, which a socket bound to a unicast address does not receive on Linux`,
         );
@@ -160,7 +160,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
       this.#syncGroups();
       const every = this.settings.interfacePollInterval;
-      if (every > 0) this.#pollTimer = setInterval(() => this.#syncGroups(), every).unref();
+      if (every > 0 && (this.#groups || this.#groups6))
+        this.#pollTimer = setInterval(() => this.#syncGroups(), every).unref();
       this.emit('listening', { address: this.#listeningAddress(), port });
     });
   }
@@ -223,21 +224,23 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   /**
    * Makes `socket` the current socket of its family, with fresh group memberships (a new socket
-   * has none). On Linux a socket bound to one unicast address never receives group traffic, so
-   * such an IPv4 socket joins nothing.
+   * has none), unless `joinGroups` is off. On Linux a socket bound to one unicast address never
+   * receives group traffic, so such an IPv4 socket joins nothing.
    */
   #install(socket: Socket | undefined, ipv6: boolean): void {
     const report = {
       debug: (message: string) => this.#logger.debug(message),
       warn: (error: BeckonError) => this.#warn(error),
     };
+    const { joinGroups, bindAddress } = this.settings;
     if (ipv6) {
       this.#socket6 = socket;
-      this.#groups6 = socket && new GroupMemberships(socket, IPV6_GROUP, report);
+      this.#groups6 =
+        socket && joinGroups ? new GroupMemberships(socket, IPV6_GROUP, report) : undefined;
       return;
     }
     this.#socket = socket;
-    const joins = socket !== undefined && this.settings.bindAddress === '0.0.0.0';
+    const joins = socket !== undefined && joinGroups && bindAddress === '0.0.0.0';
     this.#groups = joins ? new GroupMemberships(socket, IPV4_GROUP, report) : undefined;
   }
 

@@ -100,6 +100,7 @@ describe("family: 'IPv6'", () => {
       env: {},
       port: 0,
       family: 'IPv6',
+      joinGroups: false,
       httpPort: 8080,
       socketFactory: (options) => {
         types.push(options.type);
@@ -298,6 +299,7 @@ describe('responder group memberships', () => {
     let interfaces4 = [ipv4('lo', '127.0.0.1', true), ipv4('eth0', '10.0.0.5')];
     let interfaces6 = ipv6({ lo: ['::1'], eth0: ['fe80::1'] });
     const responder = await startResponder({
+      joinGroups: true,
       socketFactory: factory,
       interfaceProvider: () => interfaces4,
       interfaceProvider6: () => interfaces6,
@@ -329,6 +331,7 @@ describe('responder group memberships', () => {
     const { factory, calls } = recordingFactory();
     let interfaces4 = [ipv4('eth0', '10.0.0.5')];
     await startResponder({
+      joinGroups: true,
       socketFactory: factory,
       interfaceProvider: () => interfaces4,
       interfaceProvider6: () => [],
@@ -342,6 +345,7 @@ describe('responder group memberships', () => {
   it('bound to one address, joins no IPv4 group (and binds no IPv6 socket)', async () => {
     const { factory, calls } = recordingFactory();
     const responder = await startResponder({
+      joinGroups: true,
       bindAddress: '127.0.0.1',
       socketFactory: factory,
       interfaceProvider: () => [ipv4('eth0', '10.0.0.5')],
@@ -352,12 +356,34 @@ describe('responder group memberships', () => {
     assert.deepEqual(await ask(responder.port, 'DISCOVER_SERVER'), ['SERVER_IP:127.0.0.1']);
   });
 
+  it('with joinGroups false joins nothing and does not poll', async () => {
+    const { factory, calls } = recordingFactory();
+    let polled = 0;
+    await startResponder({
+      joinGroups: false,
+      socketFactory: factory,
+      interfaceProvider: () => {
+        polled++;
+        return [ipv4('eth0', '10.0.0.5')];
+      },
+      interfacePollInterval: 100,
+    });
+    await sleep(400);
+    assert.deepEqual(calls, []);
+    assert.equal(polled, 0);
+    assert.throws(
+      () => createResponder({ env: {}, joinGroups: 'no' as unknown as boolean }),
+      invalid('joinGroups'),
+    );
+  });
+
   it('a provider that throws is a warning, not a crash', async () => {
     let calls = 0;
     const responder = createResponder({
       env: {},
       port: 0,
       interfacePollInterval: 100,
+      interfaceProvider6: () => [],
       interfaceProvider: () => {
         calls++;
         if (calls > 1) throw new Error('provider broke');

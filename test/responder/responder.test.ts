@@ -243,6 +243,7 @@ describe('responder settings', () => {
         bindAddress: '0.0.0.0',
         family: 'any',
         interfacePollInterval: 2000,
+        joinGroups: true,
         advertiseAddress: undefined,
         serviceAddress: undefined,
         allow: [],

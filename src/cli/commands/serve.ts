@@ -1,4 +1,5 @@
 import { listInterfaces } from '../../network/interfaces.js';
+import { IPV4_GROUP, IPV6_GROUP } from '../../network/multicast.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
 import { describeSkew } from '../../security/clock-skew.js';
@@ -31,6 +32,7 @@ Options:
   --ipv4                   answer on IPv4 only (broadcast, group 239.255.98.107, unicast)
   --ipv6                   answer on IPv6 only: extended requests to [::] or to the group
                            ff12::6265:636b on each link (default, or both flags: both families)
+  --no-groups              join no multicast group: answer broadcast and unicast requests only
   --message TEXT           request to answer, 1 to 512 bytes (env DISCOVERY_MESSAGE, default
                            DISCOVER_SERVER); one shorter than a third of the reply draws a warning
   --prefix TEXT            reply prefix (env RESPONSE_PREFIX, default SERVER_IP:)
@@ -76,6 +78,7 @@ const FLAG_OF: Record<string, string> = {
   advertiseAddress: 'advertise-address',
   bindAddress: 'bind-address',
   family: 'ipv6',
+  joinGroups: 'no-groups',
   message: 'message',
   prefix: 'prefix',
   allow: 'allow',
@@ -123,6 +126,18 @@ function describeFamily(s: ResponderSettings): string {
   }
 }
 
+function describeGroups(s: ResponderSettings): string {
+  if (!s.joinGroups) return 'none (--no-groups)';
+  const groups = [
+    s.family !== 'IPv6' && s.bindAddress === '0.0.0.0' ? IPV4_GROUP : undefined,
+    s.family !== 'IPv4' && s.bindAddress === '0.0.0.0' ? IPV6_GROUP : undefined,
+  ].filter((group) => group !== undefined);
+  if (groups.length === 0) return `none (bound to ${s.bindAddress})`;
+  const every = s.interfacePollInterval;
+  const when = every === 0 ? 'at start' : `followed every ${formatDuration(every / 1000)}`;
+  return `${groups.join(', ')} on every interface, ${when}`;
+}
+
 function describeMode(s: ResponderSettings): string {
   switch (s.mode) {
     case 'plain':
@@ -143,6 +158,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     'bind-address': { type: 'string' },
     ipv4: { type: 'boolean' },
     ipv6: { type: 'boolean' },
+    'no-groups': { type: 'boolean' },
     message: { type: 'string' },
     prefix: { type: 'string' },
     allow: { type: 'string', multiple: true },
@@ -184,6 +200,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         advertiseAddress: values['advertise-address'],
         bindAddress: values['bind-address'],
         family: familyFlags(values.ipv4, values.ipv6),
+        joinGroups: values['no-groups'] ? false : undefined,
         message: values.message,
         prefix: values.prefix,
         allow: values.allow,
@@ -214,6 +231,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   out(`  Response prefix:    ${s.prefix}`);
   out(`  Buffer size:        ${s.bufferSize} bytes`);
   out(`  Families:           ${describeFamily(s)}`);
+  out(`  Multicast groups:   ${describeGroups(s)}`);
   out(`  Advertised address: ${s.advertiseAddress ?? "the requester's subnet address"}`);
   out(`  Allowed senders:    loopback, private on-link${s.allow.map((c) => `, ${c}`).join('')}`);
   out(`  Rate limit:         ${s.rateLimit === 0 ? 'off' : `${s.rateLimit} replies/s per source`}`);
