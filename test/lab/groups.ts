@@ -28,18 +28,19 @@ export function warningsOf(running: LabProcess): { code: string; text: string }[
 /**
  * Sends one extended request from `host` to beckon's group over `ifname` (IPv6:
  * ff12::6265:636b%ifname; IPv4: 239.255.98.107 out of `local`, its address there), no broadcast,
- * and returns the answers: their source and the address they advertise.
+ * or with `unicast` from `local` to that IPv6 address, and returns the answers: their source and
+ * the address they advertise.
  */
 export async function askGroup(
   host: LabHost,
   family: 4 | 6,
   ifname: string,
   local = '-',
-  port = 9999,
+  unicast?: string,
 ): Promise<{ from: string; address: string }[]> {
   const run = await host.script(
     'test/lab/drivers/group-request.ts',
-    [String(family), ifname, String(port), local, '1500'],
+    [String(family), ifname, '9999', local, '1500', ...(unicast ? [unicast] : [])],
     { timeoutMs: 60_000 },
   );
   if (run.status !== 0) throw new Error(`group-request failed:\n${run.stdout}${run.stderr}`);

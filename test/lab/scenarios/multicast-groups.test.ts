@@ -43,3 +43,36 @@ it('a responder joins ff12::6265:636b and 239.255.98.107 on its link and answers
   // Closing the sockets ends the memberships.
   assert.deepEqual(groupMembers(server), { ipv6: [], ipv4: [] });
 });
+
+it('a worker-thread responder joins the groups too, and IPv6 allow CIDRs admit an off-link IPv6 sender', async (t) => {
+  const lab = await startLab(t, {
+    server: { interfaces: { lan0: { segment: 'lan', address: '10.15.1.10/24' } } },
+    client: { interfaces: { eth1: { segment: 'lan', address: '10.15.1.20/24' } } },
+  });
+  if (!lab) return;
+  const server = lab.host('server');
+  const client = lab.host('client');
+  const serverLinkLocal = await server.linkLocal('lan0');
+  await client.linkLocal('eth1');
+  // The client's ULA is in a prefix the server does not have: off-link to the server's policy,
+  // though the link carries it (a route on each side, no router).
+  server.ip('addr', 'add', 'fd15:0:0:1::10/64', 'dev', 'lan0', 'nodad');
+  client.ip('addr', 'add', 'fd99:0:0:2::20/64', 'dev', 'eth1', 'nodad');
+  server.ip('-6', 'route', 'add', 'fd99:0:0:2::/64', 'dev', 'lan0');
+  client.ip('-6', 'route', 'add', 'fd15:0:0:1::/64', 'dev', 'eth1');
+  const ask = () => askGroup(client, 6, '-', 'fd99:0:0:2::20', 'fd15:0:0:1::10');
+
+  const plain = await startResponderIn(server, { port: 9999, worker: true });
+  assert.deepEqual(groupMembers(server), { ipv6: ['lan0'], ipv4: ['lan0'] });
+  assert.deepEqual(await askGroup(client, 6, 'eth1'), [
+    { from: `${serverLinkLocal}%eth1`, address: serverLinkLocal },
+  ]);
+  assert.deepEqual(await ask(), [], 'an off-link IPv6 sender is not answered by default');
+  await plain.stop();
+
+  const allowing = await startResponderIn(server, { port: 9999, allow: ['fd99::/16'] });
+  // Answered from the address the route to the sender uses, advertising it.
+  assert.deepEqual(await ask(), [{ from: 'fd15:0:0:1::10', address: 'fd15:0:0:1::10' }]);
+  assert.deepEqual(warningsOf(allowing), []);
+  await allowing.stop();
+});
