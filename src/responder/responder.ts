@@ -149,7 +149,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       if (socket) this.#logger.info(`UDP discovery responder listening on port ${port}`);
       if (socket6) {
         const also = socket ? 'Also answering' : 'Answering';
-        this.#logger.info(`${also} extended requests on [::]:${port} (IPv6 only)`);
+        this.#logger.info(`${also} extended requests over IPv6 on [::]:${port}`);
       }
       if (socket && !this.#groups && this.settings.joinGroups) {
         this.#logger.info(
