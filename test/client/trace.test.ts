@@ -201,7 +201,7 @@ describe('discover trace', () => {
 
 describe('responder diagnostics channel', () => {
   it('publishes replies and drops with the responder port', async () => {
-    const responder = createResponder({ port: 0, env: {}, httpPort: 8080 });
+    const responder = createResponder({ joinGroups: false, port: 0, env: {}, httpPort: 8080 });
     await responder.start();
     cleanup.push(() => responder.stop());
     const port = responder.port;

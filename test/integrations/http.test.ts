@@ -16,7 +16,7 @@ import { assertDiscoverableUntilClosed } from '../helpers/discoverable.js';
 import { ask, freeUdpPort, LOCAL, sleep } from '../helpers/udp.js';
 
 /** Options every test uses: on despite the test run, any free UDP port, no env. */
-const ON = { enabled: true, port: 0, env: {} } as const;
+const ON = { enabled: true, port: 0, env: {}, joinGroups: false } as const;
 
 const portOf = (server: Server) => (server.address() as AddressInfo).port;
 const closeServer = (server: Server) =>
