@@ -19,7 +19,7 @@ import {
 import { ask, freeUdpPort, LOCAL, sleep } from '../helpers/udp.js';
 
 /** Options every test uses: on despite the test run, any free UDP port, no env. */
-const ON = { enabled: true, port: 0, env: {} } as const;
+const ON = { enabled: true, port: 0, env: {}, joinGroups: false } as const;
 
 const portOf = (server: Server) => (server.address() as AddressInfo).port;
 const closeServer = (server: Server) =>

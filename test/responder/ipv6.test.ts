@@ -147,7 +147,13 @@ describe('responder over IPv6', () => {
       return socket;
     };
     const logger = recordingLogger();
-    const responder = createResponder({ port: 0, env: {}, socketFactory, logger });
+    const responder = createResponder({
+      joinGroups: false,
+      port: 0,
+      env: {},
+      socketFactory,
+      logger,
+    });
     const events: BeckonError[] = [];
     responder.on('warning', (warning) => events.push(warning));
     try {
