@@ -267,7 +267,7 @@ export class DiscoveryEngine {
     const key =
       reply.family === 'IPv6' ? `[${reply.ip}]:${reply.port}` : `${reply.ip}:${reply.port}`;
     const source = bareAddress(remote.address);
-    const foreign = reply.ip !== source;
+    const foreign = reply.ip !== source && !this.#onSameLink(remote.address, reply.ip);
     if (foreign && !this.#settings.acceptForeignAddresses) {
       // A few warnings explain the problem; a flood of spoofed replies must not flood the log.
       const log = this.#foreignWarnings++ < MAX_FOREIGN_WARNINGS ? logger.warn : logger.debug;
@@ -316,6 +316,26 @@ export class DiscoveryEngine {
     this.#queue.push(server());
     if (this.#table.size >= this.#settings.maxResults) this.#end('max-results');
     this.#wake();
+  }
+
+  /**
+   * Whether an answer from a link-local `source` may claim `claimed`: an address inside an
+   * on-link prefix of the interface it came in on. A server that listens on one address of its
+   * link (a ULA) answers link-local requesters, as every group request is, from its link-local
+   * address, and advertises that one address (docs/ipv6.md).
+   */
+  #onSameLink(source: string, claimed: string): boolean {
+    const from = parseIPv6(source);
+    const value = parseIPv6(claimed)?.value;
+    if (!from || from.zone === undefined || value === undefined) return false;
+    if (classifyIPv6(from.value) !== 'link-local') return false;
+    return this.#interfaces6.some(
+      (a) =>
+        a.name === from.zone &&
+        a.kind !== 'link-local' &&
+        a.kind !== 'loopback' &&
+        ipv6CidrContains(a.network, value),
+    );
   }
 
   /**

@@ -139,8 +139,9 @@ class AttachedDiscovery implements DiscoveryHandle {
       instanceId: this.#options.instanceId ?? this.#instanceId,
       httpPort: this.#options.httpPort ?? target.port,
       ...(target.address === undefined ? {} : { serviceAddress: target.address }),
-      // IPv6 requesters are answered only when the server listens on `::` or an IPv6 address.
-      family: this.#options.family ?? (target.ipv6 ? 'any' : 'IPv4'),
+      // Both families on `::`; IPv6 only on one IPv6 address (no IPv4 requester could be sent
+      // it); IPv4 only on `0.0.0.0` or one IPv4 address.
+      family: this.#options.family ?? (!target.ipv6 ? 'IPv4' : target.address ? 'IPv6' : 'any'),
     });
     void this.#start(responder, generation);
   };

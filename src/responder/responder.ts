@@ -421,8 +421,11 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       const verdict = judgeSender6(source, { interfaces, allow: this.#allow6 });
       if (!verdict.allowed)
         return verdict.reason === 'other-interface' ? 'off-link' : verdict.reason;
+      // Where several local addresses qualify (a stable and a temporary SLAAC address), the one
+      // the service listens on.
+      const preferred = this.settings.serviceAddress;
       return this.#advertise(
-        this.settings.advertiseAddress ?? replyAddressFor6(source, interfaces),
+        this.settings.advertiseAddress ?? replyAddressFor6(source, interfaces, preferred),
       );
     });
   }

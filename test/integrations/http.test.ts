@@ -67,12 +67,12 @@ describe('attachDiscovery', () => {
     await handle.stop();
   });
 
-  it('answers over IPv6 when the server listens on :: or ::1 (0.0.0.0, 127.0.0.1: IPv4 only)', async () => {
+  it('answers over IPv6 when the server listens on :: (both) or ::1 (IPv6 only); 0.0.0.0, 127.0.0.1: IPv4 only', async () => {
     for (const [host, family, serviceAddress] of [
       ['0.0.0.0', 'IPv4', undefined],
       ['127.0.0.1', 'IPv4', '127.0.0.1'],
       ['::', 'any', undefined],
-      ['::1', 'any', '::1'],
+      ['::1', 'IPv6', '::1'],
     ] as const) {
       const server = tracked(createServer((_req, res) => res.end('plain')));
       const handle = attach(server, ON);
