@@ -294,10 +294,7 @@ export class DiscoveryEngine {
       return;
     }
     // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
-    const lookup = this.#routeInterface(
-      remote.address,
-      reply.family === 'IPv6' || source.includes(':'),
-    )
+    const lookup = this.#routeInterface(remote.address, source.includes(':'))
       .then((name) => this.#file(sighting(name), key, traced))
       .catch((error: unknown) => this.#unexpected('filing a reply', error))
       .finally(() => {
@@ -307,10 +304,14 @@ export class DiscoveryEngine {
     this.#lookups.add(lookup);
   }
 
-  /** Files a believed reply in the table; a new server goes to the consumer. */
+  /**
+   * Files a believed reply in the table; a new server goes to the consumer. Past `maxResults`
+   * (a reply whose route lookup ended after the run did) it may only join a known server.
+   */
   #file(sighting: Sighting, key: string, traced: (outcome: ReplyOutcome, claims?: string) => void) {
-    if (this.#table.size >= this.#settings.maxResults) return traced('too-late', key);
-    const { outcome, server } = this.#table.add(sighting);
+    const full = this.#table.size >= this.#settings.maxResults;
+    const { outcome, server } = this.#table.add(sighting, !full);
+    if (outcome === 'refused') return traced('too-late', key);
     if (outcome !== 'new') return traced(outcome === 'new-address' ? 'merged' : 'duplicate', key);
     traced('accepted', key);
     this.#queue.push(server());

@@ -26,9 +26,10 @@ export interface Sighting {
 
 /**
  * What {@link ServerTable.add} did with a sighting: a new server, a new address of a known one,
- * or nothing new (an address already known; or one beyond {@link MAX_ADDRESSES_PER_SERVER}).
+ * nothing new (an address already known; or one beyond {@link MAX_ADDRESSES_PER_SERVER}), or
+ * nothing at all (a new server when new ones are not taken).
  */
-export type AddOutcome = 'new' | 'new-address' | 'duplicate';
+export type AddOutcome = 'new' | 'new-address' | 'duplicate' | 'refused';
 
 /** Addresses kept per server: a real host has a handful; a forger must not grow the table. */
 export const MAX_ADDRESSES_PER_SERVER = 16;
@@ -65,7 +66,7 @@ export class ServerTable {
    * Files a sighting under its server. When it links two entries (a plain reply first, an
    * IPv6 answer next, then the IPv4 answer that names both), they become one.
    */
-  add(sighting: Sighting): { outcome: AddOutcome; server: () => Server } {
+  add(sighting: Sighting, takeNew = true): { outcome: AddOutcome; server: () => Server } {
     const instance = sighting.metadata?.instanceId;
     const endpoint = endpointOf(sighting);
     const byInstance = instance === undefined ? undefined : this.#byInstance.get(instance);
@@ -78,6 +79,8 @@ export class ServerTable {
     } else if (byInstance ?? byEndpoint) {
       entry = (byInstance ?? byEndpoint) as Entry;
       outcome = this.#outcomeFor(entry, sighting);
+    } else if (!takeNew) {
+      return { outcome: 'refused', server: () => this.#snapshot(entry) };
     } else {
       entry = {
         order: this.#order++,
