@@ -4,7 +4,8 @@
  * client's lana and lanb, so that a zone taken from the wrong host or link shows. One run finds
  * the server once, with its two link-local addresses, each zoned with the client's interface on
  * that link; `--interface lana` asks on one link only. docs/ipv6.md, "Zones", "One server,
- * several addresses", "Interface selection".
+ * several addresses", "Interface selection". Then a different ULA on each link: four addresses,
+ * the ULAs first, and an IPv6 CIDR selects one link.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -39,6 +40,8 @@ it('multi-homed on two IPv6 links: one server with both link-local addresses, ea
 
   const viaA = { address: `${onA}%lana`, family: 'IPv6', interface: 'lana' };
   const viaB = { address: `${onB}%lanb`, family: 'IPv6', interface: 'lanb' };
+  const byAddress = (a: { address: string }, b: { address: string }) =>
+    a.address < b.address ? -1 : 1;
   const paths = (found: Server) =>
     found.addresses.map(({ address, family, interface: iface }) => ({
       address,
@@ -59,8 +62,6 @@ it('multi-homed on two IPv6 links: one server with both link-local addresses, ea
   assert.equal(servers.length, 1, JSON.stringify(servers));
   const [found] = servers as [Server];
   // Both link-local (the same tier): the order is by RTT, by text within noise; either is fine.
-  const byAddress = (a: { address: string }, b: { address: string }) =>
-    a.address < b.address ? -1 : 1;
   assert.deepEqual(
     paths(found).sort(byAddress),
     [viaA, viaB].sort(byAddress),
@@ -97,4 +98,22 @@ it('multi-homed on two IPv6 links: one server with both link-local addresses, ea
     const lib = await discoverLib(client, { interfaces: [iface] });
     assert.deepEqual(lib.map(paths), [[via]], `interfaces: ['${iface}']`);
   }
+
+  // A different ULA on each link: the server's ULAs join the result, each tagged with the
+  // client's interface of its link, ahead of the link-local addresses; an IPv6 CIDR selects
+  // the link holding such an address.
+  server.ip('addr', 'add', 'fd15:0:0:a::10/64', 'dev', 'lan0', 'nodad');
+  server.ip('addr', 'add', 'fd15:0:0:b::10/64', 'dev', 'lan1', 'nodad');
+  client.ip('addr', 'add', 'fd15:0:0:a::20/64', 'dev', 'lana', 'nodad');
+  client.ip('addr', 'add', 'fd15:0:0:b::20/64', 'dev', 'lanb', 'nodad');
+  const ulaA = { address: 'fd15:0:0:a::10', family: 'IPv6', interface: 'lana' };
+  const ulaB = { address: 'fd15:0:0:b::10', family: 'IPv6', interface: 'lanb' };
+  const withUlas = await discoverLib(client);
+  assert.equal(withUlas.length, 1, JSON.stringify(withUlas));
+  const [all] = withUlas as [Server];
+  assert.deepEqual(paths(all).slice(0, 2).sort(byAddress), [ulaA, ulaB], JSON.stringify(all));
+  assert.deepEqual(paths(all).slice(2).sort(byAddress), [viaA, viaB].sort(byAddress));
+  assert.equal(all.url, `http://[${all.ip}]:8080`);
+  const linkA = await discoverLib(client, { interfaces: ['fd15:0:0:a::/64'] });
+  assert.deepEqual(linkA.map(paths), [[ulaA, viaA]], JSON.stringify(linkA));
 });
