@@ -1,7 +1,8 @@
 /**
  * The client's sockets: which channels a discovery run opens, and opening them. Over IPv4, one
  * per usable interface address, bound to it, sending to its broadcast address and to the IPv4
- * group; over IPv6, one per usable link, sending to the IPv6 group zoned with the link's name;
+ * group; over IPv6, per usable link, one on `::` and one bound to each routable on-link prefix
+ * of the link ({@link linkSources}), each sending to the IPv6 group zoned with the link's name;
  * and one per family for the unicast targets. A channel that fails is left out; the others go
  * on.
  */
@@ -51,6 +52,12 @@ export interface ChannelPlan {
   readonly destinations: readonly Destination[];
   /** For `setMulticastInterface()`: the interface group requests leave by. */
   readonly multicastInterface?: string | undefined;
+  /**
+   * A failure to open is a debug line, not a warning: the channel of a routable IPv6 prefix
+   * (an address still in duplicate address detection cannot be bound), the link's `::` channel
+   * asks anyway.
+   */
+  readonly optional?: boolean;
 }
 
 /** One open socket and where it sends. */
@@ -155,16 +162,42 @@ function planLinks({ settings, interfaces, interfaces6, logger, trace }: Channel
     const to = link.loopback ? '::1' : groupDestination6(link.name);
     traced(link, to);
     if (to === undefined) continue; // a name that cannot be a zone
-    plans.push({
-      label: link.name,
-      family: 'IPv6',
-      link,
-      bind: '::',
-      destinations: [{ to, identify: true }],
-      multicastInterface: link.loopback ? undefined : membershipInterface6(link.name),
-    });
+    for (const bind of linkSources(link)) {
+      plans.push({
+        label: link.name,
+        family: 'IPv6',
+        link,
+        bind,
+        destinations: [{ to, identify: true }],
+        multicastInterface: link.loopback ? undefined : membershipInterface6(link.name),
+        optional: bind !== '::',
+      });
+    }
   }
   return plans;
+}
+
+/**
+ * The addresses a link's group requests leave from: `::` (the kernel then picks the link's
+ * link-local address, and responders answer with theirs), and on a link that is not loopback
+ * the first unique-local or global address of each on-link prefix. A responder answers a
+ * sender inside one of its prefixes with its own address in that prefix (`replyAddressFor6`):
+ * without these requests a result would never learn a server's routable IPv6 address, the one
+ * `fetch` can use (docs/ipv6.md, "URLs"). One per prefix, not per address: a SLAAC prefix with
+ * stable and temporary addresses gets one request.
+ */
+export function linkSources(link: IPv6Link): string[] {
+  const sources = ['::'];
+  if (link.loopback) return sources;
+  const prefixes = new Set<string>();
+  for (const address of link.addresses) {
+    if (address.kind !== 'unique-local' && address.kind !== 'global') continue;
+    const prefix = `${address.network.network}/${address.network.prefix}`;
+    if (prefixes.has(prefix)) continue;
+    prefixes.add(prefix);
+    sources.push(address.address);
+  }
+  return sources;
 }
 
 /** IPv4 is asked unless the run is IPv6 only. */
@@ -245,7 +278,8 @@ function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channe
   return new Promise((resolve) => {
     // One failing interface must not stop discovery on the others.
     const fail = (error: Error) => {
-      context.logger.warn(`Socket on ${plan.label} failed: ${error.message}`);
+      const log = plan.optional ? context.logger.debug : context.logger.warn;
+      log.call(context.logger, `Socket on ${plan.label} failed: ${error.message}`);
       context.trace({ type: 'socket-error', channel: plan.label, error: error.message });
       channel.failed = true;
       void closeSocket(socket);
