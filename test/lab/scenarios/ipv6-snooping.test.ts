@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { it } from 'node:test';
 import { requirePrerequisite } from '../../helpers/prerequisite.js';
 import { discoverCli, serve, summary } from '../beckon.js';
+import { nftCounter } from '../counters.js';
 import { hasCommand, type LabHost, startLab } from '../lab.js';
 
 /**
@@ -39,12 +40,6 @@ table netdev beckon_wire {
     ip daddr 239.255.98.107 udp dport 9999 counter name v4out
   }
 }`;
-
-function count(host: LabHost, name: string): number {
-  const match = new RegExp(`counter ${name} \\{\\s*packets (\\d+)`).exec(host.nftList());
-  assert.ok(match, `no counter ${name} in ${host.name}`);
-  return Number(match[1]);
-}
 
 async function poll<T>(what: string, get: () => T, done: (value: T) => boolean): Promise<T> {
   const deadline = Date.now() + 30_000;
@@ -110,12 +105,12 @@ it('scenario 4: behind a snooping switch with a querier, the groups reach the se
   // bridge's own link-local address, past duplicate address detection).
   await poll(
     'queries seen by the bystander',
-    () => count(bystander, 'mldquery'),
+    () => nftCounter(bystander, 'mldquery'),
     (n) => n > 0,
   );
   await poll(
     'IGMP queries seen by the bystander',
-    () => count(bystander, 'igmpquery'),
+    () => nftCounter(bystander, 'igmpquery'),
     (n) => n > 0,
   );
   await new Promise((resolve) => setTimeout(resolve, 2000)); // > the response interval
@@ -145,20 +140,20 @@ it('scenario 4: behind a snooping switch with a querier, the groups reach the se
   const v6 = await discoverCli(client, '--ipv6', '--timeout', '1');
   assert.equal(v6.status, 0, v6.run.stderr);
   assert.deepEqual(summary(v6.servers), [`${serverLinkLocal}%eth0:8080@eth0`]);
-  const sentV6 = count(client, 'v6out');
+  const sentV6 = nftCounter(client, 'v6out');
   assert.ok(sentV6 >= 1, 'the client sent no request to ff12::6265:636b');
-  assert.ok(count(server, 'v6group') >= 1, 'the group request did not reach the server');
-  assert.equal(count(bystander, 'v6group'), 0, 'the IPv6 group request was flooded');
+  assert.ok(nftCounter(server, 'v6group') >= 1, 'the group request did not reach the server');
+  assert.equal(nftCounter(bystander, 'v6group'), 0, 'the IPv6 group request was flooded');
 
   // IPv4: broadcast and the group in the same run (the client has no "group only" mode); the
   // counters single out the group's datagrams.
   const v4 = await discoverCli(client, '--ipv4', '--timeout', '1');
   assert.equal(v4.status, 0, v4.run.stderr);
   assert.deepEqual(summary(v4.servers), ['10.16.0.10:8080@eth0']);
-  const sentV4 = count(client, 'v4out');
+  const sentV4 = nftCounter(client, 'v4out');
   assert.ok(sentV4 >= 1, 'the client sent no request to 239.255.98.107');
-  assert.ok(count(server, 'v4group') >= 1, 'the IPv4 group request did not reach the server');
-  assert.equal(count(bystander, 'v4group'), 0, 'the IPv4 group request was flooded');
+  assert.ok(nftCounter(server, 'v4group') >= 1, 'the IPv4 group request did not reach the server');
+  assert.equal(nftCounter(bystander, 'v4group'), 0, 'the IPv4 group request was flooded');
   assert.deepEqual(mdbPorts('ff12::6265:636b'), [serverPort], 'still the server port only');
   assert.deepEqual(mdbPorts('239.255.98.107'), [serverPort]);
   assert.match(running.stdout, /Replied to fe80::/);
@@ -171,6 +166,6 @@ it('scenario 4: behind a snooping switch with a querier, the groups reach the se
   bridge('mcast_snooping', '0');
   const flooded = await discoverCli(client, '--timeout', '1');
   assert.equal(flooded.status, 0, flooded.run.stderr);
-  assert.ok(count(bystander, 'v6group') >= 1, 'the bystander counts no flooded IPv6 request');
-  assert.ok(count(bystander, 'v4group') >= 1, 'the bystander counts no flooded IPv4 request');
+  assert.ok(nftCounter(bystander, 'v6group') >= 1, 'the bystander counts no flooded IPv6 request');
+  assert.ok(nftCounter(bystander, 'v4group') >= 1, 'the bystander counts no flooded IPv4 request');
 });
