@@ -38,6 +38,24 @@ describe('beckon serve --ipv4 / --ipv6', () => {
       assert.match(cli.stdout, /Families: +IPv6 only/);
       assert.match(cli.stdout, /Multicast groups: +none \(--no-groups\)/);
       assert.match(cli.stdout, /\[OK\] Listening on \[::\]:\d+/);
+      // The hint names a command that finds it (the client asks over IPv6 now).
+      await cli.waitFor(
+        new RegExp(`Try it: beckon discover --ipv6 --port ${cli.port} --target ::1\n`),
+      );
+      const tried = await beckon([
+        'discover',
+        '--ipv6',
+        '--port',
+        String(cli.port),
+        '--target',
+        '::1',
+        '--no-broadcast',
+        '--timeout',
+        '1',
+        '--json',
+      ]);
+      assert.equal(tried.code, 0, tried.stderr);
+      assert.match(tried.stdout, /"ip":"::1"/);
       assert.deepEqual(await askIPv6(cli.port), ['::1']);
       assert.deepEqual(await ask(cli.port, 'DISCOVER_SERVER', 300), []);
     } finally {

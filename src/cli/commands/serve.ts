@@ -268,7 +268,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     );
   }
   if (s.family === 'IPv6') {
-    out('IPv6 only: extended requests get answers; beckon discover asks over IPv4 only so far.');
+    out(`Try it: beckon discover --ipv6 --port ${responder.port} --target ::1`);
   } else {
     out(
       `Try it: beckon discover --port ${responder.port}${unicast ? ` --target ${s.bindAddress}` : ''}`,
