@@ -7,7 +7,7 @@
  * on.
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
-import type { Logger } from '../logger.js';
+import { type Logger, logSafely } from '../logger.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
 import { groupDestination6, IPV4_GROUP, membershipInterface6 } from '../network/multicast.js';
@@ -113,14 +113,16 @@ function planBroadcast({ settings, interfaces, logger, trace }: ChannelContext):
     considered(iface, undefined);
     if (!iface.broadcast) continue;
     // The group reaches beckon servers where broadcast is filtered. Its request identifies
-    // the answerer (in plain mode the extended one, which only beckon answers), so that a
-    // server also heard over IPv6 is one result. Loopback carries no multicast: there the
+    // the answerer where the run may (in plain mode the extended one, which only beckon
+    // answers), so that a server also heard over IPv6 is one result; in Fernet mode or with a
+    // custom message it is the run's own request. Loopback carries no multicast: there the
     // broadcast address gets both requests.
     const destinations: Destination[] = [{ to: iface.broadcast, identify: false }];
-    if (!settings.identify) {
-      // plain requests only: an original deployment with its own message
-    } else if (!iface.loopback) destinations.push({ to: IPV4_GROUP, identify: true });
-    else if (settings.mode === 'plain') destinations.push({ to: iface.broadcast, identify: true });
+    const identify = settings.identify;
+    if (!iface.loopback) destinations.push({ to: IPV4_GROUP, identify });
+    else if (identify && settings.mode === 'plain') {
+      destinations.push({ to: iface.broadcast, identify: true });
+    }
     plans.push({
       label: iface.name,
       family: 'IPv4',
@@ -268,18 +270,25 @@ async function planTargets({ settings, logger, trace }: ChannelContext): Promise
 
 function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channel | undefined> {
   const { receiveBufferSize } = context.settings;
-  const socket = context.socketFactory({
-    type: plan.family === 'IPv6' ? 'udp6' : 'udp4',
-    ...(plan.family === 'IPv6' ? { ipv6Only: true } : {}),
-    lookup: literalLookup,
-    ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
-  });
+  let socket: Socket;
+  try {
+    socket = context.socketFactory({
+      type: plan.family === 'IPv6' ? 'udp6' : 'udp4',
+      ...(plan.family === 'IPv6' ? { ipv6Only: true } : {}),
+      lookup: literalLookup,
+      ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
+    });
+  } catch (error) {
+    logSafely(context.logger, 'warn', `No socket for ${plan.label}: ${String(error)}`);
+    return Promise.resolve(undefined);
+  }
   const channel: Channel = { ...plan, socket, lastSend: performance.now(), failed: false };
   return new Promise((resolve) => {
-    // One failing interface must not stop discovery on the others.
+    // One failing interface must not stop discovery on the others; this also runs as the
+    // socket's 'error' listener, where a throwing logger must not take the host down.
     const fail = (error: Error) => {
-      const log = plan.optional ? context.logger.debug : context.logger.warn;
-      log.call(context.logger, `Socket on ${plan.label} failed: ${error.message}`);
+      const text = `Socket on ${plan.label} failed: ${error.message}`;
+      logSafely(context.logger, plan.optional ? 'debug' : 'warn', text);
       context.trace({ type: 'socket-error', channel: plan.label, error: error.message });
       channel.failed = true;
       void closeSocket(socket);

@@ -8,7 +8,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import { type Logger, logSafely } from '../logger.js';
 import {
   type InterfaceProvider,
   interfaceFor,
@@ -17,6 +17,7 @@ import {
 import type { IPv6InterfaceAddress, IPv6InterfaceProvider } from '../network/interfaces6.js';
 import { parseIPv4 } from '../network/ipv4.js';
 import { classifyIPv6, formatIPv6, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
+import { IPV4_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
 import { closeSocket, type SocketFactory } from '../network/socket.js';
 import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
@@ -29,6 +30,12 @@ import { ServerTable, type Sighting } from './table.js';
 import type { ReplyOutcome, TraceFields } from './trace.js';
 
 const MAX_FOREIGN_WARNINGS = 3;
+/** Route lookups (for a reply's interface) in flight at most; past it, a reply goes without. */
+const MAX_LOOKUPS = 32;
+/** Sources whose route lookup a run remembers. */
+const MAX_CACHED_ROUTES = 256;
+/** A route lookup is given up after this long. */
+const LOOKUP_TIMEOUT_MS = 1000;
 
 /** What the engine takes from outside: all injectable. */
 export interface EngineDependencies {
@@ -47,7 +54,7 @@ export interface EngineDependencies {
 export type EndReason = 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned';
 
 /** The engine's lifecycle. */
-export type EngineState = 'opening' | 'running' | 'ended';
+type EngineState = 'opening' | 'running' | 'ended';
 
 /** One discovery run: start it with {@link DiscoveryEngine.results}. */
 export class DiscoveryEngine {
@@ -65,6 +72,8 @@ export class DiscoveryEngine {
   readonly #queue: Server[] = [];
   /** Replies waiting for a route lookup to learn their interface before being filed. */
   readonly #lookups = new Set<Promise<void>>();
+  /** Route lookups by source address, so that retries and floods ask once. */
+  readonly #routes = new Map<string, Promise<string | undefined>>();
   #foreignWarnings = 0;
   #round = 0;
   #failure: { error: unknown } | undefined;
@@ -87,11 +96,6 @@ export class DiscoveryEngine {
   /** Every server heard so far, each once with all its addresses, in the order first heard. */
   servers(): Server[] {
     return this.#table.servers();
-  }
-
-  /** Where the run is. */
-  get state(): EngineState {
-    return this.#state;
   }
 
   /**
@@ -209,14 +213,12 @@ export class DiscoveryEngine {
           requests.set(identify, request);
         }
         const bytes = request.length;
+        // A group a link cannot carry fails every round: worth a trace, not a warning each.
+        const group = channel.link !== undefined || to === IPV4_GROUP;
         channel.socket.send(request, port, to, (error) => {
           if (error) {
-            // A group a link cannot carry fails every round: worth a trace, not a warning each.
-            const log = identify ? this.#deps.logger.debug : this.#deps.logger.warn;
-            log.call(
-              this.#deps.logger,
-              `Sending on ${channel.label} to ${to} failed: ${error.message}`,
-            );
+            const text = `Sending on ${channel.label} to ${to} failed: ${error.message}`;
+            this.#log(group ? 'debug' : 'warn', text);
           }
           const { label, family, bind: from } = channel;
           const fields = { channel: label, family, from, to, port, bytes, round };
@@ -237,11 +239,11 @@ export class DiscoveryEngine {
   /** Socket events and timers call user code (the clock, the trace callback, the logger):
    * whatever it throws must not take the host process down. */
   #unexpected(doing: string, error: unknown): void {
-    try {
-      this.#deps.logger.warn(`Unexpected error ${doing}: ${String(error)}`);
-    } catch {
-      // a logger that throws has nowhere left to report to
-    }
+    this.#log('warn', `Unexpected error ${doing}: ${String(error)}`);
+  }
+
+  #log(level: 'debug' | 'warn', text: string): void {
+    logSafely(this.#deps.logger, level, text);
   }
 
   #handleReply(channel: Channel, message: Buffer, remote: RemoteInfo) {
@@ -289,8 +291,8 @@ export class DiscoveryEngine {
       metadata: reply.metadata,
     });
     const known = this.#interfaceOf(channel, remote.address, zone);
-    if (known !== undefined) {
-      this.#file(sighting(known), key, traced);
+    if (known !== undefined || this.#lookups.size >= MAX_LOOKUPS) {
+      this.#file(sighting(known), key, traced); // past the cap, without its interface
       return;
     }
     // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
@@ -310,11 +312,13 @@ export class DiscoveryEngine {
    */
   #file(sighting: Sighting, key: string, traced: (outcome: ReplyOutcome, claims?: string) => void) {
     const full = this.#table.size >= this.#settings.maxResults;
-    const { outcome, server } = this.#table.add(sighting, !full);
-    if (outcome === 'refused') return traced('too-late', key);
-    if (outcome !== 'new') return traced(outcome === 'new-address' ? 'merged' : 'duplicate', key);
+    const filed = this.#table.add(sighting, !full);
+    if (filed.outcome === 'refused') return traced('too-late', key);
+    if (filed.outcome !== 'new') {
+      return traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
+    }
     traced('accepted', key);
-    this.#queue.push(server());
+    this.#queue.push(filed.server());
     if (this.#table.size >= this.#settings.maxResults) this.#end('max-results');
     this.#wake();
   }
@@ -370,8 +374,25 @@ export class DiscoveryEngine {
     this.#deps.logger.warn(describeStaleToken({ ...token, skewMs, windowMs, protectionOptional }));
   }
 
-  /** The interface holding the local address of the route to `ip`, if any. */
-  async #routeInterface(ip: string, ipv6: boolean): Promise<string | undefined> {
+  /**
+   * The interface holding the local address of the route to `ip`, if any: asked once per
+   * address and run, and given up after {@link LOOKUP_TIMEOUT_MS}.
+   */
+  #routeInterface(ip: string, ipv6: boolean): Promise<string | undefined> {
+    const cached = this.#routes.get(ip);
+    if (cached) return cached;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), LOOKUP_TIMEOUT_MS).unref();
+    });
+    const lookup = Promise.race([this.#askRoute(ip, ipv6), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
+    if (this.#routes.size < MAX_CACHED_ROUTES) this.#routes.set(ip, lookup);
+    return lookup;
+  }
+
+  async #askRoute(ip: string, ipv6: boolean): Promise<string | undefined> {
     try {
       const local = await routeSourceAddress(ip, this.#deps.socketFactory, ipv6 ? 'udp6' : 'udp4');
       if (local === undefined) return undefined;

@@ -422,11 +422,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       if (!verdict.allowed)
         return verdict.reason === 'other-interface' ? 'off-link' : verdict.reason;
       // Where several local addresses qualify (a stable and a temporary SLAAC address), the one
-      // the service listens on.
+      // the service listens on. `advertiseAddress` is IPv4: an IPv6 requester would drop it as
+      // foreign, so it gets this host's IPv6 address toward it instead.
       const preferred = this.settings.serviceAddress;
-      return this.#advertise(
-        this.settings.advertiseAddress ?? replyAddressFor6(source, interfaces, preferred),
-      );
+      return this.#advertise(replyAddressFor6(source, interfaces, preferred));
     });
   }
 

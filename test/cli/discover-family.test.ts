@@ -44,14 +44,25 @@ describe('beckon discover --ipv4 / --ipv6', () => {
     }
   });
 
-  it('--ipv4 asks 127.0.0.1 only, --ipv6 asks ::1 only', async () => {
-    const four = await ask('--ipv4');
+  it('--ipv4 asks 127.0.0.1 only, --ipv6 asks ::1 only; a target of the other family is an error', async () => {
+    const only = (target: string, flag: string) =>
+      beckon([
+        'discover',
+        ...['--no-broadcast', '--target', target, '--port', String(serve.port)],
+        ...['--timeout', '0.6', '--json', flag],
+      ]);
+    const four = await only('127.0.0.1', '--ipv4');
     assert.equal(four.code, 0, four.stderr);
     assert.deepEqual(addressesOf(four.stdout), [['127.0.0.1']]);
-    const six = await ask('-6');
+    const six = await only('::1', '-6');
     assert.equal(six.code, 0, six.stderr);
     assert.deepEqual(addressesOf(six.stdout), [['::1']]);
     assert.equal(JSON.parse(six.stdout).url, 'http://[::1]:8090');
+    for (const flag of ['--ipv4', '--ipv6']) {
+      const mixed = await ask(flag);
+      assert.equal(mixed.code, 2, mixed.stderr);
+      assert.match(mixed.stderr, /--target/);
+    }
   });
 
   it('--ipv6 with --encryption is a usage error naming --ipv6', async () => {

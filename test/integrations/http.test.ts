@@ -85,6 +85,18 @@ describe('attachDiscovery', () => {
     }
   });
 
+  it('on ::1 with a bindAddress of 127.0.0.1, starts without throwing from the listen event', async () => {
+    const server = tracked(createServer((_req, res) => res.end('plain')));
+    const handle = attach(server, { ...ON, bindAddress: '127.0.0.1' });
+    server.listen(0, '::1');
+    // Both families then (IPv6 needs 0.0.0.0): the IPv4 socket on 127.0.0.1 only, and no
+    // requester is sent ::1 over it, so nothing is answered; but the host process lives on.
+    assert.equal(await handle.settled(), 'answering');
+    assert.equal(handle.responder?.settings.family, 'any');
+    await handle.stop();
+    await closeServer(server);
+  });
+
   for (const host of ['::', '::1'] as const) {
     it(`node:http on ${host}: an IPv6 extended request to ::1 gets the port and address6 ::1`, async () => {
       const logger = recordingLogger();

@@ -166,16 +166,24 @@ describe('responder', () => {
     ];
     let drops = 0;
     responder.on('drop', () => drops++);
-    // Paced by the responder's own progress (at most ~200 datagrams in flight), so that a
-    // loaded machine does not lose the flood in a full receive buffer; bounded at 60 s.
+    // In batches of 50 (about 35 kB, well inside the default receive buffer), each sent once
+    // the responder has read the last one (or made no progress for 20 ms), so that a loaded
+    // machine does not lose the flood in a full buffer. Bounded at 60 s.
     const deadline = performance.now() + 60_000;
-    for (let i = 0; i < 20_000; i++) {
-      flood.send(samples[i % samples.length]?.() ?? Buffer.alloc(0), responder.port, '127.0.0.1');
-      if (i % 100 !== 0) continue;
-      await sleep(1);
-      while (drops < i - 200 && performance.now() < deadline) await sleep(2);
+    for (let sent = 0; sent < 20_000 && performance.now() < deadline; ) {
+      for (const end = sent + 50; sent < end; sent++) {
+        flood.send(
+          samples[sent % samples.length]?.() ?? Buffer.alloc(0),
+          responder.port,
+          '127.0.0.1',
+        );
+      }
+      for (let seen = -1, idle = 0; drops < sent && idle < 20; ) {
+        if (drops === seen) idle += 2;
+        else [seen, idle] = [drops, 0];
+        await sleep(2);
+      }
     }
-    while (drops < 19_000 && performance.now() < deadline) await sleep(10);
     flood.close();
     assert.ok(drops > 10_000, `only ${drops} junk datagrams reached the responder`);
     assert.ok(responder.listening);
