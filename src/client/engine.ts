@@ -21,6 +21,7 @@ import { IPV4_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
 import { closeSocket, type SocketFactory } from '../network/socket.js';
 import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
+import { normalizeServerAddress } from './addresses.js';
 import { type Channel, nothingToSend, openChannels } from './channels.js';
 import type { DiscoverSettings } from './options.js';
 import type { ClientProtocol } from './protocol.js';
@@ -280,9 +281,12 @@ export class DiscoveryEngine {
     const zone = remote.address.split('%')[1] ?? channel.link?.name;
     const linkLocal = reply.family === 'IPv6' && isLinkLocal6(reply.ip);
     if (linkLocal && zone === undefined) return traced('malformed', key); // cannot be reached
-    const address = linkLocal ? `${reply.ip}%${zone}` : reply.ip;
+    const claimed = normalizeServerAddress(linkLocal ? `${reply.ip}%${zone}` : reply.ip);
+    // Kept as foreign or not, `::`, multicast or 0.0.0.0 cannot be a server's address.
+    if (!claimed) return traced('malformed', key);
+    const { address } = claimed;
     const sighting = (iface: string | undefined): Sighting => ({
-      address: { address, family: reply.family, interface: iface, rtt },
+      address: { address, family: claimed.family, interface: iface, rtt },
       port: reply.port,
       source: remote.address,
       sourcePort: remote.port,
