@@ -62,13 +62,14 @@ export class DiscoveryEngine {
   readonly #settings: DiscoverSettings;
   readonly #protocol: ClientProtocol;
   readonly #deps: EngineDependencies;
-  readonly #interfaces: readonly NetworkInterface[];
-  readonly #interfaces6: readonly IPv6InterfaceAddress[];
+  /** Listed when the run starts (a provider that throws rejects the run, not the call). */
+  #interfaces: readonly NetworkInterface[] = [];
+  #interfaces6: readonly IPv6InterfaceAddress[] = [];
   #state: EngineState = 'opening';
   #channels: Channel[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   /** Every logical server heard. */
-  readonly #table: ServerTable;
+  #table: ServerTable;
   /** New servers not yet taken by the consumer. */
   readonly #queue: Server[] = [];
   /** Replies waiting for a route lookup to learn their interface before being filed. */
@@ -89,9 +90,7 @@ export class DiscoveryEngine {
     this.#settings = settings;
     this.#protocol = protocol;
     this.#deps = deps;
-    this.#interfaces = deps.interfaceProvider();
-    this.#interfaces6 = settings.family === 'IPv4' ? [] : deps.interfaceProvider6();
-    this.#table = new ServerTable({ ipv4: this.#interfaces, ipv6: this.#interfaces6 }, settings);
+    this.#table = new ServerTable({ ipv4: [], ipv6: [] }, settings);
   }
 
   /** Every server heard so far, each once with all its addresses, in the order first heard. */
@@ -106,6 +105,10 @@ export class DiscoveryEngine {
   async *results(): AsyncGenerator<Server, void> {
     const { signal } = this.#deps;
     signal?.throwIfAborted();
+    this.#interfaces = this.#deps.interfaceProvider();
+    this.#interfaces6 = this.#settings.family === 'IPv4' ? [] : this.#deps.interfaceProvider6();
+    const local = { ipv4: this.#interfaces, ipv6: this.#interfaces6 };
+    this.#table = new ServerTable(local, this.#settings);
     this.#timers.push(setTimeout(() => this.#end('deadline'), this.#settings.timeout));
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     try {
