@@ -26,13 +26,15 @@ Options:
   -p, --port N             UDP port to listen on (env DISCOVERY_PORT, default 9999)
   --http-port N            HTTP port to advertise (SERVER_IP:<ip>:<port>); without it replies carry
                            no port and clients assume 8000, as with the original server
-  --advertise-address IP   advertise this address instead of the one in each requester's subnet
+  --advertise-address IP   advertise this IPv4 address to IPv4 requesters instead of the one in
+                           each requester's subnet (IPv6 requesters get this host's IPv6 address)
   --bind-address IP        local address to bind (default 0.0.0.0; only 0.0.0.0 receives broadcasts
                            and the IPv4 group: a unicast address gets a warning)
-  --ipv4                   answer on IPv4 only (broadcast, group 239.255.98.107, unicast)
-  --ipv6                   answer on IPv6 only: extended requests to [::] or to the group
+  -4, --ipv4               answer on IPv4 only (broadcast, group 239.255.98.107, unicast)
+  -6, --ipv6               answer on IPv6 only: extended requests to [::] or to the group
                            ff12::6265:636b on each link (default, or both flags: both families)
   --no-groups              join no multicast group: answer broadcast and unicast requests only
+                           (over IPv6, unicast only: clients must use --target)
   --message TEXT           request to answer, 1 to 512 bytes (env DISCOVERY_MESSAGE, default
                            DISCOVER_SERVER); one shorter than a third of the reply draws a warning
   --prefix TEXT            reply prefix (env RESPONSE_PREFIX, default SERVER_IP:)
@@ -156,8 +158,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     'http-port': { type: 'string' },
     'advertise-address': { type: 'string' },
     'bind-address': { type: 'string' },
-    ipv4: { type: 'boolean' },
-    ipv6: { type: 'boolean' },
+    ipv4: { type: 'boolean', short: '4' },
+    ipv6: { type: 'boolean', short: '6' },
     'no-groups': { type: 'boolean' },
     message: { type: 'string' },
     prefix: { type: 'string' },
