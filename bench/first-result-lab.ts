@@ -41,6 +41,13 @@ function ipv4Cases(): LabCase[] {
       source: SERVER4,
     },
     {
+      // The extended request alone, as over IPv6: tells the cost of IPv6 from that of the format.
+      label: `IPv4 unicast to ${SERVER4}, extended request`,
+      options: { family: 'IPv4', targets: [SERVER4], broadcast: false, extended: true },
+      raw: { to: SERVER4, request: 'extended' },
+      source: SERVER4,
+    },
+    {
       label: 'IPv4 broadcast on eth0',
       options: { family: 'IPv4', broadcast: true, interfaces: ['eth0'] },
       raw: { to: '10.78.0.255', request: 'plain' },
@@ -79,14 +86,11 @@ export async function run(): Promise<void> {
   try {
     const server6 = await pair.server.linkLocal('eth0');
     await pair.client.linkLocal('eth0'); // both sides past duplicate address detection
-    const responder = pair.server.spawn(
-      process.execPath,
-      [`${ROOT}bin/beckon.js`, 'serve', '--port', String(PORT), '--http-port', '8000'].concat([
-        '--rate-limit',
-        '0',
-      ]),
-      { env: { ENABLE_LOGGING: 'false' } }, // no line per reply on its stdout
-    );
+    // No rate limit (the client asks hundreds of times a second), no line per reply on stdout.
+    const serve = ['serve', '--port', String(PORT), '--http-port', '8000', '--rate-limit', '0'];
+    const responder = pair.server.spawn(process.execPath, [`${ROOT}bin/beckon.js`, ...serve], {
+      env: { ENABLE_LOGGING: 'false' },
+    });
     await responder.waitFor(/Listening on/);
     const outcomes = await runClient(pair, ipv6Cases(server6));
     pair.server.ip('addr', 'add', `${SERVER4}/24`, 'dev', 'eth0');
