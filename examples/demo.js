@@ -1,12 +1,14 @@
 // npm run demo: the Express example app, found over this machine's interfaces.
 // 1. start examples/express.js (discovery attached) on free HTTP and UDP ports
-// 2. discover it: first on the real (non-loopback) interfaces, then on loopback if none answered
+// 2. discover it: first on the real (non-loopback) interfaces, IPv4 and IPv6, then on loopback
+//    if none answered
 // 3. fetch the URL that discovery returned
 // 4. stop the app with SIGTERM: discovery closes with it
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { get } from 'node:http';
 import { createInterface } from 'node:readline';
-import { discover, listInterfaces } from 'beckon';
+import { discover, httpRequestTarget, listInterfaces } from 'beckon';
 
 // Port 0 picks free ports, so the demo never clashes with a real responder on 9999. The demo
 // may itself run under a test runner: drop its markers, or the app would keep discovery off.
@@ -49,10 +51,8 @@ for (const server of servers) {
 
 const [server] = servers;
 if (server) {
-  const response = await fetch(server.url);
-  console.log(
-    `3. GET ${server.url} -> ${response.status} ${JSON.stringify(await response.text())}`,
-  );
+  const { status, body } = await httpGet(server.url);
+  console.log(`3. GET ${server.url} -> ${status} ${JSON.stringify(body)}`);
 } else {
   console.log(
     '3. Nothing found: try "npx beckon discover --verbose" to see what was sent and skipped.',
@@ -66,3 +66,25 @@ console.log(
   `4. SIGTERM: the app exited with code ${code}, discovery ${stopped ? 'closed' : 'NOT closed'}`,
 );
 if (code !== 0 || !stopped) process.exitCode = 1;
+
+/**
+ * GET `url`: with fetch(), or, for a server found only by its link-local IPv6 address, whose URL
+ * carries a zone (http://[fe80::1%25eth0]:8080) that fetch() refuses, with http.get() through
+ * httpRequestTarget().
+ */
+async function httpGet(url) {
+  if (URL.canParse(url)) {
+    const response = await fetch(url);
+    return { status: response.status, body: await response.text() };
+  }
+  return new Promise((resolve, reject) => {
+    get(httpRequestTarget(url), (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode, body }));
+    }).on('error', reject);
+  });
+}

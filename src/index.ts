@@ -74,6 +74,10 @@ export {
   type Responder,
   type ResponderEvents,
 } from './responder/events.js';
-export type { ResponderOptions, ResponderSettings } from './responder/options.js';
+export type {
+  ResponderFamily,
+  ResponderOptions,
+  ResponderSettings,
+} from './responder/options.js';
 export { createResponder } from './responder/responder.js';
 export { generateKey } from './security/keys.js';

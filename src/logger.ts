@@ -36,3 +36,15 @@ export function gateLogger(logger: Logger, enabled: boolean): Logger {
     error: (m, ...r) => logger.error(m, ...r),
   };
 }
+
+/**
+ * Logs where a throw would reach a socket event or a timer (and so the host process): a
+ * logger that throws has nowhere left to report to, so its error is dropped.
+ */
+export function logSafely(logger: Logger, level: keyof Logger, message: string): void {
+  try {
+    logger[level](message);
+  } catch {
+    // nowhere left to report to
+  }
+}

@@ -1,12 +1,13 @@
 /**
  * The client's sockets: which channels a discovery run opens, and opening them. Over IPv4, one
  * per usable interface address, bound to it, sending to its broadcast address and to the IPv4
- * group; over IPv6, one per usable link, sending to the IPv6 group zoned with the link's name;
+ * group; over IPv6, per usable link, one on `::` and one bound to each routable on-link prefix
+ * of the link ({@link linkSources}), each sending to the IPv6 group zoned with the link's name;
  * and one per family for the unicast targets. A channel that fails is left out; the others go
  * on.
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
-import type { Logger } from '../logger.js';
+import { type Logger, logSafely } from '../logger.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
 import { groupDestination6, IPV4_GROUP, membershipInterface6 } from '../network/multicast.js';
@@ -51,6 +52,12 @@ export interface ChannelPlan {
   readonly destinations: readonly Destination[];
   /** For `setMulticastInterface()`: the interface group requests leave by. */
   readonly multicastInterface?: string | undefined;
+  /**
+   * A failure to open is a debug line, not a warning: the channel of a routable IPv6 prefix
+   * (an address still in duplicate address detection cannot be bound), the link's `::` channel
+   * asks anyway.
+   */
+  readonly optional?: boolean;
 }
 
 /** One open socket and where it sends. */
@@ -106,14 +113,16 @@ function planBroadcast({ settings, interfaces, logger, trace }: ChannelContext):
     considered(iface, undefined);
     if (!iface.broadcast) continue;
     // The group reaches beckon servers where broadcast is filtered. Its request identifies
-    // the answerer (in plain mode the extended one, which only beckon answers), so that a
-    // server also heard over IPv6 is one result. Loopback carries no multicast: there the
+    // the answerer where the run may (in plain mode the extended one, which only beckon
+    // answers), so that a server also heard over IPv6 is one result; in Fernet mode or with a
+    // custom message it is the run's own request. Loopback carries no multicast: there the
     // broadcast address gets both requests.
     const destinations: Destination[] = [{ to: iface.broadcast, identify: false }];
-    if (!settings.identify) {
-      // plain requests only: an original deployment with its own message
-    } else if (!iface.loopback) destinations.push({ to: IPV4_GROUP, identify: true });
-    else if (settings.mode === 'plain') destinations.push({ to: iface.broadcast, identify: true });
+    const identify = settings.identify;
+    if (!iface.loopback) destinations.push({ to: IPV4_GROUP, identify });
+    else if (identify && settings.mode === 'plain') {
+      destinations.push({ to: iface.broadcast, identify: true });
+    }
     plans.push({
       label: iface.name,
       family: 'IPv4',
@@ -155,16 +164,42 @@ function planLinks({ settings, interfaces, interfaces6, logger, trace }: Channel
     const to = link.loopback ? '::1' : groupDestination6(link.name);
     traced(link, to);
     if (to === undefined) continue; // a name that cannot be a zone
-    plans.push({
-      label: link.name,
-      family: 'IPv6',
-      link,
-      bind: '::',
-      destinations: [{ to, identify: true }],
-      multicastInterface: link.loopback ? undefined : membershipInterface6(link.name),
-    });
+    for (const bind of linkSources(link)) {
+      plans.push({
+        label: link.name,
+        family: 'IPv6',
+        link,
+        bind,
+        destinations: [{ to, identify: true }],
+        multicastInterface: link.loopback ? undefined : membershipInterface6(link.name),
+        optional: bind !== '::',
+      });
+    }
   }
   return plans;
+}
+
+/**
+ * The addresses a link's group requests leave from: `::` (the kernel then picks the link's
+ * link-local address, and responders answer with theirs), and on a link that is not loopback
+ * the first unique-local or global address of each on-link prefix. A responder answers a
+ * sender inside one of its prefixes with its own address in that prefix (`replyAddressFor6`):
+ * without these requests a result would never learn a server's routable IPv6 address, the one
+ * `fetch` can use (docs/ipv6.md, "URLs"). One per prefix, not per address: a SLAAC prefix with
+ * stable and temporary addresses gets one request.
+ */
+export function linkSources(link: IPv6Link): string[] {
+  const sources = ['::'];
+  if (link.loopback) return sources;
+  const prefixes = new Set<string>();
+  for (const address of link.addresses) {
+    if (address.kind !== 'unique-local' && address.kind !== 'global') continue;
+    const prefix = `${address.network.network}/${address.network.prefix}`;
+    if (prefixes.has(prefix)) continue;
+    prefixes.add(prefix);
+    sources.push(address.address);
+  }
+  return sources;
 }
 
 /** IPv4 is asked unless the run is IPv6 only. */
@@ -235,17 +270,25 @@ async function planTargets({ settings, logger, trace }: ChannelContext): Promise
 
 function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channel | undefined> {
   const { receiveBufferSize } = context.settings;
-  const socket = context.socketFactory({
-    type: plan.family === 'IPv6' ? 'udp6' : 'udp4',
-    ...(plan.family === 'IPv6' ? { ipv6Only: true } : {}),
-    lookup: literalLookup,
-    ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
-  });
+  let socket: Socket;
+  try {
+    socket = context.socketFactory({
+      type: plan.family === 'IPv6' ? 'udp6' : 'udp4',
+      ...(plan.family === 'IPv6' ? { ipv6Only: true } : {}),
+      lookup: literalLookup,
+      ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
+    });
+  } catch (error) {
+    logSafely(context.logger, 'warn', `No socket for ${plan.label}: ${String(error)}`);
+    return Promise.resolve(undefined);
+  }
   const channel: Channel = { ...plan, socket, lastSend: performance.now(), failed: false };
   return new Promise((resolve) => {
-    // One failing interface must not stop discovery on the others.
+    // One failing interface must not stop discovery on the others; this also runs as the
+    // socket's 'error' listener, where a throwing logger must not take the host down.
     const fail = (error: Error) => {
-      context.logger.warn(`Socket on ${plan.label} failed: ${error.message}`);
+      const text = `Socket on ${plan.label} failed: ${error.message}`;
+      logSafely(context.logger, plan.optional ? 'debug' : 'warn', text);
       context.trace({ type: 'socket-error', channel: plan.label, error: error.message });
       channel.failed = true;
       void closeSocket(socket);

@@ -8,7 +8,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import { type Logger, logSafely } from '../logger.js';
 import {
   type InterfaceProvider,
   interfaceFor,
@@ -17,9 +17,11 @@ import {
 import type { IPv6InterfaceAddress, IPv6InterfaceProvider } from '../network/interfaces6.js';
 import { parseIPv4 } from '../network/ipv4.js';
 import { classifyIPv6, formatIPv6, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
+import { IPV4_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
 import { closeSocket, type SocketFactory } from '../network/socket.js';
 import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
+import { normalizeServerAddress } from './addresses.js';
 import { type Channel, nothingToSend, openChannels } from './channels.js';
 import type { DiscoverSettings } from './options.js';
 import type { ClientProtocol } from './protocol.js';
@@ -29,6 +31,12 @@ import { ServerTable, type Sighting } from './table.js';
 import type { ReplyOutcome, TraceFields } from './trace.js';
 
 const MAX_FOREIGN_WARNINGS = 3;
+/** Route lookups (for a reply's interface) in flight at most; past it, a reply goes without. */
+const MAX_LOOKUPS = 32;
+/** Sources whose route lookup a run remembers. */
+const MAX_CACHED_ROUTES = 256;
+/** A route lookup is given up after this long. */
+const LOOKUP_TIMEOUT_MS = 1000;
 
 /** What the engine takes from outside: all injectable. */
 export interface EngineDependencies {
@@ -47,7 +55,7 @@ export interface EngineDependencies {
 export type EndReason = 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned';
 
 /** The engine's lifecycle. */
-export type EngineState = 'opening' | 'running' | 'ended';
+type EngineState = 'opening' | 'running' | 'ended';
 
 /** One discovery run: start it with {@link DiscoveryEngine.results}. */
 export class DiscoveryEngine {
@@ -65,6 +73,8 @@ export class DiscoveryEngine {
   readonly #queue: Server[] = [];
   /** Replies waiting for a route lookup to learn their interface before being filed. */
   readonly #lookups = new Set<Promise<void>>();
+  /** Route lookups by source address, so that retries and floods ask once. */
+  readonly #routes = new Map<string, Promise<string | undefined>>();
   #foreignWarnings = 0;
   #round = 0;
   #failure: { error: unknown } | undefined;
@@ -87,11 +97,6 @@ export class DiscoveryEngine {
   /** Every server heard so far, each once with all its addresses, in the order first heard. */
   servers(): Server[] {
     return this.#table.servers();
-  }
-
-  /** Where the run is. */
-  get state(): EngineState {
-    return this.#state;
   }
 
   /**
@@ -209,14 +214,12 @@ export class DiscoveryEngine {
           requests.set(identify, request);
         }
         const bytes = request.length;
+        // A group a link cannot carry fails every round: worth a trace, not a warning each.
+        const group = channel.link !== undefined || to === IPV4_GROUP;
         channel.socket.send(request, port, to, (error) => {
           if (error) {
-            // A group a link cannot carry fails every round: worth a trace, not a warning each.
-            const log = identify ? this.#deps.logger.debug : this.#deps.logger.warn;
-            log.call(
-              this.#deps.logger,
-              `Sending on ${channel.label} to ${to} failed: ${error.message}`,
-            );
+            const text = `Sending on ${channel.label} to ${to} failed: ${error.message}`;
+            this.#log(group ? 'debug' : 'warn', text);
           }
           const { label, family, bind: from } = channel;
           const fields = { channel: label, family, from, to, port, bytes, round };
@@ -237,11 +240,11 @@ export class DiscoveryEngine {
   /** Socket events and timers call user code (the clock, the trace callback, the logger):
    * whatever it throws must not take the host process down. */
   #unexpected(doing: string, error: unknown): void {
-    try {
-      this.#deps.logger.warn(`Unexpected error ${doing}: ${String(error)}`);
-    } catch {
-      // a logger that throws has nowhere left to report to
-    }
+    this.#log('warn', `Unexpected error ${doing}: ${String(error)}`);
+  }
+
+  #log(level: 'debug' | 'warn', text: string): void {
+    logSafely(this.#deps.logger, level, text);
   }
 
   #handleReply(channel: Channel, message: Buffer, remote: RemoteInfo) {
@@ -267,7 +270,7 @@ export class DiscoveryEngine {
     const key =
       reply.family === 'IPv6' ? `[${reply.ip}]:${reply.port}` : `${reply.ip}:${reply.port}`;
     const source = bareAddress(remote.address);
-    const foreign = reply.ip !== source;
+    const foreign = reply.ip !== source && !this.#onSameLink(remote.address, reply.ip);
     if (foreign && !this.#settings.acceptForeignAddresses) {
       // A few warnings explain the problem; a flood of spoofed replies must not flood the log.
       const log = this.#foreignWarnings++ < MAX_FOREIGN_WARNINGS ? logger.warn : logger.debug;
@@ -278,9 +281,12 @@ export class DiscoveryEngine {
     const zone = remote.address.split('%')[1] ?? channel.link?.name;
     const linkLocal = reply.family === 'IPv6' && isLinkLocal6(reply.ip);
     if (linkLocal && zone === undefined) return traced('malformed', key); // cannot be reached
-    const address = linkLocal ? `${reply.ip}%${zone}` : reply.ip;
+    const claimed = normalizeServerAddress(linkLocal ? `${reply.ip}%${zone}` : reply.ip);
+    // Kept as foreign or not, `::`, multicast or 0.0.0.0 cannot be a server's address.
+    if (!claimed) return traced('malformed', key);
+    const { address } = claimed;
     const sighting = (iface: string | undefined): Sighting => ({
-      address: { address, family: reply.family, interface: iface, rtt },
+      address: { address, family: claimed.family, interface: iface, rtt },
       port: reply.port,
       source: remote.address,
       sourcePort: remote.port,
@@ -289,15 +295,12 @@ export class DiscoveryEngine {
       metadata: reply.metadata,
     });
     const known = this.#interfaceOf(channel, remote.address, zone);
-    if (known !== undefined) {
-      this.#file(sighting(known), key, traced);
+    if (known !== undefined || this.#lookups.size >= MAX_LOOKUPS) {
+      this.#file(sighting(known), key, traced); // past the cap, without its interface
       return;
     }
     // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
-    const lookup = this.#routeInterface(
-      remote.address,
-      reply.family === 'IPv6' || source.includes(':'),
-    )
+    const lookup = this.#routeInterface(remote.address, source.includes(':'))
       .then((name) => this.#file(sighting(name), key, traced))
       .catch((error: unknown) => this.#unexpected('filing a reply', error))
       .finally(() => {
@@ -307,15 +310,41 @@ export class DiscoveryEngine {
     this.#lookups.add(lookup);
   }
 
-  /** Files a believed reply in the table; a new server goes to the consumer. */
+  /**
+   * Files a believed reply in the table; a new server goes to the consumer. Past `maxResults`
+   * (a reply whose route lookup ended after the run did) it may only join a known server.
+   */
   #file(sighting: Sighting, key: string, traced: (outcome: ReplyOutcome, claims?: string) => void) {
-    if (this.#table.size >= this.#settings.maxResults) return traced('too-late', key);
-    const { outcome, server } = this.#table.add(sighting);
-    if (outcome !== 'new') return traced(outcome === 'new-address' ? 'merged' : 'duplicate', key);
+    const full = this.#table.size >= this.#settings.maxResults;
+    const filed = this.#table.add(sighting, !full);
+    if (filed.outcome === 'refused') return traced('too-late', key);
+    if (filed.outcome !== 'new') {
+      return traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
+    }
     traced('accepted', key);
-    this.#queue.push(server());
+    this.#queue.push(filed.server());
     if (this.#table.size >= this.#settings.maxResults) this.#end('max-results');
     this.#wake();
+  }
+
+  /**
+   * Whether an answer from a link-local `source` may claim `claimed`: an address inside an
+   * on-link prefix of the interface it came in on. A server that listens on one address of its
+   * link (a ULA) answers link-local requesters, as every group request is, from its link-local
+   * address, and advertises that one address (docs/ipv6.md).
+   */
+  #onSameLink(source: string, claimed: string): boolean {
+    const from = parseIPv6(source);
+    const value = parseIPv6(claimed)?.value;
+    if (!from || from.zone === undefined || value === undefined) return false;
+    if (classifyIPv6(from.value) !== 'link-local') return false;
+    return this.#interfaces6.some(
+      (a) =>
+        a.name === from.zone &&
+        a.kind !== 'link-local' &&
+        a.kind !== 'loopback' &&
+        ipv6CidrContains(a.network, value),
+    );
   }
 
   /**
@@ -349,8 +378,25 @@ export class DiscoveryEngine {
     this.#deps.logger.warn(describeStaleToken({ ...token, skewMs, windowMs, protectionOptional }));
   }
 
-  /** The interface holding the local address of the route to `ip`, if any. */
-  async #routeInterface(ip: string, ipv6: boolean): Promise<string | undefined> {
+  /**
+   * The interface holding the local address of the route to `ip`, if any: asked once per
+   * address and run, and given up after {@link LOOKUP_TIMEOUT_MS}.
+   */
+  #routeInterface(ip: string, ipv6: boolean): Promise<string | undefined> {
+    const cached = this.#routes.get(ip);
+    if (cached) return cached;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), LOOKUP_TIMEOUT_MS).unref();
+    });
+    const lookup = Promise.race([this.#askRoute(ip, ipv6), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
+    if (this.#routes.size < MAX_CACHED_ROUTES) this.#routes.set(ip, lookup);
+    return lookup;
+  }
+
+  async #askRoute(ip: string, ipv6: boolean): Promise<string | undefined> {
     try {
       const local = await routeSourceAddress(ip, this.#deps.socketFactory, ipv6 ? 'udp6' : 'udp4');
       if (local === undefined) return undefined;

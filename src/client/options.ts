@@ -55,8 +55,10 @@ export interface DiscoverOptions {
   /**
    * Which IP family to ask over: `IPv4` (broadcast, the IPv4 group, IPv4 targets), `IPv6` (the
    * IPv6 group on each link, IPv6 targets), or `any`, both in the same run (docs/ipv6.md). IPv6
-   * asks with the extended request, so Fernet mode (`encryption`), the original's, is IPv4 only.
-   * @default 'any'
+   * asks with the extended request, so Fernet mode (`encryption`), the original's, is IPv4 only,
+   * and so is a plain run with a custom `message` or `prefix` (the extended request carries no
+   * message): `'IPv6'` with either throws, and so does an address target of a family the run
+   * does not ask. @default 'any'
    */
   family?: 'any' | 'IPv4' | 'IPv6';
   /**
@@ -74,7 +76,10 @@ export interface DiscoverOptions {
    * host names (both families) or IPv4 CIDRs up to /22.
    */
   targets?: readonly string[];
-  /** Broadcast on the selected interfaces; false sends to `targets` only. @default true */
+  /**
+   * Ask on the selected interfaces (IPv4 broadcast, and both multicast groups); false sends to
+   * `targets` only. @default true
+   */
   broadcast?: boolean;
   /** Keep replies whose claimed IP differs from the packet's source (marked `foreign`). @default false */
   acceptForeignAddresses?: boolean;
@@ -274,6 +279,8 @@ export function resolveDiscoverSettings(
       `'any' or 'IPv4' with a custom message or prefix: IPv6 asks with the extended request, which carries no message (keep beckon deployments apart with \`service\` instead)`,
     );
   }
+  const parsedTargets = targets.map((t) => parseTarget('targets', t));
+  checkTargetFamilies(parsedTargets, family, identify);
   return {
     port:
       options.port === undefined
@@ -293,7 +300,7 @@ export function resolveDiscoverSettings(
     exclude: exclude.map((p) => compileInterfacePattern('exclude', p)),
     includeLinks: include.map((p) => compileLinkPattern('interfaces', p)),
     excludeLinks: exclude.map((p) => compileLinkPattern('exclude', p)),
-    targets: targets.map((t) => parseTarget('targets', t)),
+    targets: parsedTargets,
     broadcast: checkBoolean('broadcast', options.broadcast ?? true),
     acceptForeignAddresses: checkBoolean(
       'acceptForeignAddresses',
@@ -318,6 +325,35 @@ export function resolveDiscoverSettings(
 }
 
 const FAMILIES = ['any', 'IPv4', 'IPv6'] as const;
+
+/**
+ * An address target of a family the run does not ask would be dropped in silence: refuse it.
+ * IPv6 is not asked with `family: 'IPv4'`, in Fernet mode, or with a custom message (`identify`).
+ */
+function checkTargetFamilies(
+  targets: readonly Target[],
+  family: DiscoverSettings['family'],
+  identify: boolean,
+): void {
+  for (const target of targets) {
+    if (target.kind !== 'addresses') continue;
+    const ipv6 = target.addresses.some((a) => a.includes(':'));
+    if (!ipv6 && family === 'IPv6') {
+      throw new InvalidOptionError('targets', target.text, "IPv6 addresses with family 'IPv6'");
+    }
+    if (ipv6 && (family === 'IPv4' || !identify)) {
+      const why =
+        family === 'IPv4'
+          ? "family 'IPv4'"
+          : 'Fernet encryption or a custom message or prefix (IPv6 asks with the extended request)';
+      throw new InvalidOptionError(
+        'targets',
+        target.text,
+        `IPv4 addresses or host names with ${why}`,
+      );
+    }
+  }
+}
 
 function checkFamily(value: unknown): DiscoverSettings['family'] {
   if (value === undefined) return 'any';

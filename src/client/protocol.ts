@@ -68,7 +68,8 @@ export class ClientProtocol {
   readonly #plainRequest: Buffer;
   readonly #prefix: Buffer;
   readonly #guard: ReplayGuard;
-  // Extended mode: nonce (hex) -> when it was sent. Bounded: one per channel per round.
+  // Each extended request's nonce (hex) -> when it was sent. Bounded: one per channel,
+  // destination kind and round.
   readonly #nonces = new Map<string, number>();
 
   constructor(settings: DiscoverSettings, secrets: DiscoverSecrets) {

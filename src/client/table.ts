@@ -26,9 +26,15 @@ export interface Sighting {
 
 /**
  * What {@link ServerTable.add} did with a sighting: a new server, a new address of a known one,
- * or nothing new (an address already known; or one beyond {@link MAX_ADDRESSES_PER_SERVER}).
+ * nothing new (an address already known; or one beyond {@link MAX_ADDRESSES_PER_SERVER}), or
+ * nothing at all (a new server when new ones are not taken).
  */
-export type AddOutcome = 'new' | 'new-address' | 'duplicate';
+export type AddOutcome = 'new' | 'new-address' | 'duplicate' | 'refused';
+
+/** What {@link ServerTable.add} returns: the outcome and, when filed, the server as it stands. */
+export type Filed =
+  | { readonly outcome: 'refused' }
+  | { readonly outcome: Exclude<AddOutcome, 'refused'>; readonly server: () => Server };
 
 /** Addresses kept per server: a real host has a handful; a forger must not grow the table. */
 export const MAX_ADDRESSES_PER_SERVER = 16;
@@ -63,21 +69,29 @@ export class ServerTable {
 
   /**
    * Files a sighting under its server. When it links two entries (a plain reply first, an
-   * IPv6 answer next, then the IPv4 answer that names both), they become one.
+   * IPv6 answer next, then the IPv4 answer that names both), they become one. A server keeps
+   * one instance id, one port and at most {@link MAX_ADDRESSES_PER_SERVER} addresses, so that
+   * forged answers cannot grow its entry; `takeNew: false` files only under known servers.
    */
-  add(sighting: Sighting): { outcome: AddOutcome; server: () => Server } {
+  add(sighting: Sighting, takeNew = true): Filed {
     const instance = sighting.metadata?.instanceId;
     const endpoint = endpointOf(sighting);
     const byInstance = instance === undefined ? undefined : this.#byInstance.get(instance);
-    const byEndpoint = endpoint === undefined ? undefined : this.#byEndpoint.get(endpoint);
+    // An endpoint names the same server unless that server already has another instance id.
+    const named = endpoint === undefined ? undefined : this.#byEndpoint.get(endpoint);
+    const otherInstance = instance !== undefined && named?.metadata?.instanceId !== undefined;
+    const byEndpoint =
+      otherInstance && named?.metadata?.instanceId !== instance ? undefined : named;
     let entry: Entry;
-    let outcome: AddOutcome;
+    let outcome: Exclude<AddOutcome, 'refused'>;
     if (byInstance && byEndpoint && byInstance !== byEndpoint) {
       entry = this.#merge(byInstance, byEndpoint);
       outcome = this.#outcomeFor(entry, sighting);
     } else if (byInstance ?? byEndpoint) {
       entry = (byInstance ?? byEndpoint) as Entry;
       outcome = this.#outcomeFor(entry, sighting);
+    } else if (!takeNew) {
+      return { outcome: 'refused' };
     } else {
       entry = {
         order: this.#order++,
@@ -90,12 +104,18 @@ export class ServerTable {
     }
     keepFastest(entry, sighting);
     entry.metadata ??= sighting.metadata;
-    if (instance !== undefined) this.#byInstance.set(instance, entry);
-    if (endpoint !== undefined) this.#byEndpoint.set(endpoint, entry);
-    return { outcome, server: () => this.#snapshot(entry) };
+    if (instance !== undefined && entry.metadata?.instanceId === instance) {
+      this.#byInstance.set(instance, entry);
+    }
+    const stored = entry.sightings.has(sighting.address.address) && sighting.port === entry.port;
+    if (endpoint !== undefined && stored && !this.#byEndpoint.has(endpoint)) {
+      this.#byEndpoint.set(endpoint, entry);
+    }
+    const filed = entry;
+    return { outcome, server: () => this.#snapshot(filed) };
   }
 
-  #outcomeFor(entry: Entry, sighting: Sighting): AddOutcome {
+  #outcomeFor(entry: Entry, sighting: Sighting): Exclude<AddOutcome, 'refused'> {
     const known = entry.sightings.has(sighting.address.address);
     return known || entry.sightings.size >= MAX_ADDRESSES_PER_SERVER ? 'duplicate' : 'new-address';
   }

@@ -41,13 +41,17 @@ export function parseTarget(option: string, text: string): Target {
       throw new InvalidOptionError(
         option,
         text,
-        `an IPv4 address, a host name, or a CIDR of at most ${MAX_TARGET_ADDRESSES} addresses (/22 or smaller)`,
+        `an IPv4 or IPv6 address, a host name, or an IPv4 CIDR of at most ${MAX_TARGET_ADDRESSES} addresses (/22 or smaller)`,
       );
     }
     return { kind: 'addresses', text: trimmed, addresses: cidrHosts(cidr) };
   }
   if (!HOSTNAME.test(trimmed) || /^[\d.]+$/.test(trimmed)) {
-    throw new InvalidOptionError(option, text, 'an IPv4 address, a host name, or a small CIDR');
+    throw new InvalidOptionError(
+      option,
+      text,
+      'an IPv4 or IPv6 address, a host name, or a small IPv4 CIDR',
+    );
   }
   return { kind: 'host', text: trimmed };
 }

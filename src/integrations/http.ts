@@ -133,15 +133,28 @@ class AttachedDiscovery implements DiscoveryHandle {
       this.#settle('disabled');
       return;
     }
-    const responder = createResponder({
-      ...this.#options,
-      scheme: this.#options.scheme ?? this.scheme,
-      instanceId: this.#options.instanceId ?? this.#instanceId,
-      httpPort: this.#options.httpPort ?? target.port,
-      ...(target.address === undefined ? {} : { serviceAddress: target.address }),
-      // IPv6 requesters are answered only when the server listens on `::` or an IPv6 address.
-      family: this.#options.family ?? (target.ipv6 ? 'any' : 'IPv4'),
-    });
+    // Both families on `::`; IPv6 only on one IPv6 address (no IPv4 requester could be sent it),
+    // unless the user bound the responder to one IPv4 address (IPv6 needs 0.0.0.0); IPv4 only
+    // on `0.0.0.0` or one IPv4 address.
+    const { bindAddress } = this.#options;
+    const ipv6Only = target.address !== undefined && (bindAddress ?? '0.0.0.0') === '0.0.0.0';
+    let responder: Responder;
+    try {
+      responder = createResponder({
+        ...this.#options,
+        scheme: this.#options.scheme ?? this.scheme,
+        instanceId: this.#options.instanceId ?? this.#instanceId,
+        httpPort: this.#options.httpPort ?? target.port,
+        ...(target.address === undefined ? {} : { serviceAddress: target.address }),
+        family: this.#options.family ?? (!target.ipv6 ? 'IPv4' : ipv6Only ? 'IPv6' : 'any'),
+      });
+    } catch (error) {
+      // Options that only clash with the address the server listens on: said, never thrown
+      // from the server's 'listening' event.
+      this.#once('warn', 'options', `Discovery not started: ${String(error)}`);
+      this.#settle('disabled');
+      return;
+    }
     void this.#start(responder, generation);
   };
 

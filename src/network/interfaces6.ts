@@ -60,7 +60,7 @@ export function ipv6InterfacesFrom(
   return result;
 }
 
-/** Lists the host's IPv6 addresses; inject another one in tests. */
+/** Lists the host's IPv6 addresses; inject another one in tests or unusual environments. */
 export type IPv6InterfaceProvider = () => readonly IPv6InterfaceAddress[];
 
 /** Lists this host's IPv6 addresses (interfaces that are up), from `os.networkInterfaces()`. */

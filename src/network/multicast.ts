@@ -1,7 +1,7 @@
 /**
  * The multicast groups beckon uses (docs/ipv6.md, "Multicast groups"), and the zone-qualified
- * forms Node's `dgram` needs. Pure. Chosen and measured here; the responder does not join them
- * yet and the client does not send to them yet (planned).
+ * forms Node's `dgram` needs. Pure. The responder joins them (src/responder/group-memberships.ts);
+ * the client sends to them (src/client/channels.ts).
  */
 import { isValidZone } from './ipv6.js';
 

@@ -1,5 +1,5 @@
 /**
- * Choosing the links discovery uses over IPv6 (docs/ipv6.md: built, not wired yet). IPv6
+ * Choosing the links discovery uses over IPv6 (docs/ipv6.md, "The client"). IPv6
  * discovery sends once per link, to the group zoned with the link's name, so the unit here is a
  * link (an interface name with its IPv6 addresses), not an address as for IPv4 broadcast.
  *

@@ -4,8 +4,16 @@ import { parseDurationRange } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
+import type { IPv6InterfaceProvider } from '../network/interfaces6.js';
 import { type Cidr, parseCidr, parseIPv4 } from '../network/ipv4.js';
-import { classifyIPv6, formatIPv6, mappedIPv4, parseIPv6 } from '../network/ipv6.js';
+import {
+  classifyIPv6,
+  formatIPv6,
+  type IPv6Cidr,
+  mappedIPv4,
+  parseIPv6,
+  parseIPv6Cidr,
+} from '../network/ipv6.js';
 import type { SocketFactory } from '../network/socket.js';
 import {
   checkBoolean,
@@ -52,16 +60,33 @@ export interface ResponderOptions {
   prefix?: string;
   /** Bytes of each datagram compared, as the original's read size. Env `DISCOVERY_BUFFER_SIZE`. @default 1024 */
   bufferSize?: number;
-  /** Local address to bind. Only 0.0.0.0 receives broadcasts on Linux. @default '0.0.0.0' */
+  /**
+   * Local address to bind. Only 0.0.0.0 receives broadcasts and the IPv4 group on Linux: with
+   * another address the responder joins no group and binds no IPv6 socket. @default '0.0.0.0'
+   */
   bindAddress?: string;
   /**
    * Which address families to answer on. `'any'`: besides the IPv4 socket, an IPv6 socket
-   * (`ipv6Only`) on `[::]` and the same port answers extended requests over IPv6 unicast
-   * (the plain and Fernet formats are IPv4 only); when the host has no IPv6, one warning is
-   * logged and the responder runs on IPv4. Only with `bindAddress` 0.0.0.0. `'IPv4'`: IPv4
-   * only, as before. See docs/ipv6.md. @default 'any'
+   * (`ipv6Only`) on `[::]` and the same port answers extended requests over IPv6, sent to it or
+   * to the group `ff12::6265:636b` (the plain and Fernet formats are IPv4 only); when the host
+   * has no IPv6, one warning is logged and the responder runs on IPv4. Only with `bindAddress`
+   * 0.0.0.0. `'IPv4'`: IPv4 only, as before. `'IPv6'`: the IPv6 socket only (no IPv4 socket;
+   * `bindAddress` must stay 0.0.0.0); a host without IPv6 fails to start. See docs/ipv6.md.
+   * @default 'any'
    */
-  family?: 'any' | 'IPv4';
+  family?: ResponderFamily;
+  /**
+   * How often the interface list is read to join beckon's multicast groups on interfaces that
+   * appeared and leave those that went away, in milliseconds; 0 joins once, at start.
+   * @default 2000
+   */
+  interfacePollInterval?: number;
+  /**
+   * Join beckon's multicast groups (`239.255.98.107` on the IPv4 socket, `ff12::6265:636b` on
+   * the IPv6 one) on every interface, so that requests sent to them are answered. Off: broadcast
+   * and unicast only, and no IGMP/MLD reports from this responder. @default true
+   */
+  joinGroups?: boolean;
   /** Advertise this address to everyone instead of the one in each requester's subnet. */
   advertiseAddress?: string;
   /**
@@ -72,7 +97,10 @@ export interface ResponderOptions {
    * `0.0.0.0` and `::` mean all.
    */
   serviceAddress?: string;
-  /** CIDRs answered besides loopback and private on-link requesters, e.g. a routed office subnet. */
+  /**
+   * CIDRs answered besides loopback and on-link requesters, e.g. a routed office subnet: IPv4
+   * (`10.20.0.0/16`) or IPv6 (`fd00::/8`, a bare address as /128; no zone).
+   */
   allow?: readonly string[];
   /**
    * Wait a random time in `[min, max]` milliseconds before each reply, as mDNS does (20-120),
@@ -131,8 +159,8 @@ export interface ResponderOptions {
    * machine has a core to spare, and costs about 30 MiB. Events, logs and the
    * `beckon:responder` channel still reach this thread, but each relayed `reply` or `drop` is
    * a message to it: listen to them only when needed (a new channel subscriber is noticed
-   * within a second). Not with `socketFactory` or `interfaceProvider` (functions cannot move
-   * into a thread). See docs/performance.md.
+   * within a second). Not with `socketFactory`, `interfaceProvider` or `interfaceProvider6`
+   * (functions cannot move into a thread). See docs/performance.md.
    * @default false
    */
   worker?: boolean;
@@ -149,7 +177,16 @@ export interface ResponderOptions {
   socketFactory?: SocketFactory;
   /** Lists local interfaces. @default listInterfaces */
   interfaceProvider?: InterfaceProvider;
+  /** Lists local IPv6 addresses. @default listIPv6Interfaces */
+  interfaceProvider6?: IPv6InterfaceProvider;
 }
+
+/** Which address families a responder answers on: see {@link ResponderOptions.family}. */
+export type ResponderFamily = 'any' | 'IPv4' | 'IPv6';
+
+/** The default of {@link ResponderOptions.interfacePollInterval}, in milliseconds. */
+export const DEFAULT_INTERFACE_POLL_MS = 2000;
+const MAX_INTERFACE_POLL_MS = 3_600_000;
 
 /** The responder's settings after defaults and environment were applied. */
 export interface ResponderSettings {
@@ -159,8 +196,12 @@ export interface ResponderSettings {
   readonly prefix: string;
   readonly bufferSize: number;
   readonly bindAddress: string;
-  /** `'any'`: also answers extended requests over IPv6 (when bound to 0.0.0.0). */
-  readonly family: 'any' | 'IPv4';
+  /** `'any'`: also answers extended requests over IPv6 (when bound to 0.0.0.0); `'IPv6'`: only. */
+  readonly family: ResponderFamily;
+  /** Milliseconds between interface polls for group memberships; 0: at start only. */
+  readonly interfacePollInterval: number;
+  /** Whether the sockets join beckon's multicast groups. */
+  readonly joinGroups: boolean;
   readonly advertiseAddress: string | undefined;
   readonly serviceAddress: string | undefined;
   readonly allow: readonly string[];
@@ -183,9 +224,12 @@ export interface ResponderSettings {
  *
  * @throws {InvalidOptionError} naming the option or variable, the value and what is allowed.
  */
-export function resolveResponderSettings(
-  options: ResponderOptions,
-): ResponderSettings & { allowCidrs: Cidr[]; secrets: ResponderSecrets; clock: Clock } {
+export function resolveResponderSettings(options: ResponderOptions): ResponderSettings & {
+  allowCidrs: Cidr[];
+  allowCidrs6: IPv6Cidr[];
+  secrets: ResponderSecrets;
+  clock: Clock;
+} {
   const env = options.env ?? process.env;
   warnUnknownEnvNames(env, options.logger ?? debugLogger);
   const port = checkPort(
@@ -215,11 +259,31 @@ export function resolveResponderSettings(
     options.httpPort === undefined ? undefined : checkPort('httpPort', options.httpPort);
   const bindAddress = checkAddress('bindAddress', options.bindAddress ?? '0.0.0.0');
   const family = options.family ?? 'any';
-  if (family !== 'any' && family !== 'IPv4') {
+  if (family !== 'any' && family !== 'IPv4' && family !== 'IPv6') {
     throw new InvalidOptionError(
       'family',
       family,
-      "'any' (IPv4, and extended requests over IPv6) or 'IPv4'",
+      "'any' (IPv4, and extended requests over IPv6), 'IPv4' or 'IPv6'",
+    );
+  }
+  if (family === 'IPv6' && bindAddress !== '0.0.0.0') {
+    throw new InvalidOptionError(
+      'bindAddress',
+      bindAddress,
+      "0.0.0.0 with family 'IPv6' (the IPv6 socket binds [::]; bindAddress is an IPv4 address)",
+    );
+  }
+  const interfacePollInterval = options.interfacePollInterval ?? DEFAULT_INTERFACE_POLL_MS;
+  if (
+    typeof interfacePollInterval !== 'number' ||
+    !Number.isInteger(interfacePollInterval) ||
+    (interfacePollInterval !== 0 && interfacePollInterval < 100) ||
+    interfacePollInterval > MAX_INTERFACE_POLL_MS
+  ) {
+    throw new InvalidOptionError(
+      'interfacePollInterval',
+      interfacePollInterval,
+      `whole milliseconds from 100 to ${MAX_INTERFACE_POLL_MS}, or 0 to join the groups at start only`,
     );
   }
   const advertiseAddress =
@@ -236,11 +300,21 @@ export function resolveResponderSettings(
   const serviceAddress =
     options.serviceAddress === undefined ? undefined : checkServiceAddress(options.serviceAddress);
   const allow = [...(options.allow ?? [])];
-  const allowCidrs = allow.map((text) => {
+  const allowCidrs: Cidr[] = [];
+  const allowCidrs6: IPv6Cidr[] = [];
+  for (const text of allow) {
     const cidr = typeof text === 'string' ? parseCidr(text) : undefined;
-    if (!cidr) throw new InvalidOptionError('allow', text, 'IPv4 CIDRs such as 10.20.0.0/16');
-    return cidr;
-  });
+    const cidr6 = cidr ? undefined : parseIPv6Cidr(text);
+    if (cidr) allowCidrs.push(cidr);
+    else if (cidr6) allowCidrs6.push(cidr6);
+    else {
+      throw new InvalidOptionError(
+        'allow',
+        text,
+        'IPv4 or IPv6 CIDRs such as 10.20.0.0/16 or fd00::/8, or bare addresses; no zone (%eth0)',
+      );
+    }
+  }
   const rateLimit = options.rateLimit ?? 20;
   if (typeof rateLimit !== 'number' || !Number.isFinite(rateLimit) || rateLimit < 0) {
     throw new InvalidOptionError(
@@ -282,12 +356,13 @@ export function resolveResponderSettings(
     worker &&
     (options.socketFactory !== undefined ||
       options.interfaceProvider !== undefined ||
+      options.interfaceProvider6 !== undefined ||
       options.clock !== undefined)
   ) {
     throw new InvalidOptionError(
       'worker',
       worker,
-      'false when socketFactory, interfaceProvider or clock is given: functions cannot move into a worker thread',
+      'false when socketFactory, interfaceProvider, interfaceProvider6 or clock is given: functions cannot move into a worker thread',
     );
   }
   const clock = checkClock(options.clock);
@@ -299,10 +374,13 @@ export function resolveResponderSettings(
     bufferSize,
     bindAddress,
     family,
+    interfacePollInterval,
+    joinGroups: checkBoolean('joinGroups', options.joinGroups ?? true),
     advertiseAddress,
     serviceAddress,
     allow,
     allowCidrs,
+    allowCidrs6,
     rateLimit,
     replyJitter,
     logging,

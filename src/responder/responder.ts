@@ -8,7 +8,8 @@ import { listInterfaces, type NetworkInterface } from '../network/interfaces.js'
 import { type IPv6InterfaceAddress, listIPv6Interfaces } from '../network/interfaces6.js';
 import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
-import { classifyIPv6, parseIPv6 } from '../network/ipv6.js';
+import { classifyIPv6, type IPv6Cidr, parseIPv6 } from '../network/ipv6.js';
+import { IPV4_GROUP, IPV6_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
 import {
   closeSocket,
@@ -25,6 +26,7 @@ import {
   type ResponderEvents,
   responderChannel,
 } from './events.js';
+import { GroupMemberships, groupTargets4, groupTargets6 } from './group-memberships.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
   amplificationWarning,
@@ -59,6 +61,7 @@ export function createResponder(options: ResponderOptions = {}): Responder {
 class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Responder {
   readonly settings: ResponderSettings;
   readonly #allow: Cidr[];
+  readonly #allow6: IPv6Cidr[];
   readonly #protocol: ResponderProtocol;
   readonly #logger: Logger;
   readonly #socketFactory: SocketFactory;
@@ -69,14 +72,16 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #signal: AbortSignal | undefined;
   // Advertised to every requester when set: the configured address, or a specific bind address.
   readonly #fixedAddress: string | undefined;
+  // The IPv4 socket; absent when `family` is 'IPv6'.
   #socket: Socket | undefined;
   // The IPv6 socket (ipv6Only, on [::] and the same port), for extended requests; absent when
   // `family` is 'IPv4', `bindAddress` is not 0.0.0.0, or the host has no IPv6.
   #socket6: Socket | undefined;
-  readonly #interfaces6 = new InterfaceCache<IPv6InterfaceAddress>(
-    listIPv6Interfaces,
-    INTERFACE_MAX_AGE_MS,
-  );
+  readonly #interfaces6: InterfaceCache<IPv6InterfaceAddress>;
+  // Group memberships of each socket; none for an IPv4 socket bound to a unicast address.
+  #groups: GroupMemberships | undefined;
+  #groups6: GroupMemberships | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
   #port: number | undefined;
   #started = false;
   // Bumped by every start and stop, so that a reopen begun earlier never touches a newer socket.
@@ -93,15 +98,21 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   constructor(options: ResponderOptions) {
     super();
-    const { allowCidrs, secrets, clock, ...settings } = resolveResponderSettings(options);
+    const { allowCidrs, allowCidrs6, secrets, clock, ...settings } =
+      resolveResponderSettings(options);
     this.settings = settings;
     this.#clock = clock;
     this.#allow = allowCidrs;
+    this.#allow6 = allowCidrs6;
     this.#protocol = new ResponderProtocol(settings, secrets);
     this.#logger = gateLogger(options.logger ?? debugLogger, settings.logging);
     this.#socketFactory = options.socketFactory ?? createUdpSocket;
     this.#interfaces = new InterfaceCache(
       options.interfaceProvider ?? listInterfaces,
+      INTERFACE_MAX_AGE_MS,
+    );
+    this.#interfaces6 = new InterfaceCache(
+      options.interfaceProvider6 ?? listIPv6Interfaces,
       INTERFACE_MAX_AGE_MS,
     );
     this.#limiter = new RateLimiter(settings.rateLimit);
@@ -129,26 +140,29 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     return this.#lifecycle.run(async () => {
       if (this.#started) return;
       if (this.#signal?.aborted) throw this.#signal.reason;
-      const socket = await this.#bind(this.settings.port, options.signal);
-      let socket6: Socket | undefined;
-      if (this.#wantsIPv6()) {
-        try {
-          socket6 = await this.#bindIPv6(socket.address().port, options.signal);
-        } catch (error) {
-          await closeSocket(socket); // aborted while binding IPv6
-          throw error;
-        }
-      }
+      const { socket, socket6, port } = await this.#bindSockets(options.signal);
       this.#generation++;
       this.#started = true;
-      this.#socket = socket;
-      this.#socket6 = socket6;
-      this.#port = socket.address().port;
-      this.#logger.info(`UDP discovery responder listening on port ${this.#port}`);
-      if (socket6) this.#logger.info(`Also answering extended requests on [::]:${this.#port}`);
+      this.#port = port;
+      this.#install(socket, false);
+      this.#install(socket6, true);
+      if (socket) this.#logger.info(`UDP discovery responder listening on port ${port}`);
+      if (socket6) {
+        const also = socket ? 'Also answering' : 'Answering';
+        this.#logger.info(`${also} extended requests over IPv6 on [::]:${port}`);
+      }
+      if (socket && !this.#groups && this.settings.joinGroups) {
+        this.#logger.info(
+          `Bound to ${this.settings.bindAddress}: not joining group ${IPV4_GROUP}, which a socket bound to a unicast address does not receive on Linux`,
+        );
+      }
       const amplification = amplificationWarning(this.settings);
       if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
-      this.emit('listening', { address: this.settings.bindAddress, port: this.#port });
+      this.#syncGroups();
+      const every = this.settings.interfacePollInterval;
+      if (every > 0 && (this.#groups || this.#groups6))
+        this.#pollTimer = setInterval(() => this.#syncGroups(), every).unref();
+      this.emit('listening', { address: this.#listeningAddress(), port });
     });
   }
 
@@ -159,6 +173,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#started = false;
       this.#reopen.cancel();
       this.#reopen6.cancel();
+      clearInterval(this.#pollTimer);
+      this.#pollTimer = undefined;
+      this.#groups = undefined;
+      this.#groups6 = undefined;
       for (const timer of this.#delayed) clearTimeout(timer);
       this.#delayed.clear();
       this.#refusals.close();
@@ -176,8 +194,73 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     return this.stop();
   }
 
-  #wantsIPv6(): boolean {
-    return this.settings.family === 'any' && this.settings.bindAddress === '0.0.0.0';
+  #listeningAddress(): string {
+    return this.settings.family === 'IPv6' ? '::' : this.settings.bindAddress;
+  }
+
+  /**
+   * Binds the sockets `family` asks for: IPv4 (whose failure fails the start) and, on the port it
+   * got, IPv6 (whose failure is a warning), or with `'IPv6'` the IPv6 socket alone (fatal).
+   */
+  async #bindSockets(
+    signal: AbortSignal | undefined,
+  ): Promise<{ socket?: Socket | undefined; socket6?: Socket | undefined; port: number }> {
+    if (this.settings.family === 'IPv6') {
+      const socket6 = await this.#bind(this.settings.port, signal, 'udp6');
+      return { socket6, port: socket6.address().port };
+    }
+    const socket = await this.#bind(this.settings.port, signal);
+    const port = socket.address().port;
+    if (this.settings.family === 'IPv4' || this.settings.bindAddress !== '0.0.0.0') {
+      return { socket, port };
+    }
+    try {
+      return { socket, socket6: await this.#bindIPv6(port, signal), port };
+    } catch (error) {
+      await closeSocket(socket); // aborted while binding IPv6
+      throw error;
+    }
+  }
+
+  /**
+   * Makes `socket` the current socket of its family, with fresh group memberships (a new socket
+   * has none), unless `joinGroups` is off. On Linux a socket bound to one unicast address never
+   * receives group traffic, so such an IPv4 socket joins nothing.
+   */
+  #install(socket: Socket | undefined, ipv6: boolean): void {
+    const report = {
+      debug: (message: string) => this.#logger.debug(message),
+      warn: (error: BeckonError) => this.#warn(error),
+    };
+    const { joinGroups, bindAddress } = this.settings;
+    if (ipv6) {
+      this.#socket6 = socket;
+      this.#groups6 =
+        socket && joinGroups ? new GroupMemberships(socket, IPV6_GROUP, report) : undefined;
+      return;
+    }
+    this.#socket = socket;
+    const joins = socket !== undefined && joinGroups && bindAddress === '0.0.0.0';
+    this.#groups = joins ? new GroupMemberships(socket, IPV4_GROUP, report) : undefined;
+  }
+
+  /**
+   * Joins the groups on interfaces that appeared and leaves those that went away: at start,
+   * after a socket was reopened, and every `interfacePollInterval`. An IPv6 interface that is
+   * no longer listed at all cannot be named to leave (see {@link GroupMemberships.update}).
+   */
+  #syncGroups(): void {
+    try {
+      this.#groups?.update(groupTargets4(this.#interfaces.get()));
+      if (this.#groups6) {
+        const interfaces6 = this.#interfaces6.get();
+        const listed = new Set(interfaces6.map((iface) => iface.name));
+        this.#groups6.update(groupTargets6(interfaces6), (name) => listed.has(name));
+      }
+    } catch (error) {
+      // An injected interface provider that throws must not take the host down from a timer.
+      this.#warn(new SocketError(`Reading the interfaces failed: ${String(error)}`, error));
+    }
   }
 
   /**
@@ -243,15 +326,15 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   /**
    * A running socket failed: warn, close it and bind a fresh one on the same port, backing off
-   * while that fails. Only the IPv4 socket's return is announced as `listening`.
+   * while that fails. The return of the socket the responder listens on (IPv4, or IPv6 with
+   * `family: 'IPv6'`) is announced as `listening`; the fresh socket joins the groups again.
    */
   #onSocketError(socket: Socket, error: Error): void {
     const ipv6 = socket === this.#socket6;
     if (!ipv6 && socket !== this.#socket) return;
     const family = ipv6 ? 'IPv6 discovery socket' : 'Discovery socket';
     this.#warn(new SocketError(`${family} error, reopening it: ${error.message}`, error));
-    if (ipv6) this.#socket6 = undefined;
-    else this.#socket = undefined;
+    this.#install(undefined, ipv6);
     void closeSocket(socket);
     const generation = this.#generation;
     const port = this.#port ?? this.settings.port;
@@ -260,12 +343,10 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       {
         current: () => this.#started && generation === this.#generation,
         succeeded: (fresh) => {
-          if (ipv6) {
-            this.#socket6 = fresh;
-            return;
-          }
-          this.#socket = fresh;
-          this.emit('listening', { address: this.settings.bindAddress, port: this.#port ?? 0 });
+          this.#install(fresh, ipv6);
+          this.#syncGroups();
+          if (ipv6 && this.settings.family !== 'IPv6') return;
+          this.emit('listening', { address: this.#listeningAddress(), port: this.#port ?? 0 });
         },
         discard: (fresh) => void closeSocket(fresh),
         failed: (failure) => this.#warn(failure as BeckonError),
@@ -337,12 +418,14 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #decide6(source: string): Decision | undefined {
     const interfaces = this.#interfaces6.get();
     return this.#decisions6.get(interfaces, source, () => {
-      const verdict = judgeSender6(source, { interfaces, allow: [] });
+      const verdict = judgeSender6(source, { interfaces, allow: this.#allow6 });
       if (!verdict.allowed)
         return verdict.reason === 'other-interface' ? 'off-link' : verdict.reason;
-      return this.#advertise(
-        this.settings.advertiseAddress ?? replyAddressFor6(source, interfaces),
-      );
+      // Where several local addresses qualify (a stable and a temporary SLAAC address), the one
+      // the service listens on. `advertiseAddress` is IPv4: an IPv6 requester would drop it as
+      // foreign, so it gets this host's IPv6 address toward it instead.
+      const preferred = this.settings.serviceAddress;
+      return this.#advertise(replyAddressFor6(source, interfaces, preferred));
     });
   }
 

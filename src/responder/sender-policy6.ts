@@ -103,8 +103,9 @@ export function judgeSender6(source: string, context: SenderContext6): SenderVer
  * link-local requester, this host's link-local address on the interface named by its zone; to
  * a requester inside an on-link prefix, this host's address in that prefix. When several
  * addresses qualify (a SLAAC /64 holds a stable and a temporary address), `preferred` (the one
- * address the service listens on, canonical form) wins. Undefined otherwise (the caller then
- * asks the routing table). Never throws.
+ * address the service listens on, canonical form) wins; to a link-local requester, `preferred`
+ * also wins when it is any address of the interface the request came in on. Undefined
+ * otherwise (the caller then asks the routing table). Never throws.
  */
 export function replyAddressFor6(
   source: string,
@@ -119,11 +120,14 @@ export function replyAddressFor6(
   if (kind === 'link-local') {
     const zone = parsed.zone;
     if (zone === undefined) return undefined;
-    candidates = interfaces.filter(
-      (iface) =>
-        iface.kind === 'link-local' &&
-        (iface.name === zone || (iface.scopeId !== 0 && String(iface.scopeId) === zone)),
+    const onLink = interfaces.filter(
+      (iface) => iface.name === zone || (iface.scopeId !== 0 && String(iface.scopeId) === zone),
     );
+    // A service on one address of this link (a ULA, say) is advertised with it: link-scope
+    // multicast requests always come from link-local sources, and would never find it.
+    const service = onLink.find((iface) => iface.address === preferred);
+    if (service) return service.address;
+    candidates = onLink.filter((iface) => iface.kind === 'link-local');
   } else if (kind === 'unique-local' || kind === 'global') {
     candidates = interfaces.filter(
       (iface) => iface.kind !== 'link-local' && ipv6CidrContains(iface.network, parsed.value),

@@ -73,12 +73,13 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   constructor(options: ResponderOptions) {
     super();
     // Silent here: the thread resolves the same options and its warnings are relayed.
-    const { allowCidrs, secrets, clock, ...settings } = resolveResponderSettings({
+    const { allowCidrs, allowCidrs6, secrets, clock, ...settings } = resolveResponderSettings({
       ...options,
       logger: silentLogger,
     });
     this.settings = settings;
-    const { logger, signal, socketFactory, interfaceProvider, ...cloneable } = options;
+    const { logger, signal, socketFactory, interfaceProvider, interfaceProvider6, ...cloneable } =
+      options;
     this.#options = {
       ...cloneable,
       worker: false,

@@ -17,7 +17,13 @@ describe('beckon CLI', () => {
   let port: number;
 
   before(async () => {
-    responder = createResponder({ port: 0, httpPort: 8123, env: {}, rateLimit: 0 });
+    responder = createResponder({
+      joinGroups: false,
+      port: 0,
+      httpPort: 8123,
+      env: {},
+      rateLimit: 0,
+    });
     await responder.start();
     port = responder.port ?? 0;
   });
@@ -292,7 +298,7 @@ describe('beckon serve', () => {
   });
 
   it('fails with a clear message when the port is taken', async () => {
-    const holder = createResponder({ port: 0, env: {} });
+    const holder = createResponder({ joinGroups: false, port: 0, env: {} });
     await holder.start();
     try {
       const run = await beckon(['serve', '--port', String(holder.port)]);

@@ -43,7 +43,13 @@ describe('beckon serve and discover share the environment', () => {
     const theirs = await serve(['--http-port', '3211'], {
       DISCOVERY_PORT: String(await freeUdpPort()),
     });
-    const mine = createResponder({ port: 0, httpPort: 3212, env: {}, rateLimit: 0 });
+    const mine = createResponder({
+      joinGroups: false,
+      port: 0,
+      httpPort: 3212,
+      env: {},
+      rateLimit: 0,
+    });
     await mine.start();
     cleanup.push(() => mine.stop());
     const env = { DISCOVERY_PORT: String(theirs.port), DISCOVERY_CLIENT_PORT: String(mine.port) };

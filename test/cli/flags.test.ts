@@ -30,7 +30,13 @@ describe('CLI flags', () => {
   let port: number;
 
   before(async () => {
-    responder = createResponder({ port: 0, httpPort: 8124, env: {}, rateLimit: 0 });
+    responder = createResponder({
+      joinGroups: false,
+      port: 0,
+      httpPort: 8124,
+      env: {},
+      rateLimit: 0,
+    });
     await responder.start();
     port = responder.port ?? 0;
   });
@@ -109,7 +115,16 @@ describe('CLI flags', () => {
 
     it('serve --duration 400ms stops by itself, and --reply-jitter takes units', async () => {
       const run = await beckon(
-        ['serve', '--port', '0', '--duration', '400ms', '--reply-jitter', '0.1-0.2s'],
+        [
+          'serve',
+          '--no-groups',
+          '--port',
+          '0',
+          '--duration',
+          '400ms',
+          '--reply-jitter',
+          '0.1-0.2s',
+        ],
         {},
         15_000,
       );
@@ -271,14 +286,22 @@ describe('CLI flags', () => {
     });
 
     it('serve -p, -q and -v', async () => {
-      const quiet = await beckon(['serve', '-p', '0', '-q', '--duration', '300ms']);
+      const quiet = await beckon(['serve', '--no-groups', '-p', '0', '-q', '--duration', '300ms']);
       assert.equal(quiet.code, 0, quiet.stderr);
       assert.equal(quiet.stdout, '');
-      const verbose = await beckon(['serve', '-p', '0', '-v', '--duration', '300ms']);
+      const verbose = await beckon([
+        'serve',
+        '--no-groups',
+        '-p',
+        '0',
+        '-v',
+        '--duration',
+        '300ms',
+      ]);
       assert.equal(verbose.code, 0, verbose.stderr);
       assert.match(verbose.stdout, /\[OK\] Listening on 0\.0\.0\.0:\d+/);
       assert.match(verbose.stderr, /UDP discovery responder listening on port \d+/);
-      const plain = await beckon(['serve', '-p', '0', '--duration', '300ms']);
+      const plain = await beckon(['serve', '--no-groups', '-p', '0', '--duration', '300ms']);
       assert.doesNotMatch(plain.stderr, /responder listening/);
       const badPort = await beckon(['serve', '-p', '70000']);
       assert.equal(badPort.code, 2);
@@ -323,7 +346,13 @@ describe('CLI flags', () => {
       http.listen(0, '127.0.0.1');
       await once(http, 'listening');
       const httpPort = (http.address() as AddressInfo).port;
-      const server = createResponder({ port: 0, httpPort, env: {}, rateLimit: 0 });
+      const server = createResponder({
+        joinGroups: false,
+        port: 0,
+        httpPort,
+        env: {},
+        rateLimit: 0,
+      });
       await server.start();
       try {
         const run = await discoverLo(server.port ?? 0, '-1', '--url', '-t', '5');

@@ -18,7 +18,13 @@ afterEach(async () => {
 });
 
 async function responder(options: Parameters<typeof createResponder>[0] = {}) {
-  const r: Responder = createResponder({ port: 0, env: {}, rateLimit: 0, ...options });
+  const r: Responder = createResponder({
+    joinGroups: false,
+    port: 0,
+    env: {},
+    rateLimit: 0,
+    ...options,
+  });
   await r.start();
   cleanup.push(() => r.stop());
   return r.port ?? 0;

@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 async function responder(options: ResponderOptions): Promise<Responder> {
-  const r = createResponder({ port: 0, env: {}, rateLimit: 0, ...options });
+  const r = createResponder({ joinGroups: false, port: 0, env: {}, rateLimit: 0, ...options });
   await r.start();
   cleanup.push(() => r.stop());
   return r;
@@ -39,7 +39,7 @@ describe('client environment: the server names as a fallback', () => {
       DISCOVERY_MESSAGE: 'WHERE_IS_THE_SERVER',
       RESPONSE_PREFIX: 'HERE:',
     };
-    const server = createResponder({ env, httpPort: 4101, rateLimit: 0 });
+    const server = createResponder({ joinGroups: false, env, httpPort: 4101, rateLimit: 0 });
     await server.start();
     cleanup.push(() => server.stop());
     assert.equal(server.port, Number(env.DISCOVERY_PORT));

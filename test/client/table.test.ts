@@ -89,4 +89,26 @@ describe('server table', () => {
     assert.equal(server?.ip, 'fe80::5%eth0');
     assert.equal(server?.url, 'http://[fe80::5%25eth0]:8080');
   });
+
+  it('keeps one instance id per server: another id on a known ip:port is another server', () => {
+    const table = new ServerTable(local, plainMode);
+    assert.equal(table.add(seen('10.0.0.5', { instance: 'a' })).outcome, 'new');
+    assert.equal(table.add(seen('10.0.0.5', { instance: 'b' })).outcome, 'new');
+    assert.equal(table.add(seen('fe80::5%eth0', { instance: 'a' })).outcome, 'new-address');
+    assert.deepEqual(
+      table.servers().map((s) => [s.metadata?.instanceId, s.addresses.length]),
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+    );
+  });
+
+  it('refuses a new server when told to, but still files under a known one', () => {
+    const table = new ServerTable(local, plainMode);
+    table.add(seen('10.0.0.5', { instance: 'a' }));
+    assert.equal(table.add(seen('10.0.0.6'), false).outcome, 'refused');
+    assert.equal(table.add(seen('fd00::5', { instance: 'a' }), false).outcome, 'new-address');
+    assert.equal(table.size, 1);
+  });
 });

@@ -57,7 +57,7 @@ export async function beckon(
 export type ServeProcess = LabProcess & { readonly port: number };
 
 /**
- * Starts `beckon serve ...args` with only PATH and `env` set, and resolves once it prints
+ * Starts `beckon serve --no-groups ...args` with only PATH and `env` set, and resolves once it prints
  * "Listening on <ip>:<port>", with that port. Its output stays readable (`stdout`, `stderr`,
  * `output`); `stop(signal)` signals its PID and resolves with how it exited (SIGKILL after a
  * grace period). Call `stop()` in a `finally` or an `after` hook. If it does not start within
@@ -68,7 +68,8 @@ export async function beckonServe(
   env: Record<string, string> = {},
   listenTimeoutMs = 20_000,
 ): Promise<ServeProcess> {
-  const cli = startBeckon(['serve', ...args], env);
+  // --no-groups: a join makes the kernel send IGMP/MLD reports out of the host's interfaces.
+  const cli = startBeckon(['serve', '--no-groups', ...args], env);
   try {
     const [, port] = await cli.waitFor(/Listening on [\d.]+:(\d+)/, listenTimeoutMs);
     return Object.assign(cli, { port: Number(port) });

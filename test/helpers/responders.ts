@@ -9,8 +9,14 @@ import {
 import { recordingLogger } from './logger.js';
 
 /**
+ * A free port, an empty environment, and no group joins: a join makes the kernel send IGMP/MLD
+ * reports out of the host's real interfaces, and loopback tests send nothing beyond loopback.
+ */
+const LOOPBACK_ONLY = { port: 0, env: {}, joinGroups: false } as const;
+
+/**
  * Registers an `afterEach` that stops every responder started through the returned function,
- * which starts one on a free port with an empty environment (plus `defaults` and `options`).
+ * which starts one with {@link LOOPBACK_ONLY} (plus `defaults` and `options`).
  * Call it once at the top level of a test file.
  */
 export function trackResponders(
@@ -21,7 +27,7 @@ export function trackResponders(
     await Promise.all(running.splice(0).map((responder) => responder.stop()));
   });
   return async (options = {}) => {
-    const responder = createResponder({ port: 0, env: {}, ...defaults, ...options });
+    const responder = createResponder({ ...LOOPBACK_ONLY, ...defaults, ...options });
     running.push(responder);
     await responder.start();
     return responder as Responder & { port: number };
@@ -34,7 +40,7 @@ export function trackResponders(
  */
 export async function startRecorded(options: ResponderOptions) {
   const logger = recordingLogger();
-  const responder = createResponder({ port: 0, env: {}, rateLimit: 0, logger, ...options });
+  const responder = createResponder({ ...LOOPBACK_ONLY, rateLimit: 0, logger, ...options });
   const events: BeckonError[] = [];
   responder.on('warning', (warning) => events.push(warning));
   await responder.start();

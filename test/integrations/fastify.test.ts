@@ -15,7 +15,7 @@ describe('beckon/fastify', () => {
       logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } },
     });
     app.get('/', async () => 'fastify');
-    await app.register(beckon, { enabled: true, port: 0, env: {} });
+    await app.register(beckon, { enabled: true, port: 0, env: {}, joinGroups: false });
     await app.listen({ port: 0, host: '0.0.0.0' });
     const port = (app.server.address() as AddressInfo).port;
     let listeningAtStop: boolean | undefined;

@@ -45,7 +45,7 @@ describe('beckon/nestjs', () => {
   it('forRoot: starts after the app listens, advertises the bound port, stops on close', async () => {
     const logger = recordingLogger();
     const app = await NestFactory.create(
-      appModule([BeckonModule.forRoot({ enabled: true, port: 0, env: {} })]),
+      appModule([BeckonModule.forRoot({ enabled: true, port: 0, env: {}, joinGroups: false })]),
       { logger },
     );
     await app.listen(0, '0.0.0.0');

@@ -89,7 +89,14 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** A responder on loopback in Fernet mode (unless `options` say otherwise), and its drops. */
 async function responder(t: TestContext, options: ResponderOptions = {}) {
-  const r = createResponder({ port: 0, env: {}, encryption: true, secretKey: KEY, ...options });
+  const r = createResponder({
+    joinGroups: false,
+    port: 0,
+    env: {},
+    encryption: true,
+    secretKey: KEY,
+    ...options,
+  });
   const drops: string[] = [];
   r.on('drop', (drop) => drops.push(drop.reason));
   await r.start();

@@ -21,6 +21,13 @@ const extendedRequest = (key?: Buffer) =>
   encodeRequest({ nonce: randomBytes(16), timestamp: Date.now() }, key);
 
 describe('responder over IPv6', () => {
+  it('sends IPv6 requesters its IPv6 address even with an (IPv4) advertiseAddress', async () => {
+    const responder = await startResponder({ httpPort: 8080, advertiseAddress: '10.9.9.9' });
+    const [reply] = await exchange6(responder.port, [extendedRequest()]);
+    assert.equal(decodeAnswer(reply as Buffer)?.address, '::1');
+    assert.deepEqual(await ask(responder.port, 'DISCOVER_SERVER'), ['SERVER_IP:10.9.9.9:8080']);
+  });
+
   it('answers an extended request from ::1 with address6 ::1', async () => {
     const responder = await startResponder({ httpPort: 8080, instanceId: 'six' });
     const replies: { to: string; address: string }[] = [];
@@ -147,7 +154,13 @@ describe('responder over IPv6', () => {
       return socket;
     };
     const logger = recordingLogger();
-    const responder = createResponder({ port: 0, env: {}, socketFactory, logger });
+    const responder = createResponder({
+      joinGroups: false,
+      port: 0,
+      env: {},
+      socketFactory,
+      logger,
+    });
     const events: BeckonError[] = [];
     responder.on('warning', (warning) => events.push(warning));
     try {

@@ -59,7 +59,14 @@ const fernetRequest = (key = fernetKey, seconds = Date.now() / 1000, message = '
 async function start(options: ResponderOptions) {
   const logger = recordingLogger();
   const { warnings } = logger;
-  const responder = createResponder({ port: 0, env: {}, rateLimit: 0, logger, ...options });
+  const responder = createResponder({
+    joinGroups: false,
+    port: 0,
+    env: {},
+    rateLimit: 0,
+    logger,
+    ...options,
+  });
   const events: BeckonError[] = [];
   responder.on('warning', (warning) => events.push(warning));
   await responder.start();

@@ -130,8 +130,12 @@ describe('replyAddressFor6', () => {
     assert.equal(replyAddressFor6('fe80::99%eth0', two, 'fe80::11'), 'fe80::11');
     // Not an address toward this requester: the usual choice (the caller finds it unreachable).
     assert.equal(replyAddressFor6(global, two, 'fd00::1'), '2001:db8:1:1::10');
-    assert.equal(replyAddressFor6('fe80::99%eth0', two, '2001:db8:1:1::10'), 'fe80::10');
     assert.equal(replyAddressFor6('::1', two, '2001:db8:1:1::10'), '::1');
+    // A link-local requester (every group request is one) is sent the service's address when
+    // the service listens on one address of the link the request came in on, and not otherwise.
+    assert.equal(replyAddressFor6('fe80::99%eth0', two, '2001:db8:1:1::10'), '2001:db8:1:1::10');
+    assert.equal(replyAddressFor6('fe80::99%eth1', two, '2001:db8:1:1::10'), undefined);
+    assert.equal(replyAddressFor6('fe80::99%eth0', two, 'fd00::1'), 'fe80::10');
   });
 
   it('is undefined where the route must be asked, or for no address at all', () => {

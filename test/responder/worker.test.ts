@@ -99,7 +99,13 @@ describe('worker responder', () => {
   });
 
   it('relays reply and drop events to the main thread', async () => {
-    const responder = createResponder({ port: 0, env: {}, worker: true, httpPort: 8080 });
+    const responder = createResponder({
+      joinGroups: false,
+      port: 0,
+      env: {},
+      worker: true,
+      httpPort: 8080,
+    });
     const replies: ReplyEvent[] = [];
     const drops: DropEvent[] = [];
     responder.on('reply', (event) => replies.push(event));
@@ -211,7 +217,7 @@ describe('worker responder', () => {
 
   it('rejects start() with a BindError naming the port when the port is taken', async () => {
     const first = await start({ httpPort: 1 });
-    const second = createResponder({ port: first.port, env: {}, worker: true });
+    const second = createResponder({ joinGroups: false, port: first.port, env: {}, worker: true });
     try {
       await assert.rejects(second.start(), (error: unknown) => {
         assert.ok(error instanceof BindError, `not a BindError: ${String(error)}`);
@@ -332,7 +338,7 @@ describe('worker responder', () => {
   it("has its port set inside a 'listening' handler, as the main-thread responder does", async () => {
     // src/responder/worker.ts emits 'listening' before #started is set, so `port` is undefined.
     for (const worker of [false, true]) {
-      const responder = createResponder({ port: 0, env: {}, worker });
+      const responder = createResponder({ joinGroups: false, port: 0, env: {}, worker });
       let seen: unknown = 'no event';
       responder.on('listening', () => {
         seen = responder.port;
@@ -351,6 +357,7 @@ describe('worker responder options', () => {
   const invalid: [string, ResponderOptions][] = [
     ['socketFactory', { socketFactory: (options) => createSocket(options) }],
     ['interfaceProvider', { interfaceProvider: () => [] }],
+    ['interfaceProvider6', { interfaceProvider6: () => [] }],
   ];
   for (const [name, options] of invalid) {
     it(`refuses worker: true with ${name}, naming worker`, () => {

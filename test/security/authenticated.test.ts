@@ -46,12 +46,20 @@ describe('extended protocol, without keys', () => {
       version: '3.1.0',
       metadata: { floor: '2' },
     });
-    const [server, ...rest] = await discover({ ...LOCAL, port, extended: true, timeout: 400 });
+    const [server, ...rest] = await discover({
+      ...LOCAL,
+      family: 'IPv4',
+      port,
+      extended: true,
+      timeout: 400,
+    });
     assert.equal(rest.length, 0);
     assert.deepEqual(
-      { ...server, rttMs: 0, sourcePort: 0, raw: '' },
+      { ...server, rttMs: 0, sourcePort: 0, raw: '', addresses: [] },
       {
         ip: '127.0.0.1',
+        family: 'IPv4',
+        addresses: [],
         port: 8443,
         url: 'https://127.0.0.1:8443',
         source: '127.0.0.1',
@@ -72,9 +80,13 @@ describe('extended protocol, without keys', () => {
         },
       },
     );
-    const [plain] = await discover({ ...LOCAL, port, timeout: 300 });
+    // The original's request gets the original's reply; the same run's extended request (which
+    // only beckon answers) names the instance, so the result carries its metadata too.
+    const [plain, ...again] = await discover({ ...LOCAL, family: 'IPv4', port, timeout: 300 });
+    assert.equal(again.length, 0);
     assert.equal(plain?.raw, 'SERVER_IP:127.0.0.1:8443');
-    assert.equal(plain?.metadata, undefined);
+    assert.equal(plain?.protocol, 'plain');
+    assert.equal(plain?.metadata?.instanceId, 'printer-1');
   });
 
   it('lets a client ask for one service only', async () => {

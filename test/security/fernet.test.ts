@@ -44,8 +44,13 @@ describe('Fernet mode', () => {
     assert.deepEqual(await discover({ ...LOCAL, port, timeout: 300 }), []);
     const other = { encryption: true, secretKey: generateKey() };
     assert.deepEqual(await discover({ ...LOCAL, port, ...other, timeout: 300 }), []);
-    // A plain request, or a token under another key: not authenticated.
-    assert.ok(drops.length > 0 && drops.every((d) => d === 'unauthenticated'), drops.join());
+    // A plain request, or a token under another key: not authenticated. The plain run also
+    // sends the extended request (on loopback, and to ::1), which a Fernet responder does not read.
+    assert.ok(drops.includes('unauthenticated'), drops.join());
+    assert.ok(
+      drops.every((d) => d === 'unauthenticated' || d === 'not-a-request'),
+      drops.join(),
+    );
   });
 
   it('encrypts the reply, and ignores a token of another message', async () => {

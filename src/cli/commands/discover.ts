@@ -33,7 +33,7 @@ Options:
   --no-broadcast            send to --target addresses only (no broadcast, no multicast)
   -4, --ipv4                ask over IPv4 only (broadcast, group 239.255.98.107, IPv4 targets)
   -6, --ipv6                ask over IPv6 only (group ff12::6265:636b on each link, IPv6
-                            targets); without either flag, both families in the same run
+                            targets); without either flag (or with both), both families in one run
   --retries N               re-sends inside the deadline (env DISCOVERY_CLIENT_RETRIES, default 5)
   --receive-buffer BYTES    socket receive buffer, for bursts of replies from large fleets
                             (default 1048576; the kernel caps it at net.core.rmem_max; 0 = system)
@@ -131,11 +131,6 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (values.json && values.url) {
     throw new UsageError('--json and --url print different things: choose one.');
   }
-  if (values.ipv4 && values.ipv6) {
-    throw new UsageError(
-      '--ipv4 and --ipv6 each restrict the run to one family: give one, or neither for both.',
-    );
-  }
   const logger = cliLogger(io.stderr, values.verbose);
   const options: DiscoverCallerOptions = {
     env: io.env,
@@ -154,7 +149,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       message: values.message,
       prefix: values.prefix,
       broadcast: values['no-broadcast'] ? false : undefined,
-      family: values.ipv4 ? 'IPv4' : values.ipv6 ? 'IPv6' : undefined,
+      // One flag keeps the run to its family; both, like neither, mean both (as for serve).
+      family: values.ipv4 === values.ipv6 ? undefined : values.ipv4 ? 'IPv4' : 'IPv6',
       acceptForeignAddresses: values['accept-foreign'],
       maxResults: values.first ? 1 : undefined,
       encryption: values.encryption,

@@ -1,4 +1,5 @@
 import { listInterfaces } from '../../network/interfaces.js';
+import { IPV4_GROUP, IPV6_GROUP } from '../../network/multicast.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
 import { describeSkew } from '../../security/clock-skew.js';
@@ -26,13 +27,17 @@ Options:
   --http-port N            HTTP port to advertise (SERVER_IP:<ip>:<port>); without it replies carry
                            no port and clients assume 8000, as with the original server
   --advertise-address IP   advertise this address instead of the one in each requester's subnet
-  --bind-address IP        local address to bind (default 0.0.0.0; only 0.0.0.0 receives broadcasts:
-                           a unicast address gets a warning)
+  --bind-address IP        local address to bind (default 0.0.0.0; only 0.0.0.0 receives broadcasts
+                           and the IPv4 group: a unicast address gets a warning)
+  --ipv4                   answer on IPv4 only (broadcast, group 239.255.98.107, unicast)
+  --ipv6                   answer on IPv6 only: extended requests to [::] or to the group
+                           ff12::6265:636b on each link (default, or both flags: both families)
+  --no-groups              join no multicast group: answer broadcast and unicast requests only
   --message TEXT           request to answer, 1 to 512 bytes (env DISCOVERY_MESSAGE, default
                            DISCOVER_SERVER); one shorter than a third of the reply draws a warning
   --prefix TEXT            reply prefix (env RESPONSE_PREFIX, default SERVER_IP:)
-  --allow CIDR             also answer senders in CIDR (repeatable); loopback and private
-                           on-link senders are always answered
+  --allow CIDR             also answer senders in CIDR, IPv4 or IPv6 (repeatable); loopback and
+                           private on-link senders are always answered
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
   --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 (or
                            20ms-120ms, 0-1s) for large fleets (env DISCOVERY_REPLY_JITTER; default off)
@@ -72,6 +77,8 @@ const FLAG_OF: Record<string, string> = {
   httpPort: 'http-port',
   advertiseAddress: 'advertise-address',
   bindAddress: 'bind-address',
+  family: 'ipv6',
+  joinGroups: 'no-groups',
   message: 'message',
   prefix: 'prefix',
   allow: 'allow',
@@ -100,6 +107,37 @@ function receivesBroadcasts(address: string): boolean {
   return listInterfaces().some((i) => i.broadcast === address);
 }
 
+/** `--ipv4` / `--ipv6`: one of them picks that family; neither or both, both families. */
+function familyFlags(ipv4: boolean | undefined, ipv6: boolean | undefined) {
+  if (ipv4 === ipv6) return undefined;
+  return ipv4 ? 'IPv4' : 'IPv6';
+}
+
+function describeFamily(s: ResponderSettings): string {
+  switch (s.family) {
+    case 'IPv4':
+      return 'IPv4 only';
+    case 'IPv6':
+      return 'IPv6 only (extended requests)';
+    case 'any':
+      return s.bindAddress === '0.0.0.0'
+        ? 'IPv4, and IPv6 for extended requests'
+        : `IPv4 only (bound to ${s.bindAddress})`;
+  }
+}
+
+function describeGroups(s: ResponderSettings): string {
+  if (!s.joinGroups) return 'none (--no-groups)';
+  const groups = [
+    s.family !== 'IPv6' && s.bindAddress === '0.0.0.0' ? IPV4_GROUP : undefined,
+    s.family !== 'IPv4' && s.bindAddress === '0.0.0.0' ? IPV6_GROUP : undefined,
+  ].filter((group) => group !== undefined);
+  if (groups.length === 0) return `none (bound to ${s.bindAddress})`;
+  const every = s.interfacePollInterval;
+  const when = every === 0 ? 'at start' : `followed every ${formatDuration(every / 1000)}`;
+  return `${groups.join(', ')} on every interface, ${when}`;
+}
+
 function describeMode(s: ResponderSettings): string {
   switch (s.mode) {
     case 'plain':
@@ -118,6 +156,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     'http-port': { type: 'string' },
     'advertise-address': { type: 'string' },
     'bind-address': { type: 'string' },
+    ipv4: { type: 'boolean' },
+    ipv6: { type: 'boolean' },
+    'no-groups': { type: 'boolean' },
     message: { type: 'string' },
     prefix: { type: 'string' },
     allow: { type: 'string', multiple: true },
@@ -158,6 +199,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         httpPort: intFlag('http-port', values['http-port'], 1, 65535),
         advertiseAddress: values['advertise-address'],
         bindAddress: values['bind-address'],
+        family: familyFlags(values.ipv4, values.ipv6),
+        joinGroups: values['no-groups'] ? false : undefined,
         message: values.message,
         prefix: values.prefix,
         allow: values.allow,
@@ -187,6 +230,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   out(`  Discovery message:  ${s.message}`);
   out(`  Response prefix:    ${s.prefix}`);
   out(`  Buffer size:        ${s.bufferSize} bytes`);
+  out(`  Families:           ${describeFamily(s)}`);
+  out(`  Multicast groups:   ${describeGroups(s)}`);
   out(`  Advertised address: ${s.advertiseAddress ?? "the requester's subnet address"}`);
   out(`  Allowed senders:    loopback, private on-link${s.allow.map((c) => `, ${c}`).join('')}`);
   out(`  Rate limit:         ${s.rateLimit === 0 ? 'off' : `${s.rateLimit} replies/s per source`}`);
@@ -212,7 +257,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       println(io.stderr, `Dropped ${d.from}:${d.fromPort}: ${d.reason}${skew}`);
     });
   }
-  out(`[OK] Listening on ${s.bindAddress}:${responder.port}`);
+  out(`[OK] Listening on ${s.family === 'IPv6' ? '[::]' : s.bindAddress}:${responder.port}`);
   const unicast = !receivesBroadcasts(s.bindAddress);
   if (unicast) {
     logger.warn(
@@ -222,9 +267,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         '--bind-address out (0.0.0.0) to answer broadcasts.',
     );
   }
-  out(
-    `Try it: beckon discover --port ${responder.port}${unicast ? ` --target ${s.bindAddress}` : ''}`,
-  );
+  if (s.family === 'IPv6') {
+    out(`Try it: beckon discover --ipv6 --port ${responder.port} --target ::1`);
+  } else {
+    out(
+      `Try it: beckon discover --port ${responder.port}${unicast ? ` --target ${s.bindAddress}` : ''}`,
+    );
+  }
   if (durationMs !== undefined) {
     out(
       `Stopping automatically in ${formatDuration(durationMs / 1000)}. Press Ctrl+C to stop early.`,

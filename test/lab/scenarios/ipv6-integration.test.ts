@@ -1,9 +1,9 @@
 /**
  * An HTTP app listening on one IPv6 address (a ULA) with discovery attached: a requester on the
  * link that reaches it at that address is answered over IPv6 with it (address6) and the port,
- * and can fetch it there; a requester that would be sent another address (the server's
- * link-local one) and an IPv4 requester get no answer. Then the same with the server on its
- * link-local address. docs/ipv6.md, "Integrations".
+ * and can fetch it there, and so is one asking over link-local on that link; an IPv4 requester
+ * gets no answer. Then the same with the server on its
+ * link-local address, and on the second of two addresses in one /64. docs/ipv6.md, "Integrations".
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -53,9 +53,11 @@ it('an HTTP server on one IPv6 address (a ULA, then link-local) is advertised ov
   assert.deepEqual(answers['fd15:0:0:1::10'], [
     { from: 'fd15:0:0:1::10', address: 'fd15:0:0:1::10', port: 8080 },
   ]);
-  // Over link-local the requester would be sent the server's link-local address, where nothing
-  // listens; over IPv4, 10.15.1.10. Neither is answered.
-  assert.deepEqual(answers[`${serverLinkLocal}%eth1`], []);
+  // Asked over link-local (as every group request is), the requester is sent the ULA, the one
+  // address of that link where the server listens; over IPv4 it is not answered at all.
+  assert.deepEqual(answers[`${serverLinkLocal}%eth1`], [
+    { from: `${serverLinkLocal}%eth1`, address: 'fd15:0:0:1::10', port: 8080 },
+  ]);
   assert.deepEqual(answers['10.15.1.10'], []);
 
   const response = await client.run(process.execPath, [
@@ -97,4 +99,54 @@ it('an HTTP server on one IPv6 address (a ULA, then link-local) is advertised ov
     ],
   );
   assert.deepEqual(await linkApp.stop('SIGTERM'), { status: 0, signal: null });
+
+  // A second address in the same /64 (as SLAAC gives a stable and a temporary one): a server
+  // listening on it is advertised with it, whichever of the two the request was sent to.
+  server.ip('addr', 'add', 'fd15:0:0:1::11/64', 'dev', 'lan0', 'nodad');
+  const second = server.spawn(process.execPath, [
+    '--import',
+    'tsx',
+    `${ROOT}test/lab/drivers/http-app.ts`,
+    'fd15:0:0:1::11',
+    '8082',
+  ]);
+  await second.waitFor(/ready answering/, 20_000);
+  const askedSecond = await client.script(
+    'test/lab/drivers/ask-extended.ts',
+    ['9999', 'fd15:0:0:1::11', 'fd15:0:0:1::10'],
+    { timeoutMs: 30_000 },
+  );
+  assert.equal(askedSecond.status, 0, askedSecond.stderr);
+  // The answer's source is the kernel's choice among the two; what it advertises is not.
+  assert.deepEqual(
+    askedSecond.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { target: string; answers: Record<string, unknown>[] })
+      .map(({ target, answers }) => [
+        target,
+        answers.map(({ address, port }) => ({ address, port })),
+      ]),
+    [
+      ['fd15:0:0:1::11', [{ address: 'fd15:0:0:1::11', port: 8082 }]],
+      ['fd15:0:0:1::10', [{ address: 'fd15:0:0:1::11', port: 8082 }]],
+    ],
+  );
+  const found = await client.beckonRun([
+    'discover',
+    '--ipv6',
+    '--timeout',
+    '1',
+    '--json',
+    '--trace',
+  ]);
+  assert.equal(found.status, 0, found.stderr);
+  assert.deepEqual(
+    found.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).url),
+    ['http://[fd15:0:0:1::11]:8082'],
+  );
+  assert.deepEqual(await second.stop('SIGTERM'), { status: 0, signal: null });
 });

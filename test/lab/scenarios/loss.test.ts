@@ -30,14 +30,22 @@ it('scenario 6: with 30% loss, default retries find the server at least 99 times
   const client = lab.host('client');
   client.nft(LOSSY_LINK);
 
-  const withRetries = await discoverRepeatedly(client, {}, 1000, 10);
-  const noRetries = await discoverRepeatedly(client, { retries: 0, timeout: 300 }, 100, 10);
+  // IPv4 only (test/lab/scenarios/ipv6-loss.test.ts does IPv6).
+  const ipv4 = { family: 'IPv4' } as const;
+  const withRetries = await discoverRepeatedly(client, ipv4, 1000, 10);
+  const noRetries = await discoverRepeatedly(
+    client,
+    { ...ipv4, retries: 0, timeout: 300 },
+    100,
+    10,
+  );
   t.diagnostic(`default retries: ${withRetries.found}/1000 found; none: ${noRetries.found}/100`);
   assert.ok(withRetries.found >= 990, `default retries found only ${withRetries.found}/1000`);
   assert.deepEqual(withRetries.servers, ['http://10.6.0.10:8080']);
-  // A single request gets through about 70 times in 100: the loss is real and visible.
-  assert.ok(noRetries.found <= 90, `without retries ${noRetries.found}/100 found: no loss?`);
-  assert.ok(noRetries.found >= 40, `without retries only ${noRetries.found}/100 found`);
+  // One round sends two requests, to the broadcast address and to the IPv4 group, each lost
+  // 30% of the time: about 91 runs in 100 get through. The loss is real and visible.
+  assert.ok(noRetries.found <= 99, `without retries ${noRetries.found}/100 found: no loss?`);
+  assert.ok(noRetries.found >= 70, `without retries only ${noRetries.found}/100 found`);
   const dropped = Number(/counter packets (\d+)/.exec(client.nftList())?.[1]);
   assert.ok(dropped >= 300, `the rule dropped only ${dropped} requests`);
 });
