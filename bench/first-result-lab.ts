@@ -1,9 +1,10 @@
 // Time to first result on a lab link: two network namespaces joined by a veth pair, `beckon
-// serve` in one, the client in the other. A warm discoverOne() against the raw round trip of
+// serve` in one (`--ipv6` for the IPv6 paths), the client in the other. A warm discoverOne() against the raw round trip of
 // one request on a bare, bound socket, over IPv6 (link-local only: unicast to the server's
 // fe80:: address, and the group ff12::6265:636b), then over IPv4 on the same link (addresses
 // added after the IPv6 runs). Needs root.
 
+import type { LabProcess } from '../test/helpers/process.js';
 import { canBuildLab, ROOT } from '../test/lab/lab.js';
 import type { LabCase, LabOutcome, LabRequest } from './first-result-lab-client.js';
 import { median, percentile, printTable } from './lib/process.js';
@@ -76,6 +77,21 @@ async function runClient(pair: VethPair, cases: LabCase[]): Promise<LabOutcome[]
   return JSON.parse(line) as LabOutcome[];
 }
 
+/** Starts `beckon serve` in the server's namespace and waits until it listens. */
+async function serve(pair: VethPair, flags: string[]): Promise<LabProcess> {
+  // No rate limit (the client asks hundreds of times a second), no line per reply on stdout.
+  const args = ['serve', '--port', String(PORT), '--http-port', '8000', '--rate-limit', '0'];
+  const responder = pair.server.spawn(
+    process.execPath,
+    [`${ROOT}bin/beckon.js`, ...args, ...flags],
+    {
+      env: { ENABLE_LOGGING: 'false' },
+    },
+  );
+  await responder.waitFor(/Listening on/);
+  return responder;
+}
+
 export async function run(): Promise<void> {
   const title = `## Time to first result on a lab link (veth pair; median of ${RUNS} in process)`;
   if (!canBuildLab()) {
@@ -86,15 +102,14 @@ export async function run(): Promise<void> {
   try {
     const server6 = await pair.server.linkLocal('eth0');
     await pair.client.linkLocal('eth0'); // both sides past duplicate address detection
-    // No rate limit (the client asks hundreds of times a second), no line per reply on stdout.
-    const serve = ['serve', '--port', String(PORT), '--http-port', '8000', '--rate-limit', '0'];
-    const responder = pair.server.spawn(process.execPath, [`${ROOT}bin/beckon.js`, ...serve], {
-      env: { ENABLE_LOGGING: 'false' },
-    });
-    await responder.waitFor(/Listening on/);
+    // The IPv6 paths against `beckon serve --ipv6`; the IPv4 ones against the default
+    // responder (both families), once the link has IPv4 addresses.
+    let responder = await serve(pair, ['--ipv6']);
     const outcomes = await runClient(pair, ipv6Cases(server6));
+    await responder.stop();
     pair.server.ip('addr', 'add', `${SERVER4}/24`, 'dev', 'eth0');
     pair.client.ip('addr', 'add', `${CLIENT4}/24`, 'dev', 'eth0');
+    responder = await serve(pair, []);
     outcomes.push(...(await runClient(pair, ipv4Cases())));
     await responder.stop();
 
