@@ -1,9 +1,8 @@
 // Time to first result on a lab link: two network namespaces joined by a veth pair, `beckon
-// serve` in one (`--ipv6` for the IPv6 paths), the client in the other. A warm discoverOne() against the raw round trip of
-// one request on a bare, bound socket, over IPv6 (link-local only: unicast to the server's
-// fe80:: address, and the group ff12::6265:636b), then over IPv4 on the same link (addresses
-// added after the IPv6 runs). Needs root.
-
+// serve` in one (with `--ipv6` for the IPv6 paths), the client in the other. A warm
+// discoverOne() against the raw round trip of one request on a bare, bound socket, over IPv6
+// (link-local only: unicast to the server's fe80:: address, and the group ff12::6265:636b),
+// then over IPv4 on the same link (addresses added after the IPv6 runs). Needs root.
 import type { LabProcess } from '../test/helpers/process.js';
 import { canBuildLab, ROOT } from '../test/lab/lab.js';
 import type { LabCase, LabOutcome, LabRequest } from './first-result-lab-client.js';
