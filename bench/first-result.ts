@@ -5,15 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { discoverOne } from '../src/index.js';
-import { median, printTable, ROOT, startReady, stop, TSX } from './lib/process.js';
+import { median, percentile, printTable, ROOT, startReady, stop, TSX } from './lib/process.js';
+import { firstRoundSends } from './lib/sends.js';
 
 const IN_PROCESS_RUNS = 300;
 const SPAWN_RUNS = 20;
-
-const percentile = (values: readonly number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
-};
 
 /** One request on a bare, already bound socket: the floor any client can reach. */
 function rawRoundTrip(port: number, runs: number): Promise<number[]> {
@@ -48,18 +44,14 @@ function rawRoundTrip(port: number, runs: number): Promise<number[]> {
   });
 }
 
+// The responder binds 127.0.0.1, which hears no broadcast: ask it by unicast.
+const unicast = { targets: ['127.0.0.1'], broadcast: false, timeout: 1000 } as const;
+
 async function inProcess(port: number, runs: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    // The responder binds 127.0.0.1, which hears no broadcast: ask it by unicast.
-    const server = await discoverOne({
-      port,
-      targets: ['127.0.0.1'],
-      broadcast: false,
-      env: {},
-      timeout: 1000,
-    });
+    const server = await discoverOne({ port, env: {}, ...unicast });
     if (!server) throw new Error('discoverOne found nothing');
     times.push(performance.now() - started);
   }
@@ -129,6 +121,14 @@ export async function run(): Promise<void> {
         ],
       ],
     );
+    // The client asks both families in one run: what a call puts on the wire, measured and by
+    // broadcast on loopback (not answered here: the responder binds 127.0.0.1 only).
+    console.log('\nWhat one discoverOne() call sends (first round):\n');
+    console.log(
+      `- measured (targets 127.0.0.1, no broadcast): ${(await firstRoundSends({ port, ...unicast })).join('; ')}`,
+    );
+    const lo = await firstRoundSends({ port, interfaces: ['lo'], timeout: 200 });
+    console.log(`- interfaces ['lo'] (broadcast): ${lo.join('; ')}`);
   } finally {
     await stop(responder);
   }

@@ -1,10 +1,11 @@
 // npm run bench [-- NAME...]: runs the benchmarks (all, or those named) one after the other and
 // prints each one's table. Every figure is a ratio against a reference measured in the same run.
-// Needs gcc; the fleet benchmark also needs root (network namespaces).
+// Needs gcc; fleet and first-result-lab also need root (network namespaces).
 const benchmarks = {
   responder: () => import('./responder.js'),
   'host-app': () => import('./host-app.js'),
   'first-result': () => import('./first-result.js'),
+  'first-result-lab': () => import('./first-result-lab.js'),
   fleet: () => import('./fleet.js'),
 } as const;
 

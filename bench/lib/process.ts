@@ -136,6 +136,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? high : (high + (sorted[middle - 1] ?? Number.NaN)) / 2;
 }
 
+/** The `p`th percentile (nearest rank, 0 to 100); NaN for no values. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+}
+
 /** Formats a ratio as `1.23x`. */
 export const ratio = (value: number, reference: number): string =>
   `${(value / reference).toFixed(2)}x`;
