@@ -22,7 +22,7 @@ import { routeSourceAddress } from '../network/route.js';
 import { closeSocket, type SocketFactory } from '../network/socket.js';
 import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
 import { normalizeServerAddress } from './addresses.js';
-import { type Channel, nothingToSend, openChannels } from './channels.js';
+import { type Channel, nothingToSend, openChannels, usesIPv6 } from './channels.js';
 import type { DiscoverSettings } from './options.js';
 import type { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
@@ -106,7 +106,7 @@ export class DiscoveryEngine {
     const { signal } = this.#deps;
     signal?.throwIfAborted();
     this.#interfaces = this.#deps.interfaceProvider();
-    this.#interfaces6 = this.#settings.family === 'IPv4' ? [] : this.#deps.interfaceProvider6();
+    this.#interfaces6 = needsIPv6List(this.#settings) ? this.#deps.interfaceProvider6() : [];
     const local = { ipv4: this.#interfaces, ipv6: this.#interfaces6 };
     this.#table = new ServerTable(local, this.#settings);
     this.#timers.push(setTimeout(() => this.#end('deadline'), this.#settings.timeout));
@@ -421,4 +421,17 @@ function bareAddress(address: string): string {
 function isLinkLocal6(address: string): boolean {
   const parsed = parseIPv6(address);
   return parsed !== undefined && classifyIPv6(parsed.value) === 'link-local';
+}
+
+/**
+ * Whether the run needs this host's IPv6 addresses: to choose links (broadcast on), or to tag
+ * and rank answers from IPv6 targets. Listing them costs about 0.15 ms, a quarter of a warm
+ * `discoverOne()` to an IPv4 target (docs/performance.md).
+ */
+function needsIPv6List(settings: DiscoverSettings): boolean {
+  if (!usesIPv6(settings)) return false;
+  if (settings.broadcast) return true;
+  return settings.targets.some(
+    (t) => t.kind === 'host' || t.addresses.some((address) => address.includes(':')),
+  );
 }
