@@ -6,7 +6,9 @@ export type BeckonErrorCode =
   /** Warning: this configuration lets a reply be larger than 3 times its request. */
   | 'BECKON_ERR_AMPLIFICATION'
   /** Warning: a peer's token had the right key but a time outside the replay window. */
-  | 'BECKON_ERR_CLOCK_SKEW';
+  | 'BECKON_ERR_CLOCK_SKEW'
+  /** A line or service record on the host-local channel was refused (docs/many-services.md). */
+  | 'BECKON_ERR_HOST_RECORD';
 
 /** Base class of every error beckon creates; `code` is stable, the message is for people. */
 export class BeckonError extends Error {

@@ -1,0 +1,329 @@
+/**
+ * Service records handed from one beckon process to the host's answering process over the
+ * host-local channel (docs/many-services.md). Pure: validate, encode and decode one
+ * newline-delimited JSON line, dedupe. No I/O, no timers.
+ */
+import { BeckonError } from '../errors.js';
+
+/** Bounds of the host channel; see docs/many-services.md. */
+export const HostLimits = {
+  /** Longest line (bytes, without the newline) either side sends. */
+  lineBytes: 8 * 1024,
+  /** Records the answering process keeps for the whole host. */
+  recordsPerHost: 256,
+  /** Records one connection (one registrant) may hold. */
+  recordsPerConnection: 16,
+  /** Longest text field (bytes). */
+  textBytes: 255,
+  /** Entries in `values`, and keys in `authKeys`. */
+  entries: 32,
+} as const;
+
+/** A service record as registered by a process on the host. */
+export interface HostRecord {
+  readonly service?: string;
+  readonly name?: string;
+  readonly instanceId: string;
+  readonly httpPort: number;
+  readonly scheme?: string;
+  readonly version?: string;
+  readonly values?: Readonly<Record<string, string>>;
+  /** Secrets: never logged, never echoed in an error line. */
+  readonly authKeys?: readonly string[];
+  readonly serviceAddress?: string;
+  readonly pid: number;
+}
+
+/** Why a line or record was refused. */
+export type RecordErrorReason =
+  | 'line-too-long'
+  | 'bad-json'
+  | 'not-object'
+  | 'unknown-field'
+  | 'bad-field'
+  | 'unknown-op'
+  | 'too-many-records'
+  | 'host-full';
+
+/** A line or record the channel refuses; `reason` is stable, the message is for people. */
+export class RecordError extends BeckonError {
+  override name = 'RecordError';
+  readonly reason: RecordErrorReason;
+  /** The offending field, when there is one. */
+  readonly field: string | undefined;
+
+  constructor(reason: RecordErrorReason, message: string, field?: string) {
+    super('BECKON_ERR_HOST_RECORD', message);
+    this.reason = reason;
+    this.field = field;
+  }
+}
+
+/** Registrant → registry. */
+export type ClientMessage =
+  | { readonly op: 'register'; readonly record: HostRecord }
+  | { readonly op: 'unregister'; readonly instanceId: string };
+
+/** Registry → registrant: an acknowledgement or a refusal. */
+export type ServerMessage =
+  | { readonly op: 'ok'; readonly instanceId: string }
+  | { readonly op: 'error'; readonly reason: RecordErrorReason; readonly message: string };
+
+const FIELDS = new Set([
+  'service',
+  'name',
+  'instanceId',
+  'httpPort',
+  'scheme',
+  'version',
+  'values',
+  'authKeys',
+  'serviceAddress',
+  'pid',
+]);
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const SCHEME = /^[a-z][a-z0-9+.-]{0,15}$/;
+
+/**
+ * Checks `input` (parsed JSON) and returns a fresh record holding only known fields.
+ * @throws RecordError naming the field and what is allowed.
+ */
+export function validateRecord(input: unknown): HostRecord {
+  const object = plainObject(input, 'record');
+  for (const key of Object.keys(object)) {
+    if (!FIELDS.has(key)) {
+      throw new RecordError('unknown-field', `Unknown record field ${JSON.stringify(key)}`, key);
+    }
+  }
+  const record: {
+    -readonly [K in keyof HostRecord]: HostRecord[K];
+  } = {
+    instanceId: text(object, 'instanceId', true) as string,
+    httpPort: integer(object, 'httpPort', 1, 65535),
+    pid: integer(object, 'pid', 1, 2 ** 31 - 1),
+  };
+  for (const key of ['service', 'name', 'version', 'serviceAddress'] as const) {
+    const value = text(object, key, false);
+    if (value !== undefined) record[key] = value;
+  }
+  if (object.scheme !== undefined) {
+    if (typeof object.scheme !== 'string' || !SCHEME.test(object.scheme)) {
+      throw bad('scheme', object.scheme, 'a URL scheme such as "http" or "https"');
+    }
+    record.scheme = object.scheme;
+  }
+  if (object.values !== undefined) record.values = values(object.values);
+  if (object.authKeys !== undefined) record.authKeys = authKeys(object.authKeys);
+  return record;
+}
+
+/** One line (without the newline) for `message`. @throws RecordError when it exceeds the bound. */
+export function encodeLine(message: ClientMessage | ServerMessage): string {
+  const line = JSON.stringify(message);
+  if (Buffer.byteLength(line) > HostLimits.lineBytes) {
+    throw new RecordError(
+      'line-too-long',
+      `Line of ${Buffer.byteLength(line)} bytes (at most ${HostLimits.lineBytes})`,
+    );
+  }
+  return line;
+}
+
+/** Parses a registrant's line. @throws RecordError for anything but a valid message. */
+export function decodeClientLine(line: string): ClientMessage {
+  const object = parseLine(line);
+  if (object.op === 'register') {
+    checkKeys(object, ['op', 'record']);
+    return { op: 'register', record: validateRecord(object.record) };
+  }
+  if (object.op === 'unregister') {
+    checkKeys(object, ['op', 'instanceId']);
+    return { op: 'unregister', instanceId: text(object, 'instanceId', true) as string };
+  }
+  throw new RecordError(
+    'unknown-op',
+    `Unknown op ${describe(object.op)} (expected "register" or "unregister")`,
+    'op',
+  );
+}
+
+/** Parses the registry's line. @throws RecordError for anything but a valid message. */
+export function decodeServerLine(line: string): ServerMessage {
+  const object = parseLine(line);
+  if (object.op === 'ok')
+    return { op: 'ok', instanceId: text(object, 'instanceId', true) as string };
+  if (object.op === 'error') {
+    const reason = text(object, 'reason', true) as RecordErrorReason;
+    const message = typeof object.message === 'string' ? object.message : '';
+    return { op: 'error', reason, message };
+  }
+  throw new RecordError(
+    'unknown-op',
+    `Unknown op ${describe(object.op)} (expected "ok" or "error")`,
+    'op',
+  );
+}
+
+/** The error line the registry sends for `error` (never contains a secret). */
+export function errorMessage(error: RecordError): ServerMessage {
+  return { op: 'error', reason: error.reason, message: error.message };
+}
+
+/**
+ * The records that count: one per instance id (the first wins), and one per identical content
+ * (cluster workers of one app register the same service from different pids).
+ */
+export function dedupeRecords(records: Iterable<HostRecord>): HostRecord[] {
+  const ids = new Set<string>();
+  const contents = new Set<string>();
+  const out: HostRecord[] = [];
+  for (const record of records) {
+    const content = contentKey(record);
+    if (ids.has(record.instanceId) || contents.has(content)) continue;
+    ids.add(record.instanceId);
+    contents.add(content);
+    out.push(record);
+  }
+  return out;
+}
+
+/** What makes two records "the same service": every field except instanceId and pid. */
+function contentKey(record: HostRecord): string {
+  const { instanceId: _id, pid: _pid, values, authKeys, ...rest } = record;
+  const sortedValues = values
+    ? Object.keys(values)
+        .sort()
+        .map((k) => [k, values[k]])
+    : [];
+  const sortedKeys = authKeys ? [...authKeys].sort() : [];
+  const fields = Object.keys(rest)
+    .sort()
+    .map((k) => [k, rest[k as keyof typeof rest]]);
+  return JSON.stringify([fields, sortedValues, sortedKeys]);
+}
+
+function parseLine(line: string): Record<string, unknown> {
+  if (Buffer.byteLength(line) > HostLimits.lineBytes) {
+    throw new RecordError('line-too-long', `Line longer than ${HostLimits.lineBytes} bytes`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new RecordError('bad-json', 'Line is not JSON');
+  }
+  return plainObject(parsed, 'message');
+}
+
+function plainObject(input: unknown, what: string): Record<string, unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new RecordError(
+      'not-object',
+      `The ${what} must be a JSON object, got ${describe(input)}`,
+    );
+  }
+  const object = input as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    if (FORBIDDEN_KEYS.has(key)) {
+      throw new RecordError(
+        'unknown-field',
+        `Forbidden key ${JSON.stringify(key)} in the ${what}`,
+        key,
+      );
+    }
+  }
+  return object;
+}
+
+function checkKeys(object: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) {
+      throw new RecordError('unknown-field', `Unknown field ${JSON.stringify(key)}`, key);
+    }
+  }
+}
+
+function text(
+  object: Record<string, unknown>,
+  field: string,
+  required: boolean,
+): string | undefined {
+  const value = object[field];
+  if (value === undefined && !required) return undefined;
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    Buffer.byteLength(value) > HostLimits.textBytes
+  ) {
+    throw bad(field, value, `a non-empty string of at most ${HostLimits.textBytes} bytes`);
+  }
+  return value;
+}
+
+function integer(object: Record<string, unknown>, field: string, min: number, max: number): number {
+  const value = object[field];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw bad(field, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function values(input: unknown): Record<string, string> {
+  const object = plainObject(input, 'values');
+  const keys = Object.keys(object);
+  if (keys.length > HostLimits.entries) {
+    throw bad('values', `${keys.length} entries`, `at most ${HostLimits.entries} entries`);
+  }
+  const out: Record<string, string> = Object.create(null);
+  for (const key of keys) {
+    if (key.length === 0 || Buffer.byteLength(key) > HostLimits.textBytes) {
+      throw bad('values', key, 'keys of 1 to 255 bytes');
+    }
+    const value = object[key];
+    if (typeof value !== 'string' || Buffer.byteLength(value) > HostLimits.textBytes) {
+      throw bad(`values.${key}`, value, `a string of at most ${HostLimits.textBytes} bytes`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+function authKeys(input: unknown): string[] {
+  const allowed = `an array of at most ${HostLimits.entries} non-empty strings of at most ${HostLimits.textBytes} bytes`;
+  // Never put a key into the message: describe the problem only.
+  if (!Array.isArray(input) || input.length > HostLimits.entries) {
+    throw new RecordError(
+      'bad-field',
+      `Invalid authKeys: <redacted> (expected ${allowed})`,
+      'authKeys',
+    );
+  }
+  for (const key of input) {
+    if (
+      typeof key !== 'string' ||
+      key.length === 0 ||
+      Buffer.byteLength(key) > HostLimits.textBytes
+    ) {
+      throw new RecordError(
+        'bad-field',
+        `Invalid authKeys: <redacted> (expected ${allowed})`,
+        'authKeys',
+      );
+    }
+  }
+  return [...(input as string[])];
+}
+
+function bad(field: string, value: unknown, allowed: string): RecordError {
+  return new RecordError(
+    'bad-field',
+    `Invalid ${field}: ${describe(value)} (expected ${allowed})`,
+    field,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}
