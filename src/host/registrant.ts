@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
+import { InvalidOptionError } from '../errors.js';
 import {
   decodeServerLine,
   encodeLine,
@@ -56,8 +57,12 @@ export class HostRegistrant extends EventEmitter<HostRegistrantEvents> {
   readonly #pending: Pending[] = [];
   readonly #onAbort = () => void this.close();
 
+  /** @throws InvalidOptionError for an empty `path`. */
   constructor(options: HostRegistrantOptions) {
     super();
+    if (typeof options.path !== 'string' || options.path.length === 0) {
+      throw new InvalidOptionError('path', options.path, 'a socket path or an abstract name');
+    }
     this.#path = options.path;
     this.#signal = options.signal;
   }
@@ -67,7 +72,9 @@ export class HostRegistrant extends EventEmitter<HostRegistrantEvents> {
     return this.#state;
   }
 
-  /** Connects; rejects with the OS error (ECONNREFUSED, ENOENT: no registry) or `signal.reason`. */
+  /**
+   * Connects; rejects with the OS error (ECONNREFUSED, ENOENT: no registry) or `signal.reason`.
+   */
   async connect(): Promise<void> {
     if (this.#state !== 'idle')
       throw new Error(`HostRegistrant cannot connect when ${this.#state}`);

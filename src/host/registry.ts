@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { InvalidOptionError } from '../errors.js';
 import { isAbstract } from './channel.js';
 import {
   decodeClientLine,
@@ -65,13 +66,21 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
   readonly #connections = new Set<Connection>();
   #server: Server | undefined;
 
+  /** @throws InvalidOptionError for an empty `path` or a bound that is not a positive integer. */
   constructor(options: HostRegistryOptions) {
     super();
+    if (typeof options.path !== 'string' || options.path.length === 0) {
+      throw new InvalidOptionError('path', options.path, 'a socket path or an abstract name');
+    }
     this.#options = {
-      maxRecords: HostLimits.recordsPerHost,
-      maxPerConnection: HostLimits.recordsPerConnection,
-      maxErrorsPerConnection: 8,
-      ...options,
+      path: options.path,
+      maxRecords: count('maxRecords', options.maxRecords, HostLimits.recordsPerHost),
+      maxPerConnection: count(
+        'maxPerConnection',
+        options.maxPerConnection,
+        HostLimits.recordsPerConnection,
+      ),
+      maxErrorsPerConnection: count('maxErrorsPerConnection', options.maxErrorsPerConnection, 8),
     };
   }
 
@@ -207,8 +216,14 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
       this.#reply(connection, { op: 'ok', instanceId: record.instanceId });
       this.#changed();
     } catch (error) {
-      if (!(error instanceof RecordError)) throw error;
-      this.#refuse(connection, error, false);
+      if (error instanceof RecordError) {
+        this.#refuse(connection, error, false);
+        return;
+      }
+      // Not expected; still, one client's line must never take the answering process down.
+      this.emit('warning', error instanceof Error ? error : new Error(String(error)));
+      connection.closing = true;
+      connection.socket.destroy();
     }
   }
 
@@ -249,6 +264,15 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
   #changed(): void {
     this.emit('change', this.records);
   }
+}
+
+/** A positive integer option, or `fallback` when unset. @throws InvalidOptionError */
+function count(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionError(option, value, 'a positive integer');
+  }
+  return value;
 }
 
 /** True when something accepts connections at the socket file `path`. */

@@ -76,6 +76,18 @@ describe('host registry over real Unix sockets', () => {
     assert.equal(channelPath(9999, 'darwin'), join(tmpdir(), 'beckon-9999.sock'));
   });
 
+  it('invalid options throw at once, naming the option', () => {
+    assert.throws(() => new HostRegistry({ path: '' }), /Invalid path: ""/);
+    assert.throws(
+      () => new HostRegistry({ path: '\0x', maxRecords: 0 }),
+      /Invalid maxRecords: 0 \(expected a positive integer\)/,
+    );
+    assert.throws(
+      () => new HostRegistry({ path: '\0x', maxPerConnection: 1.5 }),
+      /maxPerConnection/,
+    );
+  });
+
   it('a registered record is seen; an unregistered one goes at once', async () => {
     const { registry, path } = await startRegistry();
     const registrant = await connectRegistrant(path);
