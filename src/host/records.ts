@@ -81,6 +81,16 @@ const FIELDS = new Set([
   'serviceAddress',
   'pid',
 ]);
+const REASONS = new Set<string>([
+  'line-too-long',
+  'bad-json',
+  'not-object',
+  'unknown-field',
+  'bad-field',
+  'unknown-op',
+  'too-many-records',
+  'host-full',
+] satisfies RecordErrorReason[]);
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const SCHEME = /^[a-z][a-z0-9+.-]{0,15}$/;
 
@@ -154,6 +164,7 @@ export function decodeServerLine(line: string): ServerMessage {
     return { op: 'ok', instanceId: text(object, 'instanceId', true) as string };
   if (object.op === 'error') {
     const reason = text(object, 'reason', true) as RecordErrorReason;
+    if (!REASONS.has(reason)) throw bad('reason', reason, 'a known refusal reason');
     const message = typeof object.message === 'string' ? object.message : '';
     return { op: 'error', reason, message };
   }

@@ -49,6 +49,7 @@ describe('host records', () => {
       op: 'unregister',
       instanceId: 'a',
     });
+    refused(() => decodeServerLine('{"op":"error","reason":"made-up"}'), 'bad-field', 'reason');
     assert.deepEqual(decodeServerLine(encodeLine({ op: 'ok', instanceId: 'a' })), {
       op: 'ok',
       instanceId: 'a',

@@ -74,6 +74,7 @@ describe('host registry over real Unix sockets', () => {
   it('channelPath: abstract on Linux, a socket file in tmpdir elsewhere', () => {
     assert.equal(channelPath(9999, 'linux'), '\0beckon/9999');
     assert.equal(channelPath(9999, 'darwin'), join(tmpdir(), 'beckon-9999.sock'));
+    assert.equal(channelPath(9999, 'win32'), '\\\\.\\pipe\\beckon-9999');
   });
 
   it('invalid options throw at once, naming the option', () => {
