@@ -8,9 +8,8 @@ import {
   type InterfaceSelection,
   SKIP_REASONS,
   selectInterfaces,
-  unmatchedPatterns,
 } from '../network/select.js';
-import { ipv6Links } from '../network/select6.js';
+import { ipv6Links, unmatchedAnywhere } from '../network/select6.js';
 import { UsageError } from './io.js';
 
 /**
@@ -25,12 +24,7 @@ export function checkInterfaceFlags(
   interfaces6: readonly IPv6InterfaceAddress[] = [],
 ): void {
   const links = ipv6Links(interfaces6);
-  const onLinks = new Set(
-    settings.includeLinks
-      .filter((match) => links.some((link) => match(link, interfaces)))
-      .map((match) => match.pattern),
-  );
-  const unmatched = unmatchedPatterns(interfaces, settings.include).filter((p) => !onLinks.has(p));
+  const unmatched = unmatchedAnywhere(settings.include, settings.includeLinks, interfaces, links);
   if (unmatched.length === 0) return;
   const quoted = unmatched.map((pattern) => `"${pattern}"`).join(', ');
   throw new UsageError(

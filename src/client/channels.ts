@@ -16,13 +16,14 @@ import {
   SKIP_REASONS,
   type SkipReason,
   selectInterfaces,
-  unmatchedPatterns,
 } from '../network/select.js';
 import {
   type IPv6Link,
   ipv6Links,
+  LINK_SKIP_REASONS,
   type LinkSkipReason,
   selectIPv6Links,
+  unmatchedAnywhere,
 } from '../network/select6.js';
 import { closeSocket, literalLookup, type SocketFactory } from '../network/socket.js';
 import { warnOnce } from '../options.js';
@@ -226,11 +227,7 @@ function warnUnmatched({ settings, interfaces, interfaces6, logger, trace }: Cha
     ['interfaces', settings.include, settings.includeLinks],
     ['exclude', settings.exclude, settings.excludeLinks],
   ] as const) {
-    const matchedLinks = new Set(
-      linkMatchers.filter((m) => links.some((link) => m(link, interfaces))).map((m) => m.pattern),
-    );
-    for (const pattern of unmatchedPatterns(interfaces, matchers)) {
-      if (matchedLinks.has(pattern)) continue;
+    for (const pattern of unmatchedAnywhere(matchers, linkMatchers, interfaces, links)) {
       if (option === 'interfaces') {
         warnOnce(
           logger,
@@ -358,10 +355,3 @@ export function nothingToSend(
     noInterface: settings.broadcast && selected.length + links.selected.length === 0 && noTargets,
   };
 }
-
-const LINK_SKIP_REASONS: Readonly<Record<LinkSkipReason, string>> = {
-  excluded: 'an exclude pattern matches it',
-  'not-included': 'no include pattern matches it',
-  loopback: 'loopback reaches this host only',
-  'no-link-local': 'no IPv6 link-local address, so no link-scope multicast can leave it',
-};

@@ -28,7 +28,7 @@ import type { ClientProtocol } from './protocol.js';
 import { retrySchedule } from './schedule.js';
 import type { Server } from './server.js';
 import { ServerTable, type Sighting } from './table.js';
-import type { ReplyOutcome, TraceFields } from './trace.js';
+import type { EndReason, ReplyOutcome, TraceFields } from './trace.js';
 
 const MAX_FOREIGN_WARNINGS = 3;
 /** Route lookups (for a reply's interface) in flight at most; past it, a reply goes without. */
@@ -50,9 +50,6 @@ export interface EngineDependencies {
   /** The caller explains a run with no usable interface itself: the warning is debug then. */
   readonly explainsNoInterface: boolean;
 }
-
-/** Why a run ended, as traced. */
-export type EndReason = 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned';
 
 /** The engine's lifecycle. */
 type EngineState = 'opening' | 'running' | 'ended';

@@ -125,9 +125,12 @@ export type TraceFields =
   | {
       /** The run ended. */
       readonly type: 'end';
-      readonly reason: 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned';
+      readonly reason: EndReason;
       readonly found: number;
     };
+
+/** Why a run ended. */
+export type EndReason = 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned';
 
 /** One event of a discovery run's decision trace; `type` tells which. */
 export type TraceEvent = TraceBase & TraceFields;

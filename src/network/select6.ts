@@ -7,11 +7,10 @@
  * (the link holding such an IPv4 address) or an IPv6 CIDR (the link holding such an IPv6
  * address).
  */
-import { InvalidOptionError } from '../errors.js';
 import type { NetworkInterface } from './interfaces.js';
 import type { IPv6InterfaceAddress } from './interfaces6.js';
 import { ipv6CidrContains, parseIPv6Cidr } from './ipv6.js';
-import { compileInterfacePattern } from './select.js';
+import { compileInterfacePattern, type InterfaceMatcher, unmatchedPatterns } from './select.js';
 
 /** One interface's IPv6 side. */
 export interface IPv6Link {
@@ -58,22 +57,16 @@ export interface LinkMatcher {
  *   pattern.
  */
 export function compileLinkPattern(option: string, pattern: string): LinkMatcher {
+  // Validates every kind of pattern, with the same message as for IPv4 interfaces.
+  const match = compileInterfacePattern(option, pattern);
   const text = pattern.trim();
-  if (text.includes('/') && text.includes(':')) {
-    const cidr = parseIPv6Cidr(text);
-    if (!cidr) {
-      throw new InvalidOptionError(
-        option,
-        pattern,
-        'an interface name, glob, IPv4 CIDR or IPv6 CIDR (such as fd00::/8; no zone, prefix 0 to 128)',
-      );
-    }
+  const cidr6 = text.includes('/') && text.includes(':') ? parseIPv6Cidr(text) : undefined;
+  if (cidr6) {
     return Object.assign(
-      (link: IPv6Link) => link.addresses.some((a) => ipv6CidrContains(cidr, a.value)),
+      (link: IPv6Link) => link.addresses.some((a) => ipv6CidrContains(cidr6, a.value)),
       { pattern },
     );
   }
-  const match = compileInterfacePattern(option, pattern);
   if (text.includes('/')) {
     // An IPv4 CIDR: the link of an interface holding such an IPv4 address.
     return Object.assign(
@@ -96,6 +89,30 @@ export function compileLinkPattern(option: string, pattern: string): LinkMatcher
  *   off on it, or duplicate address detection failed).
  */
 export type LinkSkipReason = 'excluded' | 'not-included' | 'loopback' | 'no-link-local';
+
+/** Each {@link LinkSkipReason} in words, for warnings: "eth0 (IPv6): <reason>". */
+export const LINK_SKIP_REASONS: Readonly<Record<LinkSkipReason, string>> = {
+  excluded: 'an exclude pattern matches it',
+  'not-included': 'no include pattern matches it',
+  loopback: 'loopback reaches this host only',
+  'no-link-local': 'no IPv6 link-local address, so no link-scope multicast can leave it',
+};
+
+/**
+ * The patterns of `matchers` that match no IPv4 interface and no IPv6 link: typos, or
+ * interfaces that are not up. `linkMatchers` are the same patterns compiled for links.
+ */
+export function unmatchedAnywhere(
+  matchers: readonly InterfaceMatcher[],
+  linkMatchers: readonly LinkMatcher[],
+  interfaces: readonly NetworkInterface[],
+  links: readonly IPv6Link[],
+): string[] {
+  const onLinks = new Set(
+    linkMatchers.filter((m) => links.some((link) => m(link, interfaces))).map((m) => m.pattern),
+  );
+  return unmatchedPatterns(interfaces, matchers).filter((pattern) => !onLinks.has(pattern));
+}
 
 /** The result of {@link selectIPv6Links}. */
 export interface LinkSelection {
