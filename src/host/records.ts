@@ -3,7 +3,9 @@
  * host-local channel (docs/many-services.md). Pure: validate, encode and decode one
  * newline-delimited JSON line, dedupe. No I/O, no timers.
  */
-import { BeckonError } from '../errors.js';
+import { BeckonError, InvalidOptionError } from '../errors.js';
+import { checkAddress, checkMetadata, checkServiceAddress } from '../responder/options.js';
+import { checkAuthKeys } from '../security/keys.js';
 
 /** Bounds of the host channel; see docs/many-services.md. */
 export const HostLimits = {
@@ -24,13 +26,17 @@ export interface HostRecord {
   readonly service?: string;
   readonly name?: string;
   readonly instanceId: string;
-  readonly httpPort: number;
+  /** Without it, plain replies carry no port (as the original's) and extended answers none. */
+  readonly httpPort?: number;
   readonly scheme?: string;
   readonly version?: string;
   readonly values?: Readonly<Record<string, string>>;
   /** Secrets: never logged, never echoed in an error line. */
   readonly authKeys?: readonly string[];
+  /** The one address the service listens on (IPv4 or IPv6), if it is limited to one. */
   readonly serviceAddress?: string;
+  /** The IPv4 address advertised to every IPv4 requester instead of the one on its path. */
+  readonly advertiseAddress?: string;
   readonly pid: number;
 }
 
@@ -79,6 +85,7 @@ const FIELDS = new Set([
   'values',
   'authKeys',
   'serviceAddress',
+  'advertiseAddress',
   'pid',
 ]);
 const REASONS = new Set<string>([
@@ -109,10 +116,10 @@ export function validateRecord(input: unknown): HostRecord {
     -readonly [K in keyof HostRecord]: HostRecord[K];
   } = {
     instanceId: text(object, 'instanceId', true) as string,
-    httpPort: integer(object, 'httpPort', 1, 65535),
     pid: integer(object, 'pid', 1, 2 ** 31 - 1),
   };
-  for (const key of ['service', 'name', 'version', 'serviceAddress'] as const) {
+  if (object.httpPort !== undefined) record.httpPort = integer(object, 'httpPort', 1, 65535);
+  for (const key of ['service', 'name', 'version', 'serviceAddress', 'advertiseAddress'] as const) {
     const value = text(object, key, false);
     if (value !== undefined) record[key] = value;
   }
@@ -124,6 +131,14 @@ export function validateRecord(input: unknown): HostRecord {
   }
   if (object.values !== undefined) record.values = values(object.values);
   if (object.authKeys !== undefined) record.authKeys = authKeys(object.authKeys);
+  // What the answers can carry: the same bounds as a responder's own options.
+  asRecordError(() => {
+    checkMetadata({ ...record, ...(record.values ? { metadata: record.values } : {}) });
+    if (record.serviceAddress !== undefined) checkServiceAddress(record.serviceAddress);
+    if (record.advertiseAddress !== undefined)
+      checkAddress('advertiseAddress', record.advertiseAddress);
+    if (record.authKeys !== undefined) checkAuthKeys('authKeys', record.authKeys);
+  });
   return record;
 }
 
@@ -299,30 +314,27 @@ function values(input: unknown): Record<string, string> {
   return out;
 }
 
+/** Strings only here; their count and sizes are checked as a responder's own keys are. */
 function authKeys(input: unknown): string[] {
-  const allowed = `an array of at most ${HostLimits.entries} non-empty strings of at most ${HostLimits.textBytes} bytes`;
   // Never put a key into the message: describe the problem only.
-  if (!Array.isArray(input) || input.length > HostLimits.entries) {
+  if (!Array.isArray(input) || input.some((key) => typeof key !== 'string')) {
     throw new RecordError(
       'bad-field',
-      `Invalid authKeys: <redacted> (expected ${allowed})`,
+      'Invalid authKeys: <redacted> (expected an array of strings)',
       'authKeys',
     );
   }
-  for (const key of input) {
-    if (
-      typeof key !== 'string' ||
-      key.length === 0 ||
-      Buffer.byteLength(key) > HostLimits.textBytes
-    ) {
-      throw new RecordError(
-        'bad-field',
-        `Invalid authKeys: <redacted> (expected ${allowed})`,
-        'authKeys',
-      );
-    }
-  }
   return [...(input as string[])];
+}
+
+/** Runs `check`, turning an InvalidOptionError into the record's `bad-field` (message and all). */
+function asRecordError(check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    throw new RecordError('bad-field', error.message, error.option);
+  }
 }
 
 function bad(field: string, value: unknown, allowed: string): RecordError {

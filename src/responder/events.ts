@@ -29,6 +29,8 @@ export interface ReplyEvent {
   readonly reply: string;
   /** Size of the reply datagram in bytes. */
   readonly bytes: number;
+  /** The instance id of the service that answered (a host's answering process answers for several). */
+  readonly instanceId: string;
 }
 
 /** Why a datagram got no reply. */

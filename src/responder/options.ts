@@ -428,7 +428,12 @@ export function amplificationWarning(
 }
 
 /** The metadata of extended answers; the longest possible answer must fit its size limit. */
-function checkMetadata(options: ResponderOptions): ServerMetadata {
+export function checkMetadata(
+  options: Pick<
+    ResponderOptions,
+    'instanceId' | 'name' | 'service' | 'version' | 'scheme' | 'metadata'
+  >,
+): ServerMetadata {
   const text = (option: 'instanceId' | 'name' | 'service' | 'version', maxBytes: number) => {
     const value = options[option];
     return value === undefined ? undefined : checkSafeText(option, value, maxBytes);
@@ -508,7 +513,8 @@ function checkJitter(value: unknown, env: Env): readonly [number, number] {
   return [value[0], value[1]];
 }
 
-function checkAddress(option: string, value: unknown): string {
+/** A dotted IPv4 address. @throws InvalidOptionError naming `option`. */
+export function checkAddress(option: string, value: unknown): string {
   if (typeof value !== 'string' || parseIPv4(value) === undefined) {
     throw new InvalidOptionError(option, value, 'a dotted IPv4 address such as 192.168.1.10');
   }
@@ -520,7 +526,7 @@ function checkAddress(option: string, value: unknown): string {
  * zone), since it is compared with the address each requester would be sent. An IPv4-mapped
  * address is the IPv4 address it carries; `0.0.0.0` and `::` (all) give undefined.
  */
-function checkServiceAddress(value: unknown): string | undefined {
+export function checkServiceAddress(value: unknown): string | undefined {
   if (typeof value === 'string' && parseIPv4(value) !== undefined) {
     return value === '0.0.0.0' ? undefined : value;
   }

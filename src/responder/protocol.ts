@@ -19,6 +19,7 @@ import {
 import { encodeReply, isRequest } from '../protocol/plain.js';
 import { ReplayGuard } from '../security/replay-guard.js';
 import type { ResponderSettings } from './options.js';
+import type { Service } from './services.js';
 
 /** Why a datagram is not answered, as far as its content goes. */
 export type ContentDropReason =
@@ -41,9 +42,9 @@ export type Refusal =
   | 'not-a-request'
   /** In plain mode: a Fernet token, from a client in encrypted mode. */
   | 'encrypted'
-  /** Not signed (authenticated mode) or not encrypted (Fernet mode). */
+  /** Not signed (every service has keys) or not encrypted (Fernet mode). */
   | 'unsigned'
-  /** Signed or encrypted with a key this responder does not hold. */
+  /** Signed or encrypted with a key no service of this responder holds. */
   | 'unknown-key'
   /** In Fernet mode: a token under this key holding another message. */
   | 'other-message'
@@ -89,13 +90,25 @@ export const DROP_REASON_OF: Readonly<Record<Refusal, ContentDropReason>> = {
   'other-service': 'other-service',
 };
 
-/** A request that will be answered once its sender is judged. */
-export type AcceptedRequest =
-  | { readonly kind: 'plain' }
-  | { readonly kind: 'fernet'; readonly key: FernetKey }
-  | { readonly kind: 'extended'; readonly nonce: Buffer; readonly key: Uint8Array | undefined };
+/** One service that answers a request, and the key that signs its answer (extended only). */
+export interface Answerer {
+  readonly service: Service;
+  readonly key: Uint8Array | undefined;
+}
 
-const PLAIN: AcceptedRequest = { kind: 'plain' };
+/**
+ * A request that will be answered once its sender is judged, and by which services: every open
+ * one for a plain request; for an extended one, those of the requested service that hold its
+ * key (none when unsigned).
+ */
+export type AcceptedRequest =
+  | { readonly kind: 'plain'; readonly answerers: readonly Answerer[] }
+  | { readonly kind: 'fernet'; readonly key: FernetKey; readonly answerers: readonly Answerer[] }
+  | {
+      readonly kind: 'extended';
+      readonly nonce: Buffer;
+      readonly answerers: readonly Answerer[];
+    };
 
 /** Keys a responder holds; kept out of {@link ResponderSettings} so that they are never printed. */
 export interface ResponderSecrets {
@@ -108,7 +121,8 @@ export class ResponderProtocol {
   readonly #secrets: ResponderSecrets;
   readonly #request: Buffer;
   readonly #guard: ReplayGuard;
-  // Plain replies per advertised address: the same few bytes for every requester of a subnet.
+  // Plain replies per advertised address and HTTP port: the same few bytes for every requester
+  // of a subnet.
   readonly #plainReplies = new Map<string, Buffer>();
 
   constructor(settings: ResponderSettings, secrets: ResponderSecrets) {
@@ -119,74 +133,90 @@ export class ResponderProtocol {
   }
 
   /**
-   * Whether `datagram` is answered in this mode, and what it asked for; else why not.
+   * Whether `datagram` is answered, by which of `services`, and what it asked for; else why not.
+   * In Fernet mode the responder answers for its own service alone (`services[0]`).
    *
    * @param now this host's time, milliseconds since the epoch
    */
-  accept(datagram: Buffer, now: number): AcceptedRequest | Refused {
-    const { mode, bufferSize } = this.#settings;
-    if (mode === 'plain' && isRequest(datagram, this.#request, bufferSize)) return PLAIN;
+  accept(datagram: Buffer, now: number, services: readonly Service[]): AcceptedRequest | Refused {
+    const { bufferSize } = this.#settings;
     const received = datagram.subarray(0, bufferSize); // what the original's recvfrom reads
     const { fernetKey } = this.#secrets; // set exactly in fernet mode
-    if (fernetKey) return this.#acceptFernet(fernetKey, received, now);
+    if (fernetKey) return this.#acceptFernet(fernetKey, received, now, services.slice(0, 1));
+    const open = services.filter((service) => service.keys.length === 0).map(unsigned);
+    if (isRequest(datagram, this.#request, bufferSize)) {
+      return open.length > 0 ? { kind: 'plain', answerers: open } : REFUSED.unsigned;
+    }
     if (!extended.isExtended(received)) {
-      if (mode === 'authenticated' && isRequest(datagram, this.#request, bufferSize)) {
-        return REFUSED.unsigned;
-      }
-      return mode === 'plain' && looksLikeFernetToken(received)
+      return open.length > 0 && looksLikeFernetToken(received)
         ? REFUSED.encrypted
         : REFUSED['not-a-request'];
     }
     const request = extended.decodeRequest(received);
     if (!request || received.byteLength < extended.MIN_REQUEST_SIZE)
       return REFUSED['not-a-request'];
-    let key: Uint8Array | undefined;
-    if (mode === 'authenticated') {
-      if (!request.authenticated) return REFUSED.unsigned;
-      key = extended.verifyTag(request, this.#secrets.authKeys);
-      if (!key) return REFUSED['unknown-key'];
+    let answerers: Answerer[];
+    if (request.authenticated) {
+      answerers = [];
+      for (const service of services) {
+        const key = service.keys.length > 0 ? extended.verifyTag(request, service.keys) : undefined;
+        if (key) answerers.push({ service, key });
+      }
+      if (answerers.length === 0) return REFUSED['unknown-key'];
       const refusal = this.#checkFresh(`x${request.nonce.toString('hex')}`, request.timestamp, now);
       if (refusal) return refusal;
-    } else if (request.authenticated) {
-      return REFUSED['unknown-key']; // signed with a key this responder does not hold
+    } else {
+      if (open.length === 0) return REFUSED.unsigned;
+      answerers = open;
     }
-    if (request.service !== undefined && request.service !== this.#settings.metadata.service) {
-      return REFUSED['other-service'];
+    if (request.service !== undefined) {
+      answerers = answerers.filter(({ service }) => service.metadata.service === request.service);
+      if (answerers.length === 0) return REFUSED['other-service'];
     }
-    return { kind: 'extended', nonce: request.nonce, key };
+    return { kind: 'extended', nonce: request.nonce, answerers };
   }
 
-  /** The answer to an accepted request, advertising `address`. */
-  answer(request: AcceptedRequest, address: string, now: number): Buffer {
-    const s = this.#settings;
+  /** The answer of `answerer` to an accepted request, advertising `address`. */
+  answer(request: AcceptedRequest, answerer: Answerer, address: string, now: number): Buffer {
+    const { service, key } = answerer;
     switch (request.kind) {
       case 'plain':
-        return this.#plainReply(address);
+        return this.#plainReply(address, service.httpPort);
       case 'fernet':
-        return encryptFernet(request.key, this.#plainReply(address), now / 1000, randomBytes(16));
+        return encryptFernet(
+          request.key,
+          this.#plainReply(address, service.httpPort),
+          now / 1000,
+          randomBytes(16),
+        );
       case 'extended':
         return extended.encodeAnswer(
           {
             nonce: request.nonce,
             timestamp: now,
             address,
-            port: s.httpPort,
-            metadata: s.metadata,
+            port: service.httpPort,
+            metadata: service.metadata,
           },
-          request.key,
+          key,
         );
     }
   }
 
   /** The answer as text, for logs: the plain reply, or `extended <address>[:<port>]`. */
-  describe(request: AcceptedRequest, address: string): string {
-    const port = this.#settings.httpPort;
+  describe(request: AcceptedRequest, service: Service, address: string): string {
+    const port = service.httpPort;
     return request.kind === 'extended'
       ? `extended ${address}${port === undefined ? '' : `:${port}`}`
-      : String(this.#plainReply(address));
+      : String(this.#plainReply(address, port));
   }
 
-  #acceptFernet(key: FernetKey, token: Buffer, now: number): AcceptedRequest | Refused {
+  #acceptFernet(
+    key: FernetKey,
+    token: Buffer,
+    now: number,
+    services: readonly Service[],
+  ): AcceptedRequest | Refused {
     const message = openFernet(key, token);
     if (message === 'other-key') {
       // Random bytes can pass as a token to a lenient decoder; a client's token has its shape.
@@ -204,7 +234,7 @@ export class ResponderProtocol {
       );
       if (refusal) return refusal;
     }
-    return { kind: 'fernet', key };
+    return { kind: 'fernet', key, answerers: services.map(unsigned) };
   }
 
   /** Undefined when the request is fresh; else why not (and, when stale, by how much). */
@@ -216,12 +246,17 @@ export class ResponderProtocol {
     return { refusal: 'stale', skewMs: timestamp - now };
   }
 
-  #plainReply(address: string): Buffer {
-    let reply = this.#plainReplies.get(address);
+  #plainReply(address: string, httpPort: number | undefined): Buffer {
+    const id = `${address}/${httpPort ?? ''}`;
+    let reply = this.#plainReplies.get(id);
     if (!reply) {
-      reply = encodeReply(this.#settings.prefix, address, this.#settings.httpPort);
-      if (this.#plainReplies.size < 256) this.#plainReplies.set(address, reply);
+      reply = encodeReply(this.#settings.prefix, address, httpPort);
+      if (this.#plainReplies.size < 256) this.#plainReplies.set(id, reply);
     }
     return reply;
   }
+}
+
+function unsigned(service: Service): Answerer {
+  return { service, key: undefined };
 }

@@ -34,12 +34,18 @@ import {
   type ResponderSettings,
   resolveResponderSettings,
 } from './options.js';
-import { type AcceptedRequest, DROP_REASON_OF, ResponderProtocol } from './protocol.js';
+import {
+  type AcceptedRequest,
+  type Answerer,
+  DROP_REASON_OF,
+  ResponderProtocol,
+} from './protocol.js';
 import { RateLimiter } from './rate-limit.js';
 import { rateLimitKey } from './rate-limit-key.js';
 import { RefusalLog } from './refusal-log.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
 import { judgeSender6, replyAddressFor6 } from './sender-policy6.js';
+import { ownService, type Service } from './services.js';
 import { WorkerResponder } from './worker.js';
 
 const INTERFACE_MAX_AGE_MS = 250;
@@ -70,8 +76,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #clock: Clock;
   readonly #refusals: RefusalLog;
   readonly #signal: AbortSignal | undefined;
-  // Advertised to every requester when set: the configured address, or a specific bind address.
-  readonly #fixedAddress: string | undefined;
+  // Every service answered for: this responder's own first.
+  #services: readonly Service[];
   // The IPv4 socket; absent when `family` is 'IPv6'.
   #socket: Socket | undefined;
   // The IPv6 socket (ipv6Only, on [::] and the same port), for extended requests; absent when
@@ -90,7 +96,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #lifecycle = new Serial();
   readonly #reopen = new Backoff();
   readonly #reopen6 = new Backoff();
-  // Per-source decision (the address to advertise, or why not), one cache per family.
+  // Per source: whether it is answered at all, and per source and service the address to
+  // advertise (or why not); one cache per family.
   readonly #decisions = new DecisionCache<NetworkInterface>();
   readonly #decisions6 = new DecisionCache<IPv6InterfaceAddress>();
   // Replies waiting for their jitter delay.
@@ -101,6 +108,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     const { allowCidrs, allowCidrs6, secrets, clock, ...settings } =
       resolveResponderSettings(options);
     this.settings = settings;
+    this.#services = [ownService(settings, secrets)];
     this.#clock = clock;
     this.#allow = allowCidrs;
     this.#allow6 = allowCidrs6;
@@ -122,9 +130,6 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       warn: (warning) => this.#warn(warning),
     });
     this.#signal = options.signal;
-    this.#fixedAddress =
-      settings.advertiseAddress ??
-      (settings.bindAddress !== '0.0.0.0' ? settings.bindAddress : undefined);
     this.#signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
@@ -368,16 +373,16 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     try {
       // The sender first: requests from senders this responder never answers (off-link, public)
       // are noise to it, kept out of the refusal summaries and skew warnings.
-      const decision = ipv6 ? this.#decide6(remote.address) : this.#decide(remote.address);
-      if (decision === 'invalid-source' || decision === 'public' || decision === 'off-link') {
-        this.#drop(remote, decision);
+      const refused = ipv6 ? this.#judge6(remote.address) : this.#judge(remote.address);
+      if (refused !== undefined) {
+        this.#drop(remote, refused);
         return;
       }
       if (ipv6 && !isExtended(message)) {
         this.#drop(remote, 'not-a-request');
         return;
       }
-      const request = this.#protocol.accept(message, this.#clock.now());
+      const request = this.#protocol.accept(message, this.#clock.now(), this.#services);
       if ('refusal' in request) {
         const { refusal, skewMs } = request;
         this.#refusals.refused(refusal, remote.address, skewMs);
@@ -386,11 +391,9 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       }
       const bucket = ipv6 ? rateLimitKey(remote.address) : remote.address;
       if (ipv6 && request.kind !== 'extended') this.#drop(remote, 'not-a-request');
-      else if (typeof decision === 'string') this.#drop(remote, decision);
       else if (!this.#limiter.take(bucket)) this.#drop(remote, 'rate-limited');
-      else if (decision) this.#send(socket, remote, request, decision.address);
       else
-        this.#replyViaRoute(socket, remote, request).catch((error: unknown) =>
+        this.#reply(socket, remote, request).catch((error: unknown) =>
           this.#warn(new SocketError(`Reply via route failed: ${String(error)}`, error)),
         );
     } catch (error) {
@@ -399,78 +402,107 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
   }
 
-  /**
-   * The address to advertise to `source`, why it gets no reply, or undefined when the route must
-   * be asked. Cached per source until the interface list changes, and bounded in size.
-   */
-  #decide(source: string): Decision | undefined {
+  /** Why an IPv4 `source` is never answered, or undefined when it may be. Cached. */
+  #judge(source: string): DropReason | undefined {
     const interfaces = this.#interfaces.get();
-    return this.#decisions.get(interfaces, source, () => {
+    return this.#decisions.verdict(interfaces, source, () => {
       const verdict = judgeSender(source, interfaces, this.#allow);
-      if (!verdict.allowed) return verdict.reason;
-      return this.#advertise(
-        this.#fixedAddress ?? replyAddressFor(source, interfaces, this.settings.serviceAddress),
-      );
+      return verdict.allowed ? undefined : verdict.reason;
     });
   }
 
-  /** {@link #decide} for an IPv6 source: the IPv6 sender policy and reply address. */
-  #decide6(source: string): Decision | undefined {
+  /** {@link #judge} for an IPv6 source, by the IPv6 sender policy. */
+  #judge6(source: string): DropReason | undefined {
     const interfaces = this.#interfaces6.get();
-    return this.#decisions6.get(interfaces, source, () => {
+    return this.#decisions6.verdict(interfaces, source, () => {
       const verdict = judgeSender6(source, { interfaces, allow: this.#allow6 });
-      if (!verdict.allowed)
-        return verdict.reason === 'other-interface' ? 'off-link' : verdict.reason;
-      // Where several local addresses qualify (a stable and a temporary SLAAC address), the one
-      // the service listens on. `advertiseAddress` is IPv4: an IPv6 requester would drop it as
-      // foreign, so it gets this host's IPv6 address toward it instead.
-      const preferred = this.settings.serviceAddress;
-      return this.#advertise(replyAddressFor6(source, interfaces, preferred));
+      if (verdict.allowed) return undefined;
+      return verdict.reason === 'other-interface' ? 'off-link' : verdict.reason;
     });
-  }
-
-  /** An allowed requester's decision: `address` if this responder serves it; undefined: ask the route. */
-  #advertise(address: string | undefined): Decision | undefined {
-    if (address === undefined) return undefined;
-    return this.#serves(address) ? { address } : 'unreachable';
-  }
-
-  /** For an allowed requester outside every local subnet, advertise what the route uses. */
-  async #replyViaRoute(
-    socket: Socket,
-    remote: RemoteInfo,
-    request: AcceptedRequest,
-  ): Promise<void> {
-    const ipv6 = socket === this.#socket6;
-    const address = await routeSourceAddress(
-      remote.address,
-      this.#socketFactory,
-      ipv6 ? 'udp6' : 'udp4',
-    );
-    if (!this.#isCurrent(socket)) return; // stopped or reopened meanwhile
-    if (address === undefined || !isRoutableLocal(address, ipv6)) {
-      this.#drop(remote, 'no-address');
-    } else if (!this.#serves(address)) {
-      this.#drop(remote, 'unreachable');
-    } else {
-      this.#send(socket, remote, request, address);
-    }
   }
 
   /**
-   * Whether the service can be reached at `address`: always, unless it listens on one address
-   * only. A configured `advertiseAddress` is the user's word for where it is reached (a proxy,
-   * a NAT), so it is not second-guessed.
+   * The address `service` advertises to an allowed `source`, why it does not answer it, or
+   * undefined when the route must be asked. Cached per source and service address.
    */
-  #serves(address: string): boolean {
-    const only = this.settings.serviceAddress;
-    return only === undefined || only === address || this.settings.advertiseAddress !== undefined;
+  #addressFor(source: string, service: Service, ipv6: boolean): Decision | undefined {
+    if (ipv6) {
+      const interfaces = this.#interfaces6.get();
+      return this.#decisions6.address(interfaces, source, service.addressKey, () =>
+        // Where several local addresses qualify (a stable and a temporary SLAAC address), the
+        // one the service listens on. `advertiseAddress` is IPv4: an IPv6 requester would drop
+        // it as foreign, so it gets this host's IPv6 address toward it instead.
+        this.#advertise(replyAddressFor6(source, interfaces, service.serviceAddress), service),
+      );
+    }
+    const interfaces = this.#interfaces.get();
+    return this.#decisions.address(interfaces, source, service.addressKey, () =>
+      this.#advertise(
+        service.fixedAddress ?? replyAddressFor(source, interfaces, service.serviceAddress),
+        service,
+      ),
+    );
   }
 
-  #send(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, address: string): void {
+  /** An allowed requester's decision: `address` if `service` serves it; undefined: ask the route. */
+  #advertise(address: string | undefined, service: Service): Decision | undefined {
+    if (address === undefined) return undefined;
+    return serves(service, address) ? { address } : 'unreachable';
+  }
+
+  /**
+   * Answers an accepted request: each answering service with its address toward the requester
+   * (the routing table is asked once, for a requester outside every local subnet). A plain
+   * reply says only address and HTTP port, so services that would say the same reply once.
+   */
+  async #reply(socket: Socket, remote: RemoteInfo, request: AcceptedRequest): Promise<void> {
+    const ipv6 = socket === this.#socket6;
+    const decided = request.answerers.map((answerer) => ({
+      answerer,
+      decision: this.#addressFor(remote.address, answerer.service, ipv6),
+    }));
+    let routed: string | undefined;
+    if (decided.some(({ decision }) => decision === undefined)) {
+      routed = await routeSourceAddress(
+        remote.address,
+        this.#socketFactory,
+        ipv6 ? 'udp6' : 'udp4',
+      );
+      if (!this.#isCurrent(socket)) return; // stopped or reopened meanwhile
+      if (routed !== undefined && !isRoutableLocal(routed, ipv6)) routed = undefined;
+    }
+    const replies: Reply[] = [];
+    const said = new Set<string>();
+    let reason: DropReason = 'unreachable';
+    for (const { answerer, decision } of decided) {
+      let address: string;
+      if (decision === undefined) {
+        if (routed === undefined) {
+          reason = 'no-address';
+          continue;
+        }
+        if (!serves(answerer.service, routed)) continue;
+        address = routed;
+      } else if (typeof decision === 'string') {
+        continue;
+      } else {
+        address = decision.address;
+      }
+      if (request.kind !== 'extended') {
+        const id = `${address}/${answerer.service.httpPort ?? ''}`;
+        if (said.has(id)) continue;
+        said.add(id);
+      }
+      replies.push({ answerer, address });
+    }
+    if (replies.length === 0) this.#drop(remote, reason);
+    else this.#send(socket, remote, request, replies);
+  }
+
+  #send(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, replies: Reply[]): void {
     const [min, max] = this.settings.replyJitter;
     if (max === 0) {
-      this.#transmit(socket, remote, request, address);
+      this.#transmit(socket, remote, request, replies);
       return;
     }
     // Bounded: under a flood from many sources, replies beyond the cap are dropped, not queued.
@@ -481,24 +513,28 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     const timer = setTimeout(
       () => {
         this.#delayed.delete(timer);
-        if (this.#isCurrent(socket)) this.#transmit(socket, remote, request, address);
+        if (this.#isCurrent(socket)) this.#transmit(socket, remote, request, replies);
       },
       min + Math.random() * (max - min),
     ).unref();
     this.#delayed.add(timer);
   }
 
-  #transmit(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, address: string): void {
-    const reply = this.#protocol.answer(request, address, this.#clock.now());
-    socket.send(reply, remote.port, remote.address, this.#onSent);
-    if (this.listenerCount('reply') > 0 || responderChannel.hasSubscribers) {
+  #transmit(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, replies: Reply[]): void {
+    const now = this.#clock.now();
+    const observed = this.listenerCount('reply') > 0 || responderChannel.hasSubscribers;
+    for (const { answerer, address } of replies) {
+      const reply = this.#protocol.answer(request, answerer, address, now);
+      socket.send(reply, remote.port, remote.address, this.#onSent);
+      if (!observed) continue;
       const event: ReplyEvent = {
         to: remote.address,
         toPort: remote.port,
         address,
         kind: request.kind,
-        reply: this.#protocol.describe(request, address),
+        reply: this.#protocol.describe(request, answerer.service, address),
         bytes: reply.byteLength,
+        instanceId: answerer.service.metadata.instanceId,
       };
       this.emit('reply', event);
       responderChannel.publish({ type: 'reply', port: this.#port, ...event });
@@ -529,27 +565,70 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   }
 }
 
-/** What a requester gets: the address to advertise to it, or why it gets no reply. */
+/** What a requester gets from one service: the address to advertise to it, or why no reply. */
 type Decision = { readonly address: string } | DropReason;
 
+/** One datagram to send: a service's answer, advertising `address`. */
+interface Reply {
+  readonly answerer: Answerer;
+  readonly address: string;
+}
+
 /**
- * Decisions per source, valid for one interface snapshot (a new snapshot clears them), and
- * bounded in size. An undefined decision (ask the route) is not kept.
+ * Whether `service` can be reached at `address`: always, unless it listens on one address
+ * only. A configured `advertiseAddress` is the user's word for where it is reached (a proxy,
+ * a NAT), so it is not second-guessed.
+ */
+function serves(service: Service, address: string): boolean {
+  const only = service.serviceAddress;
+  return only === undefined || only === address || service.advertised;
+}
+
+/**
+ * Decisions per source (is it answered at all) and per source and service address (what it is
+ * sent), valid for one interface snapshot (a new snapshot clears them), and bounded in size.
+ * An undefined address decision (ask the route) is not kept.
  */
 class DecisionCache<I> {
-  #decisions = new Map<string, Decision>();
+  #verdicts = new Map<string, DropReason | 'allowed'>();
+  #addresses = new Map<string, Decision>();
   #snapshot: readonly I[] | undefined;
 
-  get(snapshot: readonly I[], source: string, decide: () => Decision | undefined) {
-    if (snapshot !== this.#snapshot || this.#decisions.size >= MAX_CACHED_DECISIONS) {
-      this.#decisions.clear();
-      this.#snapshot = snapshot;
+  verdict(snapshot: readonly I[], source: string, judge: () => DropReason | undefined) {
+    this.#refresh(snapshot);
+    let verdict = this.#verdicts.get(source);
+    if (verdict === undefined) {
+      verdict = judge() ?? 'allowed';
+      this.#verdicts.set(source, verdict);
     }
-    const cached = this.#decisions.get(source);
+    return verdict === 'allowed' ? undefined : verdict;
+  }
+
+  address(
+    snapshot: readonly I[],
+    source: string,
+    addressKey: string,
+    decide: () => Decision | undefined,
+  ): Decision | undefined {
+    this.#refresh(snapshot);
+    const key = `${addressKey} ${source}`;
+    const cached = this.#addresses.get(key);
     if (cached !== undefined) return cached;
     const decision = decide();
-    if (decision !== undefined) this.#decisions.set(source, decision);
+    if (decision !== undefined) this.#addresses.set(key, decision);
     return decision;
+  }
+
+  #refresh(snapshot: readonly I[]): void {
+    if (
+      snapshot !== this.#snapshot ||
+      this.#verdicts.size >= MAX_CACHED_DECISIONS ||
+      this.#addresses.size >= MAX_CACHED_DECISIONS
+    ) {
+      this.#verdicts.clear();
+      this.#addresses.clear();
+      this.#snapshot = snapshot;
+    }
   }
 }
 

@@ -36,7 +36,7 @@ describe('host records', () => {
       scheme: 'https',
       version: '1.2.3',
       values: { region: 'eu' },
-      authKeys: ['k1'],
+      authKeys: ['0123456789abcdef-key-1'],
       serviceAddress: '10.0.0.5',
     };
     const line = encodeLine({ op: 'register', record: full });
@@ -88,6 +88,30 @@ describe('host records', () => {
       'authKeys',
     );
     assert.ok(!error2.message.includes(secret));
+    const error3 = refused(
+      () => validateRecord({ ...record, authKeys: [secret] }), // too short to be a key
+      'bad-field',
+      'authKeys[0]',
+    );
+    assert.ok(!error3.message.includes(secret));
+  });
+
+  it("holds records to what an answer can carry, as a responder's own options are", () => {
+    const nine = Object.fromEntries([...Array(9).keys()].map((i) => [`k${i}`, 'v']));
+    refused(() => validateRecord({ ...record, values: nine }), 'bad-field', 'metadata');
+    refused(() => validateRecord({ ...record, name: 'a\u0007b' }), 'bad-field', 'name');
+    refused(
+      () => validateRecord({ ...record, advertiseAddress: 'fd00::1' }),
+      'bad-field',
+      'advertiseAddress',
+    );
+    refused(
+      () => validateRecord({ ...record, serviceAddress: 'ff02::1' }),
+      'bad-field',
+      'serviceAddress',
+    );
+    const { httpPort: _port, ...portless } = record;
+    assert.equal(validateRecord(portless).httpPort, undefined);
   });
 
   it('refuses hostile lines', () => {

@@ -130,6 +130,7 @@ describe('worker responder', () => {
             kind: 'plain',
             reply: 'SERVER_IP:127.0.0.1:8080',
             bytes: 'SERVER_IP:127.0.0.1:8080'.length,
+            instanceId: responder.settings.metadata.instanceId,
           },
         ]);
         assert.deepEqual(drops, [
@@ -185,6 +186,7 @@ describe('worker responder', () => {
               kind: 'plain',
               reply: 'SERVER_IP:127.0.0.1:8080',
               bytes: 24,
+              instanceId: responder.settings.metadata.instanceId,
             },
           ],
         );
