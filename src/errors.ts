@@ -97,8 +97,9 @@ function bindMessage(port: number, address: string, cause: NodeJS.ErrnoException
   switch (cause.code) {
     case 'EADDRINUSE':
       return (
-        `UDP port ${port} is already in use on ${address}: another beckon responder or ` +
-        'django-udp-discovery listener is probably running. Stop it or choose another port.'
+        `UDP port ${port} is already in use on ${address} by a process that does not share it ` +
+        '(django-udp-discovery, another program, or a beckon responder with sharing off). Stop ' +
+        'it or choose another port.'
       );
     case 'EACCES':
       return `Permission denied binding UDP port ${port} on ${address}.`;

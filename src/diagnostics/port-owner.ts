@@ -166,3 +166,33 @@ export function bindTest(port: number): Promise<'free' | 'in-use' | 'forbidden'>
     });
   });
 }
+
+/**
+ * Who holds UDP `port`, in a few words for a message (`pid 4242 (python3 manage.py runserver)`),
+ * or undefined where it cannot be found (no /proc, another user's process without root).
+ */
+export function describePortHolder(port: number, procRoot = '/proc'): string | undefined {
+  let holders: PortHolder[];
+  try {
+    holders = socketHolders(boundSockets(port, procRoot), procRoot);
+  } catch {
+    return undefined;
+  }
+  const [first] = holders;
+  if (!first) return undefined;
+  const command = first.command.length > 80 ? `${first.command.slice(0, 79)}…` : first.command;
+  return `pid ${first.pid} (${command})`;
+}
+
+/**
+ * Why a responder could not have UDP `port`: it is held by something that does not share it
+ * (named, where the holder can be found), or this responder does not share (`shareHost` off,
+ * Fernet mode, a custom message or prefix). See docs/many-services.md.
+ */
+export function portHeldMessage(port: number, shares: boolean): string {
+  const holder = describePortHolder(port);
+  if (!shares) {
+    return `UDP port ${port} is taken${holder ? ` by ${holder}` : ''}, and this responder does not share it (shareHost off, Fernet mode, or a custom message or prefix).`;
+  }
+  return `UDP port ${port} is held by ${holder ?? 'another process'}, which is not a beckon responder that shares the port with this host's other services (run \`beckon doctor\` for details).`;
+}

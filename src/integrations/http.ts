@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
+import { portHeldMessage } from '../diagnostics/port-owner.js';
 import { BindError } from '../errors.js';
 import { debugLogger, type Logger } from '../logger.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
@@ -18,13 +19,17 @@ import { detectTestRun } from './test-run.js';
 export type { AttachOptions } from './attach-options.js';
 
 /**
- * Where discovery stands: waiting for the server to listen, `answering`, on `standby` (another
- * process holds the UDP port), `disabled` (turned off, a test run, or nothing to advertise),
- * `failed` (the port could not be bound for another reason) or `stopped` (detached).
+ * Where discovery stands: waiting for the server to listen, `answering` (this process holds the
+ * UDP port, and answers for the host's other beckon services too), `registered` (another beckon
+ * process on the host holds it and answers for this server; this one takes over if it goes),
+ * on `standby` (something that is not a sharing beckon responder holds the port), `disabled`
+ * (turned off, a test run, or nothing to advertise), `failed` (the port could not be bound for
+ * another reason) or `stopped` (detached).
  */
 export type DiscoveryState =
   | 'waiting'
   | 'answering'
+  | 'registered'
   | 'standby'
   | 'disabled'
   | 'failed'
@@ -39,7 +44,7 @@ export interface DiscoveryHandle {
   readonly scheme: 'http' | 'https';
   /**
    * Resolves with the state once the server listens and discovery has settled (answering,
-   * standby, disabled or failed), or once the handle is stopped.
+   * registered, standby, disabled or failed), or once the handle is stopped.
    */
   settled(): Promise<DiscoveryState>;
   /** Stops answering and detaches from the server for good. Safe to call more than once. */
@@ -209,11 +214,10 @@ class AttachedDiscovery implements DiscoveryHandle {
       if (error instanceof BindError && error.cause instanceof Error && isInUse(error.cause)) {
         if (this.#standbyRetryMs > 0) {
           this.#once(
-            'info',
+            'warn',
             'standby',
-            `UDP port ${error.port} is taken, probably by another process of this app ` +
-              `(a cluster worker or PM2 instance), which answers for this host. Standing by; ` +
-              `trying again every ${this.#standbyRetryMs} ms.`,
+            `${portHeldMessage(error.port, responder.settings.shareHost)} Standing by; trying ` +
+              `again every ${this.#standbyRetryMs} ms.`,
           );
           this.#settle('standby');
           this.#retryTimer = setTimeout(
@@ -235,11 +239,19 @@ class AttachedDiscovery implements DiscoveryHandle {
       return;
     }
     this.responder = responder;
+    const role = responder.role ?? 'answering';
     this.#logger.info(
-      `Discovery answering on UDP port ${responder.port}, advertising ${this.scheme} port ` +
-        `${responder.settings.httpPort}`,
+      role === 'answering'
+        ? `Discovery answering on UDP port ${responder.port}, advertising ${this.scheme} port ` +
+            `${responder.settings.httpPort}`
+        : `Discovery registered with the beckon process answering on UDP port ${responder.port} ` +
+            `on this host, advertising ${this.scheme} port ${responder.settings.httpPort}`,
     );
-    this.#settle('answering');
+    // A takeover (or a re-registration after one) changes the state later.
+    responder.on('role', (change) => {
+      if (this.responder === responder) this.state = change.role;
+    });
+    this.#settle(role);
   }
 
   #halt(): Promise<unknown> {

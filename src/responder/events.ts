@@ -2,6 +2,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { EventEmitter } from 'node:events';
 import type { BeckonError } from '../errors.js';
+import type { HostRole } from './host-share.js';
 import type { ResponderSettings } from './options.js';
 import type { AcceptedRequest, ContentDropReason } from './protocol.js';
 
@@ -64,6 +65,11 @@ export interface ResponderEvents {
   drop: [DropEvent];
   /** A recoverable problem: a socket error, a failed send. The responder keeps running. */
   warning: [BeckonError];
+  /**
+   * The responder's place on its host (docs/many-services.md): at start, and after a takeover
+   * (`answering`) or a re-registration with the process that took the port over (`registered`).
+   */
+  role: [{ role: HostRole; port: number }];
   /** The responder stopped. */
   close: [];
 }
@@ -74,13 +80,20 @@ export interface Responder extends EventEmitter<ResponderEvents> {
   readonly settings: ResponderSettings;
   /** The bound UDP port (useful with `port: 0`), or undefined when not listening. */
   readonly port: number | undefined;
-  /** Whether the responder is started. */
+  /** Whether the responder is started (answering, or registered with the host's answering process). */
   readonly listening: boolean;
+  /**
+   * While started: `answering` when this responder holds the UDP port (and answers for the
+   * host's other beckon services), `registered` when another beckon process on the host holds it
+   * and answers for this one. Undefined when stopped.
+   */
+  readonly role: HostRole | undefined;
   /**
    * Binds the port and starts answering. Resolves once bound; a second call while started
    * does nothing.
    *
-   * @throws {BindError} when the port is taken (the error names it) or cannot be bound.
+   * @throws {BindError} when the port is taken by anything but a beckon responder that shares it
+   * (the error names it), or cannot be bound.
    */
   start(options?: { signal?: AbortSignal }): Promise<void>;
   /** Stops answering and closes the socket. Safe to call any number of times. */

@@ -87,6 +87,15 @@ export interface ResponderOptions {
    * and unicast only, and no IGMP/MLD reports from this responder. @default true
    */
   joinGroups?: boolean;
+  /**
+   * Share the discovery port with the host's other beckon services (docs/many-services.md): the
+   * first responder on the host answers for all of them; a later one whose port is taken hands
+   * its record to it over a host-local channel (`role` `'registered'`) and takes the port over if
+   * that process goes away. Not in Fernet mode, nor with a custom `message` or `prefix` (the
+   * answering process would answer with its own). Off: a taken port fails the start, as before.
+   * @default true
+   */
+  shareHost?: boolean;
   /** Advertise this address to everyone instead of the one in each requester's subnet. */
   advertiseAddress?: string;
   /**
@@ -202,6 +211,8 @@ export interface ResponderSettings {
   readonly interfacePollInterval: number;
   /** Whether the sockets join beckon's multicast groups. */
   readonly joinGroups: boolean;
+  /** Whether the port is shared with the host's other beckon services (see `shareHost`). */
+  readonly shareHost: boolean;
   readonly advertiseAddress: string | undefined;
   readonly serviceAddress: string | undefined;
   readonly allow: readonly string[];
@@ -376,6 +387,11 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
     family,
     interfacePollInterval,
     joinGroups: checkBoolean('joinGroups', options.joinGroups ?? true),
+    shareHost:
+      checkBoolean('shareHost', options.shareHost ?? true) &&
+      !fernetKey &&
+      message === DEFAULT_MESSAGE &&
+      prefix === DEFAULT_PREFIX,
     advertiseAddress,
     serviceAddress,
     allow,

@@ -2,6 +2,8 @@ import type { RemoteInfo, Socket, SocketOptions } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import { BeckonError, BindError, SocketError } from '../errors.js';
+import { channelPath } from '../host/channel.js';
+import { dedupeRecords, type HostRecord } from '../host/records.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import { InterfaceCache } from '../network/interface-cache.js';
 import { listInterfaces, type NetworkInterface } from '../network/interfaces.js';
@@ -27,6 +29,7 @@ import {
   responderChannel,
 } from './events.js';
 import { GroupMemberships, groupTargets4, groupTargets6 } from './group-memberships.js';
+import { type HostRole, HostShare } from './host-share.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
   amplificationWarning,
@@ -45,7 +48,7 @@ import { rateLimitKey } from './rate-limit-key.js';
 import { RefusalLog } from './refusal-log.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
 import { judgeSender6, replyAddressFor6 } from './sender-policy6.js';
-import { ownService, type Service } from './services.js';
+import { ownService, recordOf, type Service, serviceOf } from './services.js';
 import { WorkerResponder } from './worker.js';
 
 const INTERFACE_MAX_AGE_MS = 250;
@@ -78,6 +81,12 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #signal: AbortSignal | undefined;
   // Every service answered for: this responder's own first.
   #services: readonly Service[];
+  readonly #own: Service;
+  // What this responder registers with its host's answering process.
+  readonly #record: HostRecord;
+  // Its place on the host channel while started, when `shareHost` is on.
+  #share: HostShare | undefined;
+  #role: HostRole | undefined;
   // The IPv4 socket; absent when `family` is 'IPv6'.
   #socket: Socket | undefined;
   // The IPv6 socket (ipv6Only, on [::] and the same port), for extended requests; absent when
@@ -108,7 +117,9 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     const { allowCidrs, allowCidrs6, secrets, clock, ...settings } =
       resolveResponderSettings(options);
     this.settings = settings;
-    this.#services = [ownService(settings, secrets)];
+    this.#own = ownService(settings, secrets);
+    this.#services = [this.#own];
+    this.#record = recordOf(settings, secrets, process.pid);
     this.#clock = clock;
     this.#allow = allowCidrs;
     this.#allow6 = allowCidrs6;
@@ -141,33 +152,44 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     return this.#started;
   }
 
+  get role(): HostRole | undefined {
+    return this.#started ? this.#role : undefined;
+  }
+
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
     return this.#lifecycle.run(async () => {
       if (this.#started) return;
       if (this.#signal?.aborted) throw this.#signal.reason;
-      const { socket, socket6, port } = await this.#bindSockets(options.signal);
-      this.#generation++;
+      const generation = ++this.#generation;
+      let bound: Bound;
+      try {
+        bound = await this.#bindSockets(options.signal);
+      } catch (error) {
+        if (!this.settings.shareHost || !isInUse(error)) throw error;
+        // Taken: by a beckon responder that answers for the host, register with it.
+        const share = this.#newShare(this.settings.port, generation);
+        const role = await share.join().catch(async (refused: unknown) => {
+          await share.close();
+          throw refused; // the answering process refused the record
+        });
+        if (role === undefined || options.signal?.aborted) {
+          await share.close();
+          await this.#closeSockets();
+          throw role === undefined ? error : options.signal?.reason;
+        }
+        this.#started = true;
+        this.#port = this.settings.port;
+        this.#share = share;
+        this.#setRole(role);
+        return;
+      }
       this.#started = true;
-      this.#port = port;
-      this.#install(socket, false);
-      this.#install(socket6, true);
-      if (socket) this.#logger.info(`UDP discovery responder listening on port ${port}`);
-      if (socket6) {
-        const also = socket ? 'Also answering' : 'Answering';
-        this.#logger.info(`${also} extended requests over IPv6 on [::]:${port}`);
+      this.#answer(bound);
+      if (this.settings.shareHost) {
+        this.#share = this.#newShare(bound.port, generation);
+        await this.#share.answer();
       }
-      if (socket && !this.#groups && this.settings.joinGroups) {
-        this.#logger.info(
-          `Bound to ${this.settings.bindAddress}: not joining group ${IPV4_GROUP}, which a socket bound to a unicast address does not receive on Linux`,
-        );
-      }
-      const amplification = amplificationWarning(this.settings);
-      if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
-      this.#syncGroups();
-      const every = this.settings.interfacePollInterval;
-      if (every > 0 && (this.#groups || this.#groups6))
-        this.#pollTimer = setInterval(() => this.#syncGroups(), every).unref();
-      this.emit('listening', { address: this.#listeningAddress(), port });
+      this.#setRole('answering');
     });
   }
 
@@ -176,23 +198,103 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       if (!this.#started) return;
       this.#generation++;
       this.#started = false;
+      this.#role = undefined;
       this.#reopen.cancel();
       this.#reopen6.cancel();
-      clearInterval(this.#pollTimer);
-      this.#pollTimer = undefined;
-      this.#groups = undefined;
-      this.#groups6 = undefined;
       for (const timer of this.#delayed) clearTimeout(timer);
       this.#delayed.clear();
       this.#refusals.close();
-      const socket = this.#socket;
-      const socket6 = this.#socket6;
-      this.#socket = undefined;
-      this.#socket6 = undefined;
-      await Promise.all([closeSocket(socket), closeSocket(socket6)]);
+      await this.#closeSockets();
+      // After the port is free, so that the first registrant to try takes it over at once.
+      const share = this.#share;
+      this.#share = undefined;
+      this.#services = [this.#own];
+      await share?.close();
       this.#logger.info('UDP discovery responder stopped');
       this.emit('close');
     });
+  }
+
+  async #closeSockets(): Promise<void> {
+    const socket = this.#socket;
+    const socket6 = this.#socket6;
+    this.#socket = undefined;
+    this.#socket6 = undefined;
+    this.#groups = undefined;
+    this.#groups6 = undefined;
+    clearInterval(this.#pollTimer);
+    this.#pollTimer = undefined;
+    await Promise.all([closeSocket(socket), closeSocket(socket6)]);
+  }
+
+  /** Starts answering on freshly bound sockets (at start, or on taking the port over). */
+  #answer({ socket, socket6, port }: Bound): void {
+    this.#port = port;
+    this.#install(socket, false);
+    this.#install(socket6, true);
+    if (socket) this.#logger.info(`UDP discovery responder listening on port ${port}`);
+    if (socket6) {
+      const also = socket ? 'Also answering' : 'Answering';
+      this.#logger.info(`${also} extended requests over IPv6 on [::]:${port}`);
+    }
+    if (socket && !this.#groups && this.settings.joinGroups) {
+      this.#logger.info(
+        `Bound to ${this.settings.bindAddress}: not joining group ${IPV4_GROUP}, which a socket bound to a unicast address does not receive on Linux`,
+      );
+    }
+    const amplification = amplificationWarning(this.settings);
+    if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
+    this.#syncGroups();
+    const every = this.settings.interfacePollInterval;
+    if (every > 0 && (this.#groups || this.#groups6))
+      this.#pollTimer = setInterval(() => this.#syncGroups(), every).unref();
+    this.emit('listening', { address: this.#listeningAddress(), port });
+  }
+
+  /** The host channel of `port`, wired to this responder for the start `generation`. */
+  #newShare(port: number, generation: number): HostShare {
+    // Not `#started`: the share claims the port during start() too.
+    const current = () => this.#generation === generation;
+    return new HostShare(channelPath(port), this.#record, {
+      claim: async () => {
+        let bound: Bound;
+        try {
+          bound = await this.#bindSockets(undefined);
+        } catch (error) {
+          if (isInUse(error)) return false;
+          throw error;
+        }
+        if (!current()) {
+          await Promise.all([closeSocket(bound.socket), closeSocket(bound.socket6)]);
+          return false;
+        }
+        this.#answer(bound);
+        return true;
+      },
+      records: (records) => {
+        if (!current()) return;
+        const others = dedupeRecords([this.#record, ...records]).slice(1);
+        this.#services = [this.#own, ...others.map(serviceOf)];
+        this.#logger.debug(`Answering for ${this.#services.length} services on this host`);
+      },
+      role: (role) => {
+        if (current()) this.#setRole(role);
+      },
+      warn: (error) => this.#warn(error),
+    });
+  }
+
+  #setRole(role: HostRole): void {
+    this.#role = role;
+    const port = this.#port ?? this.settings.port;
+    if (role === 'registered') {
+      this.#logger.info(
+        `UDP port ${port} is answered by another beckon process on this host: registered this service with it`,
+      );
+    } else if (this.#share?.state === 'answering') {
+      this.#logger.debug(`Answering for every beckon service on this host (port ${port})`);
+    }
+    this.emit('role', { role, port });
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -207,9 +309,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
    * Binds the sockets `family` asks for: IPv4 (whose failure fails the start) and, on the port it
    * got, IPv6 (whose failure is a warning), or with `'IPv6'` the IPv6 socket alone (fatal).
    */
-  async #bindSockets(
-    signal: AbortSignal | undefined,
-  ): Promise<{ socket?: Socket | undefined; socket6?: Socket | undefined; port: number }> {
+  async #bindSockets(signal: AbortSignal | undefined): Promise<Bound> {
     if (this.settings.family === 'IPv6') {
       const socket6 = await this.#bind(this.settings.port, signal, 'udp6');
       return { socket6, port: socket6.address().port };
@@ -563,6 +663,21 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     this.#logger.warn(error.message);
     this.emit('warning', error);
   }
+}
+
+/** Sockets just bound, and the port they got. */
+interface Bound {
+  readonly socket?: Socket | undefined;
+  readonly socket6?: Socket | undefined;
+  readonly port: number;
+}
+
+/** Whether `error` is a bind failure because the port is taken. */
+function isInUse(error: unknown): boolean {
+  return (
+    error instanceof BindError &&
+    (error.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE'
+  );
 }
 
 /** What a requester gets from one service: the address to advertise to it, or why no reply. */

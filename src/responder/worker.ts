@@ -10,6 +10,7 @@ import { BeckonError, type BeckonErrorCode, BindError, SocketError } from '../er
 import { debugLogger, gateLogger, type Logger, silentLogger } from '../logger.js';
 import type { DropEvent, ReplyEvent, Responder, ResponderEvents } from './events.js';
 import { responderChannel } from './events.js';
+import type { HostRole } from './host-share.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
   type ResponderOptions,
@@ -30,6 +31,7 @@ export type ToWorker = { type: 'observe'; on: boolean } | { type: 'stop' };
 /** Messages from the worker to this thread. */
 export type FromWorker =
   | { type: 'listening'; address: string; port: number }
+  | { type: 'role'; role: HostRole; port: number }
   | { type: 'start-failed'; port: number; address: string; code?: string; message: string }
   | { type: 'reply'; event: ReplyEvent }
   | { type: 'drop'; event: DropEvent }
@@ -63,6 +65,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   readonly #signal: AbortSignal | undefined;
   #worker: Worker | undefined;
   #port: number | undefined;
+  #role: HostRole | undefined;
   #started = false;
   #observing = false;
   #generation = 0;
@@ -102,6 +105,10 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
 
   get listening(): boolean {
     return this.#started;
+  }
+
+  get role(): HostRole | undefined {
+    return this.#started ? this.#role : undefined;
   }
 
   start(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -178,6 +185,12 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
           this.#port = message.port;
           this.#started = true;
           this.emit('listening', { address: message.address, port: message.port });
+        } else if (message.type === 'role') {
+          // The thread's start is done (it answers, or is registered with the host's answerer).
+          this.#port = message.port;
+          this.#role = message.role;
+          this.#started = true;
+          this.emit('role', { role: message.role, port: message.port });
           if (!bound) {
             bound = true;
             signal?.removeEventListener('abort', onAbort);
@@ -219,7 +232,10 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   }
 
   #relay(
-    message: Exclude<FromWorker, { type: 'listening' | 'start-failed' | 'stopped' | 'log' }>,
+    message: Exclude<
+      FromWorker,
+      { type: 'listening' | 'role' | 'start-failed' | 'stopped' | 'log' }
+    >,
   ): void {
     switch (message.type) {
       case 'reply':

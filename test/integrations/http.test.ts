@@ -259,21 +259,43 @@ describe('attachDiscovery', () => {
   });
 
   it('stop() during standby ends the retries', async () => {
-    const first = tracked(createServer());
-    const firstHandle = attach(first, ON);
-    first.listen(0);
-    assert.equal(await firstHandle.settled(), 'answering');
-    const udpPort = firstHandle.responder?.port ?? 0;
+    const holder = await holdPort(); // not beckon: no host channel to register with
+    const udpPort = holder.address().port;
     const second = tracked(createServer());
     const secondHandle = attach(second, { ...ON, port: udpPort, standbyRetryMs: 50 });
     second.listen(0);
     assert.equal(await secondHandle.settled(), 'standby');
     await secondHandle.stop();
-    await closeServer(first); // the port frees: a live retry would take it within 50 ms
+    holder.close(); // the port frees: a live retry would take it within 50 ms
     await sleep(200);
     assert.equal(secondHandle.state, 'stopped');
     assert.equal(secondHandle.responder, undefined);
     assert.deepEqual(await ask(udpPort, 'DISCOVER_SERVER', 200), []);
+  });
+
+  it('a second app on the same UDP port registers, and takes over when the first closes', async () => {
+    const first = tracked(createServer((_req, res) => res.end('first')));
+    const firstHandle = attach(first, ON);
+    first.listen(0);
+    assert.equal(await firstHandle.settled(), 'answering');
+    const udpPort = firstHandle.responder?.port ?? 0;
+    const logger = recordingLogger();
+    const second = tracked(createServer((_req, res) => res.end('second')));
+    const secondHandle = attach(second, { ...ON, port: udpPort, logger });
+    second.listen(0);
+    assert.equal(await secondHandle.settled(), 'registered');
+    assert.match(logger.lines.join('\n'), /registered with the beckon process answering/);
+    assert.deepEqual(
+      (await ask(udpPort, 'DISCOVER_SERVER')).sort(),
+      [`SERVER_IP:127.0.0.1:${portOf(first)}`, `SERVER_IP:127.0.0.1:${portOf(second)}`].sort(),
+    );
+    await closeServer(first);
+    const deadline = Date.now() + 3000;
+    while (secondHandle.state !== 'answering' && Date.now() < deadline) await sleep(20);
+    assert.equal(secondHandle.state, 'answering');
+    assert.deepEqual(await ask(udpPort, 'DISCOVER_SERVER'), [
+      `SERVER_IP:127.0.0.1:${portOf(second)}`,
+    ]);
   });
 
   it('close then listen again: waiting at once, then answering again on the same UDP port', async () => {
@@ -318,12 +340,9 @@ describe('attachDiscovery', () => {
     assert.equal(again?.metadata?.instanceId, first?.metadata?.instanceId);
   });
 
-  it('with the UDP port taken, stands by and takes over when it frees', async () => {
-    const first = tracked(createServer((_req, res) => res.end('first')));
-    const firstHandle = attach(first, ON);
-    first.listen(0);
-    assert.equal(await firstHandle.settled(), 'answering');
-    const udpPort = firstHandle.responder?.port ?? 0;
+  it('with the UDP port held by something else, stands by and answers when it frees', async () => {
+    const holder = await holdPort();
+    const udpPort = holder.address().port;
 
     const logger = recordingLogger();
     const second = tracked(createServer((_req, res) => res.end('second')));
@@ -335,8 +354,13 @@ describe('attachDiscovery', () => {
     });
     second.listen(0);
     assert.equal(await secondHandle.settled(), 'standby');
-    assert.match(logger.lines.join('\n'), new RegExp(`UDP port ${udpPort} is taken.*Standing by`));
-    await closeServer(first);
+    assert.match(
+      logger.lines.join('\n'),
+      new RegExp(
+        `UDP port ${udpPort} is held by pid ${process.pid} \\(.*\\), which is not a beckon responder that shares the port.*Standing by`,
+      ),
+    );
+    holder.close();
     // The standby retries every 100 ms and answers once the port is free.
     const deadline = Date.now() + 3000;
     while (secondHandle.state !== 'answering' && Date.now() < deadline) await sleep(20);
@@ -347,6 +371,14 @@ describe('attachDiscovery', () => {
     await secondHandle.stop();
   });
 });
+
+/** A plain UDP socket on a free port, bound as a responder binds it: not beckon. */
+async function holdPort() {
+  const holder = createSocket('udp4');
+  holder.bind({ port: 0, address: '0.0.0.0', exclusive: true });
+  await once(holder, 'listening');
+  return holder;
+}
 
 async function listeningPort(server: Server): Promise<number> {
   if (!server.listening) await once(server, 'listening');

@@ -217,9 +217,41 @@ describe('worker responder', () => {
     }
   });
 
-  it('rejects start() with a BindError naming the port when the port is taken', async () => {
+  it('registers with the responder that holds the port, which answers for both', async () => {
     const first = await start({ httpPort: 1 });
-    const second = createResponder({ joinGroups: false, port: first.port, env: {}, worker: true });
+    const second = createResponder({
+      joinGroups: false,
+      port: first.port,
+      env: {},
+      worker: true,
+      httpPort: 2,
+    });
+    try {
+      const roles: string[] = [];
+      second.on('role', ({ role }) => roles.push(role));
+      await second.start();
+      assert.equal(second.role, 'registered');
+      assert.deepEqual(roles, ['registered']);
+      assert.equal(second.port, first.port);
+      assert.deepEqual((await ask(first.port, 'DISCOVER_SERVER')).sort(), [
+        'SERVER_IP:127.0.0.1:1',
+        'SERVER_IP:127.0.0.1:2',
+      ]);
+    } finally {
+      await second.stop();
+    }
+    assert.deepEqual(await ask(first.port, 'DISCOVER_SERVER'), ['SERVER_IP:127.0.0.1:1']);
+  });
+
+  it('with shareHost off, rejects start() with a BindError naming the taken port', async () => {
+    const first = await start({ httpPort: 1 });
+    const second = createResponder({
+      joinGroups: false,
+      port: first.port,
+      env: {},
+      worker: true,
+      shareHost: false,
+    });
     try {
       await assert.rejects(second.start(), (error: unknown) => {
         assert.ok(error instanceof BindError, `not a BindError: ${String(error)}`);

@@ -1,5 +1,8 @@
+import { portHeldMessage } from '../../diagnostics/port-owner.js';
+import { BindError } from '../../errors.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { IPV4_GROUP, IPV6_GROUP } from '../../network/multicast.js';
+import { DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../../protocol/plain.js';
 import type { ResponderSettings } from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
 import { describeSkew } from '../../security/clock-skew.js';
@@ -35,6 +38,10 @@ Options:
                            ff12::6265:636b on each link (default, or both flags: both families)
   --no-groups              join no multicast group: answer broadcast and unicast requests only
                            (over IPv6, unicast only: clients must use --target)
+  --no-share               do not share the UDP port with this host's other beckon services: fail
+                           if it is taken (by default the first beckon process on the host answers
+                           for all of them, and a later one registers its service with it; run it
+                           as a sidecar beside any app: --service billing --http-port 8090)
   --message TEXT           request to answer, 1 to 512 bytes (env DISCOVERY_MESSAGE, default
                            DISCOVER_SERVER); one shorter than a third of the reply draws a warning
   --prefix TEXT            reply prefix (env RESPONSE_PREFIX, default SERVER_IP:)
@@ -81,6 +88,7 @@ const FLAG_OF: Record<string, string> = {
   bindAddress: 'bind-address',
   family: 'ipv6',
   joinGroups: 'no-groups',
+  shareHost: 'no-share',
   message: 'message',
   prefix: 'prefix',
   allow: 'allow',
@@ -140,6 +148,14 @@ function describeGroups(s: ResponderSettings): string {
   return `${groups.join(', ')} on every interface, ${when}`;
 }
 
+function describeSharing(s: ResponderSettings): string {
+  if (s.shareHost)
+    return "on (answers for this host's other beckon services, or registers with the one that does)";
+  return s.mode === 'fernet' || s.message !== DEFAULT_MESSAGE || s.prefix !== DEFAULT_PREFIX
+    ? 'off (Fernet mode, or a custom message or prefix)'
+    : 'off (--no-share)';
+}
+
 function describeMode(s: ResponderSettings): string {
   switch (s.mode) {
     case 'plain':
@@ -161,6 +177,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ipv4: { type: 'boolean', short: '4' },
     ipv6: { type: 'boolean', short: '6' },
     'no-groups': { type: 'boolean' },
+    'no-share': { type: 'boolean' },
     message: { type: 'string' },
     prefix: { type: 'string' },
     allow: { type: 'string', multiple: true },
@@ -203,6 +220,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         bindAddress: values['bind-address'],
         family: familyFlags(values.ipv4, values.ipv6),
         joinGroups: values['no-groups'] ? false : undefined,
+        shareHost: values['no-share'] ? false : undefined,
         message: values.message,
         prefix: values.prefix,
         allow: values.allow,
@@ -234,6 +252,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   out(`  Buffer size:        ${s.bufferSize} bytes`);
   out(`  Families:           ${describeFamily(s)}`);
   out(`  Multicast groups:   ${describeGroups(s)}`);
+  out(`  Host sharing:       ${describeSharing(s)}`);
   out(`  Advertised address: ${s.advertiseAddress ?? "the requester's subnet address"}`);
   out(`  Allowed senders:    loopback, private on-link${s.allow.map((c) => `, ${c}`).join('')}`);
   out(`  Rate limit:         ${s.rateLimit === 0 ? 'off' : `${s.rateLimit} replies/s per source`}`);
@@ -247,7 +266,21 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (m.name !== undefined) out(`  Name:               ${m.name}`);
   out();
 
-  await responder.start();
+  try {
+    await responder.start();
+  } catch (error) {
+    const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (!(error instanceof BindError) || code !== 'EADDRINUSE') throw error;
+    logger.error(portHeldMessage(error.port, s.shareHost));
+    return 1;
+  }
+  responder.on('role', ({ role, port }) =>
+    out(
+      role === 'answering'
+        ? `[OK] Took over UDP port ${port}: answering for every beckon service on this host`
+        : `[OK] Registered again with the beckon process that took over UDP port ${port}`,
+    ),
+  );
   if (s.logging) {
     responder.on('reply', (r) => out(`Replied to ${r.to}:${r.toPort} with ${r.reply}`));
   }
@@ -259,7 +292,14 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       println(io.stderr, `Dropped ${d.from}:${d.fromPort}: ${d.reason}${skew}`);
     });
   }
-  out(`[OK] Listening on ${s.family === 'IPv6' ? '[::]' : s.bindAddress}:${responder.port}`);
+  if (responder.role === 'registered') {
+    out(
+      `[OK] Registered with the beckon process answering on UDP port ${responder.port} on this ` +
+        'host: it answers for this service, and this process takes the port over if it stops',
+    );
+  } else {
+    out(`[OK] Listening on ${s.family === 'IPv6' ? '[::]' : s.bindAddress}:${responder.port}`);
+  }
   const unicast = !receivesBroadcasts(s.bindAddress);
   if (unicast) {
     logger.warn(

@@ -1,0 +1,156 @@
+/**
+ * Several responders on one port of one host (docs/many-services.md), in this process: the
+ * first answers for all over the host channel, real sockets on loopback.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { BindError, type Responder } from '../../src/index.js';
+import * as extended from '../../src/protocol/extended.js';
+import { trackResponders } from '../helpers/responders.js';
+import { ask, exchange, freeUdpPort, sleep } from '../helpers/udp.js';
+
+const start = trackResponders();
+const KEY = 'host-share-test-key-0123456789';
+
+const request = (service?: string, key?: string) =>
+  extended.encodeRequest(
+    { nonce: randomBytes(extended.NONCE_SIZE), timestamp: Date.now(), service },
+    key === undefined ? undefined : Buffer.from(key),
+  );
+
+/** The instance ids and ports of the extended answers to one request. */
+async function answers(port: number, datagram: Buffer): Promise<string[]> {
+  const replies = await exchange(port, [datagram], 250);
+  return replies
+    .map((reply) => extended.decodeAnswer(reply))
+    .map((answer) => `${answer?.metadata.service}:${answer?.port}`)
+    .sort();
+}
+
+async function pair(port: number): Promise<[Responder, Responder]> {
+  const first = await start({ port, httpPort: 8001, service: 'orders' });
+  const second = await start({ port, httpPort: 8002, service: 'users' });
+  return [first, second];
+}
+
+describe('host sharing', () => {
+  it('the second responder registers and the first answers for both', async () => {
+    const port = await freeUdpPort();
+    const [first, second] = await pair(port);
+    assert.equal(first.role, 'answering');
+    assert.equal(second.role, 'registered');
+    assert.equal(second.listening, true);
+    assert.equal(second.port, port);
+    await sleep(50); // the registration is acknowledged before start() resolves; be safe anyway
+    assert.deepEqual((await ask(port, 'DISCOVER_SERVER', 250)).sort(), [
+      'SERVER_IP:127.0.0.1:8001',
+      'SERVER_IP:127.0.0.1:8002',
+    ]);
+    assert.deepEqual(await answers(port, request()), ['orders:8001', 'users:8002']);
+    assert.deepEqual(await answers(port, request('users')), ['users:8002']);
+  });
+
+  it('a plain request gets one reply per distinct address and HTTP port', async () => {
+    const port = await freeUdpPort();
+    await start({ port, httpPort: 8001, service: 'orders' });
+    await start({ port, httpPort: 8001, service: 'orders-admin' });
+    assert.deepEqual(await ask(port, 'DISCOVER_SERVER', 250), ['SERVER_IP:127.0.0.1:8001']);
+    assert.deepEqual(await answers(port, request()), ['orders-admin:8001', 'orders:8001']);
+  });
+
+  it('identical records (workers of one app) count once', async () => {
+    const port = await freeUdpPort();
+    for (let i = 0; i < 4; i++) await start({ port, httpPort: 8001, service: 'orders' });
+    await start({ port, httpPort: 8002, service: 'users' });
+    assert.deepEqual(await answers(port, request()), ['orders:8001', 'users:8002']);
+  });
+
+  it('a keyed service is invisible to plain and unsigned requests', async () => {
+    const port = await freeUdpPort();
+    await start({ port, httpPort: 8001, service: 'open' });
+    const keyed = await start({ port, httpPort: 8002, service: 'secret', authKeys: [KEY] });
+    assert.equal(keyed.role, 'registered');
+    assert.deepEqual(await ask(port, 'DISCOVER_SERVER', 250), ['SERVER_IP:127.0.0.1:8001']);
+    assert.deepEqual(await answers(port, request()), ['open:8001']);
+    assert.deepEqual(await answers(port, request(undefined, KEY)), ['secret:8002']);
+    const other = 'another-key-0123456789abcdef';
+    assert.deepEqual(await answers(port, request(undefined, other)), []);
+  });
+
+  it('a keyed answering process still answers open services for plain requests', async () => {
+    const port = await freeUdpPort();
+    await start({ port, httpPort: 8002, service: 'secret', authKeys: [KEY] });
+    await start({ port, httpPort: 8001, service: 'open' });
+    assert.deepEqual(await ask(port, 'DISCOVER_SERVER', 250), ['SERVER_IP:127.0.0.1:8001']);
+    assert.deepEqual(await answers(port, request(undefined, KEY)), ['secret:8002']);
+  });
+
+  it('a graceful stop of a registered responder removes its record at once', async () => {
+    const port = await freeUdpPort();
+    const [, second] = await pair(port);
+    await second.stop();
+    assert.equal(second.role, undefined);
+    assert.deepEqual(await answers(port, request()), ['orders:8001']);
+  });
+
+  it('when the answering responder stops, a registered one takes over within 1 s', async () => {
+    const port = await freeUdpPort();
+    const [first, second] = await pair(port);
+    const third = await start({ port, httpPort: 8003, service: 'billing' });
+    const roles: string[] = [];
+    for (const responder of [second, third]) {
+      responder.on('role', ({ role }) => roles.push(role));
+    }
+    const stopped = performance.now();
+    await first.stop();
+    const deadline = stopped + 3000;
+    let found: string[] = [];
+    while (performance.now() < deadline) {
+      found = await answers(port, request());
+      if (found.length === 2) break;
+    }
+    const took = performance.now() - stopped;
+    assert.deepEqual(found, ['billing:8003', 'users:8002']);
+    assert.deepEqual(roles.sort(), ['answering', 'registered']);
+    assert.ok(took < 1500, `answered again after ${Math.round(took)} ms`);
+    assert.equal([second, third].filter((r) => r.role === 'answering').length, 1);
+  });
+
+  it('a responder started again registers again', async () => {
+    const port = await freeUdpPort();
+    const [, second] = await pair(port);
+    await second.stop();
+    await second.start();
+    assert.equal(second.role, 'registered');
+    assert.deepEqual(await answers(port, request()), ['orders:8001', 'users:8002']);
+  });
+
+  it('shareHost: false fails on a taken port, as before', async () => {
+    const port = await freeUdpPort();
+    await start({ port, httpPort: 8001 });
+    await assert.rejects(start({ port, httpPort: 8002, shareHost: false }), BindError);
+  });
+
+  it('a port held by something that is not beckon still fails the start', async () => {
+    const { createSocket } = await import('node:dgram');
+    const holder = createSocket('udp4');
+    holder.bind({ port: 0, address: '0.0.0.0', exclusive: true });
+    await once(holder, 'listening');
+    try {
+      await assert.rejects(
+        start({ port: holder.address().port, httpPort: 8001 }),
+        (error: unknown) => error instanceof BindError && /in use|taken/i.test(error.message),
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('does not share in Fernet mode or with a custom message', async () => {
+    const port = await freeUdpPort();
+    await start({ port, httpPort: 8001 });
+    await assert.rejects(start({ port, httpPort: 8002, message: 'HELLO_THERE_SERVER' }), BindError);
+  });
+});
