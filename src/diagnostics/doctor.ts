@@ -2,8 +2,11 @@
  * `beckon doctor` as a library call: looks at the interfaces, the discovery port, the firewall
  * and the environment, runs a self-test, and turns what it saw into findings with fixes.
  */
+
 import { discover, type Server } from '../client/discover.js';
 import { resolveDiscoverSettings } from '../client/options.js';
+import { channelPath } from '../host/channel.js';
+import { HostRegistrant } from '../host/registrant.js';
 import type { Logger } from '../logger.js';
 import { listInterfaces } from '../network/interfaces.js';
 import { listIPv6Interfaces } from '../network/interfaces6.js';
@@ -74,6 +77,11 @@ export interface PortReport {
    * another program (the library with a key or a service) cannot be told apart and is `false`.
    */
   readonly beckon: boolean;
+  /**
+   * The holder listens on the port's host channel: a beckon responder that shares the port, with
+   * which the host's other beckon services register (docs/many-services.md).
+   */
+  readonly shares?: boolean;
   /** What the holder says about itself, when it answered beckon's request. */
   readonly server: Pick<Server, 'ip' | 'port' | 'metadata'> | undefined;
 }
@@ -224,17 +232,32 @@ async function inspectPort(
   const [extended] = await ask({ extended: true, env: {} });
   const [plain] = extended ? [] : await ask({ env });
   const answers = extended ? 'beckon' : plain ? 'discovery' : 'nothing';
+  const shares = await channelListens(port);
   return {
     port,
     state,
     sockets,
     holders,
     answers,
-    beckon: answers === 'beckon' || holders.some((h) => h.beckon),
+    shares,
+    beckon: shares || answers === 'beckon' || holders.some((h) => h.beckon),
     server: extended
       ? { ip: extended.ip, port: extended.port, metadata: extended.metadata }
       : undefined,
   };
+}
+
+/** Whether a beckon responder listens on the host channel of `port` (connects, then leaves). */
+async function channelListens(port: number): Promise<boolean> {
+  const registrant = new HostRegistrant({ path: channelPath(port) });
+  try {
+    await registrant.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    registrant.close();
+  }
 }
 
 /** Turns the observations into findings, most severe first. Pure. */
@@ -273,6 +296,12 @@ export function diagnose(report: Omit<DoctorReport, 'findings'>): Finding[] {
       `UDP port ${p} needs privileges to bind.`,
       'Use a port above 1023.',
     );
+  else if (port.state === 'in-use' && port.answers === 'nothing' && port.shares)
+    add(
+      'port-answers',
+      'info',
+      `UDP port ${p} is held by ${heldBy}, a beckon responder that answers only requests with a key or for a service, and answers for this host's other beckon services too (they register with it).`,
+    );
   else if (port.state === 'in-use' && port.answers === 'nothing')
     add(
       'port-held',
@@ -286,7 +315,7 @@ export function diagnose(report: Omit<DoctorReport, 'findings'>): Finding[] {
     add(
       'port-answers',
       'info',
-      `UDP port ${p} is held by ${heldBy}, which answers discovery requests${port.beckon ? ' (beckon)' : ''}.`,
+      `UDP port ${p} is held by ${heldBy}, which answers discovery requests${port.beckon ? ' (beckon)' : ''}${port.shares ? ", and for this host's other beckon services too (they register with it)" : ''}.`,
     );
 
   for (const result of selfTest?.results ?? []) {

@@ -128,6 +128,10 @@ describe('doctor tells beckon from the original by what runs, not by the folder'
     assert.ok(holder, JSON.stringify(report.port.holders));
     assert.equal(holder.beckon, true);
     assert.equal(report.port.beckon, true);
-    assert.equal(report.findings.find((f) => f.id === 'port-held')?.severity, 'warning');
+    // It shares the port: silent to unsigned requests, but no obstacle to the host's other services.
+    assert.equal(report.port.shares, true);
+    const finding = report.findings.find((f) => f.id === 'port-answers');
+    assert.equal(finding?.severity, 'info');
+    assert.match(finding?.message ?? '', /answers only requests with a key or for a service/);
   });
 });

@@ -333,6 +333,10 @@ describe('diagnose', () => {
     assert.equal(unseen.severity, 'problem');
     assert.equal(unseen.fix, undefined);
     assert.match(unseen.message, /root/);
+    // One that listens on the host channel shares the port: the host's other services register.
+    const sharing = only(diagnose(healthy({ port: { ...port, shares: true } })), 'port-answers');
+    assert.equal(sharing.severity, 'info');
+    assert.match(sharing.message, /other beckon services too \(they register with it\)/);
   });
 
   it('reports a holder that answers as info', () => {
