@@ -74,6 +74,7 @@ export {
   type Responder,
   type ResponderEvents,
 } from './responder/events.js';
+export type { HostRole } from './responder/host-share.js';
 export type {
   ResponderFamily,
   ResponderOptions,

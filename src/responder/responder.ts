@@ -288,7 +288,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     this.#role = role;
     const port = this.#port ?? this.settings.port;
     if (role === 'registered') {
-      this.#logger.info(
+      this.#logger.debug(
         `UDP port ${port} is answered by another beckon process on this host: registered this service with it`,
       );
     } else if (this.#share?.state === 'answering') {

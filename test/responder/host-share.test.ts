@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createConnection, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
+import { channelPath } from '../../src/host/channel.js';
+import { HostLimits } from '../../src/host/records.js';
 import { BindError, type Responder } from '../../src/index.js';
 import * as extended from '../../src/protocol/extended.js';
 import { trackResponders } from '../helpers/responders.js';
@@ -27,6 +30,20 @@ async function answers(port: number, datagram: Buffer): Promise<string[]> {
     .map((reply) => extended.decodeAnswer(reply))
     .map((answer) => `${answer?.metadata.service}:${answer?.port}`)
     .sort();
+}
+
+/** {@link ask}, from a socket whose receive buffer holds hundreds of replies at once. */
+async function askWide(port: number): Promise<string[]> {
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+  const received: string[] = [];
+  socket.on('message', (message) => received.push(String(message)));
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  socket.send('DISCOVER_SERVER', port, '127.0.0.1');
+  await sleep(300);
+  socket.close();
+  return received;
 }
 
 async function pair(port: number): Promise<[Responder, Responder]> {
@@ -125,6 +142,56 @@ describe('host sharing', () => {
     await second.start();
     assert.equal(second.role, 'registered');
     assert.deepEqual(await answers(port, request()), ['orders:8001', 'users:8002']);
+  });
+
+  it('registrants that flood the channel cannot stop the answers, and the host is bounded', async () => {
+    const port = await freeUdpPort();
+    const answering = await start({ port, httpPort: 8001, service: 'orders' });
+    const warnings: string[] = [];
+    answering.on('warning', (error) => warnings.push(error.message));
+    const sockets: Socket[] = [];
+    try {
+      // 40 clients registering 16 records each: far past the 256 the host keeps.
+      for (let c = 0; c < 40; c++) {
+        const socket = createConnection(channelPath(port));
+        socket.on('error', () => {});
+        socket.on('data', () => {}); // read the acknowledgements
+        sockets.push(socket);
+        const lines = [];
+        for (let r = 0; r < HostLimits.recordsPerConnection; r++) {
+          const record = {
+            instanceId: `c${c}r${r}`,
+            service: `s${c}-${r}`,
+            httpPort: 10000 + c * 16 + r,
+            pid: 1,
+          };
+          lines.push(JSON.stringify({ op: 'register', record }));
+        }
+        socket.write(`${lines.join('\n')}\n`);
+      }
+      // And one that streams junk with no newline: cut off at 8 KiB.
+      const junk = createConnection(channelPath(port));
+      junk.on('error', () => {});
+      junk.on('data', () => {});
+      const junkClosed = once(junk, 'close');
+      sockets.push(junk);
+      junk.write('x'.repeat(256 * 1024));
+      let replies: string[] = [];
+      const deadline = performance.now() + 5000;
+      while (performance.now() < deadline) {
+        replies = await askWide(port);
+        if (replies.length > HostLimits.recordsPerHost) break;
+      }
+      // Its own service and at most the 256 registered ones, each with its own HTTP port.
+      assert.ok(replies.includes('SERVER_IP:127.0.0.1:8001'), `${replies.length} replies`);
+      assert.equal(replies.length, HostLimits.recordsPerHost + 1);
+      await Promise.race([junkClosed, sleep(3000)]);
+      assert.equal(junk.closed, true, 'the junk stream was not cut off');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    await sleep(100);
+    assert.deepEqual(await ask(port, 'DISCOVER_SERVER', 250), ['SERVER_IP:127.0.0.1:8001']);
   });
 
   it('shareHost: false fails on a taken port, as before', async () => {
