@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { formatDuration, formatTable } from '../../src/cli/format.js';
 import { createResponder, type DoctorReport, type Responder } from '../../src/index.js';
@@ -297,13 +299,42 @@ describe('beckon serve', () => {
     assert.match(bad.stderr, /Invalid DISCOVERY_REPLY_JITTER: "9-1"/);
   });
 
-  it('fails with a clear message when the port is taken', async () => {
-    const holder = createResponder({ joinGroups: false, port: 0, env: {} });
+  it('fails with a message naming the holder when the port is held by something else', async () => {
+    const holder = createSocket('udp4');
+    holder.bind({ port: 0, address: '0.0.0.0', exclusive: true });
+    await once(holder, 'listening');
+    const port = holder.address().port;
+    try {
+      const run = await beckon(['serve', '--no-groups', '--port', String(port)]);
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `UDP port ${port} is held by pid ${process.pid} \\(.*\\), which is not a beckon responder that shares the port`,
+        ),
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('registers with a beckon responder that holds the port (a sidecar), and says so', async () => {
+    const holder = createResponder({ joinGroups: false, port: 0, env: {}, httpPort: 8001 });
     await holder.start();
     try {
-      const run = await beckon(['serve', '--port', String(holder.port)]);
-      assert.equal(run.code, 1);
-      assert.match(run.stderr, new RegExp(`UDP port ${holder.port} is already in use`));
+      const args = ['--port', String(holder.port), '--service', 'billing', '--http-port', '8090'];
+      const run = await beckon(['serve', '--no-groups', ...args, '--duration', '1']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /Host sharing: {7}on/);
+      assert.match(
+        run.stdout,
+        new RegExp(
+          `\\[OK\\] Registered with the beckon process answering on UDP port ${holder.port}`,
+        ),
+      );
+      const refused = await beckon(['serve', '--no-groups', ...args, '--no-share']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /this responder does not share it \(shareHost off/);
     } finally {
       await holder.stop();
     }
