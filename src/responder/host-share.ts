@@ -32,6 +32,9 @@ const TAKEOVER_FAST_MS = 1000;
 const TAKEOVER_MAX_DELAY_MS = 5000;
 /** How long a graceful stop waits for the registry to confirm the record is gone. */
 const UNREGISTER_WAIT_MS = 500;
+/** How long a registration waits for the registry's acknowledgement. */
+const REGISTER_WAIT_MS = 1000;
+const TIMED_OUT = Symbol('timed out');
 
 /**
  * The host channel side of one started responder. Named states: `answering` (the registry is
@@ -100,7 +103,11 @@ export class HostShare {
       return false;
     }
     try {
-      await registrant.register(this.#record);
+      // A live registry acknowledges at once; one that hangs (its event loop blocked) is left.
+      if ((await within(registrant.register(this.#record), REGISTER_WAIT_MS)) === TIMED_OUT) {
+        registrant.close();
+        return false;
+      }
     } catch (error) {
       registrant.close();
       if (error instanceof RecordError) throw error;
@@ -129,14 +136,8 @@ export class HostShare {
     this.#registrant = undefined;
     if (registrant) {
       // Acknowledged at once by a live registry; a hung one is not waited for long.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        registrant.unregister(this.#record.instanceId).catch(() => {}),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, UNREGISTER_WAIT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
+      const unregistered = registrant.unregister(this.#record.instanceId).catch(() => {});
+      await within(unregistered, UNREGISTER_WAIT_MS);
       registrant.close();
     }
     const registry = this.#registry;
@@ -215,6 +216,19 @@ export class HostShare {
       this.#wake = resolve;
       this.#timer = setTimeout(resolve, ms);
     });
+  }
+}
+
+/** `promise`'s value, or {@link TIMED_OUT} after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

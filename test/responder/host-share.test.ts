@@ -215,6 +215,26 @@ describe('host sharing', () => {
     }
   });
 
+  it('a channel that never acknowledges does not hang start()', async () => {
+    const { createSocket } = await import('node:dgram');
+    const { createServer } = await import('node:net');
+    const holder = createSocket('udp4');
+    holder.bind({ port: 0, address: '0.0.0.0', exclusive: true });
+    await once(holder, 'listening');
+    const port = holder.address().port;
+    const mute = createServer((socket) => socket.on('data', () => {})); // reads, never answers
+    mute.listen(channelPath(port));
+    await once(mute, 'listening');
+    try {
+      const began = performance.now();
+      await assert.rejects(start({ port, httpPort: 8001 }), BindError);
+      assert.ok(performance.now() - began < 5000);
+    } finally {
+      mute.close();
+      holder.close();
+    }
+  });
+
   it('does not share in Fernet mode or with a custom message', async () => {
     const port = await freeUdpPort();
     await start({ port, httpPort: 8001 });
