@@ -69,9 +69,14 @@ describe('responder', () => {
     assert.deepEqual(await ask(responder.port, 'DISCOVER_SERVER'), ['SERVER_IP:192.168.50.5:80']);
   });
 
-  it('refuses a second responder on the same port with an error naming it', async () => {
+  it('with shareHost off, refuses a second responder on the same port with an error naming it', async () => {
     const first = await start();
-    const second = createResponder({ joinGroups: false, port: first.port, env: {} });
+    const second = createResponder({
+      joinGroups: false,
+      port: first.port,
+      env: {},
+      shareHost: false,
+    });
     await assert.rejects(second.start(), (error: BeckonError) => {
       assert.equal(error.code, 'BECKON_ERR_BIND');
       assert.match(error.message, new RegExp(`UDP port ${first.port} is already in use`));
@@ -266,6 +271,7 @@ describe('responder settings', () => {
         family: 'any',
         interfacePollInterval: 2000,
         joinGroups: true,
+        shareHost: false, // a custom message: answered by its own process only
         advertiseAddress: undefined,
         serviceAddress: undefined,
         allow: [],
