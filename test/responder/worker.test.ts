@@ -37,6 +37,22 @@ function recordingLogger(): Logger & { lines: string[] } {
 /** Threads of this process (Linux). */
 const threadCount = () => readdirSync('/proc/self/task').length;
 
+/**
+ * The thread count once it holds still for 100 ms (at most 3 s): a thread of an earlier test may
+ * still be winding down on a loaded machine.
+ */
+async function steadyThreadCount(): Promise<number> {
+  let count = threadCount();
+  const deadline = performance.now() + 3000;
+  while (performance.now() < deadline) {
+    await sleep(100);
+    const next = threadCount();
+    if (next === count) return count;
+    count = next;
+  }
+  return count;
+}
+
 /** Binds a plain exclusive socket on 0.0.0.0:`port`, then closes it; rejects if it cannot. */
 async function bindPlain(port: number): Promise<void> {
   const socket = createSocket({ type: 'udp4', reuseAddr: false });
@@ -271,14 +287,14 @@ describe('worker responder', () => {
 
   it('stop() closes the socket and ends the thread', async () => {
     await readFile('/proc/self/status'); // the libuv thread pool exists before the baseline
-    const before = threadCount();
+    const before = await steadyThreadCount();
     const responder = await start({ httpPort: 2 });
     const port = responder.port;
     assert.ok(threadCount() > before, 'no thread was started');
     let closed = 0;
     responder.on('close', () => closed++);
     await responder.stop();
-    assert.equal(threadCount(), before, 'the thread is still running after stop()');
+    assert.equal(await steadyThreadCount(), before, 'the thread is still running after stop()');
     assert.equal(closed, 1);
     assert.equal(responder.listening, false);
     assert.equal(responder.port, undefined);
