@@ -4,8 +4,8 @@
  * newline-delimited JSON line, dedupe. No I/O, no timers.
  */
 import { BeckonError, InvalidOptionError } from '../errors.js';
+import { MAX_DATAGRAM_SIZE } from '../protocol/extended.js';
 import { checkAddress, checkMetadata, checkServiceAddress } from '../responder/options.js';
-import { checkAuthKeys } from '../security/keys.js';
 
 /** Bounds of the host channel; see docs/many-services.md. */
 export const HostLimits = {
@@ -17,8 +17,10 @@ export const HostLimits = {
   recordsPerConnection: 16,
   /** Longest text field (bytes). */
   textBytes: 255,
-  /** Entries in `values`, and keys in `authKeys`. */
+  /** Entries in `values`. */
   entries: 32,
+  /** Signing requests the answering process leaves open per registrant. */
+  pendingSigns: 64,
 } as const;
 
 /** A service record as registered by a process on the host. */
@@ -31,8 +33,11 @@ export interface HostRecord {
   readonly scheme?: string;
   readonly version?: string;
   readonly values?: Readonly<Record<string, string>>;
-  /** Secrets: never logged, never echoed in an error line. */
-  readonly authKeys?: readonly string[];
+  /**
+   * The service has `authKeys`. They never leave its process: the answering process hands each
+   * signed request for it over the channel (`sign`), and sends the answer the registrant signed.
+   */
+  readonly keyed?: true;
   /** The one address the service listens on (IPv4 or IPv6), if it is limited to one. */
   readonly serviceAddress?: string;
   /** The IPv4 address advertised to every IPv4 requester instead of the one on its path. */
@@ -68,12 +73,27 @@ export class RecordError extends BeckonError {
 /** Registrant → registry. */
 export type ClientMessage =
   | { readonly op: 'register'; readonly record: HostRecord }
-  | { readonly op: 'unregister'; readonly instanceId: string };
+  | { readonly op: 'unregister'; readonly instanceId: string }
+  /** The answer to `sign` request `id`: base64 datagram, or none (not answered). */
+  | { readonly op: 'signed'; readonly id: number; readonly answer?: string };
 
-/** Registry → registrant: an acknowledgement or a refusal. */
+/** Registry → registrant: an acknowledgement, a refusal, or a request for a keyed record. */
 export type ServerMessage =
   | { readonly op: 'ok'; readonly instanceId: string }
-  | { readonly op: 'error'; readonly reason: RecordErrorReason; readonly message: string };
+  | { readonly op: 'error'; readonly reason: RecordErrorReason; readonly message: string }
+  | SignMessage;
+
+/**
+ * A signed request (base64 datagram) for the keyed record `instanceId`, which the registry would
+ * answer advertising `address`: the registrant checks it with its own keys and signs the answer.
+ */
+export interface SignMessage {
+  readonly op: 'sign';
+  readonly id: number;
+  readonly instanceId: string;
+  readonly request: string;
+  readonly address: string;
+}
 
 const FIELDS = new Set([
   'service',
@@ -83,7 +103,7 @@ const FIELDS = new Set([
   'scheme',
   'version',
   'values',
-  'authKeys',
+  'keyed',
   'serviceAddress',
   'advertiseAddress',
   'pid',
@@ -130,14 +150,16 @@ export function validateRecord(input: unknown): HostRecord {
     record.scheme = object.scheme;
   }
   if (object.values !== undefined) record.values = values(object.values);
-  if (object.authKeys !== undefined) record.authKeys = authKeys(object.authKeys);
+  if (object.keyed !== undefined) {
+    if (object.keyed !== true) throw bad('keyed', object.keyed, 'true, or no field');
+    record.keyed = true;
+  }
   // What the answers can carry: the same bounds as a responder's own options.
   asRecordError(() => {
     checkMetadata({ ...record, ...(record.values ? { metadata: record.values } : {}) });
     if (record.serviceAddress !== undefined) checkServiceAddress(record.serviceAddress);
     if (record.advertiseAddress !== undefined)
       checkAddress('advertiseAddress', record.advertiseAddress);
-    if (record.authKeys !== undefined) checkAuthKeys('authKeys', record.authKeys);
   });
   return record;
 }
@@ -165,9 +187,16 @@ export function decodeClientLine(line: string): ClientMessage {
     checkKeys(object, ['op', 'instanceId']);
     return { op: 'unregister', instanceId: text(object, 'instanceId', true) as string };
   }
+  if (object.op === 'signed') {
+    checkKeys(object, ['op', 'id', 'answer']);
+    const id = integer(object, 'id', 1, Number.MAX_SAFE_INTEGER);
+    return object.answer === undefined
+      ? { op: 'signed', id }
+      : { op: 'signed', id, answer: datagram(object, 'answer') };
+  }
   throw new RecordError(
     'unknown-op',
-    `Unknown op ${describe(object.op)} (expected "register" or "unregister")`,
+    `Unknown op ${describe(object.op)} (expected "register", "unregister" or "signed")`,
     'op',
   );
 }
@@ -183,9 +212,19 @@ export function decodeServerLine(line: string): ServerMessage {
     const message = typeof object.message === 'string' ? object.message : '';
     return { op: 'error', reason, message };
   }
+  if (object.op === 'sign') {
+    checkKeys(object, ['op', 'id', 'instanceId', 'request', 'address']);
+    return {
+      op: 'sign',
+      id: integer(object, 'id', 1, Number.MAX_SAFE_INTEGER),
+      instanceId: text(object, 'instanceId', true) as string,
+      request: datagram(object, 'request'),
+      address: text(object, 'address', true) as string,
+    };
+  }
   throw new RecordError(
     'unknown-op',
-    `Unknown op ${describe(object.op)} (expected "ok" or "error")`,
+    `Unknown op ${describe(object.op)} (expected "ok", "error" or "sign")`,
     'op',
   );
 }
@@ -215,17 +254,16 @@ export function dedupeRecords(records: Iterable<HostRecord>): HostRecord[] {
 
 /** What makes two records "the same service": every field except instanceId and pid. */
 function contentKey(record: HostRecord): string {
-  const { instanceId: _id, pid: _pid, values, authKeys, ...rest } = record;
+  const { instanceId: _id, pid: _pid, values, ...rest } = record;
   const sortedValues = values
     ? Object.keys(values)
         .sort()
         .map((k) => [k, values[k]])
     : [];
-  const sortedKeys = authKeys ? [...authKeys].sort() : [];
   const fields = Object.keys(rest)
     .sort()
     .map((k) => [k, rest[k as keyof typeof rest]]);
-  return JSON.stringify([fields, sortedValues, sortedKeys]);
+  return JSON.stringify([fields, sortedValues]);
 }
 
 function parseLine(line: string): Record<string, unknown> {
@@ -314,17 +352,20 @@ function values(input: unknown): Record<string, string> {
   return out;
 }
 
-/** Strings only here; their count and sizes are checked as a responder's own keys are. */
-function authKeys(input: unknown): string[] {
-  // Never put a key into the message: describe the problem only.
-  if (!Array.isArray(input) || input.some((key) => typeof key !== 'string')) {
-    throw new RecordError(
-      'bad-field',
-      'Invalid authKeys: <redacted> (expected an array of strings)',
-      'authKeys',
-    );
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** A base64 datagram of at most one extended datagram's size. */
+function datagram(object: Record<string, unknown>, field: string): string {
+  const value = object[field];
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > Math.ceil(MAX_DATAGRAM_SIZE / 3) * 4 ||
+    !BASE64.test(value)
+  ) {
+    throw bad(field, value, `a base64 datagram of at most ${MAX_DATAGRAM_SIZE} bytes`);
   }
-  return [...(input as string[])];
+  return value;
 }
 
 /** Runs `check`, turning an InvalidOptionError into the record's `bad-field` (message and all). */

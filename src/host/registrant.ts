@@ -21,6 +21,17 @@ export interface HostRegistrantEvents {
   lost: [];
   /** The registry refused a line, or sent one we cannot read. */
   warning: [error: Error];
+  /** A signed request for this registrant's keyed record: answer it with {@link HostRegistrant.signed}. */
+  sign: [request: SignRequest];
+}
+
+/** A request the answering process hands over for a keyed record (see SignMessage). */
+export interface SignRequest {
+  readonly id: number;
+  readonly instanceId: string;
+  readonly request: Buffer;
+  /** The address the answer would advertise. */
+  readonly address: string;
 }
 
 /** Options of {@link HostRegistrant}. */
@@ -115,6 +126,16 @@ export class HostRegistrant extends EventEmitter<HostRegistrantEvents> {
     return this.#send({ op: 'unregister', instanceId });
   }
 
+  /** Answers sign request `id` with a signed datagram, or with none (not answered). */
+  signed(id: number, answer: Buffer | undefined): void {
+    if (this.#state !== 'connected' || !this.#socket) return;
+    const message =
+      answer === undefined
+        ? ({ op: 'signed', id } as const)
+        : ({ op: 'signed', id, answer: answer.toString('base64') } as const);
+    this.#socket.write(`${encodeLine(message)}\n`);
+  }
+
   /** Closes the connection; the registry drops every record of this registrant at once. */
   close(): void {
     if (this.#state === 'closed') return;
@@ -161,6 +182,11 @@ export class HostRegistrant extends EventEmitter<HostRegistrantEvents> {
       message = decodeServerLine(line);
     } catch (error) {
       this.emit('warning', error as Error);
+      return;
+    }
+    if (message.op === 'sign') {
+      const { id, instanceId, request, address } = message;
+      this.emit('sign', { id, instanceId, request: Buffer.from(request, 'base64'), address });
       return;
     }
     const pending = this.#pending.shift();

@@ -39,6 +39,8 @@ export interface HostRegistryOptions {
 
 /** Replies a connection may leave unread before it is closed. */
 const MAX_UNREAD_REPLY_BYTES = 64 * 1024;
+/** How long a signing request waits for its registrant's answer. */
+const SIGN_WAIT_MS = 500;
 
 type RegistryState = 'idle' | 'listening' | 'closed';
 
@@ -49,6 +51,8 @@ interface Connection {
   errors: number;
   /** Refused for good: further data is dropped until the socket closes. */
   closing: boolean;
+  /** Signing requests awaiting this registrant's answer, by id. */
+  readonly signing: Map<number, (answer: Buffer | undefined) => void>;
 }
 
 /**
@@ -65,6 +69,7 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
   readonly #options: Required<HostRegistryOptions>;
   readonly #connections = new Set<Connection>();
   #server: Server | undefined;
+  #lastSignId = 0;
 
   /** @throws InvalidOptionError for an empty `path` or a bound that is not a positive integer. */
   constructor(options: HostRegistryOptions) {
@@ -109,7 +114,9 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
     const server = createServer((socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      // exclusive: in a node:cluster worker the primary would otherwise hold the listening
+      // socket, and it would outlive this worker (no takeover when the worker dies).
+      server.listen({ path, exclusive: true }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -162,6 +169,7 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
       buffer: '',
       errors: 0,
       closing: false,
+      signing: new Map(),
     };
     this.#connections.add(connection);
     socket.setEncoding('utf8');
@@ -169,6 +177,8 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
     socket.on('error', () => {}); // 'close' follows; a client's reset is not our problem
     socket.on('close', () => {
       this.#connections.delete(connection);
+      for (const settle of connection.signing.values()) settle(undefined);
+      connection.signing.clear();
       if (connection.records.size > 0 && this.#state === 'listening') this.#changed();
     });
   }
@@ -192,9 +202,50 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
     }
   }
 
+  /**
+   * Asks the registrant of the keyed record `instanceId` to check `request` with its own keys
+   * and sign the answer advertising `address`. Resolves that answer, or undefined when it does
+   * not answer (not its key, a replay), is gone, is too slow (500 ms), or has too many requests
+   * open already.
+   */
+  forward(instanceId: string, request: Buffer, address: string): Promise<Buffer | undefined> {
+    let connection: Connection | undefined;
+    for (const candidate of this.#connections) {
+      if (candidate.records.get(instanceId)?.keyed) connection = candidate;
+    }
+    if (!connection || connection.closing || connection.signing.size >= HostLimits.pendingSigns) {
+      return Promise.resolve(undefined);
+    }
+    const { signing } = connection;
+    const id = ++this.#lastSignId;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(undefined), SIGN_WAIT_MS);
+      const settle = (answer: Buffer | undefined) => {
+        clearTimeout(timer);
+        signing.delete(id);
+        resolve(answer);
+      };
+      signing.set(id, settle);
+      this.#reply(connection, {
+        op: 'sign',
+        id,
+        instanceId,
+        request: request.toString('base64'),
+        address,
+      });
+    });
+  }
+
   #line(connection: Connection, line: string): void {
     try {
       const message = decodeClientLine(line);
+      if (message.op === 'signed') {
+        // A late answer (its request timed out) finds nothing to settle: ignored.
+        const answer =
+          message.answer === undefined ? undefined : Buffer.from(message.answer, 'base64');
+        connection.signing.get(message.id)?.(answer);
+        return;
+      }
       if (message.op === 'unregister') {
         const had = connection.records.delete(message.instanceId);
         this.#reply(connection, { op: 'ok', instanceId: message.instanceId });

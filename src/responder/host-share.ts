@@ -22,6 +22,11 @@ export interface HostShareHooks {
   records(records: readonly HostRecord[]): void;
   /** The role after a takeover or a re-registration. */
   role(role: HostRole): void;
+  /**
+   * Registered side: the answer, signed with this responder's own key, to a signed request
+   * the answering process received, advertising `address`; undefined when not answered.
+   */
+  sign(request: Buffer, address: string): Buffer | undefined;
   warn(error: BeckonError): void;
 }
 
@@ -121,7 +126,24 @@ export class HostShare {
     this.#state = 'registered';
     registrant.once('lost', () => this.#takeOver());
     registrant.on('warning', (error) => this.#hooks.warn(asBeckonError(error)));
+    registrant.on('sign', ({ id, instanceId, request, address }) => {
+      let answer: Buffer | undefined;
+      try {
+        if (instanceId === this.#record.instanceId) answer = this.#hooks.sign(request, address);
+      } catch (error) {
+        this.#hooks.warn(asBeckonError(error)); // never thrown into the socket's data handler
+      }
+      registrant.signed(id, answer);
+    });
     return true;
+  }
+
+  /**
+   * Answering side: the answer of the keyed record `instanceId`, signed by its own process, to
+   * `request`, advertising `address`; undefined when that process does not answer it.
+   */
+  forward(instanceId: string, request: Buffer, address: string): Promise<Buffer | undefined> {
+    return this.#registry?.forward(instanceId, request, address) ?? Promise.resolve(undefined);
   }
 
   /**

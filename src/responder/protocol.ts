@@ -90,7 +90,10 @@ export const DROP_REASON_OF: Readonly<Record<Refusal, ContentDropReason>> = {
   'other-service': 'other-service',
 };
 
-/** One service that answers a request, and the key that signs its answer (extended only). */
+/**
+ * One service that answers a request, and the key that signs its answer (extended only; none
+ * for a delegated service, whose own process signs).
+ */
 export interface Answerer {
   readonly service: Service;
   readonly key: Uint8Array | undefined;
@@ -107,6 +110,8 @@ export type AcceptedRequest =
   | {
       readonly kind: 'extended';
       readonly nonce: Buffer;
+      /** The request as received: what a delegated answerer's process checks and signs. */
+      readonly datagram: Buffer;
       readonly answerers: readonly Answerer[];
     };
 
@@ -143,7 +148,7 @@ export class ResponderProtocol {
     const received = datagram.subarray(0, bufferSize); // what the original's recvfrom reads
     const { fernetKey } = this.#secrets; // set exactly in fernet mode
     if (fernetKey) return this.#acceptFernet(fernetKey, received, now, services.slice(0, 1));
-    const open = services.filter((service) => service.keys.length === 0).map(unsigned);
+    const open = services.filter(isOpen).map(unsigned);
     if (isRequest(datagram, this.#request, bufferSize)) {
       return open.length > 0 ? { kind: 'plain', answerers: open } : REFUSED.unsigned;
     }
@@ -157,14 +162,27 @@ export class ResponderProtocol {
       return REFUSED['not-a-request'];
     let answerers: Answerer[];
     if (request.authenticated) {
+      // Keyed services of other processes (delegated) check the tag in their own process.
       answerers = [];
+      let verified = false;
       for (const service of services) {
+        if (service.delegated) {
+          answerers.push(unsigned(service));
+          continue;
+        }
         const key = service.keys.length > 0 ? extended.verifyTag(request, service.keys) : undefined;
         if (key) answerers.push({ service, key });
+        verified ||= key !== undefined;
       }
       if (answerers.length === 0) return REFUSED['unknown-key'];
-      const refusal = this.#checkFresh(`x${request.nonce.toString('hex')}`, request.timestamp, now);
-      if (refusal) return refusal;
+      if (verified) {
+        const refusal = this.#checkFresh(
+          `x${request.nonce.toString('hex')}`,
+          request.timestamp,
+          now,
+        );
+        if (refusal) return refusal;
+      }
     } else {
       if (open.length === 0) return REFUSED.unsigned;
       answerers = open;
@@ -173,7 +191,7 @@ export class ResponderProtocol {
       answerers = answerers.filter(({ service }) => service.metadata.service === request.service);
       if (answerers.length === 0) return REFUSED['other-service'];
     }
-    return { kind: 'extended', nonce: request.nonce, answerers };
+    return { kind: 'extended', nonce: request.nonce, datagram: received, answerers };
   }
 
   /** The answer of `answerer` to an accepted request, advertising `address`. */
@@ -255,6 +273,11 @@ export class ResponderProtocol {
     }
     return reply;
   }
+}
+
+/** Answers plain and unsigned requests: no keys here, and none in another process. */
+function isOpen(service: Service): boolean {
+  return service.keys.length === 0 && !service.delegated;
 }
 
 function unsigned(service: Service): Answerer {

@@ -19,7 +19,7 @@ import {
   literalLookup,
   type SocketFactory,
 } from '../network/socket.js';
-import { isExtended } from '../protocol/extended.js';
+import { decodeAnswer, isExtended } from '../protocol/extended.js';
 import {
   type DropEvent,
   type DropReason,
@@ -280,8 +280,32 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       role: (role) => {
         if (current()) this.#setRole(role);
       },
+      sign: (request, address) => (current() ? this.#sign(request, address) : undefined),
       warn: (error) => this.#warn(error),
     });
+  }
+
+  /**
+   * Registered side of a keyed service: the answering process asks for the answer to a signed
+   * request. Checked here as if received (key, freshness, service), and signed only for an
+   * address of this host, so that the process holding the port cannot get this key to vouch for
+   * another machine.
+   */
+  #sign(datagram: Buffer, address: string): Buffer | undefined {
+    const own = this.#own;
+    if (own.keys.length === 0 || !this.#isHostAddress(address) || !serves(own, address)) return;
+    const now = this.#clock.now();
+    const request = this.#protocol.accept(datagram, now, [own]);
+    if ('refusal' in request || request.kind !== 'extended') return;
+    const [answerer] = request.answerers;
+    return answerer?.key ? this.#protocol.answer(request, answerer, address, now) : undefined;
+  }
+
+  /** `advertiseAddress`, or an address of one of this host's interfaces. */
+  #isHostAddress(address: string): boolean {
+    if (address === this.settings.advertiseAddress) return true;
+    const all = [...this.#interfaces.get(), ...this.#interfaces6.get()];
+    return all.some((entry) => entry.address === address);
   }
 
   #setRole(role: HostRole): void {
@@ -622,23 +646,72 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #transmit(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, replies: Reply[]): void {
     const now = this.#clock.now();
-    const observed = this.listenerCount('reply') > 0 || responderChannel.hasSubscribers;
     for (const { answerer, address } of replies) {
+      if (answerer.service.delegated) {
+        if (request.kind === 'extended') this.#delegate(socket, remote, request, answerer, address);
+        continue;
+      }
       const reply = this.#protocol.answer(request, answerer, address, now);
       socket.send(reply, remote.port, remote.address, this.#onSent);
-      if (!observed) continue;
-      const event: ReplyEvent = {
-        to: remote.address,
-        toPort: remote.port,
-        address,
-        kind: request.kind,
-        reply: this.#protocol.describe(request, answerer.service, address),
-        bytes: reply.byteLength,
-        instanceId: answerer.service.metadata.instanceId,
-      };
-      this.emit('reply', event);
-      responderChannel.publish({ type: 'reply', port: this.#port, ...event });
+      this.#replied(remote, request, answerer.service, address, reply);
     }
+  }
+
+  /**
+   * Sends the answer of a keyed service of another process, signed there. Checked before it
+   * leaves: an answer to this request (its nonce) from that service, so that a registrant can
+   * send nothing else from this port.
+   */
+  #delegate(
+    socket: Socket,
+    remote: RemoteInfo,
+    request: Extract<AcceptedRequest, { kind: 'extended' }>,
+    { service }: Answerer,
+    address: string,
+  ): void {
+    const { instanceId } = service.metadata;
+    const share = this.#share;
+    if (!share) return;
+    share.forward(instanceId, request.datagram, address).then(
+      (reply) => {
+        if (!reply || !this.#isCurrent(socket)) return;
+        const answer = decodeAnswer(reply);
+        if (!answer?.nonce.equals(request.nonce) || answer.metadata.instanceId !== instanceId) {
+          this.#warn(
+            new SocketError(
+              `A registered process sent a wrong answer for ${instanceId}: dropped`,
+              undefined,
+            ),
+          );
+          return;
+        }
+        socket.send(reply, remote.port, remote.address, this.#onSent);
+        this.#replied(remote, request, service, address, reply);
+      },
+      (error: unknown) => this.#warn(new SocketError(`Host channel: ${String(error)}`, error)),
+    );
+  }
+
+  /** Reports a sent reply to 'reply' listeners and the diagnostics channel. */
+  #replied(
+    remote: RemoteInfo,
+    request: AcceptedRequest,
+    service: Service,
+    address: string,
+    reply: Buffer,
+  ): void {
+    if (this.listenerCount('reply') === 0 && !responderChannel.hasSubscribers) return;
+    const event: ReplyEvent = {
+      to: remote.address,
+      toPort: remote.port,
+      address,
+      kind: request.kind,
+      reply: this.#protocol.describe(request, service, address),
+      bytes: reply.byteLength,
+      instanceId: service.metadata.instanceId,
+    };
+    this.emit('reply', event);
+    responderChannel.publish({ type: 'reply', port: this.#port, ...event });
   }
 
   // One callback for every send, not a closure per datagram; dgram's error names the address.

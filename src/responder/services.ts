@@ -11,8 +11,16 @@ import type { ResponderSecrets } from './protocol.js';
 export interface Service {
   readonly metadata: ServerMetadata;
   readonly httpPort: number | undefined;
-  /** Shared keys; none: an open service, which answers plain and unsigned requests. */
+  /**
+   * Shared keys; none: an open service, which answers plain and unsigned requests (unless it is
+   * `delegated`).
+   */
   readonly keys: readonly Uint8Array[];
+  /**
+   * A keyed service of another process: its keys stay there, so it answers only signed requests,
+   * each checked and signed by its own process over the host channel.
+   */
+  readonly delegated: boolean;
   /** The one address the service listens on, if it is limited to one. */
   readonly serviceAddress: string | undefined;
   /**
@@ -47,9 +55,7 @@ export function recordOf(
     ...defined('httpPort', settings.httpPort),
     ...defined('serviceAddress', settings.serviceAddress),
     ...defined('advertiseAddress', fixed),
-    ...(secrets.authKeys.length > 0
-      ? { authKeys: secrets.authKeys.map((key) => key.toString('utf8')) }
-      : {}),
+    ...(secrets.authKeys.length > 0 ? { keyed: true as const } : {}),
     pid,
   };
 }
@@ -68,7 +74,8 @@ export function serviceOf(record: HostRecord): Service {
       values: record.values ?? {},
     },
     httpPort: record.httpPort,
-    keys: (record.authKeys ?? []).map((key) => Buffer.from(key.trim())),
+    keys: [],
+    delegated: record.keyed === true,
     serviceAddress,
     fixedAddress,
     advertised: fixedAddress !== undefined,
@@ -82,7 +89,12 @@ export function serviceOf(record: HostRecord): Service {
  */
 export function ownService(settings: ResponderSettings, secrets: ResponderSecrets): Service {
   const service = serviceOf(recordOf(settings, secrets, process.pid));
-  return { ...service, advertised: settings.advertiseAddress !== undefined };
+  return {
+    ...service,
+    keys: secrets.authKeys,
+    delegated: false,
+    advertised: settings.advertiseAddress !== undefined,
+  };
 }
 
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

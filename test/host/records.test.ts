@@ -36,7 +36,7 @@ describe('host records', () => {
       scheme: 'https',
       version: '1.2.3',
       values: { region: 'eu' },
-      authKeys: ['0123456789abcdef-key-1'],
+      keyed: true,
       serviceAddress: '10.0.0.5',
     };
     const line = encodeLine({ op: 'register', record: full });
@@ -74,26 +74,36 @@ describe('host records', () => {
     assert.match(error.message, /Invalid httpPort: "x" \(expected an integer from 1 to 65535\)/);
   });
 
-  it('never puts an auth key into an error message', () => {
-    const secret = 'very-secret-key';
-    const error = refused(
-      () => validateRecord({ ...record, authKeys: [secret, 7] }),
+  it('carries keys as a mark only, and signing requests as bounded base64', () => {
+    refused(() => validateRecord({ ...record, keyed: false }), 'bad-field', 'keyed');
+    refused(() => validateRecord({ ...record, authKeys: ['k'] }), 'unknown-field', 'authKeys');
+    const sign = {
+      op: 'sign',
+      id: 7,
+      instanceId: 'a',
+      request: Buffer.from('hello').toString('base64'),
+      address: '10.0.0.5',
+    } as const;
+    assert.deepEqual(decodeServerLine(encodeLine(sign)), sign);
+    assert.deepEqual(decodeClientLine('{"op":"signed","id":7}'), { op: 'signed', id: 7 });
+    assert.deepEqual(decodeClientLine(encodeLine({ op: 'signed', id: 7, answer: 'aGk=' })), {
+      op: 'signed',
+      id: 7,
+      answer: 'aGk=',
+    });
+    refused(() => decodeClientLine('{"op":"signed","id":0}'), 'bad-field', 'id');
+    refused(
+      () => decodeClientLine('{"op":"signed","id":1,"answer":"not base64!"}'),
       'bad-field',
-      'authKeys',
+      'answer',
     );
-    assert.ok(!error.message.includes(secret));
-    const error2 = refused(
-      () => validateRecord({ ...record, authKeys: secret }),
+    const huge = Buffer.alloc(2000).toString('base64');
+    refused(
+      () => decodeClientLine(`{"op":"signed","id":1,"answer":"${huge}"}`),
       'bad-field',
-      'authKeys',
+      'answer',
     );
-    assert.ok(!error2.message.includes(secret));
-    const error3 = refused(
-      () => validateRecord({ ...record, authKeys: [secret] }), // too short to be a key
-      'bad-field',
-      'authKeys[0]',
-    );
-    assert.ok(!error3.message.includes(secret));
+    refused(() => decodeServerLine(encodeLine({ ...sign, request: huge })), 'bad-field', 'request');
   });
 
   it("holds records to what an answer can carry, as a responder's own options are", () => {

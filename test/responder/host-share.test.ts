@@ -9,6 +9,7 @@ import { createConnection, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { channelPath } from '../../src/host/channel.js';
 import { HostLimits } from '../../src/host/records.js';
+import { HostRegistry } from '../../src/host/registry.js';
 import { BindError, type Responder } from '../../src/index.js';
 import * as extended from '../../src/protocol/extended.js';
 import { trackResponders } from '../helpers/responders.js';
@@ -94,6 +95,48 @@ describe('host sharing', () => {
     assert.deepEqual(await answers(port, request(undefined, KEY)), ['secret:8002']);
     const other = 'another-key-0123456789abcdef';
     assert.deepEqual(await answers(port, request(undefined, other)), []);
+  });
+
+  it('keys never leave their process, and it signs only for this host and only fresh requests', async () => {
+    const { createSocket } = await import('node:dgram');
+    // A process that holds the port and the channel, as a squatter could: what can it get?
+    const holder = createSocket('udp4');
+    holder.bind({ port: 0, address: '0.0.0.0', exclusive: true });
+    await once(holder, 'listening');
+    const port = holder.address().port;
+    const registry = new HostRegistry({ path: channelPath(port) });
+    await registry.listen();
+    try {
+      const keyed = await start({ port, httpPort: 8002, service: 'secret', authKeys: [KEY] });
+      assert.equal(keyed.role, 'registered');
+      const [record] = registry.records;
+      assert.ok(record);
+      assert.equal(record.keyed, true);
+      assert.ok(!JSON.stringify(record).includes(KEY));
+      const id = record.instanceId;
+      const signed = request(undefined, KEY);
+      const answer = await registry.forward(id, signed, '127.0.0.1');
+      const decoded = answer && extended.decodeAnswer(answer);
+      assert.ok(decoded, 'a request signed with its key is answered');
+      assert.equal(decoded.address, '127.0.0.1');
+      assert.ok(extended.verifyTag(decoded, [Buffer.from(KEY)]));
+      assert.equal(await registry.forward(id, signed, '127.0.0.1'), undefined, 'a replay');
+      assert.equal(
+        await registry.forward(id, request(undefined, KEY), '203.0.113.9'),
+        undefined,
+        'an address that is not this host',
+      );
+      const other = request(undefined, 'another-key-0123456789abcdef');
+      assert.equal(await registry.forward(id, other, '127.0.0.1'), undefined, 'another key');
+      assert.equal(await registry.forward(id, request(), '127.0.0.1'), undefined, 'unsigned');
+      assert.equal(
+        await registry.forward('nobody', request(undefined, KEY), '127.0.0.1'),
+        undefined,
+      );
+    } finally {
+      await registry.close();
+      holder.close();
+    }
   });
 
   it('a keyed answering process still answers open services for plain requests', async () => {
