@@ -77,6 +77,11 @@ export class BindError extends BeckonError {
     this.port = port;
     this.address = address;
   }
+
+  /** The port is taken (EADDRINUSE), rather than not allowed or not available. */
+  get inUse(): boolean {
+    return (this.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+  }
 }
 
 /** A socket failed while running. Reported as a warning: beckon recovers from these. */

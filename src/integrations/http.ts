@@ -211,7 +211,7 @@ class AttachedDiscovery implements DiscoveryHandle {
       await responder.start();
     } catch (error) {
       if (generation !== this.#generation) return;
-      if (error instanceof BindError && error.cause instanceof Error && isInUse(error.cause)) {
+      if (error instanceof BindError && error.inUse) {
         if (this.#standbyRetryMs > 0) {
           this.#once(
             'warn',
@@ -292,8 +292,4 @@ function limitedWarning(address: string, loopback: boolean, family: 'IPv4' | 'IP
         `alone, ${how}. Listen on :: to be found on the LAN on both families.`
     : `The server listens on ${address} only: discovery answers only requesters that reach ` +
         `this host at ${address}, ${how}. Listen on :: to be found on both families.`;
-}
-
-function isInUse(error: Error): boolean {
-  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
 }

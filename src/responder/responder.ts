@@ -165,7 +165,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       try {
         bound = await this.#bindSockets(options.signal);
       } catch (error) {
-        if (!this.settings.shareHost || !isInUse(error)) throw error;
+        if (!this.settings.shareHost || !(error instanceof BindError && error.inUse)) throw error;
         // Taken: by a beckon responder that answers for the host, register with it.
         const share = this.#newShare(this.settings.port, generation);
         const role = await share.join().catch(async (refused: unknown) => {
@@ -261,7 +261,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         try {
           bound = await this.#bindSockets(undefined);
         } catch (error) {
-          if (isInUse(error)) return false;
+          if (error instanceof BindError && error.inUse) return false;
           throw error;
         }
         if (!current()) {
@@ -743,14 +743,6 @@ interface Bound {
   readonly socket?: Socket | undefined;
   readonly socket6?: Socket | undefined;
   readonly port: number;
-}
-
-/** Whether `error` is a bind failure because the port is taken. */
-function isInUse(error: unknown): boolean {
-  return (
-    error instanceof BindError &&
-    (error.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE'
-  );
 }
 
 /** What a requester gets from one service: the address to advertise to it, or why no reply. */

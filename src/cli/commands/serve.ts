@@ -269,8 +269,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   try {
     await responder.start();
   } catch (error) {
-    const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
-    if (!(error instanceof BindError) || code !== 'EADDRINUSE') throw error;
+    if (!(error instanceof BindError && error.inUse)) throw error;
     logger.error(portHeldMessage(error.port, s.shareHost));
     return 1;
   }
