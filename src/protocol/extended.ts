@@ -8,7 +8,7 @@
  * {@link MIN_REQUEST_SIZE} bytes and an answer is at most {@link MAX_ANSWER_SIZE}, so an answer is
  * never more than 3 times the size of its request.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { parseIPv4 } from '../network/ipv4.js';
 import { classifyIPv6, formatIPv6, mappedIPv4, parseIPv6 } from '../network/ipv6.js';
 
@@ -30,12 +30,24 @@ export const TAG_SIZE = 32;
 const HEADER_SIZE = MAGIC.byteLength + 4 + NONCE_SIZE + 8;
 const KIND_REQUEST = 0x51; // 'Q'
 const KIND_ANSWER = 0x41; // 'A'
+const KIND_ANNOUNCEMENT = 0x4e; // 'N'
 const FLAG_AUTH = 0x01;
+
+/** Bytes of one known-answer id (see {@link knownId}). */
+export const KNOWN_ID_SIZE = 8;
+/** Known-answer ids one request carries at most (31 per field). */
+export const MAX_KNOWN = 93;
+/** Longest lease a datagram may declare: one day, in milliseconds. */
+export const MAX_LEASE_MS = 86_400_000;
 
 /** Field types. Unknown types are skipped, so later versions can add fields. */
 export const Field = {
   padding: 0x00,
   service: 0x01,
+  /** Request: known-answer ids, 8 bytes each; those servers stay silent. Repeatable. */
+  known: 0x02,
+  /** Request: a watcher's refresh query; u16, the port its announcements are wanted on. */
+  presence: 0x03,
   address: 0x10,
   port: 0x11,
   scheme: 0x12,
@@ -46,6 +58,8 @@ export const Field = {
   value: 0x17,
   /** 16 bytes, an IPv6 address; an answer holds it or `address` (IPv4), never both. */
   address6: 0x18,
+  /** u32 milliseconds: how long the server may be believed without hearing from it. */
+  lease: 0x19,
 } as const;
 
 /** Limits on metadata, in UTF-8 bytes. */
@@ -85,6 +99,13 @@ interface Envelope {
 export interface ExtendedRequest extends Envelope {
   /** Only servers of this service should answer. */
   readonly service?: string | undefined;
+  /** Known-answer ids ({@link knownId}) of servers the sender knows well: they stay silent. */
+  readonly known?: readonly Buffer[] | undefined;
+  /**
+   * Set by a watcher's refresh query: the port it receives announcements on. An on-link server
+   * answers it with an announcement there, which every watcher of the link hears.
+   */
+  readonly presencePort?: number | undefined;
 }
 
 /** A discovery answer. */
@@ -98,6 +119,16 @@ export interface ExtendedAnswer extends Envelope {
   readonly address: string;
   readonly port?: number | undefined;
   readonly metadata: ServerMetadata;
+  /**
+   * Milliseconds the server may be believed without hearing from it; absent: a server that
+   * does not announce (it is polled). In an announcement: required, 0 is a goodbye.
+   */
+  readonly lease?: number | undefined;
+}
+
+/** An unsolicited answer: a server says it is there (lease > 0) or leaving (lease 0). */
+export interface ExtendedAnnouncement extends ExtendedAnswer {
+  readonly lease: number;
 }
 
 /** A decoded datagram, with what its authentication needs. */
@@ -120,6 +151,12 @@ export function isExtended(datagram: Uint8Array): boolean {
 export function encodeRequest(request: ExtendedRequest, key?: Uint8Array): Buffer {
   const fields: Buffer[] = [];
   if (request.service !== undefined) fields.push(textField(Field.service, request.service));
+  if (request.presencePort !== undefined)
+    fields.push(field(Field.presence, u16(request.presencePort)));
+  const known = request.known ?? [];
+  for (let at = 0; at < Math.min(known.length, MAX_KNOWN); at += 31) {
+    fields.push(field(Field.known, Buffer.concat(known.slice(at, Math.min(at + 31, MAX_KNOWN)))));
+  }
   const unpadded = HEADER_SIZE + length(fields) + (key ? TAG_SIZE : 0);
   let missing = MIN_REQUEST_SIZE - unpadded;
   while (missing > 0) {
@@ -132,12 +169,30 @@ export function encodeRequest(request: ExtendedRequest, key?: Uint8Array): Buffe
 
 /** Encodes an answer, signed when `key` is given. */
 export function encodeAnswer(answer: ExtendedAnswer, key?: Uint8Array): Buffer {
+  return encodeServer(KIND_ANSWER, answer, key);
+}
+
+/** Encodes an announcement (lease 0: a goodbye), signed when `key` is given. */
+export function encodeAnnouncement(announcement: ExtendedAnnouncement, key?: Uint8Array): Buffer {
+  return encodeServer(KIND_ANNOUNCEMENT, announcement, key);
+}
+
+/**
+ * The known-answer id of a server: the first 8 bytes of SHA-256 of its instance id. Short, so
+ * that a query can list many; a collision only costs one server a refresh it did not need.
+ */
+export function knownId(instanceId: string): Buffer {
+  return createHash('sha256').update(instanceId).digest().subarray(0, KNOWN_ID_SIZE);
+}
+
+function encodeServer(kind: number, answer: ExtendedAnswer, key?: Uint8Array): Buffer {
   const { metadata } = answer;
   const fields = [addressField(answer.address)];
-  if (answer.port !== undefined) {
-    const port = Buffer.alloc(2);
-    port.writeUInt16BE(answer.port);
-    fields.push(field(Field.port, port));
+  if (answer.port !== undefined) fields.push(field(Field.port, u16(answer.port)));
+  if (answer.lease !== undefined) {
+    const lease = Buffer.alloc(4);
+    lease.writeUInt32BE(answer.lease);
+    fields.push(field(Field.lease, lease));
   }
   fields.push(textField(Field.instanceId, metadata.instanceId));
   const optional: [number, string | undefined][] = [
@@ -156,7 +211,7 @@ export function encodeAnswer(answer: ExtendedAnswer, key?: Uint8Array): Buffer {
       ),
     );
   }
-  return seal(KIND_ANSWER, answer, fields, key);
+  return seal(kind, answer, fields, key);
 }
 
 /** Decodes a request; undefined for anything malformed. Never throws. */
@@ -164,24 +219,55 @@ export function decodeRequest(datagram: Uint8Array): Decoded<ExtendedRequest> | 
   const frame = open(datagram, KIND_REQUEST);
   if (!frame) return undefined;
   let service: string | undefined;
+  let presencePort: number | undefined;
+  const known: Buffer[] = [];
   for (const [type, value] of frame.fields) {
-    if (type !== Field.service) continue;
-    if (service !== undefined) return undefined;
-    service = readText(value, Limits.text);
-    if (service === undefined) return undefined;
+    if (type === Field.service) {
+      if (service !== undefined) return undefined;
+      service = readText(value, Limits.text);
+      if (service === undefined) return undefined;
+    } else if (type === Field.presence) {
+      if (presencePort !== undefined || value.byteLength !== 2) return undefined;
+      presencePort = value.readUInt16BE(0);
+      if (presencePort === 0) return undefined;
+    } else if (type === Field.known) {
+      if (value.byteLength === 0 || value.byteLength % KNOWN_ID_SIZE !== 0) return undefined;
+      for (let at = 0; at < value.byteLength; at += KNOWN_ID_SIZE) {
+        known.push(value.subarray(at, at + KNOWN_ID_SIZE));
+      }
+      if (known.length > MAX_KNOWN) return undefined;
+    }
   }
-  return { ...frame.envelope, service };
+  return {
+    ...frame.envelope,
+    service,
+    ...(known.length > 0 ? { known } : {}),
+    ...(presencePort === undefined ? {} : { presencePort }),
+  };
 }
 
 /** Decodes an answer; undefined for anything malformed or incomplete. Never throws. */
 export function decodeAnswer(datagram: Uint8Array): Decoded<ExtendedAnswer> | undefined {
-  const frame = open(datagram, KIND_ANSWER);
+  return decodeServer(datagram, KIND_ANSWER);
+}
+
+/** Decodes an announcement (lease required); undefined for anything else. Never throws. */
+export function decodeAnnouncement(
+  datagram: Uint8Array,
+): Decoded<ExtendedAnnouncement> | undefined {
+  const decoded = decodeServer(datagram, KIND_ANNOUNCEMENT);
+  return decoded?.lease === undefined ? undefined : { ...decoded, lease: decoded.lease };
+}
+
+function decodeServer(datagram: Uint8Array, kind: number): Decoded<ExtendedAnswer> | undefined {
+  const frame = open(datagram, kind);
   if (!frame) return undefined;
   const texts = new Map<number, string>();
   // A Map, not an object: a key such as "__proto__" must neither vanish nor repeat.
   const values = new Map<string, string>();
   let address: string | undefined;
   let port: number | undefined;
+  let lease: number | undefined;
   const limits: Record<number, number> = {
     [Field.instanceId]: Limits.text,
     [Field.name]: Limits.text,
@@ -201,6 +287,10 @@ export function decodeAnswer(datagram: Uint8Array): Decoded<ExtendedAnswer> | un
       if (port !== undefined || value.byteLength !== 2) return undefined;
       port = value.readUInt16BE(0);
       if (port === 0) return undefined;
+    } else if (type === Field.lease) {
+      if (lease !== undefined || value.byteLength !== 4) return undefined;
+      lease = value.readUInt32BE(0);
+      if (lease > MAX_LEASE_MS || (lease === 0 && kind !== KIND_ANNOUNCEMENT)) return undefined;
     } else if (type === Field.value) {
       const keyLength = value[0] ?? 0;
       if (1 + keyLength > value.byteLength) return undefined;
@@ -223,6 +313,7 @@ export function decodeAnswer(datagram: Uint8Array): Decoded<ExtendedAnswer> | un
     ...frame.envelope,
     address,
     port,
+    ...(lease === undefined ? {} : { lease }),
     metadata: {
       instanceId,
       name: texts.get(Field.name),
@@ -304,6 +395,12 @@ function readIPv6(bytes: Buffer): string | undefined {
 
 function sign(data: Uint8Array, key: Uint8Array): Buffer {
   return createHmac('sha256', key).update(data).digest();
+}
+
+function u16(value: number): Buffer {
+  const bytes = Buffer.alloc(2);
+  bytes.writeUInt16BE(value);
+  return bytes;
 }
 
 function field(type: number, value: Uint8Array): Buffer {

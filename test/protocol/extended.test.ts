@@ -2,13 +2,19 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
+  decodeAnnouncement,
   decodeAnswer,
   decodeRequest,
   type ExtendedAnswer,
+  encodeAnnouncement,
   encodeAnswer,
   encodeRequest,
+  KNOWN_ID_SIZE,
+  knownId,
   Limits,
   MAX_ANSWER_SIZE,
+  MAX_DATAGRAM_SIZE,
+  MAX_KNOWN,
   MIN_REQUEST_SIZE,
   verifyTag,
 } from '../../src/protocol/extended.js';
@@ -256,5 +262,68 @@ describe('extended protocol: IPv6 addresses (address6, 0x18)', () => {
     const both = withFields(ADDRESS, INSTANCE, ADDRESS6);
     assert.equal(before.decodeAnswer(both)?.address, '10.0.0.5');
     assert.equal(decodeAnswer(both), undefined);
+  });
+});
+
+describe('extended protocol: presence (announcements, leases, known answers)', () => {
+  const announcement = { ...answer, lease: 15_000 };
+
+  it('round-trips an announcement and a goodbye, signed or not, and tells them from answers', () => {
+    for (const key of [undefined, KEY]) {
+      for (const lease of [15_000, 0]) {
+        const datagram = encodeAnnouncement({ ...announcement, lease }, key);
+        assert.ok(datagram.byteLength <= MAX_ANSWER_SIZE);
+        const decoded = decodeAnnouncement(datagram);
+        assert.equal(decoded?.lease, lease);
+        assert.equal(decoded?.metadata.instanceId, 'one');
+        assert.equal(decoded?.authenticated, key !== undefined);
+        if (key) assert.ok(decoded && verifyTag(decoded, [KEY]));
+        assert.equal(decodeAnswer(datagram), undefined, 'an announcement is not an answer');
+      }
+    }
+    assert.equal(decodeAnnouncement(encodeAnswer(answer)), undefined, 'an answer is not one');
+    // An answer may carry a lease (the server announces), never 0; an announcement needs one.
+    assert.equal(decodeAnswer(encodeAnswer({ ...answer, lease: 9000 }))?.lease, 9000);
+    assert.equal(decodeAnswer(encodeAnswer({ ...answer, lease: 0 })), undefined);
+    assert.equal(decodeAnswer(encodeAnswer(answer))?.lease, undefined);
+    const header = encodeAnnouncement(announcement).subarray(0, 34);
+    const bare = Buffer.concat([header, Buffer.from([...ADDRESS, ...INSTANCE])]);
+    assert.equal(decodeAnnouncement(bare), undefined, 'no lease');
+    const long = [0x19, 4, 0xff, 0xff, 0xff, 0xff];
+    assert.equal(decodeAnnouncement(Buffer.concat([bare, Buffer.from(long)])), undefined);
+    const twice = [0x19, 4, 0, 0, 1, 0, 0x19, 4, 0, 0, 1, 0];
+    assert.equal(decodeAnnouncement(Buffer.concat([bare, Buffer.from(twice)])), undefined);
+  });
+
+  it('carries known-answer ids and the presence port in a request, bounded', () => {
+    const known = ['a', 'b', 'c'].map(knownId);
+    assert.equal(known[0]?.byteLength, KNOWN_ID_SIZE);
+    assert.deepEqual(knownId('a'), knownId('a'));
+    assert.notDeepEqual(knownId('a'), knownId('b'));
+    const decoded = decodeRequest(
+      encodeRequest({ nonce, timestamp: 1, known, presencePort: 9998 }),
+    );
+    assert.deepEqual(decoded?.known, known);
+    assert.equal(decoded?.presencePort, 9998);
+    const plain = decodeRequest(encodeRequest({ nonce, timestamp: 1 }));
+    assert.equal(plain?.known, undefined);
+    assert.equal(plain?.presencePort, undefined);
+    // Past the bound, the encoder lists the first MAX_KNOWN; the datagram stays in bounds.
+    const many = Array.from({ length: 200 }, (_, i) => knownId(`server-${i}`));
+    const full = encodeRequest({ nonce, timestamp: 1, known: many }, KEY);
+    assert.ok(full.byteLength <= MAX_DATAGRAM_SIZE);
+    assert.equal(decodeRequest(full)?.known?.length, MAX_KNOWN);
+    // A request is still padded to the minimum; an old decoder skips the new fields.
+    assert.ok(
+      encodeRequest({ nonce, timestamp: 1, known: known.slice(0, 1) }).byteLength >=
+        MIN_REQUEST_SIZE,
+    );
+    const header = encodeRequest({ nonce, timestamp: 1 }).subarray(0, 34);
+    const withRequestFields = (...fields: number[][]) =>
+      decodeRequest(Buffer.concat([header, ...fields.map((f) => Buffer.from(f))]));
+    assert.equal(withRequestFields([0x02, 7, 1, 2, 3, 4, 5, 6, 7]), undefined, 'not 8-byte ids');
+    assert.equal(withRequestFields([0x02, 0]), undefined);
+    assert.equal(withRequestFields([0x03, 2, 0, 0]), undefined, 'port 0');
+    assert.equal(withRequestFields([0x03, 2, 1, 1], [0x03, 2, 1, 1]), undefined, 'twice');
   });
 });

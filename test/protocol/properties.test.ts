@@ -16,6 +16,7 @@ import {
 import { classifyIPv6, formatIPv6, parseIPv6 } from '../../src/network/ipv6.js';
 import {
   type Decoded,
+  decodeAnnouncement,
   decodeAnswer,
   decodeRequest,
   type ExtendedAnswer,
@@ -24,10 +25,13 @@ import {
   encodeRequest,
   Field,
   isExtended,
+  KNOWN_ID_SIZE,
   Limits,
   MAGIC,
   MAX_ANSWER_SIZE,
   MAX_DATAGRAM_SIZE,
+  MAX_KNOWN,
+  MAX_LEASE_MS,
   MIN_REQUEST_SIZE,
   NONCE_SIZE,
   SCHEME,
@@ -466,12 +470,24 @@ function assertValidAnswer(decoded: Decoded<ExtendedAnswer>, datagram: Buffer): 
 function assertValidRequest(decoded: Decoded<ExtendedRequest>, datagram: Buffer): void {
   assertEnvelope(decoded, datagram);
   if (decoded.service !== undefined) assertSafeText(decoded.service, Limits.text);
+  assert.ok((decoded.known?.length ?? 0) <= MAX_KNOWN);
+  for (const id of decoded.known ?? []) assert.equal(id.byteLength, KNOWN_ID_SIZE);
+  const port = decoded.presencePort;
+  assert.ok(port === undefined || (Number.isInteger(port) && port >= 1 && port <= 65535));
 }
 
 /** Never throws; undefined or valid. Returns whether it decoded. */
 function checkAnswer(datagram: Buffer): boolean {
   const decoded = decodeAnswer(datagram);
   if (decoded !== undefined) assertValidAnswer(decoded, datagram);
+  // The same bytes as an announcement: never both, and a lease within bounds.
+  const announcement = decodeAnnouncement(datagram);
+  if (announcement !== undefined) {
+    assert.equal(decoded, undefined);
+    assertValidAnswer(announcement, datagram);
+    assert.ok(announcement.lease >= 0 && announcement.lease <= MAX_LEASE_MS);
+  }
+  if (decoded?.lease !== undefined) assert.ok(decoded.lease > 0 && decoded.lease <= MAX_LEASE_MS);
   return decoded !== undefined;
 }
 
