@@ -29,7 +29,13 @@ import {
   envValue,
   warnUnknownEnvNames,
 } from '../options.js';
-import { isSafeText, Limits, SCHEME, type ServerMetadata } from '../protocol/extended.js';
+import {
+  isSafeText,
+  Limits,
+  MAX_LEASE_MS,
+  SCHEME,
+  type ServerMetadata,
+} from '../protocol/extended.js';
 import {
   DEFAULT_DISCOVERY_PORT,
   DEFAULT_MESSAGE,
@@ -96,6 +102,21 @@ export interface ResponderOptions {
    * @default true
    */
   shareHost?: boolean;
+  /**
+   * Announce this server (docs/presence.md): at start, when its addresses change and when a
+   * watcher asks, and say goodbye when it stops, to `announcePort` on every link it joined its
+   * groups on (with `joinGroups: false`, on loopback only). Answers then carry its `lease`. Off:
+   * nothing is sent unasked, and watchers poll this server. @default true
+   */
+  announce?: boolean;
+  /**
+   * How long a watcher may believe this server is there without hearing from it, in
+   * milliseconds (1,000 to 86,400,000). A server killed without a goodbye goes `down` at
+   * watchers about this long after it was last heard. @default 15000
+   */
+  lease?: number;
+  /** The port watchers hear announcements on. @default the discovery port minus 1 (9998) */
+  announcePort?: number;
   /** Advertise this address to everyone instead of the one in each requester's subnet. */
   advertiseAddress?: string;
   /**
@@ -193,6 +214,14 @@ export interface ResponderOptions {
 /** Which address families a responder answers on: see {@link ResponderOptions.family}. */
 export type ResponderFamily = 'any' | 'IPv4' | 'IPv6';
 
+/** The default of {@link ResponderOptions.lease}, in milliseconds. */
+export const DEFAULT_LEASE_MS = 15_000;
+
+/** The announcement port that goes with discovery port `port`: one below it (9998 for 9999). */
+export function defaultAnnouncePort(port: number): number {
+  return port > 1 ? port - 1 : 2;
+}
+
 /** The default of {@link ResponderOptions.interfacePollInterval}, in milliseconds. */
 export const DEFAULT_INTERFACE_POLL_MS = 2000;
 const MAX_INTERFACE_POLL_MS = 3_600_000;
@@ -213,6 +242,12 @@ export interface ResponderSettings {
   readonly joinGroups: boolean;
   /** Whether the port is shared with the host's other beckon services (see `shareHost`). */
   readonly shareHost: boolean;
+  /** Whether this server announces itself and says goodbye (docs/presence.md). */
+  readonly announce: boolean;
+  /** Milliseconds a watcher may believe this server without hearing from it. */
+  readonly lease: number;
+  /** Where announcements go; undefined: the bound discovery port minus 1. */
+  readonly announcePort: number | undefined;
   readonly advertiseAddress: string | undefined;
   readonly serviceAddress: string | undefined;
   readonly allow: readonly string[];
@@ -392,6 +427,14 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
       !fernetKey &&
       message === DEFAULT_MESSAGE &&
       prefix === DEFAULT_PREFIX,
+    announce: checkBoolean('announce', options.announce ?? true),
+    lease: checkInteger('lease', options.lease ?? DEFAULT_LEASE_MS, 1000, MAX_LEASE_MS),
+    announcePort:
+      options.announcePort === undefined
+        ? port === 0
+          ? undefined // known once bound
+          : defaultAnnouncePort(port)
+        : checkPort('announcePort', options.announcePort),
     advertiseAddress,
     serviceAddress,
     allow,

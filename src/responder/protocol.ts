@@ -32,7 +32,9 @@ export type ContentDropReason =
   /** Seen before inside the window, or the replay memory is full. */
   | 'replay'
   /** An extended request for another service. */
-  | 'other-service';
+  | 'other-service'
+  /** A watcher's query that lists every answering service as known: they stay silent. */
+  | 'known-answer';
 
 /**
  * Why a datagram is refused, finer than {@link ContentDropReason}: what the refusal summaries in
@@ -52,7 +54,8 @@ export type Refusal =
   | 'replay'
   /** Fresh, but the replay memory is full (fail closed): reported as `replay`. */
   | 'memory-full'
-  | 'other-service';
+  | 'other-service'
+  | 'known-answer';
 
 /** A datagram that is not answered, and why; for `stale`, by how much the sender's clock is off. */
 export interface Refused {
@@ -71,6 +74,7 @@ const REFUSED = {
   replay: { refusal: 'replay' },
   'memory-full': { refusal: 'memory-full' },
   'other-service': { refusal: 'other-service' },
+  'known-answer': { refusal: 'known-answer' },
 } as const satisfies Record<Refusal, Refused>;
 
 /**
@@ -88,6 +92,7 @@ export const DROP_REASON_OF: Readonly<Record<Refusal, ContentDropReason>> = {
   replay: 'replay',
   'memory-full': 'replay',
   'other-service': 'other-service',
+  'known-answer': 'known-answer',
 };
 
 /**
@@ -112,6 +117,8 @@ export type AcceptedRequest =
       readonly nonce: Buffer;
       /** The request as received: what a delegated answerer's process checks and signs. */
       readonly datagram: Buffer;
+      /** A watcher's refresh query: the port it hears announcements on (docs/presence.md). */
+      readonly presencePort: number | undefined;
       readonly answerers: readonly Answerer[];
     };
 
@@ -191,7 +198,13 @@ export class ResponderProtocol {
       answerers = answerers.filter(({ service }) => service.metadata.service === request.service);
       if (answerers.length === 0) return REFUSED['other-service'];
     }
-    return { kind: 'extended', nonce: request.nonce, datagram: received, answerers };
+    if (request.known) {
+      const known = new Set(request.known.map((id) => id.toString('hex')));
+      answerers = answerers.filter(({ service }) => !known.has(service.knownId));
+      if (answerers.length === 0) return REFUSED['known-answer'];
+    }
+    const { nonce, presencePort } = request;
+    return { kind: 'extended', nonce, datagram: received, presencePort, answerers };
   }
 
   /** The answer of `answerer` to an accepted request, advertising `address`. */
@@ -215,6 +228,7 @@ export class ResponderProtocol {
             address,
             port: service.httpPort,
             metadata: service.metadata,
+            lease: this.#settings.announce ? this.#settings.lease : undefined,
           },
           key,
         );

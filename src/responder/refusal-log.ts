@@ -7,7 +7,8 @@
  * - for a request with the right key but a time outside the replay window, a warning naming the
  *   sender and how far its clock is off, at most once a minute per sender.
  *
- * Garbage (`not-a-request`) is not summarised: anything may arrive on a UDP port.
+ * Garbage (`not-a-request`) is not summarised: anything may arrive on a UDP port; nor is a
+ * watcher's query that lists every service as known (`known-answer`), which is no refusal.
  */
 import { BeckonError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -19,7 +20,7 @@ import type { Refusal } from './protocol.js';
 export const SUMMARY_INTERVAL_MS = 60_000;
 const MAX_SOURCES_NAMED = 3;
 
-type Summarised = Exclude<Refusal, 'not-a-request'>;
+type Summarised = Exclude<Refusal, 'not-a-request' | 'known-answer'>;
 
 /** What the responder gives the log: its settings, logger and warning channel. */
 export interface RefusalLogContext {
@@ -55,7 +56,8 @@ export class RefusalLog {
    * minus this host's.
    */
   refused(refusal: Refusal, source: string, skewMs = 0): void {
-    if (refusal === 'not-a-request') return;
+    // A watcher that knows every server is answered with silence, as it asked.
+    if (refusal === 'not-a-request' || refusal === 'known-answer') return;
     const now = performance.now();
     if (refusal === 'stale' && this.#skewNotices.allow(source, now)) {
       const { mode, replayWindow, replayProtection } = this.#context.settings;

@@ -6,11 +6,11 @@ import { channelPath } from '../host/channel.js';
 import { dedupeRecords, type HostRecord } from '../host/records.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import { InterfaceCache } from '../network/interface-cache.js';
-import { listInterfaces, type NetworkInterface } from '../network/interfaces.js';
+import { interfaceFor, listInterfaces, type NetworkInterface } from '../network/interfaces.js';
 import { type IPv6InterfaceAddress, listIPv6Interfaces } from '../network/interfaces6.js';
 import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
-import { classifyIPv6, type IPv6Cidr, parseIPv6 } from '../network/ipv6.js';
+import { classifyIPv6, type IPv6Cidr, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
 import { IPV4_GROUP, IPV6_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
 import {
@@ -20,6 +20,7 @@ import {
   type SocketFactory,
 } from '../network/socket.js';
 import { decodeAnswer, isExtended } from '../protocol/extended.js';
+import { Announcer, announceLinks } from './announcer.js';
 import {
   type DropEvent,
   type DropReason,
@@ -33,6 +34,7 @@ import { type HostRole, HostShare } from './host-share.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
   amplificationWarning,
+  defaultAnnouncePort,
   type ResponderOptions,
   type ResponderSettings,
   resolveResponderSettings,
@@ -97,6 +99,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #groups: GroupMemberships | undefined;
   #groups6: GroupMemberships | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
+  // Announcements and goodbyes while answering, when `announce` is on (docs/presence.md).
+  #announcer: Announcer | undefined;
   #port: number | undefined;
   #started = false;
   // Bumped by every start and stop, so that a reopen begun earlier never touches a newer socket.
@@ -204,6 +208,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       for (const timer of this.#delayed) clearTimeout(timer);
       this.#delayed.clear();
       this.#refusals.close();
+      this.#announcer?.stop(); // goodbyes, while the sockets are still open
+      this.#announcer = undefined;
       await this.#closeSockets();
       // After the port is free, so that the first registrant to try takes it over at once.
       const share = this.#share;
@@ -244,6 +250,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
     const amplification = amplificationWarning(this.settings);
     if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
+    if (this.settings.announce) this.#announcer = this.#newAnnouncer();
     this.#syncGroups();
     const every = this.settings.interfacePollInterval;
     if (every > 0 && (this.#groups || this.#groups6))
@@ -276,6 +283,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         const others = dedupeRecords([this.#record, ...records]).slice(1);
         this.#services = [this.#own, ...others.map(serviceOf)];
         this.#logger.debug(`Answering for ${this.#services.length} services on this host`);
+        this.#announce();
       },
       role: (role) => {
         if (current()) this.#setRole(role);
@@ -369,6 +377,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       return;
     }
     this.#socket = socket;
+    // Announcements go to broadcast addresses (docs/presence.md).
+    if (socket && this.settings.announce) socket.setBroadcast(true);
     const joins = socket !== undefined && joinGroups && bindAddress === '0.0.0.0';
     this.#groups = joins ? new GroupMemberships(socket, IPV4_GROUP, report) : undefined;
   }
@@ -386,10 +396,82 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         const listed = new Set(interfaces6.map((iface) => iface.name));
         this.#groups6.update(groupTargets6(interfaces6), (name) => listed.has(name));
       }
+      this.#announce();
     } catch (error) {
       // An injected interface provider that throws must not take the host down from a timer.
       this.#warn(new SocketError(`Reading the interfaces failed: ${String(error)}`, error));
     }
+  }
+
+  #newAnnouncer(): Announcer {
+    return new Announcer({
+      lease: this.settings.lease,
+      port: this.settings.announcePort ?? defaultAnnouncePort(this.#port ?? this.settings.port),
+      clock: this.#clock,
+      hooks: {
+        send: (datagram, link, port) => {
+          const socket = link.family === 'IPv4' ? this.#socket : this.#socket6;
+          socket?.send(datagram, port, link.destination, this.#onAnnounced);
+        },
+        addressOn: (service, link) => {
+          const address =
+            link.family === 'IPv4' ? (service.fixedAddress ?? link.local) : link.local;
+          return serves(service, address) ? address : undefined;
+        },
+      },
+    });
+  }
+
+  // A link that cannot carry an announcement (no route, a firewall) is no news each time.
+  readonly #onAnnounced = (error: Error | null): void => {
+    if (error) this.#logger.debug(`Announcement not sent: ${error.message}`);
+  };
+
+  /** Hands the announcer the links and services now (it announces what is new). */
+  #announce(): void {
+    const announcer = this.#announcer;
+    if (!announcer) return;
+    const { joinGroups, bindAddress } = this.settings;
+    const links = announceLinks(
+      this.#socket ? this.#interfaces.get() : [],
+      this.#socket6 ? this.#interfaces6.get() : [],
+      joinGroups,
+    ).filter(
+      (link) =>
+        link.family === 'IPv6' ||
+        bindAddress === '0.0.0.0' ||
+        link.local === bindAddress ||
+        (isLoopback(parseIPv4(bindAddress) ?? 0) && link.local === '127.0.0.1'),
+    );
+    announcer.update(links, this.#services);
+  }
+
+  /**
+   * Answers a watcher's refresh query from `source` with an announcement of `service` to its
+   * link (every watcher there hears it), if this responder announces there; false otherwise.
+   */
+  #refreshOnLink(source: string, service: Service, port: number, ipv6: boolean): boolean {
+    const announcer = this.#announcer;
+    if (!announcer) return false;
+    const link = ipv6 ? this.#linkOf6(source) : this.#linkOf4(source);
+    return link !== undefined && announcer.refresh(service, link, ipv6 ? 'IPv6' : 'IPv4', port);
+  }
+
+  #linkOf4(source: string): string | undefined {
+    const interfaces = this.#interfaces.get();
+    const ip = parseIPv4(source);
+    if (ip === undefined) return undefined;
+    if (isLoopback(ip)) return interfaces.find((iface) => iface.loopback)?.name;
+    return interfaceFor(ip, interfaces)?.name;
+  }
+
+  #linkOf6(source: string): string | undefined {
+    const parsed = parseIPv6(source);
+    if (!parsed) return undefined;
+    if (parsed.zone !== undefined) return parsed.zone;
+    return this.#interfaces6
+      .get()
+      .find((a) => a.kind !== 'loopback' && ipv6CidrContains(a.network, parsed.value))?.name;
   }
 
   /**
@@ -646,7 +728,13 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #transmit(socket: Socket, remote: RemoteInfo, request: AcceptedRequest, replies: Reply[]): void {
     const now = this.#clock.now();
+    const ipv6 = socket === this.#socket6;
+    const presencePort = request.kind === 'extended' ? request.presencePort : undefined;
     for (const { answerer, address } of replies) {
+      const { service } = answerer;
+      if (presencePort && this.#refreshOnLink(remote.address, service, presencePort, ipv6)) {
+        continue;
+      }
       if (answerer.service.delegated) {
         if (request.kind === 'extended') this.#delegate(socket, remote, request, answerer, address);
         continue;

@@ -3,7 +3,7 @@
  * registered over the host channel (docs/many-services.md). Pure conversions, no I/O.
  */
 import type { HostRecord } from '../host/records.js';
-import type { ServerMetadata } from '../protocol/extended.js';
+import { knownId, type ServerMetadata } from '../protocol/extended.js';
 import type { ResponderSettings } from './options.js';
 import type { ResponderSecrets } from './protocol.js';
 
@@ -32,6 +32,8 @@ export interface Service {
   readonly advertised: boolean;
   /** Equal for services that get the same address for every requester (a cache key). */
   readonly addressKey: string;
+  /** Its known-answer id in hex (docs/presence.md): a watcher that lists it hears nothing. */
+  readonly knownId: string;
 }
 
 /** The record a responder registers with its host's answering process. */
@@ -80,6 +82,7 @@ export function serviceOf(record: HostRecord): Service {
     fixedAddress,
     advertised: fixedAddress !== undefined,
     addressKey: `${fixedAddress ?? ''}/${serviceAddress ?? ''}`,
+    knownId: knownId(record.instanceId).toString('hex'),
   };
 }
 

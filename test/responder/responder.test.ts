@@ -272,6 +272,9 @@ describe('responder settings', () => {
         interfacePollInterval: 2000,
         joinGroups: true,
         shareHost: false, // a custom message: answered by its own process only
+        announce: true,
+        lease: 15_000,
+        announcePort: 7776, // the discovery port minus 1
         advertiseAddress: undefined,
         serviceAddress: undefined,
         allow: [],
