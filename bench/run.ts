@@ -7,6 +7,7 @@ const benchmarks = {
   'first-result': () => import('./first-result.js'),
   'first-result-lab': () => import('./first-result-lab.js'),
   fleet: () => import('./fleet.js'),
+  'many-services': () => import('./many-services.js'),
 } as const;
 
 type Name = keyof typeof benchmarks;

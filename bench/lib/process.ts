@@ -1,6 +1,6 @@
 /** Child processes for the benchmarks: start, wait for a line, measure CPU, always clean up. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -11,10 +11,25 @@ export const TSX = [process.execPath, '--import', 'tsx'] as const;
 
 const children = new Set<ChildProcess>();
 
+/** How {@link start} runs a child: its environment, and whether its stderr is shown. */
+export interface StartOptions {
+  /** The child's environment; this process's by default. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** `inherit` (default): its stderr goes to ours; `ignore`: dropped. */
+  readonly stderr?: 'inherit' | 'ignore';
+}
+
 /** Starts a child with piped stdout; it is killed when this process exits. */
-export function start(command: readonly [string, ...string[]]): ChildProcess {
+export function start(
+  command: readonly [string, ...string[]],
+  options: StartOptions = {},
+): ChildProcess {
   const [file, ...args] = command;
-  const child = spawn(file, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(file, args, {
+    cwd: ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -120,6 +135,24 @@ export function cpuMs(pid: number, thread?: number): number {
   // Fields after "(comm)": state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/**
+ * CPU time of a process, in ms with nanosecond resolution: the sum over its threads of the time
+ * the scheduler ran them (`/proc/<pid>/task/<tid>/schedstat`). Finer than {@link cpuMs}, whose
+ * clock ticks are 10 ms: for short, bounded measurements. A thread that exits meanwhile takes its
+ * time with it.
+ */
+export function cpuPreciseMs(pid: number): number {
+  let ns = 0;
+  for (const thread of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread exited between the listing and the read
+    }
+  }
+  return ns / 1e6;
 }
 
 /** Resident memory of a process, in KiB, from /proc/<pid>/status. */
