@@ -1,6 +1,7 @@
 export type { ServerAddress } from './client/addresses.js';
-export { discover, discoverOne, discoverStream, type Server } from './client/discover.js';
+export { discover, discoverOne, discoverStream, type Server, watch } from './client/discover.js';
 export type { DiscoverOptions } from './client/options.js';
+export type { DownReason, WatchEvent } from './client/server.js';
 export {
   DISCOVER_CHANNEL,
   type ReplyOutcome,
@@ -8,6 +9,7 @@ export {
   type TraceEvent,
   type TraceFields,
 } from './client/trace.js';
+export type { Watcher, WatcherEvents, WatchOptions } from './client/watch.js';
 export type { Clock } from './clock.js';
 export {
   type DoctorOptions,

@@ -7,7 +7,7 @@ import { debugLogger } from '../logger.js';
 import { listInterfaces } from '../network/interfaces.js';
 import { listIPv6Interfaces } from '../network/interfaces6.js';
 import { createUdpSocket } from '../network/socket.js';
-import { DiscoveryEngine } from './engine.js';
+import { DiscoveryEngine, type WatchSettings } from './engine.js';
 import {
   type DiscoverCallerOptions,
   type DiscoverOptions,
@@ -16,6 +16,7 @@ import {
 import { ClientProtocol } from './protocol.js';
 import type { Server } from './server.js';
 import { createTracer } from './trace.js';
+import { resolveWatch, Watcher, type WatchOptions } from './watch.js';
 
 export type { Server } from './server.js';
 
@@ -68,8 +69,13 @@ export function discoverStream(options: DiscoverOptions = {}): AsyncGenerator<Se
  *
  * @throws {InvalidOptionError} for invalid options or environment variables.
  */
-export function createEngine(options: DiscoverOptions = {}): DiscoveryEngine {
+export function createEngine(
+  options: DiscoverOptions = {},
+  watchOptions?: WatchOptions,
+): DiscoveryEngine {
   const { secrets, clock, ...settings } = resolveDiscoverSettings(options);
+  const watch: WatchSettings | undefined =
+    watchOptions && resolveWatch(watchOptions, settings.port);
   return new DiscoveryEngine(settings, new ClientProtocol(settings, secrets), {
     clock,
     logger: options.logger ?? debugLogger,
@@ -79,5 +85,25 @@ export function createEngine(options: DiscoverOptions = {}): DiscoveryEngine {
     signal: options.signal,
     trace: createTracer(options.trace),
     explainsNoInterface: (options as DiscoverCallerOptions).explainsNoInterface === true,
+    watch,
   });
+}
+
+/**
+ * Watches the servers that are there until closed (docs/presence.md): a discovery first, then
+ * announcements, goodbyes, refresh queries and polls keep the view true.
+ *
+ * @throws {InvalidOptionError} synchronously, for invalid options or environment variables.
+ * @example
+ * const watcher = watch({ service: 'orders' });
+ * watcher.on('up', (server) => console.log('up', server.url));
+ * watcher.on('down', (server, reason) => console.log('down', server.url, reason));
+ */
+export function watch(options: WatchOptions = {}): Watcher {
+  const controller = new AbortController();
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, controller.signal])
+    : controller.signal;
+  const engine = createEngine({ ...options, signal }, options);
+  return new Watcher(engine, controller);
 }

@@ -1,12 +1,14 @@
 /**
  * The client engine: one discovery run. It owns the sockets (channels), the send schedule, the
  * table of servers found, and the deadline; `discover()`, `discoverOne()` and
- * `discoverStream()` are views of it (src/client/discover.ts).
+ * `discoverStream()` are views of it (src/client/discover.ts). Watching (`watch()`,
+ * src/client/watch.ts) is the same run kept going: no deadline, and the table kept true with
+ * announcements, refresh queries and polls (docs/presence.md).
  *
  * States: `opening` (resolving targets, binding sockets), `running` (sending rounds, taking
  * replies), `ended` (sockets closed, timers cleared; `end` traced once with the reason).
  */
-import type { RemoteInfo } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Clock } from '../clock.js';
 import { type Logger, logSafely } from '../logger.js';
 import {
@@ -19,14 +21,30 @@ import { parseIPv4 } from '../network/ipv4.js';
 import { classifyIPv6, formatIPv6, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
 import { IPV4_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
+import { ipv6Links, selectIPv6Links } from '../network/select6.js';
 import { closeSocket, type SocketFactory } from '../network/socket.js';
+import { knownId } from '../protocol/extended.js';
 import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
 import { normalizeServerAddress } from './addresses.js';
-import { type Channel, nothingToSend, openChannels, usesIPv6 } from './channels.js';
+import { openAnnounceListeners } from './announce-listener.js';
+import {
+  type Channel,
+  type ChannelContext,
+  nothingToSend,
+  openChannels,
+  usesIPv4,
+  usesIPv6,
+} from './channels.js';
 import type { DiscoverSettings } from './options.js';
-import type { ClientProtocol } from './protocol.js';
+import { PresenceTable, type PresenceTiming } from './presence.js';
+import type {
+  BelievedAnnouncement,
+  BelievedReply,
+  ClientProtocol,
+  PresenceQuery,
+} from './protocol.js';
 import { retrySchedule } from './schedule.js';
-import type { Server } from './server.js';
+import type { DownReason, Server, WatchEvent } from './server.js';
 import { ServerTable, type Sighting } from './table.js';
 import type { EndReason, ReplyOutcome, TraceFields } from './trace.js';
 
@@ -37,6 +55,19 @@ const MAX_LOOKUPS = 32;
 const MAX_CACHED_ROUTES = 256;
 /** A route lookup is given up after this long. */
 const LOOKUP_TIMEOUT_MS = 1000;
+
+/** How a watching run keeps its table true (docs/presence.md). */
+export interface WatchSettings {
+  /** The port announcements arrive on. */
+  readonly announcePort: number;
+  readonly timing: PresenceTiming;
+  /** Milliseconds between reads of the interface list; 0: never. */
+  readonly interfacePollInterval: number;
+}
+
+/** A goodbye without a signature waits for a check: tries 150 ms apart before `down`. */
+const GOODBYE_CHECKS = 2;
+const GOODBYE_CHECK_MS = 150;
 
 /** What the engine takes from outside: all injectable. */
 export interface EngineDependencies {
@@ -49,6 +80,8 @@ export interface EngineDependencies {
   readonly trace: (fields: TraceFields) => void;
   /** The caller explains a run with no usable interface itself: the warning is debug then. */
   readonly explainsNoInterface: boolean;
+  /** Set: the run watches (no deadline) instead of asking once. */
+  readonly watch?: WatchSettings | undefined;
 }
 
 /** The engine's lifecycle. */
@@ -64,11 +97,20 @@ export class DiscoveryEngine {
   #interfaces6: readonly IPv6InterfaceAddress[] = [];
   #state: EngineState = 'opening';
   #channels: Channel[] = [];
-  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #timers = new Set<NodeJS.Timeout>();
   /** Every logical server heard. */
   #table: ServerTable;
-  /** New servers not yet taken by the consumer. */
-  readonly #queue: Server[] = [];
+  /** Events not yet taken by the consumer: only `up` when asking once. */
+  readonly #queue: WatchEvent[] = [];
+  /** Watching: leases, refreshes and polls per server id. */
+  readonly #presence: PresenceTable;
+  /** Watching: the sockets on the announcement port. */
+  #listeners: Socket[] = [];
+  #presenceTimer: NodeJS.Timeout | undefined;
+  #interfaceTimer: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  /** Watching: unsigned goodbyes being checked, by server id: checks left. */
+  readonly #goodbyes = new Map<number, number>();
   /** Replies waiting for a route lookup to learn their interface before being filed. */
   readonly #lookups = new Set<Promise<void>>();
   /** Route lookups by source address, so that retries and floods ask once. */
@@ -88,6 +130,7 @@ export class DiscoveryEngine {
     this.#protocol = protocol;
     this.#deps = deps;
     this.#table = new ServerTable({ ipv4: [], ipv6: [] }, settings);
+    this.#presence = new PresenceTable(deps.watch?.timing);
   }
 
   /** Every server heard so far, each once with all its addresses, in the order first heard. */
@@ -100,13 +143,21 @@ export class DiscoveryEngine {
    * `maxResults` or an abort. Returning early (or throwing into it) ends the run at once.
    */
   async *results(): AsyncGenerator<Server, void> {
-    const { signal } = this.#deps;
+    for await (const event of this.events()) if (event.type === 'up') yield event.server;
+  }
+
+  /**
+   * Runs and yields every event: asking once, an `up` per server until the deadline; watching,
+   * `up`, `update` and `down` until an abort or until the consumer returns.
+   */
+  async *events(): AsyncGenerator<WatchEvent, void> {
+    const { signal, watch } = this.#deps;
     signal?.throwIfAborted();
     this.#interfaces = this.#deps.interfaceProvider();
     this.#interfaces6 = needsIPv6List(this.#settings) ? this.#deps.interfaceProvider6() : [];
     const local = { ipv4: this.#interfaces, ipv6: this.#interfaces6 };
     this.#table = new ServerTable(local, this.#settings);
-    this.#timers.push(setTimeout(() => this.#end('deadline'), this.#settings.timeout));
+    if (!watch) this.#later(this.#settings.timeout, () => this.#end('deadline'));
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     try {
       await this.#open();
@@ -140,15 +191,7 @@ export class DiscoveryEngine {
   /** Opens the channels and starts the send schedule. Host-name lookups cannot be cancelled:
    * the run stops waiting for them at the deadline or on abort and closes what opens late. */
   async #open(): Promise<void> {
-    const opening = openChannels({
-      settings: this.#settings,
-      interfaces: this.#interfaces,
-      interfaces6: this.#interfaces6,
-      logger: this.#deps.logger,
-      socketFactory: this.#deps.socketFactory,
-      trace: this.#deps.trace,
-      onReply: (channel, message, remote) => this.#onReply(channel, message, remote),
-    });
+    const opening = openChannels(this.#channelContext());
     const opened = await Promise.race([opening, this.#ended]);
     if (opened === undefined) {
       opening.then(
@@ -173,8 +216,21 @@ export class DiscoveryEngine {
     // The first round goes out now: even setTimeout(0) would cost a millisecond.
     for (const at of retrySchedule(this.#settings.retries, this.#settings.timeout)) {
       if (at === 0) this.#sendRound();
-      else this.#timers.push(setTimeout(() => this.#sendRound(), at));
+      else this.#later(at, () => this.#sendRound());
     }
+    if (this.#deps.watch) await this.#startWatching(this.#deps.watch);
+  }
+
+  #channelContext(): ChannelContext {
+    return {
+      settings: this.#settings,
+      interfaces: this.#interfaces,
+      interfaces6: this.#interfaces6,
+      logger: this.#deps.logger,
+      socketFactory: this.#deps.socketFactory,
+      trace: this.#deps.trace,
+      onReply: (channel, message, remote) => this.#onReply(channel, message, remote),
+    };
   }
 
   /** Ends the run: closes every socket and clears every timer, once. Closing happens as soon
@@ -185,7 +241,11 @@ export class DiscoveryEngine {
     this.#deps.trace({ type: 'end', reason, found: this.#table.size });
     this.#state = 'ended';
     for (const timer of this.#timers) clearTimeout(timer);
+    clearTimeout(this.#presenceTimer);
+    clearInterval(this.#interfaceTimer);
+    clearInterval(this.#sweepTimer);
     for (const channel of this.#channels) void closeSocket(channel.socket);
+    for (const socket of this.#listeners) void closeSocket(socket);
     this.#markEnded();
     this.#wake();
   }
@@ -199,7 +259,11 @@ export class DiscoveryEngine {
     }
   }
 
-  #send(round: number): void {
+  /**
+   * Sends one round. `presence`: a watcher's refresh query instead, to every destination of
+   * every channel, as the extended request (`identify`) where the run may send it.
+   */
+  #send(round: number, presence?: PresenceQuery): void {
     const { port } = this.#settings;
     const now = this.#deps.clock.now();
     for (const channel of this.#channels) {
@@ -207,10 +271,15 @@ export class DiscoveryEngine {
       channel.lastSend = performance.now();
       // One request per kind per channel and round (a fresh nonce or token each).
       const requests = new Map<boolean, Buffer>();
-      for (const { to, identify } of channel.destinations) {
+      const sent = new Set<string>();
+      for (const destination of channel.destinations) {
+        const identify = presence ? this.#settings.identify : destination.identify;
+        const { to } = destination;
+        if (sent.has(`${to} ${identify}`)) continue;
+        sent.add(`${to} ${identify}`);
         let request = requests.get(identify);
         if (!request) {
-          request = this.#protocol.request(now, identify);
+          request = this.#protocol.request(now, identify, identify ? presence : undefined);
           requests.set(identify, request);
         }
         const bytes = request.length;
@@ -248,25 +317,45 @@ export class DiscoveryEngine {
   }
 
   #handleReply(channel: Channel, message: Buffer, remote: RemoteInfo) {
-    const { logger, trace } = this.#deps;
-    const traced = (outcome: ReplyOutcome, claims?: string) =>
-      trace({
+    const traced = this.#tracer(channel.label, message, remote);
+    if (this.#state === 'ended') return traced('too-late');
+    const reply = this.#protocol.parse(message, this.#deps.clock.now());
+    if ('drop' in reply) {
+      this.#deps.logger.debug(
+        `Ignored a reply from ${remote.address}:${remote.port}: ${reply.drop}`,
+      );
+      traced(reply.drop);
+      if (reply.skewMs !== undefined) this.#reportStale(channel.label, remote, reply.skewMs);
+      return;
+    }
+    this.#believe(reply, remote, channel, traced);
+  }
+
+  /** Reports what became of one datagram, on the trace. */
+  #tracer(label: string, message: Buffer, remote: RemoteInfo) {
+    return (outcome: ReplyOutcome, claims?: string) =>
+      this.#deps.trace({
         type: 'reply',
-        channel: channel.label,
+        channel: label,
         from: remote.address,
         fromPort: remote.port,
         bytes: message.length,
         outcome,
         claims,
       });
-    if (this.#state === 'ended') return traced('too-late');
-    const reply = this.#protocol.parse(message, this.#deps.clock.now());
-    if ('drop' in reply) {
-      logger.debug(`Ignored a reply from ${remote.address}:${remote.port}: ${reply.drop}`);
-      traced(reply.drop);
-      if (reply.skewMs !== undefined) this.#reportStale(channel.label, remote, reply.skewMs);
-      return;
-    }
+  }
+
+  /**
+   * Files a believed reply or announcement (`channel` undefined: it came to the announcement
+   * port), once its claimed address is checked against its source and its interface is known.
+   */
+  #believe(
+    reply: BelievedReply,
+    remote: RemoteInfo,
+    channel: Channel | undefined,
+    traced: (outcome: ReplyOutcome, claims?: string) => void,
+  ) {
+    const { logger } = this.#deps;
     const key =
       reply.family === 'IPv6' ? `[${reply.ip}]:${reply.port}` : `${reply.ip}:${reply.port}`;
     const source = bareAddress(remote.address);
@@ -277,8 +366,10 @@ export class DiscoveryEngine {
       log.call(logger, `Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
       return traced('foreign', key);
     }
-    const rtt = Math.round((performance.now() - (reply.sentAt ?? channel.lastSend)) * 100) / 100;
-    const zone = remote.address.split('%')[1] ?? channel.link?.name;
+    const sentAt = reply.sentAt ?? channel?.lastSend;
+    const rtt =
+      sentAt === undefined ? undefined : Math.round((performance.now() - sentAt) * 100) / 100;
+    const zone = remote.address.split('%')[1] ?? channel?.link?.name;
     const linkLocal = reply.family === 'IPv6' && isLinkLocal6(reply.ip);
     if (linkLocal && zone === undefined) return traced('malformed', key); // cannot be reached
     const claimed = normalizeServerAddress(linkLocal ? `${reply.ip}%${zone}` : reply.ip);
@@ -296,12 +387,12 @@ export class DiscoveryEngine {
     });
     const known = this.#interfaceOf(channel, remote.address, zone);
     if (known !== undefined || this.#lookups.size >= MAX_LOOKUPS) {
-      this.#file(sighting(known), key, traced); // past the cap, without its interface
+      this.#file(sighting(known), key, traced, reply.lease); // past the cap, without its interface
       return;
     }
     // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
     const lookup = this.#routeInterface(remote.address, source.includes(':'))
-      .then((name) => this.#file(sighting(name), key, traced))
+      .then((name) => this.#file(sighting(name), key, traced, reply.lease))
       .catch((error: unknown) => this.#unexpected('filing a reply', error))
       .finally(() => {
         this.#lookups.delete(lookup);
@@ -314,17 +405,265 @@ export class DiscoveryEngine {
    * Files a believed reply in the table; a new server goes to the consumer. Past `maxResults`
    * (a reply whose route lookup ended after the run did) it may only join a known server.
    */
-  #file(sighting: Sighting, key: string, traced: (outcome: ReplyOutcome, claims?: string) => void) {
+  #file(
+    sighting: Sighting,
+    key: string,
+    traced: (outcome: ReplyOutcome, claims?: string) => void,
+    lease: number | undefined,
+  ) {
+    const watching = this.#deps.watch !== undefined;
+    if (watching && this.#state === 'ended') return traced('too-late', key);
     const full = this.#table.size >= this.#settings.maxResults;
     const filed = this.#table.add(sighting, !full);
     if (filed.outcome === 'refused') return traced('too-late', key);
+    if (watching) {
+      const fresh = !this.#presence.has(String(filed.id));
+      this.#presence.heard(String(filed.id), lease, performance.now());
+      this.#goodbyes.delete(filed.id); // it answered the check: no goodbye
+      if (fresh) this.#tick();
+    }
     if (filed.outcome !== 'new') {
-      return traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
+      traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
+      if (watching && filed.outcome !== 'duplicate') {
+        this.#emit({ type: 'update', server: filed.server() });
+      }
+      return;
     }
     traced('accepted', key);
-    this.#queue.push(filed.server());
-    if (this.#table.size >= this.#settings.maxResults) this.#end('max-results');
+    this.#emit({ type: 'up', server: filed.server() });
+    if (!watching && this.#table.size >= this.#settings.maxResults) this.#end('max-results');
+  }
+
+  #emit(event: WatchEvent): void {
+    this.#queue.push(event);
     this.#wake();
+  }
+
+  /** Runs `fn` after `ms`, unless the run ends first. */
+  #later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  // ---- Watching (docs/presence.md) ----
+
+  /** Opens the announcement sockets, and starts the presence schedule and interface polls. */
+  async #startWatching(watch: WatchSettings): Promise<void> {
+    await this.#listen(watch);
+    if (watch.interfacePollInterval > 0) {
+      this.#interfaceTimer = setInterval(
+        () => void this.#checkInterfaces().catch((e) => this.#unexpected('reading interfaces', e)),
+        watch.interfacePollInterval,
+      );
+    }
+    // Servers that announce nothing to this host (beyond a router) are asked now and then.
+    this.#sweepTimer = setInterval(
+      () => this.#guarded('sending', () => this.#sendPresence(performance.now())),
+      watch.timing.pollInterval * 6,
+    );
+    this.#tick();
+  }
+
+  async #listen(watch: WatchSettings): Promise<void> {
+    const settings = this.#settings;
+    if (!settings.broadcast || !settings.identify) return;
+    const links6 = usesIPv6(settings)
+      ? selectIPv6Links(
+          ipv6Links(this.#interfaces6),
+          settings.includeLinks,
+          settings.excludeLinks,
+          this.#interfaces,
+        )
+          .selected.filter((link) => !link.loopback)
+          .map((link) => link.name)
+      : [];
+    const opened = await openAnnounceListeners(
+      { port: watch.announcePort, ipv4: usesIPv4(settings), links6 },
+      {
+        socketFactory: this.#deps.socketFactory,
+        logger: this.#deps.logger,
+        onMessage: (message, remote) =>
+          this.#guarded('handling an announcement', () => this.#onAnnouncement(message, remote)),
+      },
+    );
+    if (this.#state === 'ended') {
+      for (const socket of opened) void closeSocket(socket);
+      return;
+    }
+    this.#listeners = opened;
+  }
+
+  /** Socket events and timers call user code: nothing they throw may escape. */
+  #guarded(doing: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.#unexpected(doing, error);
+    }
+  }
+
+  /** Acts on what is due (expiries, a refresh query, polls) and sets the timer for the next. */
+  #tick(): void {
+    clearTimeout(this.#presenceTimer);
+    if (this.#state !== 'running') return;
+    this.#guarded('keeping presence', () => {
+      const now = performance.now();
+      let due = this.#presence.due(now);
+      for (const key of due.expired) this.#down(Number(key), 'expired');
+      if (due.refresh || due.poll) {
+        if (due.refresh) {
+          this.#presence.refreshed(now);
+          this.#sendPresence(now);
+        }
+        if (due.poll) {
+          this.#presence.polled(now);
+          this.#poll();
+        }
+        due = this.#presence.due(now);
+        for (const key of due.expired) this.#down(Number(key), 'expired');
+      }
+      if (due.next !== undefined) {
+        this.#presenceTimer = setTimeout(() => this.#tick(), Math.max(due.next - now, 5));
+      }
+    });
+  }
+
+  /** A refresh query on every channel: the servers known well stay silent. */
+  #sendPresence(now: number): void {
+    const known: Buffer[] = [];
+    for (const key of this.#presence.known(now)) {
+      const instanceId = this.#table.get(Number(key))?.metadata?.instanceId;
+      if (instanceId !== undefined) known.push(knownId(instanceId));
+    }
+    const port = this.#listeners.length > 0 ? this.#deps.watch?.announcePort : undefined;
+    this.#send(++this.#round, { known, ...(port === undefined ? {} : { port }) });
+  }
+
+  /** Asks each server without a lease (an original server) directly, as it was first asked. */
+  #poll(): void {
+    const now = this.#deps.clock.now();
+    for (const { id, server } of this.#table.entries()) {
+      if (!this.#presence.has(String(id)) || server.metadata?.instanceId !== undefined) continue;
+      this.#sendTo(server, this.#protocol.request(now, false));
+    }
+  }
+
+  /** Sends `request` to `server` directly, from the channel it was heard on if there is one. */
+  #sendTo(server: Server, request: Buffer): void {
+    const usable = this.#channels.filter((c) => !c.failed && c.family === server.family);
+    const channel = usable.find((c) => c.label === server.interface) ?? usable[0];
+    channel?.socket.send(request, this.#settings.port, server.ip, (error) => {
+      if (error) this.#log('debug', `Asking ${server.ip} failed: ${error.message}`);
+    });
+  }
+
+  #onAnnouncement(message: Buffer, remote: RemoteInfo) {
+    const traced = this.#tracer('announcements', message, remote);
+    if (this.#state !== 'running') return traced('too-late');
+    const announcement = this.#protocol.parseAnnouncement(message, this.#deps.clock.now());
+    if ('drop' in announcement) return traced(announcement.drop);
+    if (!this.#onSelectedInterface(remote.address)) return;
+    if (announcement.lease === 0) return this.#goodbye(announcement, remote);
+    this.#believe(announcement, remote, undefined, traced);
+  }
+
+  /** An IPv4 announcement from a subnet of an interface the run does not use is not for it. */
+  #onSelectedInterface(source: string): boolean {
+    const ip = parseIPv4(source);
+    if (ip === undefined) return true; // IPv6: the group is joined on selected links only
+    const iface = interfaceFor(ip, this.#interfaces);
+    if (!iface) return true;
+    return this.#channels.some((c) => c.iface?.name === iface.name);
+  }
+
+  /**
+   * A goodbye. Signed with the key: `down` at once. Unsigned: only from the server's own
+   * address, and only once a check (two direct requests, 150 ms apart) goes unanswered.
+   */
+  #goodbye(announcement: BelievedAnnouncement, remote: RemoteInfo): void {
+    const instanceId = announcement.metadata?.instanceId;
+    const id = instanceId === undefined ? undefined : this.#table.idOf(instanceId);
+    const server = id === undefined ? undefined : this.#table.get(id);
+    if (id === undefined || !server) return;
+    if (announcement.signed) {
+      this.#down(id, 'goodbye');
+      return;
+    }
+    const source = bareAddress(remote.address);
+    if (!server.addresses.some((a) => bareAddress(a.address) === source)) return;
+    if (this.#goodbyes.has(id)) return;
+    this.#goodbyes.set(id, GOODBYE_CHECKS);
+    this.#checkGoodbye(id);
+  }
+
+  #checkGoodbye(id: number): void {
+    const left = this.#goodbyes.get(id);
+    if (left === undefined || this.#state !== 'running') return; // heard meanwhile
+    const server = this.#table.get(id);
+    if (!server || left === 0) {
+      this.#down(id, 'goodbye');
+      return;
+    }
+    this.#goodbyes.set(id, left - 1);
+    this.#sendTo(server, this.#protocol.request(this.#deps.clock.now(), true));
+    this.#later(GOODBYE_CHECK_MS, () =>
+      this.#guarded('checking a goodbye', () => this.#checkGoodbye(id)),
+    );
+  }
+
+  /** Removes server `id` and reports it `down`. */
+  #down(id: number, reason: DownReason): void {
+    this.#presence.forget(String(id));
+    this.#goodbyes.delete(id);
+    const server = this.#table.remove(id);
+    if (server) this.#emit({ type: 'down', server, reason });
+  }
+
+  /**
+   * Reads the interface list; when it changed, servers seen only through interfaces that went
+   * away are `down` (`interface-lost`), and the channels and announcement sockets are opened
+   * anew, with a refresh query on them at once (new interfaces are asked at once).
+   */
+  async #checkInterfaces(): Promise<void> {
+    if (this.#state !== 'running') return;
+    const interfaces = this.#deps.interfaceProvider();
+    const interfaces6 = needsIPv6List(this.#settings) ? this.#deps.interfaceProvider6() : [];
+    const signature = (list: readonly { name: string; address: string }[]) =>
+      list
+        .map((i) => `${i.name} ${i.address}`)
+        .sort()
+        .join(',');
+    if (
+      signature(interfaces) === signature(this.#interfaces) &&
+      signature(interfaces6) === signature(this.#interfaces6)
+    ) {
+      return;
+    }
+    this.#interfaces = interfaces;
+    this.#interfaces6 = interfaces6;
+    const names = new Set([...interfaces, ...interfaces6].map((i) => i.name));
+    for (const { id, server } of this.#table.entries()) {
+      const seen = server.addresses.map((a) => a.interface);
+      if (seen.length > 0 && seen.every((name) => name !== undefined && !names.has(name))) {
+        this.#down(id, 'interface-lost');
+      }
+    }
+    const channels = await openChannels(this.#channelContext());
+    const listeners = this.#listeners;
+    if (this.#state !== 'running') {
+      for (const channel of channels) void closeSocket(channel.socket);
+      return;
+    }
+    const old = this.#channels;
+    this.#channels = channels;
+    for (const channel of old) void closeSocket(channel.socket);
+    this.#listeners = [];
+    for (const socket of listeners) void closeSocket(socket);
+    if (this.#deps.watch) await this.#listen(this.#deps.watch);
+    this.#sendPresence(performance.now());
   }
 
   /**
@@ -351,8 +690,12 @@ export class DiscoveryEngine {
    * The local interface a reply came in on, when known without asking the route: the channel's
    * own, the zone of a link-local source, or the interface whose prefix holds the source.
    */
-  #interfaceOf(channel: Channel, source: string, zone: string | undefined): string | undefined {
-    const own = channel.iface?.name ?? channel.link?.name;
+  #interfaceOf(
+    channel: Channel | undefined,
+    source: string,
+    zone: string | undefined,
+  ): string | undefined {
+    const own = channel?.iface?.name ?? channel?.link?.name;
     if (own !== undefined) return own;
     if (zone !== undefined) return zone;
     const ipv4 = parseIPv4(source);

@@ -31,8 +31,10 @@ export type ReplyDropReason =
   | 'unsolicited'
   /** Outside the replay window (Fernet). */
   | 'stale'
-  /** The very same Fernet token was already believed. */
-  | 'replay';
+  /** The very same Fernet token (or signed announcement) was already believed. */
+  | 'replay'
+  /** An announcement of a service other than the one asked for. */
+  | 'other-service';
 
 /** A reply that was not believed, and why; for `stale`, by how much the server's clock is off. */
 export interface DroppedReply {
@@ -47,6 +49,7 @@ const DROPPED: Readonly<Record<ReplyDropReason, DroppedReply>> = {
   unsolicited: { drop: 'unsolicited' },
   stale: { drop: 'stale' },
   replay: { drop: 'replay' },
+  'other-service': { drop: 'other-service' },
 };
 
 /** A reply that was believed. */
@@ -60,7 +63,29 @@ export interface BelievedReply {
   /** When the request it answers was sent (`performance.now()`), if known. */
   readonly sentAt: number | undefined;
   readonly metadata: extended.ServerMetadata | undefined;
+  /** Milliseconds the server may be believed (extended answers of announcing servers). */
+  readonly lease: number | undefined;
 }
+
+/** A believed announcement: a server that is there (lease > 0) or leaving (lease 0). */
+export interface BelievedAnnouncement extends BelievedReply {
+  readonly lease: number;
+  /** Signed with the key: a goodbye is believed at once. */
+  readonly signed: boolean;
+}
+
+/** What a watcher's refresh query carries (docs/presence.md). */
+export interface PresenceQuery {
+  /** The port the watcher hears announcements on; none: it asks for unicast answers. */
+  readonly port?: number;
+  /** Known-answer ids of servers that should stay silent. */
+  readonly known: readonly Buffer[];
+}
+
+/** How long a nonce is remembered: answers to older requests are `unsolicited`. */
+const NONCE_LIFETIME_MS = 30_000;
+/** Nonces remembered at most (a watcher sends for hours). */
+const MAX_NONCES = 4096;
 
 export class ClientProtocol {
   readonly #settings: DiscoverSettings;
@@ -89,16 +114,69 @@ export class ClientProtocol {
    *   IPv6, which only beckon responders answer, so that one server heard on several paths is
    *   reported once.
    */
-  request(now: number, identify = false): Buffer {
+  request(now: number, identify = false, presence?: PresenceQuery): Buffer {
     const { fernetKey, authKey } = this.#secrets; // a Fernet key exactly in fernet mode
     if (fernetKey) return encryptFernet(fernetKey, this.#plainRequest, now / 1000, randomBytes(16));
     if (this.#settings.mode === 'plain' && !identify) return this.#plainRequest;
     const nonce = randomBytes(extended.NONCE_SIZE);
-    this.#nonces.set(nonce.toString('hex'), performance.now());
+    this.#remember(nonce.toString('hex'));
     return extended.encodeRequest(
-      { nonce, timestamp: now, service: this.#settings.service },
+      {
+        nonce,
+        timestamp: now,
+        service: this.#settings.service,
+        known: presence?.known,
+        presencePort: presence?.port,
+      },
       authKey,
     );
+  }
+
+  /** Remembers a nonce; in a long run, forgets those too old to be answered. */
+  #remember(nonce: string): void {
+    const at = performance.now();
+    if (this.#nonces.size >= MAX_NONCES) {
+      for (const [old, sent] of this.#nonces) {
+        if (at - sent < NONCE_LIFETIME_MS && this.#nonces.size < MAX_NONCES) break;
+        this.#nonces.delete(old); // oldest first: a Map keeps insertion order
+      }
+    }
+    this.#nonces.set(nonce, at);
+  }
+
+  /**
+   * Believes an announcement (docs/presence.md), or says why not. With a key it must be signed
+   * with it, fresh and not seen before; without, unsigned. Never throws.
+   */
+  parseAnnouncement(datagram: Buffer, now: number): BelievedAnnouncement | DroppedReply {
+    const announcement = extended.decodeAnnouncement(datagram);
+    if (!announcement) return DROPPED.malformed;
+    const { authKey } = this.#secrets;
+    if (authKey) {
+      if (!(announcement.authenticated && extended.verifyTag(announcement, [authKey]))) {
+        return DROPPED.unauthenticated;
+      }
+      const id = `n${announcement.nonce.toString('hex')}`;
+      const verdict = this.#guard.check(id, announcement.timestamp, now);
+      if (verdict === 'stale') return { drop: 'stale', skewMs: announcement.timestamp - now };
+      if (verdict !== 'fresh') return DROPPED.replay;
+    } else if (announcement.authenticated) {
+      return DROPPED.unauthenticated;
+    }
+    const { service } = this.#settings;
+    if (service !== undefined && announcement.metadata.service !== service) {
+      return DROPPED['other-service'];
+    }
+    return {
+      ip: announcement.address,
+      family: parseIPv4(announcement.address) === undefined ? 'IPv6' : 'IPv4',
+      port: announcement.port ?? DEFAULT_HTTP_PORT,
+      raw: datagram.toString('base64'),
+      sentAt: undefined,
+      metadata: announcement.metadata,
+      lease: announcement.lease,
+      signed: authKey !== undefined,
+    };
   }
 
   /** Believes `datagram`, or says why not (with the skew, when stale). Never throws. */
@@ -124,7 +202,15 @@ export class ClientProtocol {
     const reply = parsePlainReply(bytes, this.#prefix);
     if (!reply) return DROPPED.malformed;
     const { ip, port } = reply;
-    return { ip, family: 'IPv4', port, raw, sentAt: undefined, metadata: undefined };
+    return {
+      ip,
+      family: 'IPv4',
+      port,
+      raw,
+      sentAt: undefined,
+      metadata: undefined,
+      lease: undefined,
+    };
   }
 
   #parseExtended(
@@ -147,6 +233,7 @@ export class ClientProtocol {
       raw: datagram.toString('base64'),
       sentAt,
       metadata: answer.metadata,
+      lease: answer.lease,
     };
   }
 }

@@ -53,3 +53,16 @@ export interface Server {
   /** What the server says about itself; extended answers only. */
   readonly metadata: ServerMetadata | undefined;
 }
+
+/**
+ * Why a watched server went `down` (docs/presence.md): it said goodbye; its lease ran out (or,
+ * without a lease, it missed its polls); the only interface it was seen through went away; or
+ * (`verify`) its advertised URL stopped accepting connections.
+ */
+export type DownReason = 'goodbye' | 'expired' | 'interface-lost' | 'unreachable';
+
+/** What a watcher reports: a server came, changed (an address, its metadata), or went. */
+export type WatchEvent =
+  | { readonly type: 'up'; readonly server: Server }
+  | { readonly type: 'update'; readonly server: Server }
+  | { readonly type: 'down'; readonly server: Server; readonly reason: DownReason };

@@ -29,12 +29,17 @@ export interface Sighting {
  * nothing new (an address already known; or one beyond {@link MAX_ADDRESSES_PER_SERVER}), or
  * nothing at all (a new server when new ones are not taken).
  */
-export type AddOutcome = 'new' | 'new-address' | 'duplicate' | 'refused';
+export type AddOutcome = 'new' | 'new-address' | 'changed' | 'duplicate' | 'refused';
 
 /** What {@link ServerTable.add} returns: the outcome and, when filed, the server as it stands. */
 export type Filed =
   | { readonly outcome: 'refused' }
-  | { readonly outcome: Exclude<AddOutcome, 'refused'>; readonly server: () => Server };
+  | {
+      readonly outcome: Exclude<AddOutcome, 'refused'>;
+      /** The server's id in this table: stable while it is there (a merge keeps the older). */
+      readonly id: number;
+      readonly server: () => Server;
+    };
 
 /** Addresses kept per server: a real host has a handful; a forger must not grow the table. */
 export const MAX_ADDRESSES_PER_SERVER = 16;
@@ -103,6 +108,16 @@ export class ServerTable {
       outcome = 'new';
     }
     keepFastest(entry, sighting);
+    if (
+      outcome === 'duplicate' &&
+      sighting.metadata !== undefined &&
+      (entry.metadata === undefined || entry.metadata.instanceId === instance) &&
+      JSON.stringify(entry.metadata) !== JSON.stringify(sighting.metadata)
+    ) {
+      // It now says who it is (a plain reply came first), or changed its name or version.
+      entry.metadata = sighting.metadata;
+      outcome = 'changed';
+    }
     entry.metadata ??= sighting.metadata;
     if (instance !== undefined && entry.metadata?.instanceId === instance) {
       this.#byInstance.set(instance, entry);
@@ -112,7 +127,36 @@ export class ServerTable {
       this.#byEndpoint.set(endpoint, entry);
     }
     const filed = entry;
-    return { outcome, server: () => this.#snapshot(filed) };
+    return { outcome, id: filed.order, server: () => this.#snapshot(filed) };
+  }
+
+  /** The server with `id`, as it stands, or undefined when it is not (or no longer) here. */
+  get(id: number): Server | undefined {
+    const entry = this.#entries.find((e) => e.order === id);
+    return entry && this.#snapshot(entry);
+  }
+
+  /** The id of the server with `instanceId`, if it is here. */
+  idOf(instanceId: string): number | undefined {
+    return this.#byInstance.get(instanceId)?.order;
+  }
+
+  /** Every server with its id, in the order first heard. */
+  entries(): { id: number; server: Server }[] {
+    return this.#entries.map((entry) => ({ id: entry.order, server: this.#snapshot(entry) }));
+  }
+
+  /** Removes the server with `id` (a watcher saw it go); returns it as it last stood. */
+  remove(id: number): Server | undefined {
+    const index = this.#entries.findIndex((e) => e.order === id);
+    const entry = this.#entries[index];
+    if (!entry) return undefined;
+    const server = this.#snapshot(entry);
+    this.#entries.splice(index, 1);
+    for (const map of [this.#byInstance, this.#byEndpoint]) {
+      for (const [key, value] of map) if (value === entry) map.delete(key);
+    }
+    return server;
   }
 
   #outcomeFor(entry: Entry, sighting: Sighting): Exclude<AddOutcome, 'refused'> {

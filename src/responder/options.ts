@@ -90,7 +90,8 @@ export interface ResponderOptions {
   /**
    * Join beckon's multicast groups (`239.255.98.107` on the IPv4 socket, `ff12::6265:636b` on
    * the IPv6 one) on every interface, so that requests sent to them are answered. Off: broadcast
-   * and unicast only, and no IGMP/MLD reports from this responder. @default true
+   * and unicast only, no IGMP/MLD reports from this responder, and announcements on loopback
+   * only. Env `DISCOVERY_JOIN_GROUPS`. @default true
    */
   joinGroups?: boolean;
   /**
@@ -421,7 +422,10 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
     bindAddress,
     family,
     interfacePollInterval,
-    joinGroups: checkBoolean('joinGroups', options.joinGroups ?? true),
+    joinGroups: checkBoolean(
+      'joinGroups',
+      options.joinGroups ?? envBoolean(env, 'DISCOVERY_JOIN_GROUPS') ?? true,
+    ),
     shareHost:
       checkBoolean('shareHost', options.shareHost ?? true) &&
       !fernetKey &&

@@ -5,12 +5,14 @@ import { LabProcess } from '../helpers/process.js';
 import { LOCAL } from '../helpers/udp.js';
 
 /**
- * The examples' environment (added to this process's): free ports, and no marker that would make
- * them think they are a test run (undefined removes a variable).
+ * The examples' environment (added to this process's): free ports, no groups (so no
+ * announcements beyond loopback: docs/presence.md), and no marker that would make them think they
+ * are a test run (undefined removes a variable).
  */
 const EXAMPLE_ENV = {
   PORT: '0',
   DISCOVERY_PORT: '0',
+  DISCOVERY_JOIN_GROUPS: 'false',
   NODE_TEST_CONTEXT: undefined,
   NODE_ENV: undefined,
 };

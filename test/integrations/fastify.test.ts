@@ -40,7 +40,7 @@ describe('beckon/fastify', () => {
     it(`on ${host}: an IPv6 extended request to ::1 gets the port and address6 ::1`, async (t) => {
       const app = Fastify();
       app.get('/', async () => 'fastify6');
-      await app.register(beckon, { enabled: true, port: 0, env: {} });
+      await app.register(beckon, { enabled: true, port: 0, env: {}, joinGroups: false });
       t.after(() => app.server.listening && app.close());
       await app.listen({ port: 0, host });
       const port = (app.server.address() as AddressInfo).port;

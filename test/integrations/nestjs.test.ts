@@ -70,7 +70,7 @@ describe('beckon/nestjs', () => {
     const app = await NestFactory.create(
       appModule([
         BeckonModule.forRootAsync({
-          useFactory: async () => ({ enabled: true, port: 0, env: {} }),
+          useFactory: async () => ({ enabled: true, port: 0, env: {}, joinGroups: false }),
         }),
       ]),
       { logger: false },
@@ -85,7 +85,7 @@ describe('beckon/nestjs', () => {
   for (const host of ['::', '::1'] as const) {
     it(`on ${host}: an IPv6 extended request to ::1 gets the port and address6 ::1`, async (t) => {
       const app = await NestFactory.create(
-        appModule([BeckonModule.forRoot({ enabled: true, port: 0, env: {} })]),
+        appModule([BeckonModule.forRoot({ enabled: true, port: 0, env: {}, joinGroups: false })]),
         { logger: false },
       );
       t.after(() => app.getHttpServer().listening && app.close());
