@@ -9,7 +9,12 @@ export {
   type TraceEvent,
   type TraceFields,
 } from './client/trace.js';
-export type { Watcher, WatcherEvents, WatchOptions } from './client/watch.js';
+export type {
+  WatchedServer,
+  Watcher,
+  WatcherEvents,
+  WatchOptions,
+} from './client/watch.js';
 export type { Clock } from './clock.js';
 export {
   type DoctorOptions,

@@ -9,6 +9,7 @@ const help = `beckon: find your servers on the local network, with zero configur
 Usage:
   beckon serve [options]      answer discovery requests (a standalone responder)
   beckon discover [options]   find responders on every network interface
+  beckon watch [options]      watch servers come and go, live (announcements, leases, goodbyes)
   beckon doctor [options]     explain why discovery finds nothing here, and how to fix it
   beckon keygen               print a new key for --secret-key or --auth-key
   beckon help [command]       show help
@@ -26,6 +27,7 @@ interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   serve: () => import('./commands/serve.js'),
   discover: () => import('./commands/discover.js'),
+  watch: () => import('./commands/watch.js'),
   doctor: () => import('./commands/doctor.js'),
   keygen: () => import('./commands/keygen.js'),
 };

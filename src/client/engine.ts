@@ -139,6 +139,17 @@ export class DiscoveryEngine {
   }
 
   /**
+   * Watching: every server there, with when it was first and last heard (`performance.now()`
+   * milliseconds).
+   */
+  watched(): { server: Server; since: number; lastSeen: number }[] {
+    return this.#table.entries().map(({ id, server }) => {
+      const seen = this.#presence.seen(String(id));
+      return { server, since: seen?.since ?? 0, lastSeen: seen?.last ?? 0 };
+    });
+  }
+
+  /**
    * Runs discovery and yields each server as its first reply arrives, until the deadline,
    * `maxResults` or an abort. Returning early (or throwing into it) ends the run at once.
    */

@@ -30,6 +30,8 @@ export const DEFAULT_PRESENCE_TIMING: PresenceTiming = {
 interface Tracked {
   /** Milliseconds; undefined: polled. */
   lease: number | undefined;
+  /** When first heard (since it was last forgotten). */
+  since: number;
   heardAt: number;
   /** When its refresh starts (leased) or when it was last polled for (polled). */
   refreshFrom: number;
@@ -82,7 +84,14 @@ export class PresenceTable {
       lease === undefined
         ? (this.#lastPoll ?? now)
         : now + lease * Math.min(this.#timing.refreshAt * jitter, 0.95);
-    this.#servers.set(key, { lease, heardAt: now, refreshFrom, missed: 0 });
+    const since = this.#servers.get(key)?.since ?? now;
+    this.#servers.set(key, { lease, since, heardAt: now, refreshFrom, missed: 0 });
+  }
+
+  /** When `key` was first and last heard, if it is tracked. */
+  seen(key: string): { since: number; last: number } | undefined {
+    const server = this.#servers.get(key);
+    return server && { since: server.since, last: server.heardAt };
   }
 
   /** Stops tracking `key` (a goodbye, an interface lost, a failed check). */

@@ -26,6 +26,15 @@ export interface WatchOptions extends DiscoverOptions {
   interfacePollInterval?: number;
 }
 
+/** A row of {@link Watcher.table}. */
+export interface WatchedServer {
+  readonly server: Server;
+  /** When it was first heard (this time up). */
+  readonly since: Date;
+  /** When it was last heard: an answer, an announcement. */
+  readonly lastSeen: Date;
+}
+
 /** Events of a {@link Watcher}. */
 export interface WatcherEvents {
   up: [server: Server];
@@ -65,6 +74,16 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
   /** The servers there now, in the order first heard. */
   get servers(): Server[] {
     return this.#engine.servers();
+  }
+
+  /** The servers there now, with when each was first heard (`since`) and last heard. */
+  get table(): WatchedServer[] {
+    const offset = Date.now() - performance.now();
+    return this.#engine.watched().map(({ server, since, lastSeen }) => ({
+      server,
+      since: new Date(offset + since),
+      lastSeen: new Date(offset + lastSeen),
+    }));
   }
 
   /** Whether it was closed (or its signal aborted, or it failed). */

@@ -1,12 +1,11 @@
 import { createEngine } from '../../client/discover.js';
 import { type DiscoverCallerOptions, resolveDiscoverSettings } from '../../client/options.js';
-import type { TraceEvent } from '../../client/trace.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { listIPv6Interfaces } from '../../network/interfaces6.js';
-import { describeSkew } from '../../security/clock-skew.js';
-import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
+import { defined, parseFlags, withFlagNames } from '../args.js';
+import { ASK_FLAGS, askOptions, FLAG_OF } from '../ask-flags.js';
 import { formatTable } from '../format.js';
-import { type CliIo, cliLogger, println, showProgress, signalExitCode, UsageError } from '../io.js';
+import { type CliIo, println, showProgress, signalExitCode, UsageError } from '../io.js';
 import { checkInterfaceFlags, explainNothingFound } from '../nothing-found.js';
 import { withDocsPath } from '../package-files.js';
 
@@ -69,60 +68,12 @@ other users of this host can read command lines):
                             the first of DISCOVERY_AUTH_KEYS)
 Servers that these filters leave out stay silent; "No servers found" lists the filters in use.`;
 
-/** The flag of each library option that a flag sets, for errors about it. */
-const FLAG_OF: Record<string, string> = {
-  port: 'port',
-  timeout: 'timeout',
-  retries: 'retries',
-  receiveBufferSize: 'receive-buffer',
-  targets: 'target',
-  interfaces: 'interface',
-  exclude: 'exclude',
-  message: 'message',
-  prefix: 'prefix',
-  broadcast: 'no-broadcast',
-  family: 'ipv6',
-  acceptForeignAddresses: 'accept-foreign',
-  maxResults: 'first',
-  encryption: 'encryption',
-  secretKey: 'secret-key',
-  replayProtection: 'no-replay-protection',
-  replayWindow: 'replay-window',
-  extended: 'extended',
-  service: 'service',
-  authKey: 'auth-key',
-};
-
 /** `beckon discover`. Resolves with the exit code. */
 export async function run(args: string[], io: CliIo): Promise<number> {
   const values = parseFlags(args, {
-    port: { type: 'string', short: 'p' },
-    timeout: { type: 'string', short: 't' },
+    ...ASK_FLAGS,
     first: { type: 'boolean', short: '1' },
-    target: { type: 'string', multiple: true },
-    interface: { type: 'string', multiple: true, short: 'i' },
-    exclude: { type: 'string', multiple: true },
-    'no-broadcast': { type: 'boolean' },
-    ipv4: { type: 'boolean', short: '4' },
-    ipv6: { type: 'boolean', short: '6' },
-    retries: { type: 'string' },
-    'receive-buffer': { type: 'string' },
-    message: { type: 'string' },
-    prefix: { type: 'string' },
-    'accept-foreign': { type: 'boolean' },
-    encryption: { type: 'boolean' },
-    'secret-key': { type: 'string' },
-    'no-replay-protection': { type: 'boolean' },
-    'replay-window': { type: 'string' },
-    extended: { type: 'boolean' },
-    service: { type: 'string' },
-    'auth-key': { type: 'string' },
-    json: { type: 'boolean', short: 'j' },
     url: { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
-    verbose: { type: 'boolean', short: 'v' },
-    trace: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     println(io.stdout, withDocsPath(help));
@@ -131,41 +82,17 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (values.json && values.url) {
     throw new UsageError('--json and --url print different things: choose one.');
   }
-  const logger = cliLogger(io.stderr, values.verbose);
   const options: DiscoverCallerOptions = {
-    env: io.env,
-    logger,
+    ...askOptions(values, io),
     ...defined({
-      timeoutAsGiven: values.timeout === undefined ? undefined : `--timeout ${values.timeout}`,
       // "No servers found" explains a run without a usable interface (explainNoInterface).
       explainsNoInterface: !values.json && !values.quiet,
-      port: intFlag('port', values.port, 1, 65535),
-      timeout: durationFlag('timeout', values.timeout),
-      retries: intFlag('retries', values.retries, 0, 100),
-      receiveBufferSize: intFlag('receive-buffer', values['receive-buffer'], 0, 1 << 30),
-      targets: values.target,
-      interfaces: values.interface,
-      exclude: values.exclude,
-      message: values.message,
-      prefix: values.prefix,
-      broadcast: values['no-broadcast'] ? false : undefined,
-      // One flag keeps the run to its family; both, like neither, mean both (as for serve).
-      family: values.ipv4 === values.ipv6 ? undefined : values.ipv4 ? 'IPv4' : 'IPv6',
-      acceptForeignAddresses: values['accept-foreign'],
       maxResults: values.first ? 1 : undefined,
-      encryption: values.encryption,
-      secretKey: values['secret-key'],
-      replayProtection: values['no-replay-protection'] ? false : undefined,
-      replayWindow: durationFlag('replay-window', values['replay-window']),
-      extended: values.extended,
-      service: values.service,
-      authKey: values['auth-key'],
-      trace: values.trace
-        ? (event: TraceEvent) => println(io.stderr, formatTraceEvent(event))
-        : undefined,
     }),
   };
-  const settings = withFlagNames(values, FLAG_OF, () => resolveDiscoverSettings(options));
+  const settings = withFlagNames(values, { ...FLAG_OF, maxResults: 'first' }, () =>
+    resolveDiscoverSettings(options),
+  );
   const { timeout, port, mode } = settings;
   if (values.interface) checkInterfaceFlags(settings, listInterfaces(), listIPv6Interfaces());
 
@@ -234,33 +161,4 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, formatTable(headers, rows));
   }
   return interrupted ? signalExitCode(interrupted) : 0;
-}
-
-/** One trace event as a line for people. */
-export function formatTraceEvent(event: TraceEvent): string {
-  const at = `trace +${event.atMs.toFixed(1)}ms`;
-  switch (event.type) {
-    case 'interface':
-      return event.skipped
-        ? `${at} skip ${event.interface} ${event.address} (${event.class}): ${event.skipped}`
-        : `${at} use ${event.interface} ${event.address} (${event.class}): broadcast ${event.broadcast}`;
-    case 'link':
-      return event.skipped
-        ? `${at} skip ${event.interface} IPv6 [${event.addresses.join(' ')}]: ${event.skipped}`
-        : `${at} use ${event.interface} IPv6 [${event.addresses.join(' ')}]: group ${event.group}`;
-    case 'unmatched-pattern':
-      return `${at} ${event.option === 'interfaces' ? 'include' : 'exclude'} pattern "${event.pattern}" matches no interface`;
-    case 'unresolved':
-      return `${at} target ${event.target} did not resolve: ${event.error}`;
-    case 'send':
-      return `${at} send ${event.channel} ${event.family} ${event.from} -> ${event.to}:${event.port} ${event.bytes} bytes, round ${event.round}${event.error ? `: FAILED ${event.error}` : ''}`;
-    case 'reply':
-      return `${at} reply ${event.channel} <- ${event.from}:${event.fromPort} ${event.bytes} bytes: ${event.outcome}${event.claims ? ` (claims ${event.claims})` : ''}`;
-    case 'clock-skew':
-      return `${at} clock-skew ${event.channel} <- ${event.from}:${event.fromPort}: the server's clock is ${describeSkew(event.skewMs)} this host's (window ${event.windowMs / 1000} s)`;
-    case 'socket-error':
-      return `${at} socket ${event.channel} failed: ${event.error}`;
-    case 'end':
-      return `${at} end: ${event.reason}, ${event.found} found`;
-  }
 }

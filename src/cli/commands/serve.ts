@@ -37,7 +37,13 @@ Options:
   -6, --ipv6               answer on IPv6 only: extended requests to [::] or to the group
                            ff12::6265:636b on each link (default, or both flags: both families)
   --no-groups              join no multicast group: answer broadcast and unicast requests only
-                           (over IPv6, unicast only: clients must use --target)
+                           (over IPv6, unicast only: clients must use --target); announce on
+                           loopback only (env DISCOVERY_JOIN_GROUPS=false)
+  --no-announce            send nothing unasked: no announcements, no goodbye (watchers poll it)
+  --lease DURATION         how long watchers may believe this server without hearing from it
+                           (seconds, or with a unit; 1s to 1d; default 15s); a crashed server goes
+                           down at watchers about this long after it was last heard
+  --announce-port N        UDP port announcements go to (default: the port minus 1, 9998)
   --no-share               do not share the UDP port with this host's other beckon services: fail
                            if it is taken (by default the first beckon process on the host answers
                            for all of them, and a later one registers its service with it; run it
@@ -89,6 +95,9 @@ const FLAG_OF: Record<string, string> = {
   family: 'ipv6',
   joinGroups: 'no-groups',
   shareHost: 'no-share',
+  announce: 'no-announce',
+  lease: 'lease',
+  announcePort: 'announce-port',
   message: 'message',
   prefix: 'prefix',
   allow: 'allow',
@@ -178,6 +187,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     ipv6: { type: 'boolean', short: '6' },
     'no-groups': { type: 'boolean' },
     'no-share': { type: 'boolean' },
+    'no-announce': { type: 'boolean' },
+    lease: { type: 'string' },
+    'announce-port': { type: 'string' },
     message: { type: 'string' },
     prefix: { type: 'string' },
     allow: { type: 'string', multiple: true },
@@ -221,6 +233,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         family: familyFlags(values.ipv4, values.ipv6),
         joinGroups: values['no-groups'] ? false : undefined,
         shareHost: values['no-share'] ? false : undefined,
+        announce: values['no-announce'] ? false : undefined,
+        lease: durationFlag('lease', values.lease),
+        announcePort: intFlag('announce-port', values['announce-port'], 1, 65535),
         message: values.message,
         prefix: values.prefix,
         allow: values.allow,
@@ -253,6 +268,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   out(`  Families:           ${describeFamily(s)}`);
   out(`  Multicast groups:   ${describeGroups(s)}`);
   out(`  Host sharing:       ${describeSharing(s)}`);
+  out(
+    `  Announcements:      ${s.announce ? `on, lease ${s.lease / 1000} s, to port ${s.announcePort ?? 'the bound port minus 1'}${s.joinGroups ? '' : ' (loopback only: --no-groups)'}` : 'off (--no-announce)'}`,
+  );
   out(`  Advertised address: ${s.advertiseAddress ?? "the requester's subnet address"}`);
   out(`  Allowed senders:    loopback, private on-link${s.allow.map((c) => `, ${c}`).join('')}`);
   out(`  Rate limit:         ${s.rateLimit === 0 ? 'off' : `${s.rateLimit} replies/s per source`}`);

@@ -1,0 +1,61 @@
+/**
+ * `beckon watch` and serve's presence flags, the built CLI on loopback only (`-i lo`, serve with
+ * --no-groups): a server comes (up), leaves (down, goodbye), and Ctrl+C exits 130.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { beckon, beckonServe, startBeckon } from '../helpers/cli.js';
+import { freeUdpPort } from '../helpers/udp.js';
+
+describe('beckon watch', () => {
+  it('prints up and down as JSON lines, and exits 130 on SIGINT', async () => {
+    const port = await freeUdpPort();
+    const announcePort = await freeUdpPort();
+    const watcher = startBeckon([
+      'watch',
+      '--json',
+      '-i',
+      'lo',
+      '--port',
+      String(port),
+      '--announce-port',
+      String(announcePort),
+    ]);
+    try {
+      const server = await beckonServe([
+        '--port',
+        String(port),
+        '--announce-port',
+        String(announcePort),
+        '--http-port',
+        '8088',
+        '--service',
+        'demo',
+      ]);
+      assert.match(server.stdout, /Announcements: +on, lease 15 s, to port \d+ \(loopback only/);
+      const [up] = await watcher.waitFor(/^\{"event":"up".*$/m, 5000);
+      const event = JSON.parse(up);
+      assert.equal(event.server.url, 'http://127.0.0.1:8088');
+      assert.ok(!Number.isNaN(Date.parse(event.at)));
+      await server.stop('SIGTERM');
+      const [down] = await watcher.waitFor(/^\{"event":"down".*$/m, 3000);
+      assert.equal(JSON.parse(down).reason, 'goodbye');
+      const { status } = await watcher.stop('SIGINT');
+      assert.equal(status, 130);
+    } finally {
+      await watcher.stop('SIGKILL');
+    }
+  });
+
+  it('names the flag of a bad value, and serve refuses a lease under 1 s', async () => {
+    const watch = await beckon(['watch', '-i', 'lo', '--poll-interval', '10ms']);
+    assert.equal(watch.code, 2);
+    assert.match(watch.stderr, /--poll-interval/);
+    const serve = await beckon(['serve', '--no-groups', '--port', '0', '--lease', '500ms']);
+    assert.equal(serve.code, 2);
+    assert.match(serve.stderr, /--lease/);
+    const help = await beckon(['watch', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: beckon watch/);
+  });
+});
