@@ -1,0 +1,281 @@
+/**
+ * Issue 16, "one host, many services", shown with real processes inside network namespaces: a
+ * server host runs several apps on the default UDP port 9999 (Express and Fastify with beckon,
+ * `beckon serve` as a sidecar, a node:cluster app), a client host on the same LAN finds them.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it, type TestContext } from 'node:test';
+import type { Server } from '../../../src/index.js';
+import { hasPython, PYTHON, requirePrerequisite } from '../../helpers/prerequisite.js';
+import type { LabProcess } from '../../helpers/process.js';
+import {
+  discoverCli,
+  discoverCliWithEnv,
+  originalDiscover,
+  serveWithEnv,
+  summary,
+} from '../beckon.js';
+import { type LabHost, ROOT, startLab } from '../lab.js';
+
+const hasIfaddr = () => hasPython() && spawnSync(PYTHON, ['-c', 'import ifaddr']).status === 0;
+
+/** A server host and a client host on one LAN (10.16.<n>.0/24), no default route. */
+async function lab(t: TestContext, n: number) {
+  if (!requirePrerequisite(t, hasIfaddr(), `${PYTHON} with python3-ifaddr`)) return undefined;
+  const net = await startLab(t, {
+    server: { interfaces: { eth0: { segment: 'lan', address: `10.16.${n}.10/24` } } },
+    client: { interfaces: { eth0: { segment: 'lan', address: `10.16.${n}.20/24` } } },
+  });
+  if (!net) return undefined;
+  return { server: net.host('server'), client: net.host('client'), ip: `10.16.${n}.10` };
+}
+
+/** What one app of the lab is: how to start it again after it was killed. */
+interface App {
+  readonly label: string;
+  readonly service: string;
+  readonly httpPort: number;
+  start(): Promise<LabProcess>;
+}
+
+const SETTLED = /state \d+ (answering|registered)/;
+
+/** An Express or Fastify app with beckon (test/lab/drivers/service-app.ts), started in `host`. */
+function frameworkApp(
+  host: LabHost,
+  kind: 'express' | 'fastify',
+  service: string,
+  httpPort: number,
+): App {
+  return {
+    label: kind,
+    service,
+    httpPort,
+    async start() {
+      const app = host.spawn(process.execPath, [
+        '--import',
+        'tsx',
+        `${ROOT}test/lab/drivers/service-app.ts`,
+        kind,
+        JSON.stringify({ service, httpPort }),
+      ]);
+      await app.waitFor(SETTLED, 20_000);
+      return app;
+    },
+  };
+}
+
+/** `beckon serve --service <service> --http-port <port>` (the built CLI) as a sidecar in `host`. */
+function sidecar(
+  host: LabHost,
+  service: string,
+  httpPort: number,
+  env: NodeJS.ProcessEnv = {},
+): App {
+  return {
+    label: 'beckon serve',
+    service,
+    httpPort,
+    async start() {
+      const process_ = host.spawn(
+        process.execPath,
+        [`${ROOT}bin/beckon.js`, 'serve', '--service', service, '--http-port', String(httpPort)],
+        { env },
+      );
+      await process_.waitFor(/\[OK\] (Listening on|Registered with)/, 20_000);
+      return process_;
+    },
+  };
+}
+
+/** The PIDs holding UDP port 9999 in `host` (IPv4 and IPv6 sockets of one process count once). */
+function portHolders(host: LabHost): number[] {
+  const out = spawnSync('ip', ['netns', 'exec', host.netns, 'ss', '-Hulpn', 'sport = :9999'], {
+    encoding: 'utf8',
+  }).stdout;
+  return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+type ProbeReply = { text?: string; service?: string; instanceId?: string; port?: number };
+
+/** One raw request to `target`:9999 from `host`: every datagram that came back, unmerged. */
+async function probeOnce(host: LabHost, target: string, kind: 'plain' | 'extended') {
+  const run = await host.script('test/lab/drivers/probe.ts', ['once', target, kind, '1000']);
+  assert.equal(run.status, 0, run.stderr);
+  return (JSON.parse(run.stdout) as { replies: ProbeReply[] }).replies;
+}
+
+/** An answer seen by `probe.ts poll`. */
+interface PollAnswer {
+  sent: number;
+  at: number;
+  service: string;
+  instanceId: string;
+  port: number;
+}
+
+const pollAnswers = (poller: LabProcess): PollAnswer[] =>
+  poller.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as PollAnswer);
+
+/** Wall clock in ms with sub-ms resolution, comparable across the lab's processes. */
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every 50 ms until it returns a value, or fails after `timeoutMs`. */
+async function until<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Services in the extended answers of `servers`, sorted. */
+const services = (servers: Server[]) => servers.map((s) => s.metadata?.service ?? '-').sort();
+
+/**
+ * SIGKILLs `victim` while `client` polls `ip` every 50 ms, and measures from the kill: when a
+ * request sent after it was first answered by every one of `others` (takeover), and when an
+ * answer last carried the victim's instance id (record gone). Polls until `holdMs` after the
+ * kill, then checks the tail: the last requests are answered by exactly `others`.
+ */
+async function killAndMeasure(
+  client: LabHost,
+  ip: string,
+  victim: { pid: number; instanceId: string; service: string },
+  others: string[],
+  holdMs = 3000,
+): Promise<{ takeoverMs: number; lastSeenMs: number; answers: PollAnswer[] }> {
+  const poller = client.spawn(process.execPath, [
+    '--import',
+    'tsx',
+    `${ROOT}test/lab/drivers/probe.ts`,
+    'poll',
+    ip,
+    '50',
+  ]);
+  try {
+    await poller.waitFor(/ready/, 20_000);
+    // Every service answers before the kill, the victim included.
+    const all = [...others, victim.service].sort();
+    await until('every service answering the poll', 5000, () => {
+      const bySent = new Map<number, Set<string>>();
+      for (const a of pollAnswers(poller)) {
+        bySent.set(a.sent, (bySent.get(a.sent) ?? new Set()).add(a.service));
+      }
+      return [...bySent.values()].some((s) => [...s].sort().join() === all.join()) || undefined;
+    });
+    const killedAt = now();
+    process.kill(victim.pid, 'SIGKILL');
+    await until(`${holdMs} ms after the kill`, holdMs + 5000, () =>
+      now() - killedAt > holdMs ? true : undefined,
+    );
+    const answers = pollAnswers(poller);
+    // Takeover: the first request sent after the kill that every other service answered.
+    const after = new Map<number, Map<string, number>>();
+    for (const a of answers.filter((a) => a.sent > killedAt)) {
+      const request = after.get(a.sent) ?? new Map<string, number>();
+      request.set(a.service, Math.min(a.at, request.get(a.service) ?? Infinity));
+      after.set(a.sent, request);
+    }
+    const complete = [...after.values()]
+      .filter((request) => others.every((s) => request.has(s)))
+      .map((request) => Math.max(...others.map((s) => request.get(s) ?? Infinity)));
+    assert.ok(complete.length > 0, `no request after the kill got ${others.join(' and ')}`);
+    const takeoverMs = Math.min(...complete) - killedAt;
+    const victimAnswers = answers.filter(
+      (a) => a.instanceId === victim.instanceId || a.service === victim.service,
+    );
+    assert.ok(victimAnswers.length > 0, 'the victim never answered the poll');
+    const lastSeenMs = Math.max(...victimAnswers.map((a) => a.at)) - killedAt;
+    // None lost: the requests of the last second are each answered by exactly the others.
+    const tail = [...after.entries()].filter(([sent]) => sent > killedAt + holdMs - 1000);
+    assert.ok(tail.length >= 5, `only ${tail.length} requests in the last second`);
+    for (const [, request] of tail) assert.deepEqual([...request.keys()].sort(), others.sort());
+    return { takeoverMs, lastSeenMs, answers };
+  } finally {
+    poller.kill('SIGTERM');
+    await Promise.race([poller.exited, sleep(3000)]);
+    poller.kill('SIGKILL');
+  }
+}
+
+const KEY = 'lab-key-0123456789abcdef'; // 24 bytes: authKeys need 16 to 256
+
+describe('scenario 16: one host, many services on the default port', () => {
+  it('16a: Express, Fastify and beckon serve on one host are all found, by every client', async (t) => {
+    const net = await lab(t, 1);
+    if (!net) return;
+    const { server, client, ip } = net;
+    const apps = [
+      frameworkApp(server, 'express', 'orders', 8080),
+      frameworkApp(server, 'fastify', 'users', 8081),
+      sidecar(server, 'billing', 8090),
+    ];
+    // Started together: which one binds the port is up to the kernel.
+    const processes = await Promise.all(apps.map((app) => app.start()));
+    assert.equal(portHolders(server).length, 1);
+    assert.ok(
+      processes.some((p) => p.pid === portHolders(server)[0]),
+      'one of the three holds UDP 9999',
+    );
+    const expected = [`${ip}:8080@eth0`, `${ip}:8081@eth0`, `${ip}:8090@eth0`];
+
+    const plain = await discoverCli(client, '--timeout', '1');
+    assert.equal(plain.status, 0, plain.run.stderr);
+    assert.deepEqual(summary(plain.servers), expected);
+
+    const extended = await discoverCli(client, '--timeout', '1', '--extended');
+    assert.deepEqual(summary(extended.servers), expected);
+    assert.deepEqual(services(extended.servers), ['billing', 'orders', 'users']);
+    assert.equal(new Set(extended.servers.map((s) => s.metadata?.instanceId)).size, 3);
+
+    const original = await originalDiscover(client, '--timeout', '1');
+    assert.deepEqual(original.map((s) => `${s.ip}:${s.port}`).sort(), [
+      `${ip}:8080`,
+      `${ip}:8081`,
+      `${ip}:8090`,
+    ]);
+
+    for (const app of apps) {
+      const one = await discoverCli(client, '--timeout', '1', '--service', app.service);
+      assert.equal(one.status, 0, one.run.stderr);
+      assert.deepEqual(summary(one.servers), [`${ip}:${app.httpPort}@eth0`], app.label);
+      assert.deepEqual(services(one.servers), [app.service]);
+    }
+    const none = await discoverCli(client, '--timeout', '1', '--service', 'nobody');
+    assert.equal(none.status, 1);
+    assert.deepEqual(none.servers, []);
+
+    for (const flags of [[], ['--extended']]) {
+      const unicast = await discoverCli(
+        client,
+        '--timeout',
+        '1',
+        '--no-broadcast',
+        '--target',
+        ip,
+        ...flags,
+      );
+      assert.equal(unicast.status, 0, unicast.run.stderr);
+      assert.deepEqual(summary(unicast.servers), expected, flags.join());
+    }
+
+    // Each reply is its own datagram: three plain replies, three extended answers, per request.
+    assert.deepEqual((await probeOnce(client, ip, 'plain')).map((r) => r.text).sort(), [
+      `SERVER_IP:${ip}:8080`,
+      `SERVER_IP:${ip}:8081`,
+      `SERVER_IP:${ip}:8090`,
+    ]);
+    assert.deepEqual(
+      (await probeOnce(client, ip, 'extended')).map((r) => `${r.service}:${r.port}`).sort(),
+      ['billing:8090', 'orders:8080', 'users:8081'],
+    );
+  });
+});
