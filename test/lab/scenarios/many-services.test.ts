@@ -40,6 +40,8 @@ interface App {
 }
 
 const SETTLED = /state \d+ (answering|registered)/;
+/** What a registered app prints when it takes the port over (the driver, or `beckon serve`). */
+const TOOK_OVER = /state \d+ answering|\[OK\] Took over UDP port/;
 
 /** An Express or Fastify app with beckon (test/lab/drivers/service-app.ts), started in `host`. */
 function frameworkApp(
@@ -143,15 +145,23 @@ const services = (servers: Server[]) => servers.map((s) => s.metadata?.service ?
  * SIGKILLs `victim` while `client` polls `ip` every 50 ms, and measures from the kill: when a
  * request sent after it was first answered by every one of `others` (takeover), and when an
  * answer last carried the victim's instance id (record gone). Polls until `holdMs` after the
- * kill, then checks the tail: the last requests are answered by exactly `others`.
+ * kill, then checks the tail: the last requests are answered by exactly `others`. Also times
+ * when one of `survivors` said it took the port over (`portTakenMs`; none does when the victim
+ * was a registered one).
  */
 async function killAndMeasure(
   client: LabHost,
   ip: string,
   victim: { pid: number; instanceId: string; service: string },
   others: string[],
+  survivors: LabProcess[],
   holdMs = 3000,
-): Promise<{ takeoverMs: number; lastSeenMs: number; answers: PollAnswer[] }> {
+): Promise<{
+  takeoverMs: number;
+  lastSeenMs: number;
+  portTakenMs: number | undefined;
+  answers: PollAnswer[];
+}> {
   const poller = client.spawn(process.execPath, [
     '--import',
     'tsx',
@@ -171,6 +181,13 @@ async function killAndMeasure(
       }
       return [...bySent.values()].some((s) => [...s].sort().join() === all.join()) || undefined;
     });
+    // At a random phase of the poll: the test's timers tend to line up with the poller's output.
+    await sleep(Math.random() * 50);
+    const tookOver: number[] = [];
+    const watch = (chunk: Buffer | string) => {
+      if (TOOK_OVER.test(String(chunk))) tookOver.push(now());
+    };
+    for (const p of survivors) p.child.stdout?.on('data', watch);
     const killedAt = now();
     process.kill(victim.pid, 'SIGKILL');
     await until(`${holdMs} ms after the kill`, holdMs + 5000, () =>
@@ -198,13 +215,21 @@ async function killAndMeasure(
     const tail = [...after.entries()].filter(([sent]) => sent > killedAt + holdMs - 1000);
     assert.ok(tail.length >= 5, `only ${tail.length} requests in the last second`);
     for (const [, request] of tail) assert.deepEqual([...request.keys()].sort(), others.sort());
-    return { takeoverMs, lastSeenMs, answers };
+    const portTakenMs = tookOver.length > 0 ? Math.min(...tookOver) - killedAt : undefined;
+    for (const p of survivors) p.child.stdout?.off('data', watch);
+    return { takeoverMs, lastSeenMs, portTakenMs, answers };
   } finally {
     poller.kill('SIGTERM');
     await Promise.race([poller.exited, sleep(3000)]);
     poller.kill('SIGKILL');
   }
 }
+
+/**
+ * The issue's bound for the takeover is 1 s, measured from the SIGKILL to the arrival of the
+ * answers (so it includes up to one 50 ms poll interval).
+ */
+const TAKEOVER_BOUND_MS = 1000;
 
 const KEY = 'lab-key-0123456789abcdef'; // 24 bytes: authKeys need 16 to 256
 
@@ -277,5 +302,72 @@ describe('scenario 16: one host, many services on the default port', () => {
       (await probeOnce(client, ip, 'extended')).map((r) => `${r.service}:${r.port}`).sort(),
       ['billing:8090', 'orders:8080', 'users:8081'],
     );
+  });
+
+  it('16b: SIGKILL of the answering app: the others answered again within 1 s, its record gone within 2 s; restarted, it registers again', async (t) => {
+    const net = await lab(t, 2);
+    if (!net) return;
+    const { server, client, ip } = net;
+    const apps = [
+      frameworkApp(server, 'express', 'orders', 8080),
+      frameworkApp(server, 'fastify', 'users', 8081),
+      sidecar(server, 'billing', 8090),
+    ];
+    const processes = await Promise.all(apps.map((app) => app.start()));
+    const all = ['billing', 'orders', 'users'];
+    const instances = async () => {
+      const answers = await probeOnce(client, ip, 'extended');
+      assert.deepEqual(answers.map((a) => a.service).sort(), all);
+      return new Map(answers.map((a) => [a.service ?? '', a.instanceId ?? '']));
+    };
+
+    const ROUNDS = 3;
+    for (let round = 1; round <= ROUNDS + 1; round++) {
+      // Rounds 1-3 kill whoever answers for the host; the last kills a registered one.
+      const answering = round <= ROUNDS;
+      const [holder] = portHolders(server);
+      const index = processes.findIndex((p) =>
+        answering ? p.pid === holder : p.pid !== holder && !p.done,
+      );
+      const app = apps[index];
+      const victimProcess = processes[index];
+      assert.ok(app && victimProcess?.pid, `round ${round}: no victim (holder pid ${holder})`);
+      const ids = await instances();
+      const others = all.filter((s) => s !== app.service);
+      const measured = await killAndMeasure(
+        client,
+        ip,
+        { pid: victimProcess.pid, instanceId: ids.get(app.service) ?? '?', service: app.service },
+        others,
+        processes.filter((p) => p !== victimProcess),
+      );
+      console.log(
+        `16b round ${round}: SIGKILL of the ${answering ? 'answering' : 'registered'} ${app.label} ` +
+          `(${app.service}): ${others.join(' and ')} answered again ${measured.takeoverMs.toFixed(0)} ms ` +
+          `after the kill (port taken over after ${measured.portTakenMs?.toFixed(0) ?? '-'} ms); ` +
+          `its record last answered ${measured.lastSeenMs.toFixed(0)} ms after it`,
+      );
+      assert.ok(
+        measured.takeoverMs <= TAKEOVER_BOUND_MS,
+        `round ${round}: answered again after ${measured.takeoverMs.toFixed(0)} ms`,
+      );
+      assert.ok(
+        measured.lastSeenMs <= 2000,
+        `round ${round}: record still answered ${measured.lastSeenMs.toFixed(0)} ms after the kill`,
+      );
+      assert.equal(measured.portTakenMs !== undefined, answering, 'a survivor took the port over');
+      assert.equal((await victimProcess.exited).signal, 'SIGKILL');
+      assert.equal(portHolders(server).length, 1, 'one process holds the port again');
+      assert.notEqual(portHolders(server)[0], victimProcess.pid);
+
+      // Restarted, it registers with whoever answers now, and all three are found again.
+      const restarted = await app.start();
+      processes[index] = restarted;
+      assert.match(restarted.stdout, /registered|\[OK\] Registered with/);
+      const again = await discoverCli(client, '--timeout', '1', '--extended');
+      assert.deepEqual(services(again.servers), all);
+      const newIds = await instances();
+      assert.notEqual(newIds.get(app.service), ids.get(app.service), 'a new instance answers');
+    }
   });
 });
