@@ -9,13 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { Server } from '../../../src/index.js';
 import { hasPython, PYTHON, requirePrerequisite } from '../../helpers/prerequisite.js';
 import type { LabProcess } from '../../helpers/process.js';
-import {
-  discoverCli,
-  discoverCliWithEnv,
-  originalDiscover,
-  serveWithEnv,
-  summary,
-} from '../beckon.js';
+import { discoverCli, discoverCliWithEnv, originalDiscover, summary } from '../beckon.js';
 import { type LabHost, ROOT, startLab } from '../lab.js';
 
 const hasIfaddr = () => hasPython() && spawnSync(PYTHON, ['-c', 'import ifaddr']).status === 0;
@@ -49,9 +43,10 @@ function frameworkApp(
   kind: 'express' | 'fastify',
   service: string,
   httpPort: number,
+  workers = 0,
 ): App {
   return {
-    label: kind,
+    label: workers > 0 ? `${kind} (node:cluster, ${workers} workers)` : kind,
     service,
     httpPort,
     async start() {
@@ -61,8 +56,11 @@ function frameworkApp(
         `${ROOT}test/lab/drivers/service-app.ts`,
         kind,
         JSON.stringify({ service, httpPort }),
+        String(workers),
       ]);
-      await app.waitFor(SETTLED, 20_000);
+      // Each worker (or the app itself) settles.
+      const settled = new RegExp(`(${SETTLED.source}[\\s\\S]*){${Math.max(workers, 1)}}`);
+      await app.waitFor(settled, 30_000);
       return app;
     },
   };
@@ -368,6 +366,130 @@ describe('scenario 16: one host, many services on the default port', () => {
       assert.deepEqual(services(again.servers), all);
       const newIds = await instances();
       assert.notEqual(newIds.get(app.service), ids.get(app.service), 'a new instance answers');
+    }
+  });
+
+  it('16c: node:cluster with 4 workers of one app beside a second app: two answers, not five', async (t) => {
+    const net = await lab(t, 3);
+    if (!net) return;
+    const { server, client, ip } = net;
+    // The cluster first, so that a worker answers for the host (its workers race for the port).
+    const orders = await frameworkApp(server, 'express', 'orders', 8080, 4).start();
+    const users = await frameworkApp(server, 'fastify', 'users', 8081).start();
+    const workers = [...orders.stdout.matchAll(/state (\d+) /g)].map((m) => Number(m[1]));
+    assert.equal(new Set(workers).size, 4, orders.stdout);
+    assert.equal(portHolders(server).length, 1);
+    assert.ok(workers.includes(portHolders(server)[0] ?? 0), 'a worker answers for the host');
+    assert.match(users.stdout, /state \d+ registered/);
+
+    const expectTwo = async (when: string) => {
+      assert.deepEqual(
+        (await probeOnce(client, ip, 'plain')).map((r) => r.text).sort(),
+        [`SERVER_IP:${ip}:8080`, `SERVER_IP:${ip}:8081`],
+        `plain, ${when}`,
+      );
+      assert.deepEqual(
+        (await probeOnce(client, ip, 'extended')).map((r) => `${r.service}:${r.port}`).sort(),
+        ['orders:8080', 'users:8081'],
+        `extended, ${when}`,
+      );
+    };
+    await expectTwo('all running');
+    const cli = await discoverCli(client, '--timeout', '1', '--extended');
+    assert.deepEqual(summary(cli.servers), [`${ip}:8080@eth0`, `${ip}:8081@eth0`]);
+    assert.deepEqual(services(cli.servers), ['orders', 'users']);
+    const original = await originalDiscover(client, '--timeout', '1');
+    assert.deepEqual(original.map((s) => `${s.ip}:${s.port}`).sort(), [`${ip}:8080`, `${ip}:8081`]);
+
+    // The answering worker dies: another process takes the port over, the other workers'
+    // identical records stand in for the dead one's, and it is still two answers.
+    const [victim] = portHolders(server);
+    assert.ok(victim);
+    process.kill(victim, 'SIGKILL');
+    await until('a port holder other than the killed worker', 5000, () => {
+      const holders = portHolders(server);
+      return holders.length === 1 && holders[0] !== victim ? true : undefined;
+    });
+    // The survivors re-register with the new holder after 50-150 ms: wait until both services
+    // answer again, then count.
+    for (let tries = 0; ; tries++) {
+      const answered = (await probeOnce(client, ip, 'extended')).map((r) => r.service);
+      if (answered.includes('orders') && answered.includes('users')) break;
+      assert.ok(tries < 5, `after the kill only ${answered.join(', ') || 'nothing'} answered`);
+    }
+    await expectTwo('a worker killed');
+    console.log(
+      `16c: killed the answering worker ${victim}; ${
+        workers.includes(portHolders(server)[0] ?? 0) ? 'another worker' : 'the Fastify app'
+      } answers now`,
+    );
+    assert.ok(!users.done && !orders.done);
+  });
+
+  it('16d: a keyed service and an open one on one host: plain clients see only the open one', async (t) => {
+    const net = await lab(t, 4);
+    if (!net) return;
+    const { server, client, ip } = net;
+    const keyed = sidecar(server, 'vault', 8090, { DISCOVERY_AUTH_KEYS: KEY });
+    const open = frameworkApp(server, 'express', 'open', 8080);
+    // Both ways round: the keyed one answering for the host, then the open one.
+    for (const [first, second] of [
+      [keyed, open],
+      [open, keyed],
+    ] as const) {
+      const when = `${first.service} answering for the host`;
+      const firstProcess = await first.start();
+      const secondProcess = await second.start();
+      assert.deepEqual(portHolders(server), [firstProcess.pid], when);
+      assert.match(secondProcess.stdout, /registered|\[OK\] Registered with/, when);
+
+      const original = await originalDiscover(client, '--timeout', '1');
+      assert.deepEqual(
+        original.map((s) => `${s.ip}:${s.port}`),
+        [`${ip}:8080`],
+        `original client, ${when}`,
+      );
+      assert.deepEqual(
+        (await probeOnce(client, ip, 'plain')).map((r) => r.text),
+        [`SERVER_IP:${ip}:8080`],
+        when,
+      );
+      assert.deepEqual(
+        (await probeOnce(client, ip, 'extended')).map((r) => r.service),
+        ['open'],
+        when,
+      );
+      const plain = await discoverCli(client, '--timeout', '1');
+      assert.deepEqual(summary(plain.servers), [`${ip}:8080@eth0`], when);
+      const unsigned = await discoverCli(client, '--timeout', '1', '--service', 'vault');
+      assert.equal(unsigned.status, 1, when);
+      assert.deepEqual(unsigned.servers, [], when);
+
+      const signed = await discoverCliWithEnv(
+        client,
+        { DISCOVERY_CLIENT_AUTH_KEY: KEY },
+        '--timeout',
+        '1',
+      );
+      assert.equal(signed.status, 0, signed.run.stderr);
+      assert.deepEqual(summary(signed.servers), [`${ip}:8090@eth0`], when);
+      assert.deepEqual(services(signed.servers), ['vault'], when);
+      assert.ok(
+        signed.servers.every((s) => s.authenticated),
+        when,
+      );
+      const wrongKey = await discoverCliWithEnv(
+        client,
+        { DISCOVERY_CLIENT_AUTH_KEY: `${KEY}-wrong` },
+        '--timeout',
+        '1',
+      );
+      assert.deepEqual(wrongKey.servers, [], when);
+
+      for (const p of [secondProcess, firstProcess]) {
+        p.kill('SIGTERM');
+        assert.equal((await p.exited).status, 0, `${when}: ${p.stderr}`);
+      }
     }
   });
 });
