@@ -415,7 +415,11 @@ describe('scenario 16: one host, many services on the default port', () => {
     for (let tries = 0; ; tries++) {
       const answered = (await probeOnce(client, ip, 'extended')).map((r) => r.service);
       if (answered.includes('orders') && answered.includes('users')) break;
-      assert.ok(tries < 5, `after the kill only ${answered.join(', ') || 'nothing'} answered`);
+      assert.ok(
+        tries < 5,
+        `after the kill only ${answered.join(', ') || 'nothing'} answered; port held by ` +
+          `${portHolders(server).join()}\norders:\n${orders.output}\nusers:\n${users.output}`,
+      );
     }
     await expectTwo('a worker killed');
     console.log(
