@@ -2,11 +2,12 @@
  * For the many-services lab (test/lab/scenarios/many-services.test.ts): one app with discovery
  * attached, on the default UDP port 9999.
  *
- *   service-app.ts <express|fastify> '<options JSON>' [<workers>]
+ *   service-app.ts <express|fastify> '<options JSON>' [<workers> [refork]]
  *
  * The options are `{ service, httpPort, instanceId?, authKeys? }` plus any responder option
  * (rateLimit...). With <workers> > 0 the app runs as a node:cluster primary with that many
- * workers, all listening on the same HTTP port (the primary itself answers nothing).
+ * workers, all listening on the same HTTP port (the primary itself answers nothing); with
+ * `refork`, a worker that dies is replaced by a new one.
  *
  * Each process that attaches discovery prints `state <pid> <state>` when discovery settles and
  * whenever its state changes later (`registered` -> `answering` on a takeover). The primary
@@ -40,7 +41,11 @@ async function report(handle: DiscoveryHandle): Promise<void> {
 
 if (workers > 0 && cluster.isPrimary) {
   for (let i = 0; i < workers; i++) cluster.fork();
+  let stopping = false;
+  // As PM2 and most cluster apps do: a worker that dies is replaced (with `refork`).
+  if (process.argv[5] === 'refork') cluster.on('exit', () => stopping || cluster.fork());
   process.once('SIGTERM', () => {
+    stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
   });
 } else if (kind === 'fastify') {
