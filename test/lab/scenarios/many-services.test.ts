@@ -97,6 +97,15 @@ function portHolders(host: LabHost): number[] {
   return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
 }
 
+/** The PIDs listening on the host channel of port 9999 (the abstract socket `beckon/9999`). */
+function channelHolders(host: LabHost): number[] {
+  const out = spawnSync('ip', ['netns', 'exec', host.netns, 'ss', '-Hxlpn'], {
+    encoding: 'utf8',
+  }).stdout;
+  const lines = out.split('\n').filter((line) => line.includes('@beckon/9999'));
+  return [...new Set(lines.flatMap((l) => [...l.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]))))];
+}
+
 type ProbeReply = { text?: string; service?: string; instanceId?: string; port?: number };
 
 /** One raw request to `target`:9999 from `host`: every datagram that came back, unmerged. */
@@ -483,6 +492,51 @@ describe('scenario 16: one host, many services on the default port', () => {
         p.kill('SIGTERM');
         assert.equal((await p.exited).status, 0, `${when}: ${p.stderr}`);
       }
+    }
+  });
+
+  it('16e: the answering worker of a node:cluster app dies: both services answered again within 1 s', async (t) => {
+    const net = await lab(t, 5);
+    if (!net) return;
+    const { server, client, ip } = net;
+    // Workers that die are replaced, as PM2 and most cluster apps do.
+    const cluster = server.spawn(process.execPath, [
+      '--import',
+      'tsx',
+      `${ROOT}test/lab/drivers/service-app.ts`,
+      'express',
+      JSON.stringify({ service: 'orders', httpPort: 8080 }),
+      '4',
+      'refork',
+    ]);
+    await cluster.waitFor(/(state \d+ (answering|registered)[\s\S]*){4}/, 30_000);
+    const users = frameworkApp(server, 'fastify', 'users', 8081);
+    let usersProcess = await users.start();
+    for (let round = 1; round <= 4; round++) {
+      const [holder] = portHolders(server);
+      // The host channel is the answering process's own, not a cluster primary's.
+      assert.deepEqual(channelHolders(server), [holder], `round ${round}: the channel's holder`);
+      const killsUsers = holder === usersProcess.pid;
+      const answers = await probeOnce(client, ip, 'extended');
+      const victimService = killsUsers ? 'users' : 'orders';
+      const instanceId = answers.find((a) => a.service === victimService)?.instanceId ?? '?';
+      const measured = await killAndMeasure(
+        client,
+        ip,
+        { pid: holder ?? 0, instanceId, service: victimService },
+        killsUsers ? ['orders'] : ['orders', 'users'],
+        [cluster, usersProcess],
+      );
+      console.log(
+        `16e round ${round}: SIGKILL of the answering ${killsUsers ? 'Fastify app' : 'cluster worker'}: ` +
+          `answered again ${measured.takeoverMs.toFixed(0)} ms after the kill (port taken over ` +
+          `after ${measured.portTakenMs?.toFixed(0) ?? '-'} ms)`,
+      );
+      assert.ok(
+        measured.takeoverMs <= TAKEOVER_BOUND_MS,
+        `round ${round}: answered again after ${measured.takeoverMs.toFixed(0)} ms`,
+      );
+      if (killsUsers) usersProcess = await users.start();
     }
   });
 });
