@@ -109,7 +109,9 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
     const server = createServer((socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      // exclusive: in a node:cluster worker, listen(path) would otherwise be handed to the
+      // primary, which then holds the channel (and outlives the answering worker).
+      server.listen({ path, exclusive: true }, () => {
         server.off('error', reject);
         resolve();
       });
