@@ -30,6 +30,7 @@ export const ASK_FLAGS = {
   extended: { type: 'boolean' },
   service: { type: 'string' },
   'auth-key': { type: 'string' },
+  verify: { type: 'string' },
   json: { type: 'boolean', short: 'j' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
@@ -59,6 +60,7 @@ export interface AskValues {
   extended?: boolean | undefined;
   service?: string | undefined;
   'auth-key'?: string | undefined;
+  verify?: string | undefined;
   verbose?: boolean | undefined;
   trace?: boolean | undefined;
 }
@@ -84,6 +86,7 @@ export const FLAG_OF: Readonly<Record<string, string>> = {
   extended: 'extended',
   service: 'service',
   authKey: 'auth-key',
+  verify: 'verify',
 };
 
 /** The library options the shared flags stand for. @throws UsageError for a malformed number */
@@ -113,6 +116,7 @@ export function askOptions(values: AskValues, io: CliIo): DiscoverCallerOptions 
       extended: values.extended,
       service: values.service,
       authKey: values['auth-key'],
+      verify: values.verify as DiscoverCallerOptions['verify'],
       trace: values.trace
         ? (event: TraceEvent) => println(io.stderr, formatTraceEvent(event))
         : undefined,

@@ -47,6 +47,7 @@ import { retrySchedule } from './schedule.js';
 import type { DownReason, Server, WatchEvent } from './server.js';
 import { ServerTable, type Sighting } from './table.js';
 import type { EndReason, ReplyOutcome, TraceFields } from './trace.js';
+import { VERIFY_TIMEOUT_MS, verifyServer } from './verify.js';
 
 const MAX_FOREIGN_WARNINGS = 3;
 /** Route lookups (for a reply's interface) in flight at most; past it, a reply goes without. */
@@ -111,6 +112,10 @@ export class DiscoveryEngine {
   #sweepTimer: NodeJS.Timeout | undefined;
   /** Watching: unsigned goodbyes being checked, by server id: checks left. */
   readonly #goodbyes = new Map<number, number>();
+  /** With `verify`: the servers that passed, and those being checked. */
+  readonly #verified = new Set<number>();
+  readonly #checking = new Set<number>();
+  #verifyTimer: NodeJS.Timeout | undefined;
   /** Replies waiting for a route lookup to learn their interface before being filed. */
   readonly #lookups = new Set<Promise<void>>();
   /** Route lookups by source address, so that retries and floods ask once. */
@@ -133,9 +138,16 @@ export class DiscoveryEngine {
     this.#presence = new PresenceTable(deps.watch?.timing);
   }
 
-  /** Every server heard so far, each once with all its addresses, in the order first heard. */
+  /**
+   * Every server heard so far (with `verify`, that passed), each once with all its addresses, in
+   * the order first heard.
+   */
   servers(): Server[] {
-    return this.#table.servers();
+    if (!this.#settings.verify) return this.#table.servers();
+    return this.#table
+      .entries()
+      .filter(({ id }) => this.#verified.has(id))
+      .map(({ server }) => server);
   }
 
   /**
@@ -143,7 +155,11 @@ export class DiscoveryEngine {
    * milliseconds).
    */
   watched(): { server: Server; since: number; lastSeen: number }[] {
-    return this.#table.entries().map(({ id, server }) => {
+    const entries = this.#table.entries();
+    const shown = this.#settings.verify
+      ? entries.filter(({ id }) => this.#verified.has(id))
+      : entries;
+    return shown.map(({ id, server }) => {
       const seen = this.#presence.seen(String(id));
       return { server, since: seen?.since ?? 0, lastSeen: seen?.last ?? 0 };
     });
@@ -255,6 +271,7 @@ export class DiscoveryEngine {
     clearTimeout(this.#presenceTimer);
     clearInterval(this.#interfaceTimer);
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#verifyTimer);
     for (const channel of this.#channels) void closeSocket(channel.socket);
     for (const socket of this.#listeners) void closeSocket(socket);
     this.#markEnded();
@@ -433,16 +450,69 @@ export class DiscoveryEngine {
       this.#goodbyes.delete(filed.id); // it answered the check: no goodbye
       if (fresh) this.#tick();
     }
+    const verifying = this.#settings.verify !== undefined && !this.#verified.has(filed.id);
     if (filed.outcome !== 'new') {
       traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
-      if (watching && filed.outcome !== 'duplicate') {
+      if (watching && filed.outcome !== 'duplicate' && !verifying) {
         this.#emit({ type: 'update', server: filed.server() });
       }
       return;
     }
     traced('accepted', key);
-    this.#emit({ type: 'up', server: filed.server() });
-    if (!watching && this.#table.size >= this.#settings.maxResults) this.#end('max-results');
+    if (verifying) this.#verify(filed.id);
+    else this.#up(filed.server());
+  }
+
+  #up(server: Server): void {
+    this.#emit({ type: 'up', server });
+    const reported = this.#settings.verify ? this.#verified.size : this.#table.size;
+    if (!this.#deps.watch && reported >= this.#settings.maxResults) this.#end('max-results');
+  }
+
+  /**
+   * `verify`: checks a new server; `up` once it passes. One that fails is dropped from the table
+   * (a later answer brings it back, and it is checked again).
+   */
+  #verify(id: number): void {
+    const mode = this.#settings.verify;
+    const server = this.#table.get(id);
+    if (!mode || !server || this.#checking.has(id)) return;
+    this.#checking.add(id);
+    const check = verifyServer(server, mode, VERIFY_TIMEOUT_MS)
+      .then((ok) => {
+        const now = this.#table.get(id);
+        if (!now || (this.#deps.watch && this.#state === 'ended')) return;
+        if (ok) {
+          this.#verified.add(id);
+          this.#up(now);
+        } else {
+          this.#presence.forget(String(id));
+          this.#table.remove(id);
+        }
+      })
+      .catch((error: unknown) => this.#unexpected('checking a server', error))
+      .finally(() => {
+        this.#checking.delete(id);
+        this.#lookups.delete(check);
+        this.#wake();
+      });
+    this.#lookups.add(check);
+  }
+
+  /** Watching with `verify`: checks every server that is up again; one that fails is `down`. */
+  #recheck(): void {
+    const mode = this.#settings.verify;
+    if (!mode || this.#state !== 'running') return;
+    for (const id of this.#verified) {
+      const server = this.#table.get(id);
+      if (!server || this.#checking.has(id)) continue;
+      this.#checking.add(id);
+      void verifyServer(server, mode, VERIFY_TIMEOUT_MS)
+        .then((ok) => {
+          if (!ok && this.#state === 'running') this.#down(id, 'unreachable');
+        })
+        .finally(() => this.#checking.delete(id));
+    }
   }
 
   #emit(event: WatchEvent): void {
@@ -468,6 +538,12 @@ export class DiscoveryEngine {
       this.#interfaceTimer = setInterval(
         () => void this.#checkInterfaces().catch((e) => this.#unexpected('reading interfaces', e)),
         watch.interfacePollInterval,
+      );
+    }
+    if (this.#settings.verify) {
+      this.#verifyTimer = setInterval(
+        () => this.#guarded('checking servers', () => this.#recheck()),
+        watch.timing.pollInterval,
       );
     }
     // Servers that announce nothing to this host (beyond a router) are asked now and then.
@@ -630,7 +706,8 @@ export class DiscoveryEngine {
     this.#presence.forget(String(id));
     this.#goodbyes.delete(id);
     const server = this.#table.remove(id);
-    if (server) this.#emit({ type: 'down', server, reason });
+    const reported = !this.#settings.verify || this.#verified.delete(id);
+    if (server && reported) this.#emit({ type: 'down', server, reason });
   }
 
   /**

@@ -124,6 +124,13 @@ export interface DiscoverOptions {
    * Env `DISCOVERY_CLIENT_AUTH_KEY`, then the first of `DISCOVERY_AUTH_KEYS`.
    */
   authKey?: string;
+  /**
+   * Report a server only once it works (docs/presence.md): `'tcp'`, its advertised URL accepts a
+   * TCP connection; `'http'`, it answers an HTTP request (any status). Checked within 1 s. A
+   * watcher checks again every `pollInterval` and reports a server that stops `down`
+   * (`unreachable`), even while its UDP responder still answers. @default none
+   */
+  verify?: 'tcp' | 'http';
   /** Aborts discovery; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** Where warnings go. @default a `util.debuglog('beckon')` logger */
@@ -159,6 +166,8 @@ export interface DiscoverSettings {
   readonly targets: readonly Target[];
   readonly broadcast: boolean;
   readonly acceptForeignAddresses: boolean;
+  /** Report a server only once its URL accepts a connection (`tcp`) or answers HTTP (`http`). */
+  readonly verify: 'tcp' | 'http' | undefined;
   readonly maxResults: number;
   readonly receiveBufferSize: number;
   /** The request sent: the original's, a Fernet token of it, or beckon's extended request. */
@@ -307,6 +316,7 @@ export function resolveDiscoverSettings(
       options.acceptForeignAddresses ?? false,
     ),
     maxResults: checkInteger('maxResults', options.maxResults ?? 1000, 1, 1_000_000),
+    verify: checkVerify(options.verify),
     receiveBufferSize: checkInteger(
       'receiveBufferSize',
       options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE,
@@ -325,6 +335,11 @@ export function resolveDiscoverSettings(
 }
 
 const FAMILIES = ['any', 'IPv4', 'IPv6'] as const;
+
+function checkVerify(value: unknown): 'tcp' | 'http' | undefined {
+  if (value === undefined || value === 'tcp' || value === 'http') return value;
+  throw new InvalidOptionError('verify', value, "'tcp' or 'http', or none");
+}
 
 /**
  * An address target of a family the run does not ask would be dropped in silence: refuse it.

@@ -41,6 +41,8 @@ Options:
   --prefix TEXT             expected reply prefix (env DISCOVERY_CLIENT_RESPONSE_PREFIX, else
                             RESPONSE_PREFIX; default SERVER_IP:)
   --accept-foreign          keep replies whose claimed IP differs from their source address
+  --verify tcp|http         list a server only once its URL accepts a TCP connection (tcp) or
+                            answers an HTTP request, any status (http); checked within 1 s
   -j, --json                one JSON object per server per line, printed as each is found
   --url                     print only each server's URL, one per line, as each is found:
                             curl "$(beckon discover -1 --url)"

@@ -18,13 +18,14 @@ and goodbyes, refresh queries before their leases run out, and polls of original
 the list true. On a terminal: a live table, redrawn in place. Piped, or with --json: one JSON
 event per line, {"event":"up"|"update"|"down","reason":...,"at":...,"server":{...}}.
 A server is "down" when it says goodbye, when its lease runs out (a crash), when it misses 3
-polls (an original server), or when the only interface it was seen on goes away.
+polls (an original server), when the only interface it was seen on goes away, or (--verify
+tcp|http, checked again every poll interval) when its URL stops working though it answers.
 Runs until Ctrl+C (SIGINT, exit status 130) or SIGTERM (143); 2 on a usage error.
 
 Options: those of "beckon discover" that choose where and how to ask (-p, --target, -i,
 --exclude, --no-broadcast, -4, -6, --service, --auth-key, --extended, --encryption,
---secret-key, --message, --prefix, --accept-foreign, --receive-buffer, --trace, -q, -v; -t and
---retries shape the first discovery), and:
+--secret-key, --message, --prefix, --accept-foreign, --receive-buffer, --verify, --trace, -q,
+-v; -t and --retries shape the first discovery), and:
   -j, --json                one JSON object per event per line (also when piped)
   --announce-port N         UDP port announcements arrive on (default: the port minus 1, 9998)
   --poll-interval DURATION  how often original servers (which never announce) are asked again;
