@@ -8,7 +8,7 @@
  * States: `opening` (resolving targets, binding sockets), `running` (sending rounds, taking
  * replies), `ended` (sockets closed, timers cleared; `end` traced once with the reason).
  */
-import type { RemoteInfo, Socket } from 'node:dgram';
+import type { RemoteInfo } from 'node:dgram';
 import type { Clock } from '../clock.js';
 import { type Logger, logSafely } from '../logger.js';
 import {
@@ -18,36 +18,28 @@ import {
 } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress, IPv6InterfaceProvider } from '../network/interfaces6.js';
 import { parseIPv4 } from '../network/ipv4.js';
-import { classifyIPv6, formatIPv6, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
+import { classifyIPv6, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
 import { IPV4_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
-import { ipv6Links, selectIPv6Links } from '../network/select6.js';
 import { closeSocket, type SocketFactory } from '../network/socket.js';
-import { knownId } from '../protocol/extended.js';
 import { describeStaleToken, skewNoticesFor } from '../security/clock-skew.js';
 import { normalizeServerAddress } from './addresses.js';
-import { openAnnounceListeners } from './announce-listener.js';
 import {
   type Channel,
   type ChannelContext,
   nothingToSend,
   openChannels,
-  usesIPv4,
   usesIPv6,
 } from './channels.js';
 import type { DiscoverSettings } from './options.js';
-import { PresenceTable, type PresenceTiming } from './presence.js';
-import type {
-  BelievedAnnouncement,
-  BelievedReply,
-  ClientProtocol,
-  PresenceQuery,
-} from './protocol.js';
+import type { PresenceTiming } from './presence.js';
+import type { BelievedReply, ClientProtocol, PresenceQuery } from './protocol.js';
 import { retrySchedule } from './schedule.js';
 import type { DownReason, Server, WatchEvent } from './server.js';
 import { ServerTable, type Sighting } from './table.js';
 import type { EndReason, ReplyOutcome, TraceFields } from './trace.js';
 import { VERIFY_TIMEOUT_MS, verifyServer } from './verify.js';
+import { bareAddress, type WatchHost, Watching } from './watching.js';
 
 const MAX_FOREIGN_WARNINGS = 3;
 /** Route lookups (for a reply's interface) in flight at most; past it, a reply goes without. */
@@ -65,10 +57,6 @@ export interface WatchSettings {
   /** Milliseconds between reads of the interface list; 0: never. */
   readonly interfacePollInterval: number;
 }
-
-/** A goodbye without a signature waits for a check: tries 150 ms apart before `down`. */
-const GOODBYE_CHECKS = 2;
-const GOODBYE_CHECK_MS = 150;
 
 /** What the engine takes from outside: all injectable. */
 export interface EngineDependencies {
@@ -103,15 +91,8 @@ export class DiscoveryEngine {
   #table: ServerTable;
   /** Events not yet taken by the consumer: only `up` when asking once. */
   readonly #queue: WatchEvent[] = [];
-  /** Watching: leases, refreshes and polls per server id. */
-  readonly #presence: PresenceTable;
-  /** Watching: the sockets on the announcement port. */
-  #listeners: Socket[] = [];
-  #presenceTimer: NodeJS.Timeout | undefined;
-  #interfaceTimer: NodeJS.Timeout | undefined;
-  #sweepTimer: NodeJS.Timeout | undefined;
-  /** Watching: unsigned goodbyes being checked, by server id: checks left. */
-  readonly #goodbyes = new Map<number, number>();
+  /** Set when the run watches: announcements, leases, refreshes, polls, goodbyes. */
+  readonly #watching: Watching | undefined;
   /** With `verify`: the servers that passed, and those being checked. */
   readonly #verified = new Set<number>();
   readonly #checking = new Set<number>();
@@ -135,7 +116,7 @@ export class DiscoveryEngine {
     this.#protocol = protocol;
     this.#deps = deps;
     this.#table = new ServerTable({ ipv4: [], ipv6: [] }, settings);
-    this.#presence = new PresenceTable(deps.watch?.timing);
+    this.#watching = deps.watch && new Watching(this.#watchHost(), deps.watch);
   }
 
   /**
@@ -160,7 +141,7 @@ export class DiscoveryEngine {
       ? entries.filter(({ id }) => this.#verified.has(id))
       : entries;
     return shown.map(({ id, server }) => {
-      const seen = this.#presence.seen(String(id));
+      const seen = this.#watching?.seen(id);
       return { server, since: seen?.since ?? 0, lastSeen: seen?.last ?? 0 };
     });
   }
@@ -245,7 +226,16 @@ export class DiscoveryEngine {
       if (at === 0) this.#sendRound();
       else this.#later(at, () => this.#sendRound());
     }
-    if (this.#deps.watch) await this.#startWatching(this.#deps.watch);
+    if (this.#watching) {
+      await this.#watching.start();
+      if (this.#settings.verify) {
+        const every = this.#deps.watch?.timing.pollInterval ?? 5000;
+        this.#verifyTimer = setInterval(
+          () => this.#guarded('checking servers', () => this.#recheck()),
+          every,
+        );
+      }
+    }
   }
 
   #channelContext(): ChannelContext {
@@ -268,12 +258,9 @@ export class DiscoveryEngine {
     this.#deps.trace({ type: 'end', reason, found: this.#table.size });
     this.#state = 'ended';
     for (const timer of this.#timers) clearTimeout(timer);
-    clearTimeout(this.#presenceTimer);
-    clearInterval(this.#interfaceTimer);
-    clearInterval(this.#sweepTimer);
     clearInterval(this.#verifyTimer);
+    this.#watching?.stop();
     for (const channel of this.#channels) void closeSocket(channel.socket);
-    for (const socket of this.#listeners) void closeSocket(socket);
     this.#markEnded();
     this.#wake();
   }
@@ -444,12 +431,7 @@ export class DiscoveryEngine {
     const full = this.#table.size >= this.#settings.maxResults;
     const filed = this.#table.add(sighting, !full);
     if (filed.outcome === 'refused') return traced('too-late', key);
-    if (watching) {
-      const fresh = !this.#presence.has(String(filed.id));
-      this.#presence.heard(String(filed.id), lease, performance.now());
-      this.#goodbyes.delete(filed.id); // it answered the check: no goodbye
-      if (fresh) this.#tick();
-    }
+    this.#watching?.heard(filed.id, lease);
     const verifying = this.#settings.verify !== undefined && !this.#verified.has(filed.id);
     if (filed.outcome !== 'new') {
       traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
@@ -486,7 +468,7 @@ export class DiscoveryEngine {
           this.#verified.add(id);
           this.#up(now);
         } else {
-          this.#presence.forget(String(id));
+          this.#watching?.forget(id);
           this.#table.remove(id);
         }
       })
@@ -529,58 +511,45 @@ export class DiscoveryEngine {
     this.#timers.add(timer);
   }
 
-  // ---- Watching (docs/presence.md) ----
-
-  /** Opens the announcement sockets, and starts the presence schedule and interface polls. */
-  async #startWatching(watch: WatchSettings): Promise<void> {
-    await this.#listen(watch);
-    if (watch.interfacePollInterval > 0) {
-      this.#interfaceTimer = setInterval(
-        () => void this.#checkInterfaces().catch((e) => this.#unexpected('reading interfaces', e)),
-        watch.interfacePollInterval,
-      );
-    }
-    if (this.#settings.verify) {
-      this.#verifyTimer = setInterval(
-        () => this.#guarded('checking servers', () => this.#recheck()),
-        watch.timing.pollInterval,
-      );
-    }
-    // Servers that announce nothing to this host (beyond a router) are asked now and then.
-    this.#sweepTimer = setInterval(
-      () => this.#guarded('sending', () => this.#sendPresence(performance.now())),
-      watch.timing.pollInterval * 6,
-    );
-    this.#tick();
+  /** What the watching part may use of this run. */
+  #watchHost(): WatchHost {
+    return {
+      settings: this.#settings,
+      protocol: this.#protocol,
+      deps: this.#deps,
+      running: () => this.#state === 'running',
+      table: () => this.#table,
+      interfaces: () => ({ ipv4: this.#interfaces, ipv6: this.#interfaces6 }),
+      channels: () => this.#channels,
+      reopen: async (ipv4, ipv6) => {
+        this.#interfaces = ipv4;
+        this.#interfaces6 = ipv6;
+        const channels = await openChannels(this.#channelContext());
+        if (this.#state !== 'running') {
+          for (const channel of channels) void closeSocket(channel.socket);
+          return false;
+        }
+        const old = this.#channels;
+        this.#channels = channels;
+        for (const channel of old) void closeSocket(channel.socket);
+        return true;
+      },
+      send: (presence) => this.#send(++this.#round, presence),
+      believe: (reply, remote, traced) => this.#believe(reply, remote, undefined, traced),
+      tracer: (label, message, remote) => this.#tracer(label, message, remote),
+      down: (id, reason) => this.#down(id, reason),
+      later: (ms, fn) => this.#later(ms, fn),
+      guarded: (doing, fn) => this.#guarded(doing, fn),
+      log: (level, text) => this.#log(level, text),
+    };
   }
 
-  async #listen(watch: WatchSettings): Promise<void> {
-    const settings = this.#settings;
-    if (!settings.broadcast || !settings.identify) return;
-    const links6 = usesIPv6(settings)
-      ? selectIPv6Links(
-          ipv6Links(this.#interfaces6),
-          settings.includeLinks,
-          settings.excludeLinks,
-          this.#interfaces,
-        )
-          .selected.filter((link) => !link.loopback)
-          .map((link) => link.name)
-      : [];
-    const opened = await openAnnounceListeners(
-      { port: watch.announcePort, ipv4: usesIPv4(settings), links6 },
-      {
-        socketFactory: this.#deps.socketFactory,
-        logger: this.#deps.logger,
-        onMessage: (message, remote) =>
-          this.#guarded('handling an announcement', () => this.#onAnnouncement(message, remote)),
-      },
-    );
-    if (this.#state === 'ended') {
-      for (const socket of opened) void closeSocket(socket);
-      return;
-    }
-    this.#listeners = opened;
+  /** Removes server `id` and reports it `down` (if it had been reported up). */
+  #down(id: number, reason: DownReason): void {
+    this.#watching?.forget(id);
+    const server = this.#table.remove(id);
+    const reported = !this.#settings.verify || this.#verified.delete(id);
+    if (server && reported) this.#emit({ type: 'down', server, reason });
   }
 
   /** Socket events and timers call user code: nothing they throw may escape. */
@@ -590,168 +559,6 @@ export class DiscoveryEngine {
     } catch (error) {
       this.#unexpected(doing, error);
     }
-  }
-
-  /** Acts on what is due (expiries, a refresh query, polls) and sets the timer for the next. */
-  #tick(): void {
-    clearTimeout(this.#presenceTimer);
-    if (this.#state !== 'running') return;
-    this.#guarded('keeping presence', () => {
-      const now = performance.now();
-      let due = this.#presence.due(now);
-      for (const key of due.expired) this.#down(Number(key), 'expired');
-      if (due.refresh || due.poll) {
-        if (due.refresh) {
-          this.#presence.refreshed(now);
-          this.#sendPresence(now);
-        }
-        if (due.poll) {
-          this.#presence.polled(now);
-          this.#poll();
-        }
-        due = this.#presence.due(now);
-        for (const key of due.expired) this.#down(Number(key), 'expired');
-      }
-      if (due.next !== undefined) {
-        this.#presenceTimer = setTimeout(() => this.#tick(), Math.max(due.next - now, 5));
-      }
-    });
-  }
-
-  /** A refresh query on every channel: the servers known well stay silent. */
-  #sendPresence(now: number): void {
-    const known: Buffer[] = [];
-    for (const key of this.#presence.known(now)) {
-      const instanceId = this.#table.get(Number(key))?.metadata?.instanceId;
-      if (instanceId !== undefined) known.push(knownId(instanceId));
-    }
-    const port = this.#listeners.length > 0 ? this.#deps.watch?.announcePort : undefined;
-    this.#send(++this.#round, { known, ...(port === undefined ? {} : { port }) });
-  }
-
-  /** Asks each server without a lease (an original server) directly, as it was first asked. */
-  #poll(): void {
-    const now = this.#deps.clock.now();
-    for (const { id, server } of this.#table.entries()) {
-      if (!this.#presence.has(String(id)) || server.metadata?.instanceId !== undefined) continue;
-      this.#sendTo(server, this.#protocol.request(now, false));
-    }
-  }
-
-  /** Sends `request` to `server` directly, from the channel it was heard on if there is one. */
-  #sendTo(server: Server, request: Buffer): void {
-    const usable = this.#channels.filter((c) => !c.failed && c.family === server.family);
-    const channel = usable.find((c) => c.label === server.interface) ?? usable[0];
-    channel?.socket.send(request, this.#settings.port, server.ip, (error) => {
-      if (error) this.#log('debug', `Asking ${server.ip} failed: ${error.message}`);
-    });
-  }
-
-  #onAnnouncement(message: Buffer, remote: RemoteInfo) {
-    const traced = this.#tracer('announcements', message, remote);
-    if (this.#state !== 'running') return traced('too-late');
-    const announcement = this.#protocol.parseAnnouncement(message, this.#deps.clock.now());
-    if ('drop' in announcement) return traced(announcement.drop);
-    if (!this.#onSelectedInterface(remote.address)) return;
-    if (announcement.lease === 0) return this.#goodbye(announcement, remote);
-    this.#believe(announcement, remote, undefined, traced);
-  }
-
-  /** An IPv4 announcement from a subnet of an interface the run does not use is not for it. */
-  #onSelectedInterface(source: string): boolean {
-    const ip = parseIPv4(source);
-    if (ip === undefined) return true; // IPv6: the group is joined on selected links only
-    const iface = interfaceFor(ip, this.#interfaces);
-    if (!iface) return true;
-    return this.#channels.some((c) => c.iface?.name === iface.name);
-  }
-
-  /**
-   * A goodbye. Signed with the key: `down` at once. Unsigned: only from the server's own
-   * address, and only once a check (two direct requests, 150 ms apart) goes unanswered.
-   */
-  #goodbye(announcement: BelievedAnnouncement, remote: RemoteInfo): void {
-    const instanceId = announcement.metadata?.instanceId;
-    const id = instanceId === undefined ? undefined : this.#table.idOf(instanceId);
-    const server = id === undefined ? undefined : this.#table.get(id);
-    if (id === undefined || !server) return;
-    if (announcement.signed) {
-      this.#down(id, 'goodbye');
-      return;
-    }
-    const source = bareAddress(remote.address);
-    if (!server.addresses.some((a) => bareAddress(a.address) === source)) return;
-    if (this.#goodbyes.has(id)) return;
-    this.#goodbyes.set(id, GOODBYE_CHECKS);
-    this.#checkGoodbye(id);
-  }
-
-  #checkGoodbye(id: number): void {
-    const left = this.#goodbyes.get(id);
-    if (left === undefined || this.#state !== 'running') return; // heard meanwhile
-    const server = this.#table.get(id);
-    if (!server || left === 0) {
-      this.#down(id, 'goodbye');
-      return;
-    }
-    this.#goodbyes.set(id, left - 1);
-    this.#sendTo(server, this.#protocol.request(this.#deps.clock.now(), true));
-    this.#later(GOODBYE_CHECK_MS, () =>
-      this.#guarded('checking a goodbye', () => this.#checkGoodbye(id)),
-    );
-  }
-
-  /** Removes server `id` and reports it `down`. */
-  #down(id: number, reason: DownReason): void {
-    this.#presence.forget(String(id));
-    this.#goodbyes.delete(id);
-    const server = this.#table.remove(id);
-    const reported = !this.#settings.verify || this.#verified.delete(id);
-    if (server && reported) this.#emit({ type: 'down', server, reason });
-  }
-
-  /**
-   * Reads the interface list; when it changed, servers seen only through interfaces that went
-   * away are `down` (`interface-lost`), and the channels and announcement sockets are opened
-   * anew, with a refresh query on them at once (new interfaces are asked at once).
-   */
-  async #checkInterfaces(): Promise<void> {
-    if (this.#state !== 'running') return;
-    const interfaces = this.#deps.interfaceProvider();
-    const interfaces6 = needsIPv6List(this.#settings) ? this.#deps.interfaceProvider6() : [];
-    const signature = (list: readonly { name: string; address: string }[]) =>
-      list
-        .map((i) => `${i.name} ${i.address}`)
-        .sort()
-        .join(',');
-    if (
-      signature(interfaces) === signature(this.#interfaces) &&
-      signature(interfaces6) === signature(this.#interfaces6)
-    ) {
-      return;
-    }
-    this.#interfaces = interfaces;
-    this.#interfaces6 = interfaces6;
-    const names = new Set([...interfaces, ...interfaces6].map((i) => i.name));
-    for (const { id, server } of this.#table.entries()) {
-      const seen = server.addresses.map((a) => a.interface);
-      if (seen.length > 0 && seen.every((name) => name !== undefined && !names.has(name))) {
-        this.#down(id, 'interface-lost');
-      }
-    }
-    const channels = await openChannels(this.#channelContext());
-    const listeners = this.#listeners;
-    if (this.#state !== 'running') {
-      for (const channel of channels) void closeSocket(channel.socket);
-      return;
-    }
-    const old = this.#channels;
-    this.#channels = channels;
-    for (const channel of old) void closeSocket(channel.socket);
-    this.#listeners = [];
-    for (const socket of listeners) void closeSocket(socket);
-    if (this.#deps.watch) await this.#listen(this.#deps.watch);
-    this.#sendPresence(performance.now());
   }
 
   /**
@@ -838,12 +645,6 @@ export class DiscoveryEngine {
       return undefined; // a tag is not worth losing the server over
     }
   }
-}
-
-/** An address without its zone, canonical (IPv6 per RFC 5952). */
-function bareAddress(address: string): string {
-  const parsed = parseIPv6(address);
-  return parsed ? formatIPv6({ value: parsed.value, zone: undefined }) : address;
 }
 
 function isLinkLocal6(address: string): boolean {
