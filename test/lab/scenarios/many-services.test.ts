@@ -239,16 +239,21 @@ const TAKEOVER_BOUND_MS = 1000;
 
 const KEY = 'lab-key-0123456789abcdef'; // 24 bytes: authKeys need 16 to 256
 
+/** The issue's three apps on one host: Express, Fastify and a `beckon serve` sidecar. */
+function threeApps(server: Parameters<typeof sidecar>[0]) {
+  return [
+    frameworkApp(server, 'express', 'orders', 8080),
+    frameworkApp(server, 'fastify', 'users', 8081),
+    sidecar(server, 'billing', 8090),
+  ];
+}
+
 describe('scenario 16: one host, many services on the default port', () => {
   it('16a: Express, Fastify and beckon serve on one host are all found, by every client', async (t) => {
     const net = await lab(t, 1);
     if (!net) return;
     const { server, client, ip } = net;
-    const apps = [
-      frameworkApp(server, 'express', 'orders', 8080),
-      frameworkApp(server, 'fastify', 'users', 8081),
-      sidecar(server, 'billing', 8090),
-    ];
+    const apps = threeApps(server);
     // Started together: which one binds the port is up to the kernel.
     const processes = await Promise.all(apps.map((app) => app.start()));
     assert.equal(portHolders(server).length, 1);
@@ -314,11 +319,7 @@ describe('scenario 16: one host, many services on the default port', () => {
     const net = await lab(t, 2);
     if (!net) return;
     const { server, client, ip } = net;
-    const apps = [
-      frameworkApp(server, 'express', 'orders', 8080),
-      frameworkApp(server, 'fastify', 'users', 8081),
-      sidecar(server, 'billing', 8090),
-    ];
+    const apps = threeApps(server);
     const processes = await Promise.all(apps.map((app) => app.start()));
     const all = ['billing', 'orders', 'users'];
     const instances = async () => {
