@@ -197,6 +197,31 @@ describe('watch()', () => {
     probe.close();
   });
 
+  it('a flood of forged and malformed announcements is bounded, crashes nothing, and expires', async () => {
+    const port = await freeUdpPort();
+    const announcePort = await freeUdpPort();
+    const watcher = watching(port, announcePort, { maxResults: 20 });
+    await sleep(600);
+    const raw = await rawServer(announcePort);
+    for (let i = 0; i < 500; i++) {
+      raw.announce('forged', 1000, `forged-${i}`);
+      raw.socket.send(randomBytes(1 + (i % 300)), announcePort, '127.255.255.255');
+      if (i % 50 === 0) await sleep(5); // let the socket drain: the kernel buffer is finite
+    }
+    for (let i = 0; i < 100; i++) raw.announce('forged', 0, `unknown-${i}`); // goodbyes
+    await sleep(300);
+    assert.ok(watcher.servers.length <= 20, `${watcher.servers.length} tracked, cap 20`);
+    assert.ok(watcher.servers.length > 0, 'forged but well-formed: believed, up to the cap');
+    assert.equal(watcher.closed, false);
+    // Nobody answers for them: gone after their 1 s lease (plus the grace).
+    await sleep(2000);
+    assert.equal(watcher.servers.length, 0);
+    // And the watcher still works.
+    const up = next(watcher, 'up', named('real'), 1500);
+    await start({ port, announcePort, httpPort: 8080, service: 'real' });
+    await up;
+  });
+
   it('refuses bad options at once, naming them', () => {
     assert.throws(() => watch({ ...LOCAL, pollInterval: 10 }), /pollInterval/);
     assert.throws(() => watch({ ...LOCAL, announcePort: 70000 }), /announcePort/);
