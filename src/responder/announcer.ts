@@ -177,12 +177,15 @@ export class Announcer {
     return true;
   }
 
-  /** Says goodbye for every service on every link (twice), then stays silent. */
-  stop(): void {
+  /**
+   * Says goodbye for every service on every link (twice), then stays silent. `goodbye: false`:
+   * silent at once (another announcer takes over these services).
+   */
+  stop(goodbye = true): void {
     if (this.#state === 'stopped') return;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
-    if (this.#state === 'announcing') {
+    if (this.#state === 'announcing' && goodbye) {
       for (const service of this.#services.values()) this.#goodbye(service, this.#links);
     }
     this.#state = 'stopped';

@@ -101,6 +101,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #pollTimer: NodeJS.Timeout | undefined;
   // Announcements and goodbyes while answering, when `announce` is on (docs/presence.md).
   #announcer: Announcer | undefined;
+  // Registered with keys: this process announces its own service (see #announceOwn).
+  #ownAnnouncer: { announcer: Announcer; socket: Socket } | undefined;
   #port: number | undefined;
   #started = false;
   // Bumped by every start and stop, so that a reopen begun earlier never touches a newer socket.
@@ -210,6 +212,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       this.#refusals.close();
       this.#announcer?.stop(); // goodbyes, while the sockets are still open
       this.#announcer = undefined;
+      await this.#stopOwnAnnouncer(true);
       await this.#closeSockets();
       // After the port is free, so that the first registrant to try takes it over at once.
       const share = this.#share;
@@ -318,6 +321,11 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #setRole(role: HostRole): void {
     this.#role = role;
+    if (role === 'registered') {
+      this.#announceOwn().catch((error: unknown) =>
+        this.#warn(new SocketError(`Announcing: ${String(error)}`, error)),
+      );
+    } else void this.#stopOwnAnnouncer(false);
     const port = this.#port ?? this.settings.port;
     if (role === 'registered') {
       this.#logger.debug(
@@ -403,14 +411,21 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
   }
 
-  #newAnnouncer(): Announcer {
+  /** An announcer that sends from `sockets` (the discovery sockets, by default). */
+  #newAnnouncer(
+    sockets: () => { ipv4: Socket | undefined; ipv6: Socket | undefined } = () => ({
+      ipv4: this.#socket,
+      ipv6: this.#socket6,
+    }),
+  ): Announcer {
     return new Announcer({
       lease: this.settings.lease,
       port: this.settings.announcePort ?? defaultAnnouncePort(this.#port ?? this.settings.port),
       clock: this.#clock,
       hooks: {
         send: (datagram, link, port) => {
-          const socket = link.family === 'IPv4' ? this.#socket : this.#socket6;
+          const { ipv4, ipv6 } = sockets();
+          const socket = link.family === 'IPv4' ? ipv4 : ipv6;
           socket?.send(datagram, port, link.destination, this.#onAnnounced);
         },
         addressOn: (service, link) => {
@@ -429,12 +444,15 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   /** Hands the announcer the links and services now (it announces what is new). */
   #announce(): void {
-    const announcer = this.#announcer;
-    if (!announcer) return;
+    this.#announcer?.update(this.#links(!!this.#socket, !!this.#socket6), this.#services);
+  }
+
+  /** The links announcements go out on, for the families given. */
+  #links(ipv4: boolean, ipv6: boolean) {
     const { joinGroups, bindAddress } = this.settings;
-    const links = announceLinks(
-      this.#socket ? this.#interfaces.get() : [],
-      this.#socket6 ? this.#interfaces6.get() : [],
+    return announceLinks(
+      ipv4 ? this.#interfaces.get() : [],
+      ipv6 ? this.#interfaces6.get() : [],
       joinGroups,
     ).filter(
       (link) =>
@@ -443,7 +461,36 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         link.local === bindAddress ||
         (isLoopback(parseIPv4(bindAddress) ?? 0) && link.local === '127.0.0.1'),
     );
-    announcer.update(links, this.#services);
+  }
+
+  /**
+   * Registered with a keyed service: the answering process cannot sign announcements for it (its
+   * key stays here), so this process announces itself, from a socket of its own (IPv4), and says
+   * goodbye when it stops. Quietly stopped on a takeover: the new answering announcer takes over.
+   */
+  async #announceOwn(): Promise<void> {
+    if (!this.settings.announce || this.#own.keys.length === 0 || this.#ownAnnouncer) return;
+    const socket = this.#socketFactory({ type: 'udp4', reuseAddr: false, lookup: literalLookup });
+    socket.on('error', (error) => this.#logger.debug(`Announcement socket: ${error.message}`));
+    const address = this.settings.bindAddress;
+    await new Promise<void>((resolve) => socket.bind({ port: 0, address }, resolve));
+    if (this.#role !== 'registered' || this.#ownAnnouncer) {
+      await closeSocket(socket);
+      return;
+    }
+    socket.setBroadcast(true);
+    const announcer = this.#newAnnouncer(() => ({ ipv4: socket, ipv6: undefined }));
+    this.#ownAnnouncer = { announcer, socket };
+    announcer.update(this.#links(true, false), [this.#own]);
+  }
+
+  /** Stops this process's own announcer: with goodbyes when it stops, quietly on a takeover. */
+  async #stopOwnAnnouncer(goodbye: boolean): Promise<void> {
+    const own = this.#ownAnnouncer;
+    this.#ownAnnouncer = undefined;
+    if (!own) return;
+    own.announcer.stop(goodbye);
+    await closeSocket(own.socket);
   }
 
   /**

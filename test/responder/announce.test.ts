@@ -131,13 +131,19 @@ describe('announcements', () => {
     assert.equal((await exchange(responder.port, [request({ known: [other] })])).length, 1);
   });
 
-  it('the answering process announces the host records it can sign, and their goodbyes', async () => {
+  it('the answering process announces the host records it can sign, a keyed one announces itself, goodbyes for both', async () => {
     const port = await freeUdpPort();
     const announcePort = await freeUdpPort();
     const heard = await listen(announcePort);
     await start({ port, httpPort: 8001, service: 'orders', announcePort });
     const users = await start({ port, httpPort: 8002, service: 'users', announcePort });
-    const keyed = await start({ port, httpPort: 8003, service: 'secret', authKeys: [KEY] });
+    const keyed = await start({
+      port,
+      httpPort: 8003,
+      service: 'secret',
+      authKeys: [KEY],
+      announcePort,
+    });
     assert.equal(users.role, 'registered');
     assert.equal(keyed.role, 'registered');
     await sleep(2300);
@@ -147,9 +153,17 @@ describe('announcements', () => {
         .map(({ announcement }) => announcement.metadata.service);
     assert.equal(services(15_000).filter((s) => s === 'users').length, 3);
     assert.equal(services(15_000).filter((s) => s === 'orders').length, 3);
-    assert.ok(!services(15_000).includes('secret'), 'a keyed record of another process: no');
+    // The keyed one's key is in its own process: it announces itself, signed.
+    const secret = heard.filter(({ announcement }) => announcement.metadata.service === 'secret');
+    assert.equal(secret.length, 3);
+    for (const { announcement } of secret) {
+      assert.ok(extended.verifyTag(announcement, [Buffer.from(KEY)]));
+    }
     await users.stop();
     await sleep(200);
     assert.deepEqual(services(0), ['users', 'users'], 'its goodbye, sent for it');
+    await keyed.stop();
+    await sleep(200);
+    assert.deepEqual(services(0), ['users', 'users', 'secret', 'secret'], 'and its own');
   });
 });
