@@ -31,6 +31,7 @@ export const ASK_FLAGS = {
   service: { type: 'string' },
   'auth-key': { type: 'string' },
   verify: { type: 'string' },
+  'announce-port': { type: 'string' },
   json: { type: 'boolean', short: 'j' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
@@ -61,6 +62,7 @@ export interface AskValues {
   service?: string | undefined;
   'auth-key'?: string | undefined;
   verify?: string | undefined;
+  'announce-port'?: string | undefined;
   verbose?: boolean | undefined;
   trace?: boolean | undefined;
 }
@@ -87,6 +89,7 @@ export const FLAG_OF: Readonly<Record<string, string>> = {
   service: 'service',
   authKey: 'auth-key',
   verify: 'verify',
+  announcePort: 'announce-port',
 };
 
 /** The library options the shared flags stand for. @throws UsageError for a malformed number */
@@ -117,6 +120,7 @@ export function askOptions(values: AskValues, io: CliIo): DiscoverCallerOptions 
       service: values.service,
       authKey: values['auth-key'],
       verify: values.verify as DiscoverCallerOptions['verify'],
+      announcePort: intFlag('announce-port', values['announce-port'], 1, 65535),
       trace: values.trace
         ? (event: TraceEvent) => println(io.stderr, formatTraceEvent(event))
         : undefined,

@@ -15,12 +15,19 @@ export interface AnnounceListenerPlan {
   readonly ipv4: boolean;
   /** IPv6 links to join beckon's group on; none: no IPv6 socket. */
   readonly links6: readonly string[];
+  /**
+   * Receive buffer (bytes; 0: the system's): a refresh query to a fleet brings its announcements
+   * in one burst.
+   */
+  readonly receiveBufferSize: number;
 }
 
 /** What opening the listeners needs. */
 export interface AnnounceListenerContext {
   readonly socketFactory: SocketFactory;
   readonly logger: Logger;
+  /** How a socket that cannot open is logged: a watcher warns, a one-shot run notes it. */
+  readonly failure: 'warn' | 'debug';
   readonly onMessage: (message: Buffer, remote: RemoteInfo) => void;
 }
 
@@ -34,8 +41,8 @@ export async function openAnnounceListeners(
   context: AnnounceListenerContext,
 ): Promise<Socket[]> {
   const opening: Promise<Socket | undefined>[] = [];
-  if (plan.ipv4) opening.push(open('udp4', '0.0.0.0', plan.port, [], context));
-  if (plan.links6.length > 0) opening.push(open('udp6', '::', plan.port, plan.links6, context));
+  if (plan.ipv4) opening.push(open('udp4', '0.0.0.0', plan, [], context));
+  if (plan.links6.length > 0) opening.push(open('udp6', '::', plan, plan.links6, context));
   const sockets = await Promise.all(opening);
   return sockets.filter((socket): socket is Socket => socket !== undefined);
 }
@@ -43,7 +50,7 @@ export async function openAnnounceListeners(
 function open(
   type: 'udp4' | 'udp6',
   address: string,
-  port: number,
+  { port, receiveBufferSize }: AnnounceListenerPlan,
   links6: readonly string[],
   context: AnnounceListenerContext,
 ): Promise<Socket | undefined> {
@@ -54,6 +61,7 @@ function open(
       type,
       reuseAddr: true,
       ...(type === 'udp6' ? { ipv6Only: true } : {}),
+      ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
       lookup: literalLookup,
     });
   } catch (error) {
@@ -99,5 +107,5 @@ function open(
 }
 
 function warn(context: AnnounceListenerContext, text: string): void {
-  logSafely(context.logger, 'warn', text);
+  logSafely(context.logger, context.failure, text);
 }

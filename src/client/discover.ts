@@ -75,7 +75,7 @@ export function createEngine(
 ): DiscoveryEngine {
   const { secrets, clock, ...settings } = resolveDiscoverSettings(options);
   const watch: WatchSettings | undefined =
-    watchOptions && resolveWatch(watchOptions, settings.port);
+    watchOptions && resolveWatch(watchOptions, settings.announcePort);
   return new DiscoveryEngine(settings, new ClientProtocol(settings, secrets), {
     clock,
     logger: options.logger ?? debugLogger,

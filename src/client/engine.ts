@@ -32,7 +32,7 @@ import {
   usesIPv6,
 } from './channels.js';
 import type { DiscoverSettings } from './options.js';
-import type { PresenceTiming } from './presence.js';
+import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from './presence.js';
 import type { BelievedReply, ClientProtocol, PresenceQuery } from './protocol.js';
 import { retrySchedule } from './schedule.js';
 import type { DownReason, Server, WatchEvent } from './server.js';
@@ -92,7 +92,7 @@ export class DiscoveryEngine {
   /** Events not yet taken by the consumer: only `up` when asking once. */
   readonly #queue: WatchEvent[] = [];
   /** Set when the run watches: announcements, leases, refreshes, polls, goodbyes. */
-  readonly #watching: Watching | undefined;
+  readonly #watching: Watching;
   /** With `verify`: the servers that passed, and those being checked. */
   readonly #verified = new Set<number>();
   readonly #checking = new Set<number>();
@@ -116,7 +116,17 @@ export class DiscoveryEngine {
     this.#protocol = protocol;
     this.#deps = deps;
     this.#table = new ServerTable({ ipv4: [], ipv6: [] }, settings);
-    this.#watching = deps.watch && new Watching(this.#watchHost(), deps.watch);
+    // Asking once, the run still hears announcements: a server that starts during it is found
+    // (docs/presence.md), not only one that answers a request.
+    this.#watching = new Watching(
+      this.#watchHost(),
+      deps.watch ?? {
+        announcePort: settings.announcePort,
+        timing: DEFAULT_PRESENCE_TIMING,
+        interfacePollInterval: 0,
+      },
+      deps.watch !== undefined,
+    );
   }
 
   /**
@@ -141,7 +151,7 @@ export class DiscoveryEngine {
       ? entries.filter(({ id }) => this.#verified.has(id))
       : entries;
     return shown.map(({ id, server }) => {
-      const seen = this.#watching?.seen(id);
+      const seen = this.#watching.seen(id);
       return { server, since: seen?.since ?? 0, lastSeen: seen?.last ?? 0 };
     });
   }
@@ -226,8 +236,8 @@ export class DiscoveryEngine {
       if (at === 0) this.#sendRound();
       else this.#later(at, () => this.#sendRound());
     }
-    if (this.#watching) {
-      await this.#watching.start();
+    await this.#watching.start();
+    if (this.#deps.watch) {
       if (this.#settings.verify) {
         const every = this.#deps.watch?.timing.pollInterval ?? 5000;
         this.#verifyTimer = setInterval(
@@ -259,7 +269,7 @@ export class DiscoveryEngine {
     this.#state = 'ended';
     for (const timer of this.#timers) clearTimeout(timer);
     clearInterval(this.#verifyTimer);
-    this.#watching?.stop();
+    this.#watching.stop();
     for (const channel of this.#channels) void closeSocket(channel.socket);
     this.#markEnded();
     this.#wake();
@@ -431,7 +441,7 @@ export class DiscoveryEngine {
     const full = this.#table.size >= this.#settings.maxResults;
     const filed = this.#table.add(sighting, !full);
     if (filed.outcome === 'refused') return traced('too-late', key);
-    this.#watching?.heard(filed.id, lease);
+    this.#watching.heard(filed.id, lease);
     const verifying = this.#settings.verify !== undefined && !this.#verified.has(filed.id);
     if (filed.outcome !== 'new') {
       traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
@@ -468,7 +478,7 @@ export class DiscoveryEngine {
           this.#verified.add(id);
           this.#up(now);
         } else {
-          this.#watching?.forget(id);
+          this.#watching.forget(id);
           this.#table.remove(id);
         }
       })
@@ -546,7 +556,7 @@ export class DiscoveryEngine {
 
   /** Removes server `id` and reports it `down` (if it had been reported up). */
   #down(id: number, reason: DownReason): void {
-    this.#watching?.forget(id);
+    this.#watching.forget(id);
     const server = this.#table.remove(id);
     const reported = !this.#settings.verify || this.#verified.delete(id);
     if (server && reported) this.#emit({ type: 'down', server, reason });

@@ -131,6 +131,11 @@ export interface DiscoverOptions {
    * (`unreachable`), even while its UDP responder still answers. @default none
    */
   verify?: 'tcp' | 'http';
+  /**
+   * The port announcements arrive on (docs/presence.md): a run also hears them, so that a server
+   * that starts while it runs is found. @default the discovery port minus 1 (9998)
+   */
+  announcePort?: number;
   /** Aborts discovery; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** Where warnings go. @default a `util.debuglog('beckon')` logger */
@@ -168,6 +173,8 @@ export interface DiscoverSettings {
   readonly acceptForeignAddresses: boolean;
   /** Report a server only once its URL accepts a connection (`tcp`) or answers HTTP (`http`). */
   readonly verify: 'tcp' | 'http' | undefined;
+  /** Where announcements arrive. */
+  readonly announcePort: number;
   readonly maxResults: number;
   readonly receiveBufferSize: number;
   /** The request sent: the original's, a Fernet token of it, or beckon's extended request. */
@@ -290,11 +297,12 @@ export function resolveDiscoverSettings(
   }
   const parsedTargets = targets.map((t) => parseTarget('targets', t));
   checkTargetFamilies(parsedTargets, family, identify);
+  const port =
+    options.port === undefined
+      ? envClientPort(env, portVariable, logger)
+      : checkPort('port', options.port);
   return {
-    port:
-      options.port === undefined
-        ? envClientPort(env, portVariable, logger)
-        : checkPort('port', options.port),
+    port,
     message,
     prefix,
     timeout,
@@ -317,6 +325,12 @@ export function resolveDiscoverSettings(
     ),
     maxResults: checkInteger('maxResults', options.maxResults ?? 1000, 1, 1_000_000),
     verify: checkVerify(options.verify),
+    announcePort:
+      options.announcePort === undefined
+        ? port > 1
+          ? port - 1
+          : 2
+        : checkPort('announcePort', options.announcePort),
     receiveBufferSize: checkInteger(
       'receiveBufferSize',
       options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE,

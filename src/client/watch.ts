@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { InvalidOptionError } from '../errors.js';
-import { checkInteger, checkPort } from '../options.js';
+import { checkInteger } from '../options.js';
 import type { DiscoveryEngine } from './engine.js';
 import type { DiscoverOptions } from './options.js';
 import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from './presence.js';
@@ -15,8 +15,6 @@ export type { DownReason, WatchEvent } from './server.js';
 
 /** Options of {@link watch}: those of `discover()` (`timeout` and `retries` shape the first sweep), and: */
 export interface WatchOptions extends DiscoverOptions {
-  /** The port announcements arrive on. @default the discovery port minus 1 (9998) */
-  announcePort?: number;
   /**
    * Milliseconds between polls of servers without a lease (original servers, `announce: false`);
    * such a server is `down` after 3 missed polls. 1,000 to 3,600,000. @default 5000
@@ -151,13 +149,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements AsyncIterabl
 }
 
 /** Checks the watch-only options and returns how the engine should watch. */
-export function resolveWatch(options: WatchOptions, port: number) {
-  const announcePort =
-    options.announcePort === undefined
-      ? port > 1
-        ? port - 1
-        : 2
-      : checkPort('announcePort', options.announcePort);
+export function resolveWatch(options: WatchOptions, announcePort: number) {
   const timing: PresenceTiming = {
     ...DEFAULT_PRESENCE_TIMING,
     pollInterval: checkInteger(

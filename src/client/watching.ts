@@ -7,7 +7,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { interfaceFor, type NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
-import { parseIPv4 } from '../network/ipv4.js';
+import { isLoopback, parseIPv4 } from '../network/ipv4.js';
 import { formatIPv6, parseIPv6 } from '../network/ipv6.js';
 import { ipv6Links, selectIPv6Links } from '../network/select6.js';
 import { closeSocket } from '../network/socket.js';
@@ -60,13 +60,15 @@ export interface WatchHost {
 }
 
 /**
- * Keeps a run's table true while it watches. Named states: `idle`, `watching` (sockets and
- * timers live), `stopped`.
+ * Keeps a run's table true while it watches; a run that asks once only listens, so that a server
+ * that starts during it is found by its announcement. Named states: `idle`, `listening` (asking
+ * once: the announcement sockets only), `watching` (sockets and timers live), `stopped`.
  */
 export class Watching {
-  #state: 'idle' | 'watching' | 'stopped' = 'idle';
+  #state: 'idle' | 'listening' | 'watching' | 'stopped' = 'idle';
   readonly #host: WatchHost;
   readonly #watch: WatchSettings;
+  readonly #keep: boolean;
   readonly #presence: PresenceTable;
   #listeners: Socket[] = [];
   #presenceTimer: NodeJS.Timeout | undefined;
@@ -75,16 +77,18 @@ export class Watching {
   /** Unsigned goodbyes being checked, by server id: checks left. */
   readonly #goodbyes = new Map<number, number>();
 
-  constructor(host: WatchHost, watch: WatchSettings) {
+  /** `keep`: watch (presence schedule, goodbyes, interfaces); else only listen. */
+  constructor(host: WatchHost, watch: WatchSettings, keep = true) {
     this.#host = host;
     this.#watch = watch;
+    this.#keep = keep;
     this.#presence = new PresenceTable(watch.timing);
   }
 
   /** Opens the announcement sockets, and starts the presence schedule and interface polls. */
   async start(): Promise<void> {
     if (this.#state !== 'idle') return;
-    this.#state = 'watching';
+    this.#state = this.#keep ? 'watching' : 'listening';
     await this.#listen();
     if (this.#state !== 'watching') return;
     const { interfacePollInterval, timing } = this.#watch;
@@ -119,6 +123,7 @@ export class Watching {
 
   /** Server `id` was heard (an answer or an announcement) declaring `lease`. */
   heard(id: number, lease: number | undefined): void {
+    if (!this.#keep) return;
     const fresh = !this.#presence.has(String(id));
     this.#presence.heard(String(id), lease, performance.now());
     this.#goodbyes.delete(id); // it answered the check: no goodbye
@@ -146,17 +151,23 @@ export class Watching {
           .map((link) => link.name)
       : [];
     const opened = await openAnnounceListeners(
-      { port: this.#watch.announcePort, ipv4: usesIPv4(settings), links6 },
+      {
+        port: this.#watch.announcePort,
+        ipv4: usesIPv4(settings),
+        links6,
+        receiveBufferSize: settings.receiveBufferSize,
+      },
       {
         socketFactory: deps.socketFactory,
         logger: deps.logger,
+        failure: this.#keep ? 'warn' : 'debug',
         onMessage: (message, remote) =>
           this.#host.guarded('handling an announcement', () =>
             this.#onAnnouncement(message, remote),
           ),
       },
     );
-    if (this.#state !== 'watching') {
+    if (this.#state !== 'watching' && this.#state !== 'listening') {
       for (const socket of opened) void closeSocket(socket);
       return;
     }
@@ -222,22 +233,30 @@ export class Watching {
 
   #onAnnouncement(message: Buffer, remote: RemoteInfo) {
     const traced = this.#host.tracer('announcements', message, remote);
-    if (this.#state !== 'watching' || !this.#host.running()) return traced('too-late');
+    if (this.#state === 'stopped' || !this.#host.running()) return traced('too-late');
     const now = this.#host.deps.clock.now();
     const announcement = this.#host.protocol.parseAnnouncement(message, now);
     if ('drop' in announcement) return traced(announcement.drop);
     if (!this.#onSelectedInterface(remote.address)) return;
-    if (announcement.lease === 0) return this.#goodbye(announcement, remote);
+    if (announcement.lease === 0) {
+      if (this.#keep) this.#goodbye(announcement, remote);
+      return; // asking once: a goodbye during the run changes nothing already reported
+    }
     this.#host.believe(announcement, remote, traced);
   }
 
-  /** An IPv4 announcement from a subnet of an interface the run does not use is not for it. */
+  /**
+   * Whether an IPv4 announcement came over an interface the run asks on: its source is in the
+   * subnet of one (or is loopback, when loopback is asked on). The socket hears every
+   * interface's broadcasts; a run kept to some must not report servers of the others.
+   */
   #onSelectedInterface(source: string): boolean {
     const ip = parseIPv4(source);
     if (ip === undefined) return true; // IPv6: the group is joined on selected links only
+    const channels = this.#host.channels();
+    if (isLoopback(ip)) return channels.some((c) => c.iface?.loopback === true);
     const iface = interfaceFor(ip, this.#host.interfaces().ipv4);
-    if (!iface) return true;
-    return this.#host.channels().some((c) => c.iface?.name === iface.name);
+    return iface !== undefined && channels.some((c) => c.iface?.name === iface.name);
   }
 
   /**

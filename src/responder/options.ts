@@ -107,7 +107,8 @@ export interface ResponderOptions {
    * Announce this server (docs/presence.md): at start, when its addresses change and when a
    * watcher asks, and say goodbye when it stops, to `announcePort` on every link it joined its
    * groups on (with `joinGroups: false`, on loopback only). Answers then carry its `lease`. Off:
-   * nothing is sent unasked, and watchers poll this server. @default true
+   * nothing is sent unasked, and watchers poll this server. Always off in Fernet mode (an
+   * announcement in the clear would tell everyone the server is there). @default true
    */
   announce?: boolean;
   /**
@@ -431,7 +432,8 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
       !fernetKey &&
       message === DEFAULT_MESSAGE &&
       prefix === DEFAULT_PREFIX,
-    announce: checkBoolean('announce', options.announce ?? true),
+    // Fernet mode answers key holders only: an announcement in the clear would give it away.
+    announce: checkBoolean('announce', options.announce ?? true) && !fernetKey,
     lease: checkInteger('lease', options.lease ?? DEFAULT_LEASE_MS, 1000, MAX_LEASE_MS),
     announcePort:
       options.announcePort === undefined

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
-import { type DownReason, type Server, type Watcher, watch } from '../../src/index.js';
+import { type DownReason, discover, type Server, type Watcher, watch } from '../../src/index.js';
 import * as extended from '../../src/protocol/extended.js';
 import { trackResponders } from '../helpers/responders.js';
 import { freeUdpPort, LOCAL, sleep } from '../helpers/udp.js';
@@ -220,6 +220,21 @@ describe('watch()', () => {
     const up = next(watcher, 'up', named('real'), 1500);
     await start({ port, announcePort, httpPort: 8080, service: 'real' });
     await up;
+  });
+
+  it('discover() also hears announcements: a server that starts after its last request is found', async () => {
+    const port = await freeUdpPort();
+    const announcePort = await freeUdpPort();
+    const began = performance.now();
+    const run = discover({ ...LOCAL, port, announcePort, timeout: 2800 });
+    await sleep(2000); // past the last re-send (1.7 s with the default 5 retries)
+    await start({ port, announcePort, httpPort: 8080, service: 'late' });
+    const servers = await run;
+    assert.deepEqual(
+      servers.map((s) => s.metadata?.service),
+      ['late'],
+    );
+    assert.ok(performance.now() - began < 3500);
   });
 
   it('refuses bad options at once, naming them', () => {

@@ -43,6 +43,8 @@ Options:
   --accept-foreign          keep replies whose claimed IP differs from their source address
   --verify tcp|http         list a server only once its URL accepts a TCP connection (tcp) or
                             answers an HTTP request, any status (http); checked within 1 s
+  --announce-port N         also hear servers' announcements on this UDP port during the search,
+                            so one that starts meanwhile is found (default: the port minus 1, 9998)
   -j, --json                one JSON object per server per line, printed as each is found
   --url                     print only each server's URL, one per line, as each is found:
                             curl "$(beckon discover -1 --url)"

@@ -4,7 +4,7 @@ import type { Server, WatchEvent } from '../../client/server.js';
 import type { Watcher, WatchOptions } from '../../client/watch.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { listIPv6Interfaces } from '../../network/interfaces6.js';
-import { defined, durationFlag, intFlag, parseFlags, withFlagNames } from '../args.js';
+import { defined, durationFlag, parseFlags, withFlagNames } from '../args.js';
 import { ASK_FLAGS, askOptions, FLAG_OF } from '../ask-flags.js';
 import { formatTable } from '../format.js';
 import { type CliIo, println, signalExitCode } from '../io.js';
@@ -36,7 +36,6 @@ Options: those of "beckon discover" that choose where and how to ask (-p, --targ
 export async function run(args: string[], io: CliIo): Promise<number> {
   const values = parseFlags(args, {
     ...ASK_FLAGS,
-    'announce-port': { type: 'string' },
     'poll-interval': { type: 'string' },
   });
   if (values.help) {
@@ -46,11 +45,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const options: WatchOptions = {
     ...askOptions(values, io),
     ...defined({
-      announcePort: intFlag('announce-port', values['announce-port'], 1, 65535),
       pollInterval: durationFlag('poll-interval', values['poll-interval']),
     }),
   };
-  const flagOf = { ...FLAG_OF, announcePort: 'announce-port', pollInterval: 'poll-interval' };
+  const flagOf = { ...FLAG_OF, pollInterval: 'poll-interval' };
   const settings = withFlagNames(values, flagOf, () => resolveDiscoverSettings(options));
   if (values.interface) checkInterfaceFlags(settings, listInterfaces(), listIPv6Interfaces());
 
