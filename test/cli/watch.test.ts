@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { beckon, beckonServe, startBeckon } from '../helpers/cli.js';
+import { BIN, beckon, beckonServe, startBeckon } from '../helpers/cli.js';
+import { requirePrerequisite } from '../helpers/prerequisite.js';
+import { LabProcess } from '../helpers/process.js';
 import { freeUdpPort } from '../helpers/udp.js';
+import { hasCommand } from '../lab/lab.js';
 
 describe('beckon watch', () => {
   it('prints up and down as JSON lines, and exits 130 on SIGINT', async () => {
@@ -44,6 +47,55 @@ describe('beckon watch', () => {
       assert.equal(status, 130);
     } finally {
       await watcher.stop('SIGKILL');
+    }
+  });
+
+  it('on a terminal, draws a live table (service, name, URL, interface, up since, last seen)', async (t) => {
+    if (!requirePrerequisite(t, hasCommand('script'), 'script (util-linux), for a terminal'))
+      return;
+    const port = await freeUdpPort();
+    const announcePort = await freeUdpPort();
+    const command = [
+      process.execPath,
+      BIN,
+      'watch',
+      '-i',
+      'lo',
+      '--port',
+      String(port),
+      '--announce-port',
+      String(announcePort),
+    ].join(' ');
+    // script(1) gives the CLI a pseudo-terminal, as a user's shell would.
+    const terminal = new LabProcess('script', ['-qfec', command, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '', TERM: 'xterm' },
+      inheritEnv: false,
+    });
+    try {
+      await terminal.waitFor(/Watching UDP port \d+: 0 servers/, 5000);
+      const server = await beckonServe([
+        '--port',
+        String(port),
+        '--announce-port',
+        String(announcePort),
+        '--http-port',
+        '8089',
+        '--service',
+        'tty-demo',
+        '--name',
+        'Demo',
+      ]);
+      try {
+        await terminal.waitFor(/Watching UDP port \d+: 1 server\b/, 5000);
+        assert.match(terminal.stdout, /SERVICE\s+NAME\s+URL\s+INTERFACE\s+UP SINCE\s+LAST SEEN/);
+        assert.match(terminal.stdout, /tty-demo\s+Demo\s+http:\/\/127\.0\.0\.1:8089\s+lo\s/);
+        assert.ok(terminal.stdout.includes('\x1b[H\x1b[J'), 'redrawn in place');
+      } finally {
+        await server.stop('SIGTERM');
+      }
+      await terminal.waitFor(/down http:\/\/127\.0\.0\.1:8089 \(goodbye\)/, 3000);
+    } finally {
+      await terminal.stop('SIGKILL');
     }
   });
 
