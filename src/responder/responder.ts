@@ -6,11 +6,11 @@ import { channelPath } from '../host/channel.js';
 import { dedupeRecords, type HostRecord } from '../host/records.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import { InterfaceCache } from '../network/interface-cache.js';
-import { interfaceFor, listInterfaces, type NetworkInterface } from '../network/interfaces.js';
+import { listInterfaces, type NetworkInterface } from '../network/interfaces.js';
 import { type IPv6InterfaceAddress, listIPv6Interfaces } from '../network/interfaces6.js';
 import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
-import { classifyIPv6, type IPv6Cidr, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
+import { classifyIPv6, type IPv6Cidr, parseIPv6 } from '../network/ipv6.js';
 import { IPV4_GROUP, IPV6_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
 import {
@@ -20,7 +20,6 @@ import {
   type SocketFactory,
 } from '../network/socket.js';
 import { decodeAnswer, isExtended } from '../protocol/extended.js';
-import { Announcer, announceLinks } from './announcer.js';
 import {
   type DropEvent,
   type DropReason,
@@ -34,11 +33,11 @@ import { type HostRole, HostShare } from './host-share.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
   amplificationWarning,
-  defaultAnnouncePort,
   type ResponderOptions,
   type ResponderSettings,
   resolveResponderSettings,
 } from './options.js';
+import { ResponderPresence } from './presence.js';
 import {
   type AcceptedRequest,
   type Answerer,
@@ -50,7 +49,7 @@ import { rateLimitKey } from './rate-limit-key.js';
 import { RefusalLog } from './refusal-log.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
 import { judgeSender6, replyAddressFor6 } from './sender-policy6.js';
-import { ownService, recordOf, type Service, serviceOf } from './services.js';
+import { ownService, recordOf, type Service, serves, serviceOf } from './services.js';
 import { WorkerResponder } from './worker.js';
 
 const INTERFACE_MAX_AGE_MS = 250;
@@ -99,10 +98,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #groups: GroupMemberships | undefined;
   #groups6: GroupMemberships | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
-  // Announcements and goodbyes while answering, when `announce` is on (docs/presence.md).
-  #announcer: Announcer | undefined;
-  // Registered with keys: this process announces its own service (see #announceOwn).
-  #ownAnnouncer: { announcer: Announcer; socket: Socket } | undefined;
+  // Announcements and goodbyes (docs/presence.md).
+  readonly #presence: ResponderPresence;
   #port: number | undefined;
   #started = false;
   // Bumped by every start and stop, so that a reopen begun earlier never touches a newer socket.
@@ -146,6 +143,20 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       logger: this.#logger,
       warn: (warning) => this.#warn(warning),
     });
+    this.#presence = new ResponderPresence(
+      {
+        settings,
+        clock,
+        logger: this.#logger,
+        socketFactory: this.#socketFactory,
+        interfaces: this.#interfaces,
+        interfaces6: this.#interfaces6,
+        sockets: () => ({ ipv4: this.#socket, ipv6: this.#socket6 }),
+        port: () => this.#port ?? settings.port,
+        warn: (error) => this.#warn(error),
+      },
+      this.#own,
+    );
     this.#signal = options.signal;
     this.#signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
@@ -210,9 +221,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       for (const timer of this.#delayed) clearTimeout(timer);
       this.#delayed.clear();
       this.#refusals.close();
-      this.#announcer?.stop(); // goodbyes, while the sockets are still open
-      this.#announcer = undefined;
-      await this.#stopOwnAnnouncer(true);
+      await this.#presence.stop(); // goodbyes, while the sockets are still open
       await this.#closeSockets();
       // After the port is free, so that the first registrant to try takes it over at once.
       const share = this.#share;
@@ -253,7 +262,6 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
     const amplification = amplificationWarning(this.settings);
     if (amplification) this.#warn(new BeckonError('BECKON_ERR_AMPLIFICATION', amplification));
-    if (this.settings.announce) this.#announcer = this.#newAnnouncer();
     this.#syncGroups();
     const every = this.settings.interfacePollInterval;
     if (every > 0 && (this.#groups || this.#groups6))
@@ -286,7 +294,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         const others = dedupeRecords([this.#record, ...records]).slice(1);
         this.#services = [this.#own, ...others.map(serviceOf)];
         this.#logger.debug(`Answering for ${this.#services.length} services on this host`);
-        this.#announce();
+        this.#presence.update(this.#services);
       },
       role: (role) => {
         if (current()) this.#setRole(role);
@@ -321,11 +329,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   #setRole(role: HostRole): void {
     this.#role = role;
-    if (role === 'registered') {
-      this.#announceOwn().catch((error: unknown) =>
-        this.#warn(new SocketError(`Announcing: ${String(error)}`, error)),
-      );
-    } else void this.#stopOwnAnnouncer(false);
+    if (role === 'registered') this.#presence.registered();
+    else this.#presence.answering(this.#services);
     const port = this.#port ?? this.settings.port;
     if (role === 'registered') {
       this.#logger.debug(
@@ -404,121 +409,11 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         const listed = new Set(interfaces6.map((iface) => iface.name));
         this.#groups6.update(groupTargets6(interfaces6), (name) => listed.has(name));
       }
-      this.#announce();
+      this.#presence.update(this.#services);
     } catch (error) {
       // An injected interface provider that throws must not take the host down from a timer.
       this.#warn(new SocketError(`Reading the interfaces failed: ${String(error)}`, error));
     }
-  }
-
-  /** An announcer that sends from `sockets` (the discovery sockets, by default). */
-  #newAnnouncer(
-    sockets: () => { ipv4: Socket | undefined; ipv6: Socket | undefined } = () => ({
-      ipv4: this.#socket,
-      ipv6: this.#socket6,
-    }),
-  ): Announcer {
-    return new Announcer({
-      lease: this.settings.lease,
-      port: this.settings.announcePort ?? defaultAnnouncePort(this.#port ?? this.settings.port),
-      clock: this.#clock,
-      hooks: {
-        send: (datagram, link, port) => {
-          const { ipv4, ipv6 } = sockets();
-          const socket = link.family === 'IPv4' ? ipv4 : ipv6;
-          socket?.send(datagram, port, link.destination, this.#onAnnounced);
-        },
-        addressOn: (service, link) => {
-          const address =
-            link.family === 'IPv4' ? (service.fixedAddress ?? link.local) : link.local;
-          return serves(service, address) ? address : undefined;
-        },
-      },
-    });
-  }
-
-  // A link that cannot carry an announcement (no route, a firewall) is no news each time.
-  readonly #onAnnounced = (error: Error | null): void => {
-    if (error) this.#logger.debug(`Announcement not sent: ${error.message}`);
-  };
-
-  /** Hands the announcer the links and services now (it announces what is new). */
-  #announce(): void {
-    this.#announcer?.update(this.#links(!!this.#socket, !!this.#socket6), this.#services);
-  }
-
-  /** The links announcements go out on, for the families given. */
-  #links(ipv4: boolean, ipv6: boolean) {
-    const { joinGroups, bindAddress } = this.settings;
-    return announceLinks(
-      ipv4 ? this.#interfaces.get() : [],
-      ipv6 ? this.#interfaces6.get() : [],
-      joinGroups,
-    ).filter(
-      (link) =>
-        link.family === 'IPv6' ||
-        bindAddress === '0.0.0.0' ||
-        link.local === bindAddress ||
-        (isLoopback(parseIPv4(bindAddress) ?? 0) && link.local === '127.0.0.1'),
-    );
-  }
-
-  /**
-   * Registered with a keyed service: the answering process cannot sign announcements for it (its
-   * key stays here), so this process announces itself, from a socket of its own (IPv4), and says
-   * goodbye when it stops. Quietly stopped on a takeover: the new answering announcer takes over.
-   */
-  async #announceOwn(): Promise<void> {
-    if (!this.settings.announce || this.#own.keys.length === 0 || this.#ownAnnouncer) return;
-    const socket = this.#socketFactory({ type: 'udp4', reuseAddr: false, lookup: literalLookup });
-    socket.on('error', (error) => this.#logger.debug(`Announcement socket: ${error.message}`));
-    const address = this.settings.bindAddress;
-    await new Promise<void>((resolve) => socket.bind({ port: 0, address }, resolve));
-    if (this.#role !== 'registered' || this.#ownAnnouncer) {
-      await closeSocket(socket);
-      return;
-    }
-    socket.setBroadcast(true);
-    const announcer = this.#newAnnouncer(() => ({ ipv4: socket, ipv6: undefined }));
-    this.#ownAnnouncer = { announcer, socket };
-    announcer.update(this.#links(true, false), [this.#own]);
-  }
-
-  /** Stops this process's own announcer: with goodbyes when it stops, quietly on a takeover. */
-  async #stopOwnAnnouncer(goodbye: boolean): Promise<void> {
-    const own = this.#ownAnnouncer;
-    this.#ownAnnouncer = undefined;
-    if (!own) return;
-    own.announcer.stop(goodbye);
-    await closeSocket(own.socket);
-  }
-
-  /**
-   * Answers a watcher's refresh query from `source` with an announcement of `service` to its
-   * link (every watcher there hears it), if this responder announces there; false otherwise.
-   */
-  #refreshOnLink(source: string, service: Service, port: number, ipv6: boolean): boolean {
-    const announcer = this.#announcer;
-    if (!announcer) return false;
-    const link = ipv6 ? this.#linkOf6(source) : this.#linkOf4(source);
-    return link !== undefined && announcer.refresh(service, link, ipv6 ? 'IPv6' : 'IPv4', port);
-  }
-
-  #linkOf4(source: string): string | undefined {
-    const interfaces = this.#interfaces.get();
-    const ip = parseIPv4(source);
-    if (ip === undefined) return undefined;
-    if (isLoopback(ip)) return interfaces.find((iface) => iface.loopback)?.name;
-    return interfaceFor(ip, interfaces)?.name;
-  }
-
-  #linkOf6(source: string): string | undefined {
-    const parsed = parseIPv6(source);
-    if (!parsed) return undefined;
-    if (parsed.zone !== undefined) return parsed.zone;
-    return this.#interfaces6
-      .get()
-      .find((a) => a.kind !== 'loopback' && ipv6CidrContains(a.network, parsed.value))?.name;
   }
 
   /**
@@ -779,7 +674,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     const presencePort = request.kind === 'extended' ? request.presencePort : undefined;
     for (const { answerer, address } of replies) {
       const { service } = answerer;
-      if (presencePort && this.#refreshOnLink(remote.address, service, presencePort, ipv6)) {
+      if (presencePort && this.#presence.refresh(remote.address, service, presencePort, ipv6)) {
         continue;
       }
       if (answerer.service.delegated) {
@@ -887,16 +782,6 @@ type Decision = { readonly address: string } | DropReason;
 interface Reply {
   readonly answerer: Answerer;
   readonly address: string;
-}
-
-/**
- * Whether `service` can be reached at `address`: always, unless it listens on one address
- * only. A configured `advertiseAddress` is the user's word for where it is reached (a proxy,
- * a NAT), so it is not second-guessed.
- */
-function serves(service: Service, address: string): boolean {
-  const only = service.serviceAddress;
-  return only === undefined || only === address || service.advertised;
 }
 
 /**

@@ -103,3 +103,13 @@ export function ownService(settings: ResponderSettings, secrets: ResponderSecret
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
+
+/**
+ * Whether `service` can be reached at `address`: always, unless it listens on one address
+ * only. A configured `advertiseAddress` is the user's word for where it is reached (a proxy,
+ * a NAT), so it is not second-guessed.
+ */
+export function serves(service: Service, address: string): boolean {
+  const only = service.serviceAddress;
+  return only === undefined || only === address || service.advertised;
+}
