@@ -10,26 +10,22 @@ import { LabProcess } from '../helpers/process.js';
 import { freeUdpPort } from '../helpers/udp.js';
 import { hasCommand } from '../lab/lab.js';
 
+/** The discovery and announcement ports, as flags. */
+const ports = (port: number, announcePort: number) => [
+  '--port',
+  String(port),
+  '--announce-port',
+  String(announcePort),
+];
+
 describe('beckon watch', () => {
   it('prints up and down as JSON lines, and exits 130 on SIGINT', async () => {
     const port = await freeUdpPort();
     const announcePort = await freeUdpPort();
-    const watcher = startBeckon([
-      'watch',
-      '--json',
-      '-i',
-      'lo',
-      '--port',
-      String(port),
-      '--announce-port',
-      String(announcePort),
-    ]);
+    const watcher = startBeckon(['watch', '--json', '-i', 'lo', ...ports(port, announcePort)]);
     try {
       const server = await beckonServe([
-        '--port',
-        String(port),
-        '--announce-port',
-        String(announcePort),
+        ...ports(port, announcePort),
         '--http-port',
         '8088',
         '--service',
@@ -55,17 +51,9 @@ describe('beckon watch', () => {
       return;
     const port = await freeUdpPort();
     const announcePort = await freeUdpPort();
-    const command = [
-      process.execPath,
-      BIN,
-      'watch',
-      '-i',
-      'lo',
-      '--port',
-      String(port),
-      '--announce-port',
-      String(announcePort),
-    ].join(' ');
+    const command = [process.execPath, BIN, 'watch', '-i', 'lo', ...ports(port, announcePort)].join(
+      ' ',
+    );
     // script(1) gives the CLI a pseudo-terminal, as a user's shell would.
     const terminal = new LabProcess('script', ['-qfec', command, '/dev/null'], {
       env: { PATH: process.env.PATH ?? '', TERM: 'xterm' },
@@ -74,10 +62,7 @@ describe('beckon watch', () => {
     try {
       await terminal.waitFor(/Watching UDP port \d+: 0 servers/, 5000);
       const server = await beckonServe([
-        '--port',
-        String(port),
-        '--announce-port',
-        String(announcePort),
+        ...ports(port, announcePort),
         '--http-port',
         '8089',
         '--service',
