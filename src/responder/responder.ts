@@ -518,6 +518,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
    * policy and rate limited per /64 (link-local: per address and interface).
    */
   #onMessage(socket: Socket, message: Buffer, remote: RemoteInfo, ipv6: boolean): void {
+    // Stopping: its goodbye is out, and a watcher checking it must hear nothing more.
+    if (!this.#started) return;
     try {
       // The sender first: requests from senders this responder never answers (off-link, public)
       // are noise to it, kept out of the refusal summaries and skew warnings.
