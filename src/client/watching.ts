@@ -145,7 +145,9 @@ export class Watching {
     const { settings, deps } = this.#host;
     if (!settings.broadcast || !settings.identify) return;
     const { ipv4, ipv6 } = this.#host.interfaces();
-    const links6 = usesIPv6(settings)
+    // A one-shot run hears IPv4 broadcasts only: joining the IPv6 group for a second or two
+    // would cost every run two MLD reports, and make every discover a member of it.
+    const links6 = this.#keep && usesIPv6(settings)
       ? selectIPv6Links(ipv6Links(ipv6), settings.includeLinks, settings.excludeLinks, ipv4)
           .selected.filter((link) => !link.loopback)
           .map((link) => link.name)
