@@ -101,9 +101,10 @@ export function createEngine(
  */
 export function watch(options: WatchOptions = {}): Watcher {
   const controller = new AbortController();
-  const signal = options.signal
-    ? AbortSignal.any([options.signal, controller.signal])
-    : controller.signal;
-  const engine = createEngine({ ...options, signal }, options);
+  // The caller's signal closes the watcher as close() does: no 'error' for it.
+  const { signal } = options;
+  if (signal?.aborted) controller.abort(signal.reason);
+  signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  const engine = createEngine({ ...options, signal: controller.signal }, options);
   return new Watcher(engine, controller);
 }

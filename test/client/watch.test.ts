@@ -237,6 +237,24 @@ describe('watch()', () => {
     assert.ok(performance.now() - began < 3500);
   });
 
+  it("the caller's signal closes it like close(): no error, sockets freed", async () => {
+    const port = await freeUdpPort();
+    const announcePort = await freeUdpPort();
+    const controller = new AbortController();
+    const watcher = watching(port, announcePort, { signal: controller.signal });
+    const errors: unknown[] = [];
+    watcher.on('error', (error) => errors.push(error));
+    await sleep(300);
+    controller.abort();
+    await sleep(100);
+    assert.equal(watcher.closed, true);
+    assert.deepEqual(errors, []);
+    const probe = createSocket('udp4');
+    probe.bind(announcePort, '0.0.0.0');
+    await once(probe, 'listening');
+    probe.close();
+  });
+
   it('refuses bad options at once, naming them', () => {
     assert.throws(() => watch({ ...LOCAL, pollInterval: 10 }), /pollInterval/);
     assert.throws(() => watch({ ...LOCAL, announcePort: 70000 }), /announcePort/);
