@@ -147,11 +147,12 @@ export class Watching {
     const { ipv4, ipv6 } = this.#host.interfaces();
     // A one-shot run hears IPv4 broadcasts only: joining the IPv6 group for a second or two
     // would cost every run two MLD reports, and make every discover a member of it.
-    const links6 = this.#keep && usesIPv6(settings)
-      ? selectIPv6Links(ipv6Links(ipv6), settings.includeLinks, settings.excludeLinks, ipv4)
-          .selected.filter((link) => !link.loopback)
-          .map((link) => link.name)
-      : [];
+    const links6 =
+      this.#keep && usesIPv6(settings)
+        ? selectIPv6Links(ipv6Links(ipv6), settings.includeLinks, settings.excludeLinks, ipv4)
+            .selected.filter((link) => !link.loopback)
+            .map((link) => link.name)
+        : [];
     const opened = await openAnnounceListeners(
       {
         port: this.#watch.announcePort,
