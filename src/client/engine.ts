@@ -58,6 +58,9 @@ export interface WatchSettings {
   readonly interfacePollInterval: number;
 }
 
+/** How long a watcher's `up` for a server heard in a plain reply waits for its name. */
+const NAME_WAIT_MS = 200;
+
 /** What the engine takes from outside: all injectable. */
 export interface EngineDependencies {
   readonly clock: Clock;
@@ -95,6 +98,8 @@ export class DiscoveryEngine {
   readonly #watching: Watching;
   /** With `verify`: the servers that passed, and those being checked. */
   readonly #verified = new Set<number>();
+  /** Watching: new servers heard only in a plain reply so far, whose `up` waits for a name. */
+  readonly #unnamed = new Set<number>();
   readonly #checking = new Set<number>();
   #verifyTimer: NodeJS.Timeout | undefined;
   /** Replies waiting for a route lookup to learn their interface before being filed. */
@@ -445,14 +450,26 @@ export class DiscoveryEngine {
     const verifying = this.#settings.verify !== undefined && !this.#verified.has(filed.id);
     if (filed.outcome !== 'new') {
       traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
-      if (watching && filed.outcome !== 'duplicate' && !verifying) {
+      if (this.#unnamed.delete(filed.id))
+        this.#up(filed.server()); // now with its name
+      else if (watching && filed.outcome !== 'duplicate' && !verifying) {
         this.#emit({ type: 'update', server: filed.server() });
       }
       return;
     }
     traced('accepted', key);
     if (verifying) this.#verify(filed.id);
-    else this.#up(filed.server());
+    else if (watching && sighting.metadata === undefined && this.#settings.identify) {
+      // A plain reply is first: the extended answer that names the server comes a moment later
+      // (both were asked at once). A watcher's `up` waits for it, briefly, rather than report a
+      // nameless server and then an `update`.
+      const { id } = filed;
+      this.#unnamed.add(id);
+      this.#later(NAME_WAIT_MS, () => {
+        const server = this.#unnamed.delete(id) ? this.#table.get(id) : undefined;
+        if (server) this.#up(server); // an original server: no name will come
+      });
+    } else this.#up(filed.server());
   }
 
   #up(server: Server): void {
@@ -557,6 +574,7 @@ export class DiscoveryEngine {
   /** Removes server `id` and reports it `down` (if it had been reported up). */
   #down(id: number, reason: DownReason): void {
     this.#watching.forget(id);
+    this.#unnamed.delete(id);
     const server = this.#table.remove(id);
     const reported = !this.#settings.verify || this.#verified.delete(id);
     if (server && reported) this.#emit({ type: 'down', server, reason });
