@@ -17,7 +17,7 @@ import {
   type NetworkInterface,
 } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress, IPv6InterfaceProvider } from '../network/interfaces6.js';
-import { parseIPv4 } from '../network/ipv4.js';
+import { isLoopback, parseIPv4 } from '../network/ipv4.js';
 import { classifyIPv6, ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
 import { IPV4_GROUP } from '../network/multicast.js';
 import { routeSourceAddress } from '../network/route.js';
@@ -622,6 +622,9 @@ export class DiscoveryEngine {
     if (own !== undefined) return own;
     if (zone !== undefined) return zone;
     const ipv4 = parseIPv4(source);
+    if (ipv4 !== undefined && isLoopback(ipv4)) {
+      return this.#interfaces.find((iface) => iface.loopback)?.name; // no route to ask
+    }
     if (ipv4 !== undefined) return interfaceFor(ipv4, this.#interfaces)?.name;
     const parsed = parseIPv6(source);
     if (!parsed) return undefined;

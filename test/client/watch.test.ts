@@ -224,6 +224,53 @@ describe('watch()', () => {
     await up;
   });
 
+  it('memory stays flat under forged announcements and goodbyes from forty addresses', async (t) => {
+    const port = await freeUdpPort();
+    const announcePort = await freeUdpPort();
+    const watcher = watching(port, announcePort, { maxResults: 50 });
+    await sleep(600);
+    const sockets = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const socket = createSocket('udp4');
+        socket.bind(0, `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+        await once(socket, 'listening');
+        socket.setBroadcast(true);
+        after(() => socket.close());
+        return { socket, address: socket.address().address };
+      }),
+    );
+    const flood = async (rounds: number) => {
+      for (let round = 0; round < rounds; round++) {
+        for (const { socket, address } of sockets) {
+          const forged = (lease: number) =>
+            extended.encodeAnnouncement({
+              nonce: randomBytes(extended.NONCE_SIZE),
+              timestamp: Date.now(),
+              address,
+              port: 8080,
+              metadata: { instanceId: randomBytes(8).toString('hex'), values: {} },
+              lease,
+            });
+          socket.send(forged(60_000), announcePort, '127.255.255.255');
+          socket.send(forged(0), announcePort, '127.255.255.255');
+          socket.send(randomBytes(64), announcePort, '127.255.255.255');
+        }
+        await sleep(2);
+      }
+    };
+    await flood(25); // 3,000 datagrams: warm up
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    await flood(250); // 30,000 more, from 40 addresses
+    await sleep(200);
+    global.gc?.();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(watcher.servers.length <= 50, `${watcher.servers.length} tracked, cap 50`);
+    assert.equal(watcher.closed, false);
+    t.diagnostic(`heap grew ${Math.round(grown / 1024)} KiB over 30,000 datagrams`);
+    assert.ok(grown < 32 * 1024 * 1024, `heap grew ${Math.round(grown / 1024)} KiB`);
+  });
+
   it('discover() also hears announcements: a server that starts after its last request is found', async () => {
     const port = await freeUdpPort();
     const announcePort = await freeUdpPort();
