@@ -446,7 +446,7 @@ export class DiscoveryEngine {
     const full = this.#table.size >= this.#settings.maxResults;
     const filed = this.#table.add(sighting, !full);
     if (filed.outcome === 'refused') return traced('too-late', key);
-    this.#watching.heard(filed.id, lease);
+    this.#watching.heard(filed.id, lease, sighting.metadata !== undefined);
     const verifying = this.#settings.verify !== undefined && !this.#verified.has(filed.id);
     if (filed.outcome !== 'new') {
       traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);

@@ -94,6 +94,11 @@ export class PresenceTable {
     return server && { since: server.since, last: server.heardAt };
   }
 
+  /** The lease `key` declared when last heard with one, if it is tracked. */
+  lease(key: string): number | undefined {
+    return this.#servers.get(key)?.lease;
+  }
+
   /** Stops tracking `key` (a goodbye, an interface lost, a failed check). */
   forget(key: string): void {
     this.#servers.delete(key);

@@ -121,11 +121,17 @@ export class Watching {
     this.#listeners = [];
   }
 
-  /** Server `id` was heard (an answer or an announcement) declaring `lease`. */
-  heard(id: number, lease: number | undefined): void {
+  /**
+   * Server `id` was heard (an answer or an announcement) declaring `lease`. `named`: the datagram
+   * says who sent it (extended); a plain reply carries no lease whatever the server, so it keeps
+   * the lease the server declared before.
+   */
+  heard(id: number, lease: number | undefined, named: boolean): void {
     if (!this.#keep) return;
-    const fresh = !this.#presence.has(String(id));
-    this.#presence.heard(String(id), lease, performance.now());
+    const key = String(id);
+    const fresh = !this.#presence.has(key);
+    const declared = lease ?? (named ? undefined : this.#presence.lease(key));
+    this.#presence.heard(key, declared, performance.now());
     this.#goodbyes.delete(id); // it answered the check: no goodbye
     if (fresh) this.#tick();
   }
@@ -216,12 +222,17 @@ export class Watching {
     this.#host.send({ known, ...(port === undefined ? {} : { port }) });
   }
 
-  /** Asks each server without a lease (an original server) directly, as it was first asked. */
+  /**
+   * Asks each server without a lease directly: an original server with the run's request, a
+   * beckon server that does not announce with the extended one (which names it).
+   */
   #poll(): void {
     const now = this.#host.deps.clock.now();
     for (const { id, server } of this.#host.table().entries()) {
-      if (!this.#presence.has(String(id)) || server.metadata?.instanceId !== undefined) continue;
-      this.#sendTo(server, this.#host.protocol.request(now, false));
+      const key = String(id);
+      if (!this.#presence.has(key) || this.#presence.lease(key) !== undefined) continue;
+      const named = server.metadata?.instanceId !== undefined;
+      this.#sendTo(server, this.#host.protocol.request(now, named));
     }
   }
 
