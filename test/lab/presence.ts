@@ -159,23 +159,46 @@ ${names.map((name) => `    ${KINDS[name]} counter name c_${name}`).join('\n')}
 }
 
 /**
- * What `netem loss P%` would do to a host, in both directions (this kernel has no netem): each
- * UDP datagram it sends or receives on eth0 is dropped with probability `percent` %.
+ * What `netem loss P%` on a host's link would do, in both directions (this kernel has no netem):
+ * the lab's switch drops each UDP frame that comes in from, or goes out to, bridge port `port`
+ * (`p0` for the first interface of the topology's first host) with probability `percent` %.
+ * Dropped on the wire, not in the host: its sends do not fail (an output rule would make them
+ * fail with EPERM). `dropped()` tells how many were dropped each way.
  */
-export function lossyHost(host: LabHost, percent: number): void {
-  host.nft(`
-table inet beckon_presence_loss {
-  counter dropped_in {}
-  counter dropped_out {}
-  chain input {
-    type filter hook input priority 0; policy accept;
-    iifname "eth0" meta l4proto udp numgen random mod 100 < ${percent} counter name dropped_in drop
+export function lossyPort(
+  lab: Lab,
+  port: string,
+  percent: number,
+): { dropped(): { from: number; to: number } } {
+  const netns = switchNamespace(lab);
+  execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], {
+    input: `
+table bridge beckon_presence_loss {
+  counter dropped_from {}
+  counter dropped_to {}
+  chain ingress {
+    type filter hook prerouting priority 0; policy accept;
+    iifname "${port}" meta l4proto udp numgen random mod 100 < ${percent} counter name dropped_from drop
   }
-  chain output {
-    type filter hook output priority 0; policy accept;
-    oifname "eth0" meta l4proto udp numgen random mod 100 < ${percent} counter name dropped_out drop
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    oifname "${port}" meta l4proto udp numgen random mod 100 < ${percent} counter name dropped_to drop
   }
-}`);
+}`,
+    stdio: 'pipe',
+  });
+  return {
+    dropped: () => {
+      const text = execFileSync(
+        'ip',
+        ['netns', 'exec', netns, 'nft', 'list', 'table', 'bridge', 'beckon_presence_loss'],
+        { encoding: 'utf8' },
+      );
+      const read = (name: string) =>
+        Number(new RegExp(`counter ${name} \\{\\s*packets (\\d+)`).exec(text)?.[1] ?? NaN);
+      return { from: read('dropped_from'), to: read('dropped_to') };
+    },
+  };
 }
 
 /** The median of `values`. */
