@@ -553,12 +553,15 @@ export class DiscoveryEngine {
     this.#send(++this.#round, { known, ...(port === undefined ? {} : { port }) });
   }
 
-  /** Asks each server without a lease (an original server) directly, as it was first asked. */
+  /**
+   * Asks each server without a lease directly: an original server as it was first asked, a
+   * beckon server that announces nothing (`announce: false`) by a request its answer names it in.
+   */
   #poll(): void {
     const now = this.#deps.clock.now();
     for (const { id, server } of this.#table.entries()) {
-      if (!this.#presence.has(String(id)) || server.metadata?.instanceId !== undefined) continue;
-      this.#sendTo(server, this.#protocol.request(now, false));
+      if (!this.#presence.isPolled(String(id))) continue;
+      this.#sendTo(server, this.#protocol.request(now, server.metadata?.instanceId !== undefined));
     }
   }
 

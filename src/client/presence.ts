@@ -88,6 +88,12 @@ export class PresenceTable {
     this.#servers.set(key, { lease, since, heardAt: now, refreshFrom, missed: 0 });
   }
 
+  /** Whether `key` is tracked without a lease: polled (an original server, `announce: false`). */
+  isPolled(key: string): boolean {
+    const server = this.#servers.get(key);
+    return server !== undefined && server.lease === undefined;
+  }
+
   /** When `key` was first and last heard, if it is tracked. */
   seen(key: string): { since: number; last: number } | undefined {
     const server = this.#servers.get(key);
