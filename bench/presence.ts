@@ -102,6 +102,7 @@ async function timing(lab: Lab): Promise<string[][]> {
   }
   // Keyed: signed announcements and goodbyes, believed at once.
   const keyed = watchCli(watcher, '--auth-key', KEY);
+  await sleep(2000); // listening (it prints nothing before an event)
   const keyedUps: number[] = [];
   const keyedGoodbyes: number[] = [];
   for (let run = 0; run < 5; run++) {

@@ -131,8 +131,8 @@ it('presence 1: start to up, SIGTERM to down (goodbye), SIGKILL to down (expired
 
 it('presence 2: 30% loss both ways at the watcher, lease 6 s, 60 s: no false down', async (t) => {
   // A refresh is tried every 250 ms from 75% of the lease to its end plus 0.5 s: 8 tries with
-  // a 6 s lease, each answered with probability ~0.68 here, so a false down is ~1 in 10,000
-  // refreshes. With a 3 s lease (5 tries) it is ~1 in 1,000: a 60 s test would flake.
+  // a 6 s lease, each answered with probability ~0.68 here (0.32^8: a false down in ~10,000
+  // refreshes). With a 3 s lease (5 or 6 tries) it is 1 in 300 to 1,000: a 60 s test would flake.
   // bench/presence.ts runs the default lease for minutes.
   if (!requirePrerequisite(t, hasCommand('nft'), 'nftables (nft)')) return;
   const lab = await startLab(t, lan(2, 3));
@@ -163,8 +163,8 @@ it('presence 2: 30% loss both ways at the watcher, lease 6 s, 60 s: no false dow
 
 it('presence 3: steady state, 1 watcher and 10 servers: at most 1 packet per server per half-lease', async (t) => {
   // 10 servers: a refresh round is 3 queries (IPv4 broadcast and group, IPv6 group) and one
-  // announcement per server, every 75% of a lease, so the issue's bound holds from about 6
-  // servers on (bench/presence.ts measures 20).
+  // announcement per server, every ~72% of a lease (the earliest jittered refresh point), so
+  // the issue's bound holds from about 8 servers on (bench/presence.ts measures 20).
   if (!requirePrerequisite(t, hasCommand('nft'), 'nftables (nft)')) return;
   const servers = 10;
   const lab = await startLab(t, lan(3, servers));
