@@ -1,6 +1,6 @@
 // npm run bench [-- NAME...]: runs the benchmarks (all, or those named) one after the other and
 // prints each one's table. Every figure is a ratio against a reference measured in the same run.
-// Needs gcc; fleet and first-result-lab also need root (network namespaces).
+// Needs gcc; fleet, first-result-lab and presence also need root (network namespaces).
 const benchmarks = {
   responder: () => import('./responder.js'),
   'host-app': () => import('./host-app.js'),
@@ -8,6 +8,7 @@ const benchmarks = {
   'first-result-lab': () => import('./first-result-lab.js'),
   fleet: () => import('./fleet.js'),
   'many-services': () => import('./many-services.js'),
+  presence: () => import('./presence.js'),
 } as const;
 
 type Name = keyof typeof benchmarks;

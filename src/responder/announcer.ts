@@ -26,8 +26,13 @@ export interface AnnounceLink {
 const START_REPEATS_MS = [0, 1000, 2000];
 /** A goodbye goes out twice, this far apart: one lost datagram must not cost a lease. */
 const GOODBYE_REPEATS = 2;
-/** At most one refresh announcement per service and link in this time. */
-const REFRESH_INTERVAL_MS = 1000;
+/**
+ * At most one refresh announcement per service and interface in this time, whichever family
+ * asked: a watcher's refresh goes out over IPv4 and IPv6 at once, and one announcement answers
+ * both (two would double the steady-state traffic). Shorter than a watcher's retry interval
+ * (250 ms), so that each retry of a watcher whose announcement was lost is answered.
+ */
+const REFRESH_INTERVAL_MS = 200;
 /** Services whose last refresh time is kept at most (bounded under a host full of records). */
 const MAX_REFRESH_ENTRIES = 4096;
 
@@ -160,14 +165,14 @@ export class Announcer {
 
   /**
    * A watcher on `link` asked for a refresh (to `port`): one announcement of `service` there,
-   * unless one went out in the last second. Returns false when the link is not one announced on
-   * (the caller answers by unicast then).
+   * unless one went out on that interface (either family) in the last 200 ms. Returns false
+   * when the link is not one announced on (the caller answers by unicast then).
    */
   refresh(service: Service, linkName: string, family: 'IPv4' | 'IPv6', port: number): boolean {
     if (this.#state !== 'announcing' || service.delegated) return false;
     const link = this.#links.find((l) => l.name === linkName && l.family === family);
     if (!link) return false;
-    const key = `${service.metadata.instanceId} ${linkKey(link)}`;
+    const key = `${service.metadata.instanceId} ${link.name}`;
     const now = performance.now();
     const last = this.#refreshed.get(key);
     if (last !== undefined && now - last < REFRESH_INTERVAL_MS) return true;
