@@ -107,6 +107,8 @@ export class DiscoveryEngine {
   /** Route lookups by source address, so that retries and floods ask once. */
   readonly #routes = new Map<string, Promise<string | undefined>>();
   #foreignWarnings = 0;
+  /** Send failures already warned about (path and error code); later ones are debug lines. */
+  readonly #sendFailures = new Set<string>();
   #round = 0;
   #failure: { error: unknown } | undefined;
   #wake = () => {};
@@ -318,7 +320,11 @@ export class DiscoveryEngine {
         channel.socket.send(request, port, to, (error) => {
           if (error) {
             const text = `Sending on ${channel.label} to ${to} failed: ${error.message}`;
-            this.#log(group ? 'debug' : 'warn', text);
+            // Once per path and error: a watcher sends for hours (a firewall's EPERM each round).
+            const said = `${channel.label} ${to} ${(error as NodeJS.ErrnoException).code}`;
+            const first = this.#sendFailures.size < 256 && !this.#sendFailures.has(said);
+            if (first) this.#sendFailures.add(said);
+            this.#log(group || !first ? 'debug' : 'warn', text);
           }
           const { label, family, bind: from } = channel;
           const fields = { channel: label, family, from, to, port, bytes, round };
