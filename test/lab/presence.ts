@@ -209,3 +209,16 @@ export function median(values: readonly number[]): number {
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/** A LAN 10.17.<net>.0/24: `watcher` at .2, servers s1..sN at .11, .12... */
+export function presenceLan(net: number, servers: number) {
+  const topology: Record<string, { interfaces: { eth0: { segment: string; address: string } } }> = {
+    watcher: { interfaces: { eth0: { segment: 'lan', address: `10.17.${net}.2/24` } } },
+  };
+  for (let i = 1; i <= servers; i++) {
+    topology[`s${i}`] = {
+      interfaces: { eth0: { segment: 'lan', address: `10.17.${net}.${10 + i}/24` } },
+    };
+  }
+  return topology;
+}
