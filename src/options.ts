@@ -256,3 +256,8 @@ export function warnOnce(logger: Logger, message: string): void {
 export function warnUnknownEnvNames(env: Env, logger: Logger): void {
   for (const unknown of findUnknownEnvNames(env)) warnOnce(logger, describeUnknownEnvName(unknown));
 }
+
+/** The announcement port that goes with discovery port `port`: one below it (9998 for 9999). */
+export function defaultAnnouncePort(port: number): number {
+  return port > 1 ? port - 1 : 2;
+}

@@ -14,6 +14,7 @@ import {
   checkSafeText,
   checkStringList,
   checkText,
+  defaultAnnouncePort,
   type Env,
   envBoolean,
   envInEffect,
@@ -327,9 +328,7 @@ export function resolveDiscoverSettings(
     verify: checkVerify(options.verify),
     announcePort:
       options.announcePort === undefined
-        ? port > 1
-          ? port - 1
-          : 2
+        ? defaultAnnouncePort(port)
         : checkPort('announcePort', options.announcePort),
     receiveBufferSize: checkInteger(
       'receiveBufferSize',

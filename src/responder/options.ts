@@ -22,6 +22,7 @@ import {
   checkPort,
   checkSafeText,
   checkText,
+  defaultAnnouncePort,
   type Env,
   envBoolean,
   envInteger,
@@ -218,11 +219,6 @@ export type ResponderFamily = 'any' | 'IPv4' | 'IPv6';
 
 /** The default of {@link ResponderOptions.lease}, in milliseconds. */
 export const DEFAULT_LEASE_MS = 15_000;
-
-/** The announcement port that goes with discovery port `port`: one below it (9998 for 9999). */
-export function defaultAnnouncePort(port: number): number {
-  return port > 1 ? port - 1 : 2;
-}
 
 /** The default of {@link ResponderOptions.interfacePollInterval}, in milliseconds. */
 export const DEFAULT_INTERFACE_POLL_MS = 2000;

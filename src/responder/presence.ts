@@ -13,8 +13,9 @@ import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
 import { ipv6CidrContains, parseIPv6 } from '../network/ipv6.js';
 import { closeSocket, literalLookup, type SocketFactory } from '../network/socket.js';
+import { defaultAnnouncePort } from '../options.js';
 import { type AnnounceLink, Announcer, announceLinks } from './announcer.js';
-import { defaultAnnouncePort, type ResponderSettings } from './options.js';
+import type { ResponderSettings } from './options.js';
 import { type Service, serves } from './services.js';
 
 /** What presence needs from its responder. */
