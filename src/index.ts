@@ -1,4 +1,4 @@
-export type { ServerAddress } from './client/addresses.js';
+export type { ServerAddress, Via } from './client/addresses.js';
 export { discover, discoverOne, discoverStream, type Server, watch } from './client/discover.js';
 export type { DiscoverOptions } from './client/options.js';
 export type { DownReason, WatchEvent } from './client/server.js';

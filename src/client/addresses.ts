@@ -30,7 +30,16 @@ export interface ServerAddress {
   readonly interface: string | undefined;
   /** Milliseconds from request to answer on that path, when measured. */
   readonly rtt: number | undefined;
+  /** How this address was found ({@link Via}). */
+  readonly via: Via;
 }
+
+/**
+ * How an address was found: an answer to an IPv4 broadcast (or to the IPv4 group request that
+ * goes with it, or an IPv4 announcement), to an IPv6 group request (or an IPv6 announcement), to
+ * a unicast `target`, to a subnet `scan`, or read from a `registry`.
+ */
+export type Via = 'broadcast' | 'multicast' | 'target' | 'scan' | 'registry';
 
 /** The local addresses the preference compares against. */
 export interface LocalNetworks {

@@ -27,6 +27,7 @@ import {
 } from '../network/select6.js';
 import { closeSocket, literalLookup, type SocketFactory } from '../network/socket.js';
 import { warnOnce } from '../options.js';
+import type { Via } from './addresses.js';
 import type { DiscoverSettings } from './options.js';
 import { resolveTargets } from './targets.js';
 import type { TraceFields } from './trace.js';
@@ -45,6 +46,8 @@ export interface ChannelPlan {
   /** The interface name, or `targets` for the unicast targets. */
   readonly label: string;
   readonly family: 'IPv4' | 'IPv6';
+  /** How what answers on it was found. */
+  readonly via: Via;
   /** The IPv4 interface address it is bound to. */
   readonly iface?: NetworkInterface;
   /** The IPv6 link it sends on. */
@@ -127,6 +130,7 @@ function planBroadcast({ settings, interfaces, logger, trace }: ChannelContext):
     plans.push({
       label: iface.name,
       family: 'IPv4',
+      via: 'broadcast',
       iface,
       bind: iface.address,
       destinations,
@@ -169,6 +173,7 @@ function planLinks({ settings, interfaces, interfaces6, logger, trace }: Channel
       plans.push({
         label: link.name,
         family: 'IPv6',
+        via: 'multicast',
         link,
         bind,
         destinations: [{ to, identify: true }],
@@ -255,12 +260,12 @@ async function planTargets({ settings, logger, trace }: ChannelContext): Promise
     // 127.0.0.1 and ::1 is one result.
     const identify = settings.mode === 'plain' && settings.identify ? [false, true] : [false];
     const destinations = ipv4.flatMap((to) => identify.map((id) => ({ to, identify: id })));
-    plans.push({ label: 'targets', family: 'IPv4', bind: '0.0.0.0', destinations });
+    plans.push({ label: 'targets', family: 'IPv4', via: 'target', bind: '0.0.0.0', destinations });
   }
   const ipv6 = addresses.filter((a) => a.includes(':'));
   if (ipv6.length > 0 && usesIPv6(settings)) {
     const destinations = ipv6.map((to) => ({ to, identify: true }));
-    plans.push({ label: 'targets', family: 'IPv6', bind: '::', destinations });
+    plans.push({ label: 'targets', family: 'IPv6', via: 'target', bind: '::', destinations });
   }
   return plans;
 }

@@ -412,8 +412,9 @@ export class DiscoveryEngine {
     // Kept as foreign or not, `::`, multicast or 0.0.0.0 cannot be a server's address.
     if (!claimed) return traced('malformed', key);
     const { address } = claimed;
+    const via = channel?.via ?? (source.includes(':') ? 'multicast' : 'broadcast');
     const sighting = (iface: string | undefined): Sighting => ({
-      address: { address, family: claimed.family, interface: iface, rtt },
+      address: { address, family: claimed.family, interface: iface, rtt, via },
       port: reply.port,
       source: remote.address,
       sourcePort: remote.port,

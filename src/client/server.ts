@@ -1,9 +1,9 @@
 /** What discovery reports about one server. */
 import type { ServerMetadata } from '../protocol/extended.js';
-import type { ServerAddress } from './addresses.js';
+import type { ServerAddress, Via } from './addresses.js';
 import type { DiscoverSettings } from './options.js';
 
-export type { ServerAddress } from './addresses.js';
+export type { ServerAddress, Via } from './addresses.js';
 
 /**
  * A server that answered: one logical server, however many paths it answered on (docs/ipv6.md,
@@ -40,6 +40,8 @@ export interface Server {
    * the route to it (`lo` for loopback).
    */
   readonly interface: string | undefined;
+  /** How `ip` was found: `broadcast`, `multicast`, `target`, `scan` or `registry`. */
+  readonly via: Via;
   /** Milliseconds from the latest request sent on that path to this reply. */
   readonly rttMs: number;
   /** The reply as text (decrypted in Fernet mode); base64 of the datagram for extended answers. */

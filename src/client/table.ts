@@ -201,6 +201,7 @@ export class ServerTable {
       source: path.source,
       sourcePort: path.sourcePort,
       interface: path.address.interface,
+      via: path.address.via,
       rttMs: path.address.rtt ?? 0,
       raw: path.raw,
       foreign: sightings.some((s) => s.foreign),

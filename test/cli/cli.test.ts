@@ -65,8 +65,11 @@ describe('beckon CLI', () => {
     const run = await discoverOnLo(port, '--timeout', '0.5');
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Found 1 server:/);
-    assert.match(run.stdout, /IP\s+PORT\s+URL\s+INTERFACE\s+RTT/);
-    assert.match(run.stdout, /127\.0\.0\.1\s+8123\s+http:\/\/127\.0\.0\.1:8123\s+lo\s+[\d.]+ ms/);
+    assert.match(run.stdout, /IP\s+PORT\s+URL\s+INTERFACE\s+RTT\s+VIA/);
+    assert.match(
+      run.stdout,
+      /127\.0\.0\.1\s+8123\s+http:\/\/127\.0\.0\.1:8123\s+lo\s+[\d.]+ ms\s+broadcast/,
+    );
   });
 
   it('discover --json prints one object per server per line', async () => {

@@ -46,6 +46,7 @@ const at = (address: string, rtt?: number, iface = 'eth0'): ServerAddress => ({
   family: address.includes(':') ? 'IPv6' : 'IPv4',
   interface: iface,
   rtt,
+  via: 'broadcast',
 });
 const order = (list: ServerAddress[]) => rankAddresses(list, local).map((a) => a.address);
 
@@ -152,6 +153,7 @@ describe('server addresses', () => {
           entries.map(([address, r]) => ({
             address,
             family: 'IPv6',
+            via: 'multicast',
             interface: undefined,
             rtt: r ?? undefined,
           })),

@@ -78,10 +78,14 @@ describe('discover', () => {
       port: a,
       timeout: 300,
     });
-    assert.deepEqual(servers.map((s) => `${s.url} ${s.interface}`).sort(), [
-      'http://127.0.0.2:1001 lo', // tagged with the interface of the route to the target
-      'http://127.0.0.3:1002 lo',
+    assert.deepEqual(servers.map((s) => `${s.url} ${s.interface} ${s.via}`).sort(), [
+      'http://127.0.0.2:1001 lo target', // tagged with the interface of the route to the target
+      'http://127.0.0.3:1002 lo target',
     ]);
+    assert.deepEqual(
+      servers.flatMap((s) => s.addresses.map((a) => a.via)),
+      ['target', 'target'],
+    );
   });
 
   it('assumes port 8000 when a reply has none, like the original', async () => {

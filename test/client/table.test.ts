@@ -10,7 +10,13 @@ const plainMode = { mode: 'plain', authenticated: false } as const;
 
 function seen(address: string, options: { instance?: string; rtt?: number; port?: number } = {}) {
   const family = address.includes(':') ? 'IPv6' : 'IPv4';
-  const where: ServerAddress = { address, family, interface: 'eth0', rtt: options.rtt ?? 1 };
+  const where: ServerAddress = {
+    address,
+    family,
+    interface: 'eth0',
+    rtt: options.rtt ?? 1,
+    via: 'broadcast',
+  };
   const metadata: ServerMetadata | undefined =
     options.instance === undefined ? undefined : { instanceId: options.instance, values: {} };
   const sighting: Sighting = {

@@ -292,6 +292,7 @@ describe('hostile IPv6 address text', () => {
       family: fc.constantFrom('IPv4', 'IPv6', 'IPX') as fc.Arbitrary<'IPv4' | 'IPv6'>,
       interface: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
       rtt: fc.option(fc.oneof(fc.double(), fc.constant(-1)), { nil: undefined }),
+      via: fc.constantFrom('broadcast', 'multicast', 'target') as fc.Arbitrary<'target'>,
     });
     const tierOrder = { 'same-prefix': 0, routable: 1, 'link-local': 2 };
     fc.assert(

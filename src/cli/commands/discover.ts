@@ -142,13 +142,20 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return 1;
   }
   if (!values.json && !values.url) {
-    const headers = ['IP', 'PORT', 'URL', 'INTERFACE', 'RTT'];
+    const headers = ['IP', 'PORT', 'URL', 'INTERFACE', 'RTT', 'VIA'];
     const multiHomed = servers.some((s) => s.addresses.length > 1);
     if (multiHomed) headers.push('ALSO AT');
     if (mode === 'extended') headers.push('SERVICE', 'NAME', 'VERSION');
     if (values.verbose) headers.push('SOURCE', 'RAW');
     const rows = servers.map((s) => {
-      const row = [s.ip, String(s.port), s.url, s.interface ?? '-', `${s.rttMs.toFixed(1)} ms`];
+      const row = [
+        s.ip,
+        String(s.port),
+        s.url,
+        s.interface ?? '-',
+        `${s.rttMs.toFixed(1)} ms`,
+        s.via,
+      ];
       if (multiHomed) {
         const others = s.addresses.slice(1).map((a) => a.address);
         row.push(others.join(' ') || '-');

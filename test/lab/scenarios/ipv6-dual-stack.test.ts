@@ -78,7 +78,7 @@ it('dual stack: the server is found once with its IPv4, ULA and link-local addre
   t.diagnostic(table.stdout);
   assert.equal(table.status, 0, table.stderr);
   assert.match(table.stdout, /^Found 1 server:$/m);
-  assert.match(table.stdout, /^IP +PORT +URL +INTERFACE +RTT +ALSO AT$/m);
+  assert.match(table.stdout, /^IP +PORT +URL +INTERFACE +RTT +VIA +ALSO AT$/m);
   const rows = table.stdout.split('\n').filter((line) => line.includes(':8080'));
   assert.equal(rows.length, 1, table.stdout);
   for (const { address } of [ipv4, ula, linkLocal]) {
