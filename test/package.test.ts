@@ -258,6 +258,7 @@ function acceptsVersion(range: string, version: string): boolean {
       .slice(0, 3);
   const have = number(version);
   return range.split('||').some((alternative) => {
+    if (alternative.trim() === '*') return true; // any version
     const floor = /^>=\s*v?([\dx*]+(?:\.[\dx*]+){0,2})$/.exec(alternative.trim())?.[1];
     if (!floor) return false;
     const want = number(floor);
