@@ -8,7 +8,9 @@ export type BeckonErrorCode =
   /** Warning: a peer's token had the right key but a time outside the replay window. */
   | 'BECKON_ERR_CLOCK_SKEW'
   /** A line or service record on the host-local channel was refused (docs/many-services.md). */
-  | 'BECKON_ERR_HOST_RECORD';
+  | 'BECKON_ERR_HOST_RECORD'
+  /** Warning: the registry (etcd) is unreachable, refused a request, or its client is missing (docs/registry.md). */
+  | 'BECKON_ERR_REGISTRY';
 
 /** Base class of every error beckon creates; `code` is stable, the message is for people. */
 export class BeckonError extends Error {
@@ -90,6 +92,19 @@ export class SocketError extends BeckonError {
 
   constructor(message: string, cause: unknown) {
     super('BECKON_ERR_SOCKET', message, { cause });
+  }
+}
+
+/**
+ * The registry (etcd) could not be reached, refused a request, or its client package is not
+ * installed. Reported as a warning: LAN discovery carries on, and registration recovers when
+ * the registry is back.
+ */
+export class RegistryError extends BeckonError {
+  override name = 'RegistryError';
+
+  constructor(message: string, cause?: unknown) {
+    super('BECKON_ERR_REGISTRY', message, cause === undefined ? undefined : { cause });
   }
 }
 

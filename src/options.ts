@@ -180,6 +180,10 @@ export const ENV_NAMES: readonly string[] = [
   'DISCOVERY_CLIENT_ENCRYPTION_ENABLED',
   'DISCOVERY_CLIENT_SECRET_KEY',
   'DISCOVERY_CLIENT_AUTH_KEY',
+  'DISCOVERY_REGISTRY',
+  'DISCOVERY_REGISTRY_CA',
+  'DISCOVERY_REGISTRY_CERT',
+  'DISCOVERY_REGISTRY_KEY',
 ];
 
 /** An environment variable beckon does not read although its name says it is meant for it. */

@@ -1,0 +1,540 @@
+/**
+ * The etcd engine of the registry adapter, over the `etcd3` package (an optional peer
+ * dependency, imported here only, and this module only by {@link openRegistry}). Every call has
+ * a deadline, retries are this module's own (bounded, unref'd timers), and every failure
+ * becomes a state callback or a rejected promise the caller awaits: a down etcd never makes an
+ * unhandled rejection or keeps the process from exiting once closed.
+ */
+import type * as Etcd3Module from 'etcd3';
+import { RegistryError } from '../errors.js';
+import type {
+  HeldEntry,
+  HoldingState,
+  HoldOptions,
+  RegistryConnection,
+  RegistryEntry,
+  RegistryHolding,
+  RegistryState,
+  RegistryStateListener,
+  RegistryWatch,
+  RegistryWatchHandlers,
+} from './adapter.js';
+import type { RegistrySettings } from './config.js';
+
+type Etcd3 = Etcd3Module.Etcd3;
+type Lease = Etcd3Module.Lease;
+type Watcher = Etcd3Module.Watcher;
+type HostPolicy = ReturnType<
+  NonNullable<NonNullable<Etcd3Module.IOptions['faultHandling']>['host']>
+>;
+
+/** Deadline of each unary call (get, put, grant, revoke). */
+const CALL_TIMEOUT_MS = 3000;
+/** How long `list()` waits by default. */
+const LIST_TIMEOUT_MS = 5000;
+/** How long a graceful release may take before the keys are left to expire. */
+const RELEASE_TIMEOUT_MS = 3000;
+/** Retry delays after a failure: from the first to the last, then the last again. */
+const RETRY_MS = [250, 500, 1000, 2000] as const;
+
+/** The `etcd3` module, or a {@link RegistryError} saying how to install it. */
+async function loadEtcd3(): Promise<typeof Etcd3Module> {
+  try {
+    return await import('etcd3');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new RegistryError(
+        'The registry needs the etcd client package: run `npm install etcd3` (an optional peer dependency of beckon)',
+        error,
+      );
+    }
+    throw new RegistryError(`Loading the etcd client (etcd3) failed: ${String(error)}`, error);
+  }
+}
+
+/** Opens a connection (see {@link RegistryConnection}); nothing is sent until it is used. */
+export async function openEtcd(settings: RegistrySettings): Promise<RegistryConnection> {
+  const { Etcd3 } = await loadEtcd3();
+  const protocol = settings.secure ? 'https' : 'http';
+  const deadline = (context: { isStream: boolean }) =>
+    context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS };
+  const options: Etcd3Module.IOptions = {
+    hosts: settings.endpoints.map((endpoint) => `${protocol}://${endpoint}`),
+    dialTimeout: CALL_TIMEOUT_MS,
+    defaultCallOptions: deadline,
+    faultHandling: {
+      // No circuit breaker: it would refuse calls for 5 s after etcd is back. This module
+      // retries on its own, at a bounded pace.
+      host: () => passThrough as unknown as HostPolicy,
+    },
+  };
+  if (settings.username !== undefined) {
+    options.auth = {
+      username: settings.username,
+      password: settings.password ?? '',
+      callOptions: deadline,
+    };
+  }
+  if (settings.tls) {
+    options.credentials = {
+      rootCertificate: settings.tls.ca as Buffer,
+      ...(settings.tls.key ? { privateKey: settings.tls.key } : {}),
+      ...(settings.tls.cert ? { certChain: settings.tls.cert } : {}),
+    };
+  }
+  let client: Etcd3;
+  try {
+    client = new Etcd3(options);
+  } catch (error) {
+    throw new RegistryError(`Cannot create the etcd client: ${String(error)}`, error);
+  }
+  return new EtcdConnection(client, settings.display);
+}
+
+/** A fault-handling policy that only runs the call (etcd3 calls `execute` alone). */
+const passThrough = {
+  execute: <T>(fn: (context: { signal: AbortSignal }) => T | Promise<T>) =>
+    Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
+};
+
+class EtcdConnection implements RegistryConnection {
+  readonly engine = 'etcd';
+  readonly display: string;
+  readonly #client: Etcd3;
+  readonly #watches = new Set<EtcdWatch>();
+  readonly #holdings = new Set<EtcdHolding>();
+  #closed = false;
+
+  constructor(client: Etcd3, display: string) {
+    this.#client = client;
+    this.display = display;
+  }
+
+  async list(
+    prefix: string,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<RegistryEntry[]> {
+    const { entries } = await this.#range(
+      prefix,
+      options.timeoutMs ?? LIST_TIMEOUT_MS,
+      options.signal,
+    );
+    return entries;
+  }
+
+  /** Every entry under `prefix` and the store's revision, within `timeoutMs`. */
+  #range(
+    prefix: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ entries: RegistryEntry[]; revision: string }> {
+    if (this.#closed) return Promise.reject(new RegistryError('The registry connection is closed'));
+    const call = this.#client
+      .getAll()
+      .prefix(prefix)
+      .exec()
+      .then((response) => ({
+        revision: response.header.revision,
+        entries: response.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() })),
+      }));
+    return bounded(call, timeoutMs, signal, `reading ${this.display}`);
+  }
+
+  watch(prefix: string, handlers: RegistryWatchHandlers): RegistryWatch {
+    const watch = new EtcdWatch(this.#client, prefix, handlers, {
+      range: (timeoutMs) => this.#range(prefix, timeoutMs),
+      display: this.display,
+      done: () => this.#watches.delete(watch),
+    });
+    this.#watches.add(watch);
+    if (this.#closed) void watch.close();
+    else watch.start();
+    return watch;
+  }
+
+  hold(entries: readonly HeldEntry[], options: HoldOptions): RegistryHolding {
+    const holding = new EtcdHolding(this.#client, entries, options, this.display, () =>
+      this.#holdings.delete(holding),
+    );
+    this.#holdings.add(holding);
+    if (this.#closed) holding.drop();
+    else holding.start();
+    return holding;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#watches].map((watch) => watch.close()));
+    for (const holding of this.#holdings) holding.drop();
+    try {
+      this.#client.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * Entries under one lease. Named states: `pending` → `held` → (`lost` → `held`)* → `released`.
+ * A failed grant or write, or a lease etcd says is gone, starts over with a new lease after a
+ * short delay; a keepalive failing while the lease may still be alive (etcd restarting) is
+ * reported `lost` and waits for etcd3's own keepalive retries, which end in success
+ * (`restored`, the lease survived) or in the lease's loss (then a new one).
+ */
+class EtcdHolding implements RegistryHolding {
+  #state: HoldingState = 'pending';
+  readonly #client: Etcd3;
+  #entries: readonly HeldEntry[];
+  readonly #ttl: number;
+  readonly #listener: RegistryStateListener;
+  readonly #display: string;
+  readonly #done: () => void;
+  #lease: Lease | undefined;
+  // Keys written under the current lease, so that an update deletes the ones dropped.
+  #written = new Set<string>();
+  // Entries changed while not held: written when the lease is alive again.
+  #dirty = false;
+  #retry: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #reported: RegistryState | undefined;
+  // Serializes writes.
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    client: Etcd3,
+    entries: readonly HeldEntry[],
+    options: HoldOptions,
+    display: string,
+    done: () => void,
+  ) {
+    this.#client = client;
+    this.#entries = [...entries];
+    this.#ttl = Math.max(2, Math.ceil(options.ttlSeconds));
+    this.#listener = options.state;
+    this.#display = display;
+    this.#done = done;
+  }
+
+  get state(): HoldingState {
+    return this.#state;
+  }
+
+  start(): void {
+    this.#attempt();
+  }
+
+  update(entries: readonly HeldEntry[]): void {
+    if (this.#state === 'released') return;
+    this.#entries = [...entries];
+    const lease = this.#lease;
+    if (this.#state !== 'held' || !lease) {
+      this.#dirty = true;
+      return;
+    }
+    this.#queueWrite(lease);
+  }
+
+  async release(): Promise<void> {
+    if (this.#state === 'released') return;
+    const held = this.#state === 'held';
+    const lease = this.#lease;
+    this.#stop();
+    if (!lease) return;
+    const goodbye = async () => {
+      await this.#writing.catch(() => undefined);
+      if (held) {
+        await Promise.all(
+          this.#entries
+            .filter((entry) => entry.goodbye !== undefined)
+            .map((entry) =>
+              lease
+                .put(entry.key)
+                .value(entry.goodbye as string)
+                .exec(),
+            ),
+        );
+      }
+      await lease.revoke();
+    };
+    try {
+      await bounded(
+        goodbye(),
+        RELEASE_TIMEOUT_MS,
+        undefined,
+        `releasing the registration at ${this.#display}`,
+      );
+    } catch {
+      // Unreachable: the keys expire with the lease.
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Stops without a goodbye: the keys expire with the lease (the connection is closing). */
+  drop(): void {
+    const lease = this.#lease;
+    this.#stop();
+    lease?.release();
+  }
+
+  #stop(): void {
+    this.#state = 'released';
+    this.#lease = undefined;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#done();
+  }
+
+  /** Grants a new lease and writes every entry under it. */
+  #attempt(): void {
+    this.#retry = undefined;
+    if (this.#state === 'released') return;
+    let lease: Lease;
+    try {
+      lease = this.#client.lease(this.#ttl);
+    } catch (error) {
+      this.#fail(undefined, error);
+      return;
+    }
+    this.#lease = lease;
+    this.#written = new Set();
+    lease.on('lost', (error) => this.#fail(lease, error));
+    lease.on('keepaliveFailed', (error) => {
+      if (this.#lease === lease && this.#state === 'held') {
+        this.#state = 'lost';
+        this.#report('lost', error);
+      }
+    });
+    lease.on('keepaliveSucceeded', () => {
+      if (this.#lease !== lease || this.#state !== 'lost') return;
+      this.#state = 'held';
+      this.#failures = 0;
+      this.#report('restored');
+      if (this.#dirty) this.#queueWrite(lease);
+    });
+    lease
+      .grant()
+      .then(() => this.#write(lease))
+      .then(
+        () => {
+          if (this.#lease !== lease || this.#state === 'released') return;
+          this.#state = 'held';
+          this.#failures = 0;
+          this.#report(this.#reported === undefined ? 'connected' : 'restored');
+        },
+        (error: unknown) => this.#fail(lease, error),
+      );
+  }
+
+  #queueWrite(lease: Lease): void {
+    this.#writing = this.#writing
+      .then(() => this.#write(lease))
+      .catch((error: unknown) => this.#fail(lease, error));
+  }
+
+  /** Writes the entries under `lease` and deletes keys held before and not any more. */
+  async #write(lease: Lease): Promise<void> {
+    if (this.#lease !== lease) return;
+    this.#dirty = false;
+    const entries = this.#entries;
+    const keys = new Set(entries.map((entry) => entry.key));
+    await Promise.all(entries.map((entry) => lease.put(entry.key).value(entry.value).exec()));
+    const dropped = [...this.#written].filter((key) => !keys.has(key));
+    await Promise.all(dropped.map((key) => this.#client.delete().key(key).exec()));
+    if (this.#lease === lease) this.#written = keys;
+  }
+
+  /** `lease` failed (or could not be made): report, drop it, try a new one soon. */
+  #fail(lease: Lease | undefined, error: unknown): void {
+    if (this.#state === 'released' || this.#lease !== lease) return;
+    this.#lease = undefined;
+    lease?.release();
+    this.#state = 'lost';
+    this.#dirty = true;
+    this.#report('lost', error);
+    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)] ?? 2000;
+    this.#failures++;
+    this.#retry = setTimeout(() => this.#attempt(), delay).unref();
+  }
+
+  #report(state: RegistryState, error?: unknown): void {
+    if (state === 'lost' && this.#reported === 'lost') return;
+    if (state !== 'lost' && this.#reported !== 'lost' && this.#reported !== undefined) return;
+    this.#reported = state;
+    safely(() =>
+      this.#listener(
+        state,
+        error === undefined ? undefined : toRegistryError(error, this.#display),
+      ),
+    );
+  }
+}
+
+/**
+ * A watch of one prefix: read everything (and the revision), report it as a `sync`, then watch
+ * from the next revision; on any stream failure, drop the watcher and start over after a short
+ * delay (etcd may have been wiped: its revisions start again, so the old watch cannot resume).
+ */
+class EtcdWatch implements RegistryWatch {
+  readonly #client: Etcd3;
+  readonly #prefix: string;
+  readonly #handlers: RegistryWatchHandlers;
+  readonly #context: EtcdWatchContext;
+  #watcher: Watcher | undefined;
+  #closed = false;
+  #retry: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #reported: RegistryState | undefined;
+  #generation = 0;
+
+  constructor(
+    client: Etcd3,
+    prefix: string,
+    handlers: RegistryWatchHandlers,
+    context: EtcdWatchContext,
+  ) {
+    this.#client = client;
+    this.#prefix = prefix;
+    this.#handlers = handlers;
+    this.#context = context;
+  }
+
+  start(): void {
+    const generation = ++this.#generation;
+    this.#retry = undefined;
+    this.#context.range(LIST_TIMEOUT_MS).then(
+      ({ entries, revision }) => {
+        if (this.#closed || generation !== this.#generation) return;
+        this.#failures = 0;
+        this.#report(this.#reported === undefined ? 'connected' : 'restored');
+        safely(() => this.#handlers.sync(entries));
+        if (this.#closed || generation !== this.#generation) return;
+        const watcher = this.#client
+          .watch()
+          .prefix(this.#prefix)
+          .startRevision(String(BigInt(revision) + 1n))
+          .watcher();
+        this.#watcher = watcher;
+        const current = () => !this.#closed && this.#watcher === watcher;
+        watcher.on('put', (kv) => {
+          if (current())
+            safely(() =>
+              this.#handlers.put({ key: kv.key.toString(), value: kv.value.toString() }),
+            );
+        });
+        watcher.on('delete', (kv) => {
+          if (current()) safely(() => this.#handlers.delete(kv.key.toString()));
+        });
+        const fail = (error: unknown) => {
+          if (current()) this.#fail(generation, error);
+        };
+        watcher.on('disconnected', fail);
+        watcher.on('error', fail);
+      },
+      (error: unknown) => {
+        if (!this.#closed && generation === this.#generation) this.#fail(generation, error);
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#context.done();
+    await this.#dropWatcher();
+  }
+
+  #fail(generation: number, error: unknown): void {
+    if (generation !== this.#generation) return;
+    this.#generation++;
+    void this.#dropWatcher();
+    this.#report('lost', error);
+    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)] ?? 2000;
+    this.#failures++;
+    this.#retry = setTimeout(() => this.start(), delay).unref();
+  }
+
+  async #dropWatcher(): Promise<void> {
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    if (!watcher) return;
+    try {
+      await bounded(watcher.cancel(), CALL_TIMEOUT_MS, undefined, 'cancelling a watch');
+    } catch {
+      // the stream is gone already
+    }
+  }
+
+  #report(state: RegistryState, error?: unknown): void {
+    if (state === 'lost' && this.#reported === 'lost') return;
+    this.#reported = state;
+    safely(() =>
+      this.#handlers.state(
+        state,
+        error === undefined ? undefined : toRegistryError(error, this.#context.display),
+      ),
+    );
+  }
+}
+
+/** What a watch needs from its connection. */
+interface EtcdWatchContext {
+  range(timeoutMs: number): Promise<{ entries: RegistryEntry[]; revision: string }>;
+  display: string;
+  done(): void;
+}
+
+/** `promise`, or a {@link RegistryError} after `timeoutMs` or when `signal` aborts. */
+function bounded<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<T> {
+  promise.catch(() => undefined); // a late rejection is not unhandled
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new RegistryError(`Timed out after ${timeoutMs} ms ${what}`));
+    }, timeoutMs).unref();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        reject(toRegistryError(error, what));
+      },
+    );
+  });
+}
+
+/** `error` as a {@link RegistryError} whose message says where. */
+function toRegistryError(error: unknown, where: string): RegistryError {
+  if (error instanceof RegistryError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RegistryError(`${where}: ${message}`, error);
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // a listener's bug must not break the registry's state machine
+  }
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { openRegistry, type RegistryState } from '../../src/registry/adapter.js';
+import { resolveRegistry } from '../../src/registry/config.js';
+import { startEtcd } from '../helpers/etcd.js';
+
+/** Polls `check` until it returns true, or fails after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('the etcd adapter, against a real etcd on loopback', () => {
+  it('holds entries under a lease, watches them, and says goodbye before deleting', async (t) => {
+    const etcd = await startEtcd(t);
+    if (!etcd) return;
+    const settings = resolveRegistry(etcd.url, {});
+    assert.ok(settings);
+    const connection = await openRegistry(settings);
+    t.after(() => connection.close());
+    const events: string[] = [];
+    const watchStates: RegistryState[] = [];
+    const watch = connection.watch('t/', {
+      sync: (entries) => events.push(`sync ${entries.length}`),
+      put: (entry) => events.push(`put ${entry.key} ${entry.value}`),
+      delete: (key) => events.push(`delete ${key}`),
+      state: (state) => watchStates.push(state),
+    });
+    await until(() => events.includes('sync 0'), 10_000, 'the first sync');
+    const states: RegistryState[] = [];
+    const holding = connection.hold([{ key: 't/a', value: 'A', goodbye: 'bye' }], {
+      ttlSeconds: 5,
+      state: (state) => states.push(state),
+    });
+    await until(() => holding.state === 'held', 10_000, 'held');
+    assert.deepEqual(states, ['connected']);
+    assert.deepEqual(await connection.list('t/'), [{ key: 't/a', value: 'A' }]);
+    holding.update([{ key: 't/b', value: 'B' }]);
+    await until(
+      async () => (await connection.list('t/')).map((e) => e.key).join() === 't/b',
+      5000,
+      'update',
+    );
+    holding.update([{ key: 't/a', value: 'A2', goodbye: 'bye' }]);
+    await until(
+      async () => (await connection.list('t/')).map((e) => e.key).join() === 't/a',
+      5000,
+      'update back',
+    );
+    await holding.release();
+    assert.equal(holding.state, 'released');
+    await until(() => events.includes('delete t/a'), 5000, 'the delete');
+    const tail = events.slice(events.indexOf('put t/a bye'));
+    assert.deepEqual(tail, ['put t/a bye', 'delete t/a']);
+    assert.deepEqual(await connection.list('t/'), []);
+    assert.deepEqual(watchStates, ['connected']);
+    await watch.close();
+  });
+
+  it('rejects list() within its timeout when etcd is down, and recovers holdings and watches', async (t) => {
+    const etcd = await startEtcd(t);
+    if (!etcd) return;
+    const settings = resolveRegistry(etcd.url, {});
+    assert.ok(settings);
+    await etcd.stop();
+    const connection = await openRegistry(settings);
+    t.after(() => connection.close());
+    const started = Date.now();
+    await assert.rejects(connection.list('t/', { timeoutMs: 2000 }), { name: 'RegistryError' });
+    assert.ok(Date.now() - started < 4000);
+    const states: RegistryState[] = [];
+    const holding = connection.hold([{ key: 't/x', value: 'X' }], {
+      ttlSeconds: 3,
+      state: (s) => states.push(s),
+    });
+    const watchStates: RegistryState[] = [];
+    const seen: string[] = [];
+    const watch = connection.watch('t/', {
+      sync: (entries) => seen.push(`sync ${entries.map((e) => e.key).join()}`),
+      put: (entry) => seen.push(`put ${entry.key}`),
+      delete: (key) => seen.push(`delete ${key}`),
+      state: (s) => watchStates.push(s),
+    });
+    await until(() => states.includes('lost') && watchStates.includes('lost'), 10_000, 'lost');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(states, ['lost']); // once per outage
+    await etcd.restart();
+    await until(() => holding.state === 'held', 15_000, 'held after etcd started');
+    assert.deepEqual(states, ['lost', 'restored']);
+    await until(() => watchStates.includes('restored'), 15_000, 'watch restored');
+    await until(() => seen.some((s) => s === 'sync t/x' || s === 'put t/x'), 5000, 'the key seen');
+    // Restart with the data wiped: the lease is gone, the holding makes a new one.
+    await etcd.restart({ wipe: true });
+    await until(
+      async () => (await connection.list('t/').catch(() => [])).length === 1,
+      20_000,
+      're-registered after a wipe',
+    );
+    await watch.close();
+    await holding.release();
+  });
+});
