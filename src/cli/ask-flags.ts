@@ -32,6 +32,7 @@ export const ASK_FLAGS = {
   'auth-key': { type: 'string' },
   verify: { type: 'string' },
   'announce-port': { type: 'string' },
+  registry: { type: 'string' },
   json: { type: 'boolean', short: 'j' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
@@ -63,6 +64,7 @@ export interface AskValues {
   'auth-key'?: string | undefined;
   verify?: string | undefined;
   'announce-port'?: string | undefined;
+  registry?: string | undefined;
   verbose?: boolean | undefined;
   trace?: boolean | undefined;
 }
@@ -90,6 +92,7 @@ export const FLAG_OF: Readonly<Record<string, string>> = {
   authKey: 'auth-key',
   verify: 'verify',
   announcePort: 'announce-port',
+  registry: 'registry',
 };
 
 /** The library options the shared flags stand for. @throws UsageError for a malformed number */
@@ -121,6 +124,7 @@ export function askOptions(values: AskValues, io: CliIo): DiscoverCallerOptions 
       authKey: values['auth-key'],
       verify: values.verify as DiscoverCallerOptions['verify'],
       announcePort: intFlag('announce-port', values['announce-port'], 1, 65535),
+      registry: values.registry,
       trace: values.trace
         ? (event: TraceEvent) => println(io.stderr, formatTraceEvent(event))
         : undefined,

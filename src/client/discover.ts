@@ -14,6 +14,7 @@ import {
   resolveDiscoverSettings,
 } from './options.js';
 import { ClientProtocol } from './protocol.js';
+import { registrySource } from './registry-source.js';
 import type { Server } from './server.js';
 import { createTracer } from './trace.js';
 import { resolveWatch, Watcher, type WatchOptions } from './watch.js';
@@ -86,6 +87,8 @@ export function createEngine(
     trace: createTracer(options.trace),
     explainsNoInterface: (options as DiscoverCallerOptions).explainsNoInterface === true,
     watch,
+    registry:
+      settings.registry && registrySource(settings.registry, secrets.authKey, settings.service),
   });
 }
 

@@ -34,6 +34,7 @@ import {
 import type { DiscoverSettings } from './options.js';
 import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from './presence.js';
 import type { BelievedReply, ClientProtocol, PresenceQuery } from './protocol.js';
+import { type RegistryHost, RegistryPath, type RegistrySource } from './registry-path.js';
 import { retrySchedule } from './schedule.js';
 import type { DownReason, Server, WatchEvent } from './server.js';
 import { ServerTable, type Sighting } from './table.js';
@@ -74,6 +75,8 @@ export interface EngineDependencies {
   readonly explainsNoInterface: boolean;
   /** Set: the run watches (no deadline) instead of asking once. */
   readonly watch?: WatchSettings | undefined;
+  /** Set: the run also reads (watching: follows) a registry (docs/registry.md). */
+  readonly registry?: RegistrySource | undefined;
 }
 
 /** The engine's lifecycle. */
@@ -96,6 +99,8 @@ export class DiscoveryEngine {
   readonly #queue: WatchEvent[] = [];
   /** Set when the run watches: announcements, leases, refreshes, polls, goodbyes. */
   readonly #watching: Watching;
+  /** Set when a registry is configured: its records are sightings `via: 'registry'`. */
+  readonly #registry: RegistryPath | undefined;
   /** With `verify`: the servers that passed, and those being checked. */
   readonly #verified = new Set<number>();
   /** Watching: new servers heard only in a plain reply so far, whose `up` waits for a name. */
@@ -104,6 +109,8 @@ export class DiscoveryEngine {
   #verifyTimer: NodeJS.Timeout | undefined;
   /** Replies waiting for a route lookup to learn their interface before being filed. */
   readonly #lookups = new Set<Promise<void>>();
+  /** The interface of each address read from the registry (for re-filing it). */
+  readonly #registryInterfaces = new Map<string, string>();
   /** Route lookups by source address, so that retries and floods ask once. */
   readonly #routes = new Map<string, Promise<string | undefined>>();
   #foreignWarnings = 0;
@@ -134,6 +141,7 @@ export class DiscoveryEngine {
       },
       deps.watch !== undefined,
     );
+    this.#registry = deps.registry && new RegistryPath(this.#registryHost(deps.registry));
   }
 
   /**
@@ -184,6 +192,7 @@ export class DiscoveryEngine {
     this.#table = new ServerTable(local, this.#settings);
     if (!watch) this.#later(this.#settings.timeout, () => this.#end('deadline'));
     signal?.addEventListener('abort', this.#onAbort, { once: true });
+    void this.#registry?.start(); // in parallel with the LAN; never rejects
     try {
       await this.#open();
     } catch (error) {
@@ -231,6 +240,12 @@ export class DiscoveryEngine {
     }
     this.#channels = opened;
     this.#state = 'running';
+    if (opened.length === 0 && this.#registry) {
+      // The registry is the run's only path: it ends when the registry was read (asking once).
+      this.#deps.logger.debug('No LAN path: asking the registry only');
+      if (this.#registry.done && !this.#deps.watch) this.#end('registry-read');
+      return;
+    }
     if (opened.length === 0) {
       const why = nothingToSend(this.#settings, this.#interfaces, this.#interfaces6);
       const quiet = why.noInterface && this.#deps.explainsNoInterface;
@@ -277,6 +292,7 @@ export class DiscoveryEngine {
     for (const timer of this.#timers) clearTimeout(timer);
     clearInterval(this.#verifyTimer);
     this.#watching.stop();
+    this.#registry?.stop();
     for (const channel of this.#channels) void closeSocket(channel.socket);
     this.#markEnded();
     this.#wake();
@@ -443,7 +459,7 @@ export class DiscoveryEngine {
    * (a reply whose route lookup ended after the run did) it may only join a known server.
    */
   #file(
-    sighting: Sighting,
+    sighting: Sighting | readonly Sighting[],
     key: string,
     traced: (outcome: ReplyOutcome, claims?: string) => void,
     lease: number | undefined,
@@ -451,9 +467,14 @@ export class DiscoveryEngine {
     const watching = this.#deps.watch !== undefined;
     if (watching && this.#state === 'ended') return traced('too-late', key);
     const full = this.#table.size >= this.#settings.maxResults;
-    const filed = this.#table.add(sighting, !full);
+    const sightings = 'address' in sighting ? [sighting] : sighting;
+    const filed = this.#table.addAll(sightings, !full);
     if (filed.outcome === 'refused') return traced('too-late', key);
-    this.#watching.heard(filed.id, lease, sighting.metadata !== undefined);
+    const metadata = sightings[0]?.metadata;
+    // Only what came over the LAN keeps the LAN's presence; the registry holds its own.
+    if (sightings[0]?.address.via !== 'registry') {
+      this.#watching.heard(filed.id, lease, metadata !== undefined);
+    }
     const verifying = this.#settings.verify !== undefined && !this.#verified.has(filed.id);
     if (filed.outcome !== 'new') {
       traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
@@ -466,7 +487,7 @@ export class DiscoveryEngine {
     }
     traced('accepted', key);
     if (verifying) this.#verify(filed.id);
-    else if (watching && sighting.metadata === undefined && this.#settings.identify) {
+    else if (watching && metadata === undefined && this.#settings.identify) {
       // A plain reply is first: the extended answer that names the server comes a moment later
       // (both were asked at once). A watcher's `up` waits for it, briefly, rather than report a
       // nameless server and then an `update`.
@@ -571,11 +592,118 @@ export class DiscoveryEngine {
       send: (presence) => this.#send(++this.#round, presence),
       believe: (reply, remote, traced) => this.#believe(reply, remote, undefined, traced),
       tracer: (label, message, remote) => this.#tracer(label, message, remote),
-      down: (id, reason) => this.#down(id, reason),
+      down: (id, reason) => this.#lost(id, reason, 'lan'),
       later: (ms, fn) => this.#later(ms, fn),
       guarded: (doing, fn) => this.#guarded(doing, fn),
       log: (level, text) => this.#log(level, text),
     };
+  }
+
+  /** What the registry path may use of this run. */
+  #registryHost(source: RegistrySource): RegistryHost {
+    return {
+      watching: this.#deps.watch !== undefined,
+      service: this.#settings.service,
+      timeout: this.#settings.timeout,
+      open: () => source.open(),
+      decode: (key, value) => source.decode(key, value),
+      file: (sightings) => this.#fromRegistry(sightings),
+      moved: (instanceId, keep) => {
+        const id = this.#table.idOf(instanceId);
+        const stale = (s: Sighting) => s.address.via === 'registry' && !keep.has(s.address.address);
+        if (id !== undefined && this.#table.prune(id, (s) => !stale(s))) this.#updated(id);
+      },
+      lost: (instanceId, reason) => {
+        const id = this.#table.idOf(instanceId);
+        if (id !== undefined) this.#lost(id, reason, 'registry');
+      },
+      read: () => {
+        if (this.#state === 'running' && this.#channels.length === 0) this.#end('registry-read');
+      },
+      log: (level, text) => this.#log(level, text),
+    };
+  }
+
+  /**
+   * Files the sightings of one registry record once each address's interface is known (as for
+   * a unicast target: the route to it).
+   */
+  #fromRegistry(sightings: readonly Sighting[]): void {
+    const key = sightings.map((s) => s.address.address).join(' ');
+    const traced = () => {};
+    const withInterface = (s: Sighting, iface: string | undefined): Sighting => {
+      if (iface !== undefined) this.#registryInterfaces.set(s.address.address, iface);
+      return { ...s, address: { ...s.address, interface: iface } };
+    };
+    const pending = sightings.map((s) => {
+      const { address, family } = s.address;
+      const known = this.#interfaceOf(undefined, address, undefined);
+      if (known !== undefined || this.#lookups.size >= MAX_LOOKUPS) return known;
+      return this.#routeInterface(address, family === 'IPv6');
+    });
+    if (pending.every((p) => typeof p !== 'object')) {
+      const names = pending as (string | undefined)[];
+      this.#file(
+        sightings.map((s, i) => withInterface(s, names[i])),
+        key,
+        traced,
+        undefined,
+      );
+      return;
+    }
+    const lookup = Promise.all(pending)
+      .then((names) =>
+        this.#file(
+          sightings.map((s, i) => withInterface(s, names[i])),
+          key,
+          traced,
+          undefined,
+        ),
+      )
+      .catch((error: unknown) => this.#unexpected('filing a registry record', error))
+      .finally(() => {
+        this.#lookups.delete(lookup);
+        this.#wake();
+      });
+    this.#lookups.add(lookup);
+  }
+
+  /**
+   * One path (the LAN, or the registry) lost server `id`. It goes `down` when the other path
+   * does not hold it, or at once on a goodbye (the server said it stops) or a failed `verify`;
+   * else it stays up at the other path's addresses (an `update`). docs/registry.md.
+   */
+  #lost(id: number, reason: DownReason, path: 'lan' | 'registry'): void {
+    const server = this.#table.get(id);
+    const instanceId = server?.metadata?.instanceId;
+    const held =
+      path === 'lan' ? this.#registry?.holds(instanceId) === true : this.#watching.holds(id);
+    if (!server || !held || reason === 'goodbye' || reason === 'unreachable') {
+      this.#down(id, reason);
+      return;
+    }
+    const fromRegistry = (s: Sighting) => s.address.via === 'registry';
+    let changed: boolean;
+    if (path === 'lan') {
+      this.#watching.forget(id);
+      const instead = (this.#registry?.sightingsOf(instanceId) ?? []).map((s) => ({
+        ...s,
+        address: { ...s.address, interface: this.#registryInterfaces.get(s.address.address) },
+      }));
+      changed = this.#table.prune(id, fromRegistry, instead);
+    } else {
+      changed = this.#table.prune(id, (s) => !fromRegistry(s));
+    }
+    if (changed) this.#updated(id);
+  }
+
+  /** Reports server `id` changed, if it was reported up. */
+  #updated(id: number): void {
+    const server = this.#table.get(id);
+    const reported = !this.#settings.verify || this.#verified.has(id);
+    if (server && reported && !this.#unnamed.has(id) && this.#deps.watch) {
+      this.#emit({ type: 'update', server });
+    }
   }
 
   /** Removes server `id` and reports it `down` (if it had been reported up). */

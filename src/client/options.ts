@@ -28,6 +28,7 @@ import {
 import { Limits } from '../protocol/extended.js';
 import type { FernetKey } from '../protocol/fernet.js';
 import { DEFAULT_DISCOVERY_PORT, DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../protocol/plain.js';
+import { type RegistryOption, type RegistrySettings, resolveRegistry } from '../registry/config.js';
 import { checkAuthKey, checkFernetKey } from '../security/keys.js';
 import { DEFAULT_REPLAY_WINDOW_MS } from '../security/replay-guard.js';
 import { parseTarget, type Target } from './targets.js';
@@ -137,6 +138,15 @@ export interface DiscoverOptions {
    * that starts while it runs is found. @default the discovery port minus 1 (9998)
    */
   announcePort?: number;
+  /**
+   * A registry to read besides the LAN (docs/registry.md): `etcd://host:port[,host:port...]`,
+   * `etcd://user:password@host:port`, `etcds://` for TLS, optionally ending in `/prefix/`; or an
+   * object (`{ endpoints, username, password, tls, prefix }`). Its records (of `service`, when
+   * set; with `authKey`, only those signed with it) are results `via: 'registry'`, merged with
+   * the LAN's by instance id; a watcher follows it. Needs the `etcd3` package; an unreachable
+   * registry is a warning, never a rejection. Env `DISCOVERY_REGISTRY`. Not with `encryption`.
+   */
+  registry?: RegistryOption;
   /** Aborts discovery; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** Where warnings go. @default a `util.debuglog('beckon')` logger */
@@ -192,6 +202,8 @@ export interface DiscoverSettings {
   readonly service: string | undefined;
   readonly replayProtection: boolean;
   readonly replayWindow: number;
+  /** The registry read besides the LAN, if any. */
+  readonly registry: RegistrySettings | undefined;
 }
 
 /** Keys of a discovery run; kept out of {@link DiscoverSettings} so that they are never printed. */
@@ -298,6 +310,20 @@ export function resolveDiscoverSettings(
   }
   const parsedTargets = targets.map((t) => parseTarget('targets', t));
   checkTargetFamilies(parsedTargets, family, identify);
+  let registry = resolveRegistry(options.registry, env);
+  if (registry && fernetKey) {
+    const why = 'registry records are signed with an auth key (authKey), not a Fernet key';
+    if (options.registry !== undefined) {
+      throw new InvalidOptionError(
+        'registry',
+        registry.display,
+        `no registry with Fernet encryption: ${why}`,
+      );
+    }
+    // One environment may configure Fernet servers that register and this client: not an error.
+    warnOnce(logger, `DISCOVERY_REGISTRY is not read in Fernet mode: ${why}`);
+    registry = undefined;
+  }
   const port =
     options.port === undefined
       ? envClientPort(env, portVariable, logger)
@@ -342,6 +368,7 @@ export function resolveDiscoverSettings(
     service,
     replayProtection: checkBoolean('replayProtection', options.replayProtection ?? true),
     replayWindow: checkDuration('replayWindow', options.replayWindow ?? DEFAULT_REPLAY_WINDOW_MS),
+    registry,
     secrets: { fernetKey, authKey },
     clock: checkClock(options.clock),
   };

@@ -130,6 +130,29 @@ export class ServerTable {
     return { outcome, id: filed.order, server: () => this.#snapshot(filed) };
   }
 
+  /**
+   * Files the sightings of one server (a registry record's addresses) at once: what
+   * {@link ServerTable.add} did with them taken together, so that a new server is reported once
+   * with every address rather than once and then an update per address.
+   */
+  addAll(sightings: readonly Sighting[], takeNew = true): Filed {
+    let last: Filed = { outcome: 'refused' };
+    let created: number | undefined;
+    let best: Exclude<AddOutcome, 'refused' | 'new'> = 'duplicate';
+    const rank = { duplicate: 0, changed: 1, 'new-address': 2 } as const;
+    for (const sighting of sightings) {
+      const filed = this.add(sighting, takeNew);
+      if (filed.outcome === 'refused') continue;
+      last = filed;
+      if (filed.outcome === 'new') created = filed.id;
+      else if (rank[filed.outcome] > rank[best]) best = filed.outcome;
+    }
+    if (last.outcome === 'refused') return last;
+    // New, unless it joined a server already here (its id is then the older one's).
+    const outcome = created === last.id ? 'new' : created !== undefined ? 'new-address' : best;
+    return { ...last, outcome };
+  }
+
   /** The server with `id`, as it stands, or undefined when it is not (or no longer) here. */
   get(id: number): Server | undefined {
     const entry = this.#entries.find((e) => e.order === id);
@@ -159,8 +182,39 @@ export class ServerTable {
     return server;
   }
 
+  /**
+   * Drops the sightings of server `id` that `keep` refuses (the addresses of a path that lost
+   * it), then files `instead` under it (what the other path says), unless no address would be
+   * left. Returns whether anything changed.
+   */
+  prune(
+    id: number,
+    keep: (sighting: Sighting) => boolean,
+    instead: readonly Sighting[] = [],
+  ): boolean {
+    const entry = this.#entries.find((e) => e.order === id);
+    if (!entry) return false;
+    const gone = [...entry.sightings].filter(([, sighting]) => !keep(sighting));
+    if (gone.length === entry.sightings.size && instead.length === 0) return false;
+    const before = [...entry.sightings.values()];
+    for (const [address] of gone) entry.sightings.delete(address);
+    for (const sighting of instead) keepFastest(entry, sighting);
+    for (const [key, value] of this.#byEndpoint) {
+      if (value === entry && !entry.sightings.has(key.slice(0, key.lastIndexOf(':')))) {
+        this.#byEndpoint.delete(key);
+      }
+    }
+    const after = [...entry.sightings.values()];
+    return after.length !== before.length || after.some((s, i) => s !== before[i]);
+  }
+
   #outcomeFor(entry: Entry, sighting: Sighting): Exclude<AddOutcome, 'refused'> {
-    const known = entry.sightings.has(sighting.address.address);
+    const stored = entry.sightings.get(sighting.address.address);
+    // An address read from a registry, now heard on the LAN: a new path to it.
+    if (stored?.address.via === 'registry' && sighting.address.via !== 'registry') {
+      return 'new-address';
+    }
+    const known = stored !== undefined;
     return known || entry.sightings.size >= MAX_ADDRESSES_PER_SERVER ? 'duplicate' : 'new-address';
   }
 
@@ -222,6 +276,11 @@ function keepFastest(entry: Entry, sighting: Sighting): void {
   const known = entry.sightings.get(key);
   if (known === undefined) {
     if (entry.sightings.size < MAX_ADDRESSES_PER_SERVER) entry.sightings.set(key, sighting);
+    return;
+  }
+  // An address read from a registry and then heard on the LAN is the LAN's: a path measured.
+  if (known.address.via === 'registry' && sighting.address.via !== 'registry') {
+    entry.sightings.set(key, sighting);
     return;
   }
   const rtt = (s: Sighting) => s.address.rtt ?? Number.POSITIVE_INFINITY;

@@ -130,7 +130,14 @@ export type TraceFields =
     };
 
 /** Why a run ended. */
-export type EndReason = 'deadline' | 'max-results' | 'aborted' | 'nothing-to-send' | 'returned';
+export type EndReason =
+  | 'deadline'
+  | 'max-results'
+  | 'aborted'
+  | 'nothing-to-send'
+  | 'returned'
+  /** No LAN path, and the registry was read (or could not be). */
+  | 'registry-read';
 
 /** One event of a discovery run's decision trace; `type` tells which. */
 export type TraceEvent = TraceBase & TraceFields;

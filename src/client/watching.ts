@@ -136,6 +136,11 @@ export class Watching {
     if (fresh) this.#tick();
   }
 
+  /** Whether the LAN holds server `id`: heard within its lease, or polled and answering. */
+  holds(id: number): boolean {
+    return this.#presence.has(String(id));
+  }
+
   /** Server `id` is no longer watched. */
   forget(id: number): void {
     this.#presence.forget(String(id));

@@ -45,6 +45,11 @@ Options:
                             answers an HTTP request, any status (http); checked within 1 s
   --announce-port N         also hear servers' announcements on this UDP port during the search,
                             so one that starts meanwhile is found (default: the port minus 1, 9998)
+  --registry URL            also read the servers registered in etcd (docs/registry.md):
+                            etcd://host:port[,host:port], etcd://user:password@host:port,
+                            etcds://... for TLS, optionally ending in /prefix/ (env
+                            DISCOVERY_REGISTRY); its servers show VIA registry, one found both
+                            ways is listed once; needs \`npm install etcd3\`; unreachable: a warning
   -j, --json                one JSON object per server per line, printed as each is found
   --url                     print only each server's URL, one per line, as each is found:
                             curl "$(beckon discover -1 --url)"

@@ -26,6 +26,9 @@ Options: those of "beckon discover" that choose where and how to ask (-p, --targ
 --exclude, --no-broadcast, -4, -6, --service, --auth-key, --extended, --encryption,
 --secret-key, --message, --prefix, --accept-foreign, --receive-buffer, --verify, --trace, -q,
 -v; -t and --retries shape the first discovery), and:
+  --registry URL            also follow the servers registered in etcd (docs/registry.md;
+                            env DISCOVERY_REGISTRY): up and down at once; a server heard both on
+                            the LAN and in the registry is down only when both lost it
   -j, --json                one JSON object per event per line (also when piped)
   --announce-port N         UDP port announcements arrive on (default: the port minus 1, 9998)
   --poll-interval DURATION  how often original servers (which never announce) are asked again;
