@@ -27,7 +27,11 @@ export interface PutRecord {
 /** An etcd client for the test, closed after it. */
 export function recordWriter(t: TestContext, etcd: TestEtcd, prefix = DEFAULT_REGISTRY_PREFIX) {
   const client = new Etcd3({ hosts: `http://${etcd.host}:${etcd.clientPort}` });
-  t.after(() => client.close());
+  const leases: Lease[] = [];
+  t.after(() => {
+    for (const lease of leases) lease.release(); // its keepalive timer would hold the process
+    client.close();
+  });
   return {
     client,
     /** Puts `record` under a new lease of `ttlSeconds`, signed with `signingKey` if given. */
@@ -45,6 +49,7 @@ export function recordWriter(t: TestContext, etcd: TestEtcd, prefix = DEFAULT_RE
       };
       const key = recordKey(prefix, current.service, current.instanceId);
       const lease = client.lease(ttlSeconds);
+      leases.push(lease);
       lease.on('lost', () => {}); // an etcd stopped on purpose
       await lease
         .put(key)
