@@ -1,0 +1,70 @@
+/**
+ * `beckon discover --registry` and `beckon watch --registry`, the built CLI against a real etcd on
+ * loopback; no LAN requests (`--no-broadcast`, no target).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { beckon, startBeckon } from '../helpers/cli.js';
+import { freePort, startEtcd } from '../helpers/etcd.js';
+import { recordWriter } from '../helpers/registry-records.js';
+
+describe('beckon discover and watch --registry', () => {
+  it('discover --json lists a registered server via registry; the table says VIA registry', async (t) => {
+    const etcd = await startEtcd(t);
+    if (!etcd) return;
+    const records = recordWriter(t, etcd);
+    await records.put({ instanceId: 'cli-1', service: 'orders', port: 8090 });
+    const json = await beckon(['discover', '--no-broadcast', '--registry', etcd.url, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const server = JSON.parse(json.stdout.trim());
+    assert.equal(server.via, 'registry');
+    assert.equal(server.url, 'http://127.0.0.1:8090');
+    assert.equal(server.metadata.instanceId, 'cli-1');
+    assert.ok(json.ms < 5000, `took ${Math.round(json.ms)} ms`);
+    const table = await beckon(
+      ['discover', '--no-broadcast', '--service', 'orders', '-q'],
+      { DISCOVERY_REGISTRY: etcd.url }, // the environment works as the flag does
+    );
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /127\.0\.0\.1 +8090 .* registry +orders/);
+  });
+
+  it('an unreachable registry is a warning and exit status 1 when nothing else is found', async () => {
+    const port = await freePort();
+    const run = await beckon([
+      'discover',
+      '--no-broadcast',
+      '--registry',
+      `etcd://127.0.0.1:${port}`,
+      '--json',
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`Registry .*127\\.0\\.0\\.1:${port}`));
+    assert.equal(run.stdout, '');
+  });
+
+  it('names --registry when its value is wrong', async () => {
+    const run = await beckon(['discover', '--registry', 'http://127.0.0.1:2379']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--registry/);
+    const watch = await beckon(['watch', '--registry', 'etcd://']);
+    assert.equal(watch.code, 2);
+    assert.match(watch.stderr, /--registry/);
+  });
+
+  it('watch --json: up via registry, then down (goodbye)', async (t) => {
+    const etcd = await startEtcd(t);
+    if (!etcd) return;
+    const records = recordWriter(t, etcd);
+    const watcher = startBeckon(['watch', '--no-broadcast', '--registry', etcd.url, '--json']);
+    t.after(() => watcher.kill('SIGKILL'));
+    const entry = await records.put({ instanceId: 'cli-w', service: 'orders' });
+    const [up] = await watcher.waitFor(/^\{"event":"up".*$/m, 8000);
+    assert.equal(JSON.parse(up).server.via, 'registry');
+    await entry.goodbye();
+    const [down] = await watcher.waitFor(/^\{"event":"down".*$/m, 3000);
+    assert.equal(JSON.parse(down).reason, 'goodbye');
+    watcher.kill('SIGINT');
+    assert.equal((await watcher.exited).status, 130);
+  });
+});
