@@ -13,6 +13,7 @@ import { listIPv6Interfaces } from '../network/interfaces6.js';
 import { listLinkNames } from '../network/link-facts.js';
 import { selectInterfaces } from '../network/select.js';
 import type { Env } from '../options.js';
+import { type RegistryOption, resolveRegistry } from '../registry/config.js';
 import {
   type ContainerFacts,
   type DefaultRoute,
@@ -34,6 +35,7 @@ import {
   type PortHolder,
   socketHolders,
 } from './port-owner.js';
+import { checkRegistry, type RegistryReport } from './registry-check.js';
 import { detectSegmentedNetwork, type SegmentedNetwork } from './segmented.js';
 import { runSelfTest, type SelfTestReport } from './self-test.js';
 
@@ -55,6 +57,11 @@ export interface DoctorOptions {
   logger?: Logger;
   /** Aborts the checks: `runDoctor` then rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * A registry to check (docs/registry.md): reachable, and how many beckon records it holds.
+   * Env `DISCOVERY_REGISTRY`. @default none: not checked
+   */
+  registry?: RegistryOption;
 }
 
 /** The discovery port on this host. */
@@ -126,6 +133,8 @@ export interface DoctorReport {
   readonly selfTest: SelfTestReport | undefined;
   readonly environment: EnvironmentReport;
   readonly segmentedNetworks: readonly SegmentedNetwork[];
+  /** The registry check; undefined when no registry is configured. */
+  readonly registry?: RegistryReport | undefined;
   readonly findings: readonly Finding[];
 }
 
@@ -145,6 +154,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   });
   const { port } = settings;
   const signal = options.signal;
+  const registrySettings = resolveRegistry(options.registry, env);
   const running = listInterfaces();
   const facts6 = ipv6FactsReader();
   const ipv6: IPv6Sources = {
@@ -167,13 +177,14 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     settings.exclude,
   );
   const usable = selectInterfaces(running, settings.include, settings.exclude).selected;
-  const [portReport, selfTest, firewall, firewall6] = await Promise.all([
+  const [portReport, selfTest, firewall, firewall6, registry] = await Promise.all([
     inspectPort(port, env, signal),
     options.selfTest === false
       ? undefined
       : runSelfTest(usable, { ipv6: !ipv6Off, ...(signal ? { signal } : {}) }),
     checkFirewall(port),
     ipv6Off ? undefined : checkFirewall(port, 'IPv6'),
+    registrySettings ? checkRegistry(registrySettings, signal ? { signal } : {}) : undefined,
   ]);
   signal?.throwIfAborted(); // an aborted probe or self-test proves nothing
   const route = readDefaultRoute();
@@ -197,8 +208,38 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     selfTest,
     environment,
     segmentedNetworks,
+    ...(registry ? { registry } : {}),
   };
-  return { ...report, findings: diagnose(report) };
+  return { ...report, findings: [...diagnose(report), ...registryFindings(registry)] };
+}
+
+/** Findings of the registry check. */
+function registryFindings(registry: RegistryReport | undefined): Finding[] {
+  if (!registry) return [];
+  if (!registry.reachable) {
+    const missing = /npm install etcd3/.test(registry.error ?? '');
+    return [
+      {
+        id: missing ? 'registry-client-missing' : 'registry-unreachable',
+        severity: 'problem',
+        message: `The registry ${registry.url} cannot be read: ${registry.error}. Clients beyond this LAN find nothing through it, and responders keep retrying to register.`,
+        fix: missing
+          ? 'npm install etcd3'
+          : 'check that etcd runs and listens there (etcd --listen-client-urls), that this host reaches its client port, and the user, password and TLS files (DISCOVERY_REGISTRY, DISCOVERY_REGISTRY_CA/_CERT/_KEY)',
+      },
+    ];
+  }
+  if (registry.records === 0) {
+    return [
+      {
+        id: 'registry-empty',
+        severity: 'info',
+        message: `The registry ${registry.url} is reachable but holds no beckon records: no responder registers there (beckon serve --registry URL, or the registry option).`,
+        fix: undefined,
+      },
+    ];
+  }
+  return [];
 }
 
 async function inspectPort(

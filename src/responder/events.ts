@@ -5,6 +5,7 @@ import type { BeckonError } from '../errors.js';
 import type { HostRole } from './host-share.js';
 import type { ResponderSettings } from './options.js';
 import type { AcceptedRequest, ContentDropReason } from './protocol.js';
+import type { PublisherState } from './registry-publisher.js';
 
 /**
  * The diagnostics channel every responder publishes its replies and drops on, as
@@ -70,6 +71,12 @@ export interface ResponderEvents {
    * (`answering`) or a re-registration with the process that took the port over (`registered`).
    */
   role: [{ role: HostRole; port: number }];
+  /**
+   * The registration in the registry (`registry` option, docs/registry.md) changed state:
+   * `connecting`, `registered` (the record is there), `unreachable` (retrying; a warning says
+   * why), `off` (the registry could not be opened: the etcd3 package is missing), `stopped`.
+   */
+  registry: [{ state: PublisherState; registry: string }];
   /** The responder stopped. */
   close: [];
 }

@@ -44,6 +44,7 @@ import {
   DEFAULT_REQUEST_BUFFER_SIZE,
   encodeReply,
 } from '../protocol/plain.js';
+import { type RegistryOption, type RegistrySettings, resolveRegistry } from '../registry/config.js';
 import { checkAuthKeys, checkFernetKey } from '../security/keys.js';
 import { DEFAULT_REPLAY_WINDOW_MS } from '../security/replay-guard.js';
 import type { ResponderSecrets } from './protocol.js';
@@ -182,6 +183,17 @@ export interface ResponderOptions {
   scheme?: string;
   /** Up to 8 small key/value pairs for extended answers (keys up to 32 bytes, values up to 128). */
   metadata?: Readonly<Record<string, string>>;
+  /**
+   * Register this service in a registry (docs/registry.md), for clients beyond this LAN: an
+   * etcd URL (`etcd://host:2379`, `etcd://user:password@h1:2379,h2:2379/prefix/`, `etcds://`
+   * for TLS) or an object `{ url | endpoints, username?, password?, tls?, prefix?, lease? }`.
+   * The record is kept under an etcd lease (default: `lease`, at least 2 s), rewritten when
+   * the host's addresses change, signed when `authKeys` are set, and deleted (after a goodbye)
+   * on stop. An unreachable registry is a warning; answering on the LAN is not affected. Needs
+   * the `etcd3` package (`npm install etcd3`). Env `DISCOVERY_REGISTRY` (TLS files:
+   * `DISCOVERY_REGISTRY_CA`, `_CERT`, `_KEY`).
+   */
+  registry?: RegistryOption;
   /** Debug and info logging; warnings and errors are always logged. Env `ENABLE_LOGGING`. @default true */
   logging?: boolean;
   /** Where log lines go. @default a `util.debuglog('beckon')` logger (`NODE_DEBUG=beckon`) */
@@ -261,6 +273,8 @@ export interface ResponderSettings {
   readonly worker: boolean;
   /** What extended answers say about this server. */
   readonly metadata: ServerMetadata;
+  /** The registry this server registers in, as it may be shown (no password); undefined: none. */
+  readonly registry: string | undefined;
 }
 
 /**
@@ -273,6 +287,8 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
   allowCidrs6: IPv6Cidr[];
   secrets: ResponderSecrets;
   clock: Clock;
+  /** The registry's full settings (with credentials), kept out of the public `settings`. */
+  registryConfig: RegistrySettings | undefined;
 } {
   const env = options.env ?? process.env;
   warnUnknownEnvNames(env, options.logger ?? debugLogger);
@@ -410,6 +426,7 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
     );
   }
   const clock = checkClock(options.clock);
+  const registryConfig = resolveRegistry(options.registry, env);
   const settings = {
     port,
     httpPort,
@@ -450,8 +467,9 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
     replayWindow: checkDuration('replayWindow', options.replayWindow ?? DEFAULT_REPLAY_WINDOW_MS),
     worker,
     metadata: checkMetadata(options),
+    registry: registryConfig?.display,
   } as const;
-  return { ...settings, secrets: { fernetKey, authKeys }, clock };
+  return { ...settings, secrets: { fernetKey, authKeys }, clock, registryConfig };
 }
 
 /** The largest plain reply may be this many times the size of its request without a warning. */

@@ -47,6 +47,7 @@ import {
 import { RateLimiter } from './rate-limit.js';
 import { rateLimitKey } from './rate-limit-key.js';
 import { RefusalLog } from './refusal-log.js';
+import { RegistryPublisher } from './registry-publisher.js';
 import { judgeSender, replyAddressFor } from './sender-policy.js';
 import { judgeSender6, replyAddressFor6 } from './sender-policy6.js';
 import { ownService, recordOf, type Service, serves, serviceOf } from './services.js';
@@ -100,6 +101,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #pollTimer: NodeJS.Timeout | undefined;
   // Announcements and goodbyes (docs/presence.md).
   readonly #presence: ResponderPresence;
+  // Its record in the registry, when one is configured (docs/registry.md).
+  readonly #registry: RegistryPublisher | undefined;
   #port: number | undefined;
   #started = false;
   // Bumped by every start and stop, so that a reopen begun earlier never touches a newer socket.
@@ -117,7 +120,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   constructor(options: ResponderOptions) {
     super();
-    const { allowCidrs, allowCidrs6, secrets, clock, ...settings } =
+    const { allowCidrs, allowCidrs6, secrets, clock, registryConfig, ...settings } =
       resolveResponderSettings(options);
     this.settings = settings;
     this.#own = ownService(settings, secrets);
@@ -157,6 +160,21 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       },
       this.#own,
     );
+    this.#registry = registryConfig
+      ? new RegistryPublisher(
+          {
+            registry: registryConfig,
+            settings,
+            signingKey: secrets.authKeys[0],
+            interfaces: this.#interfaces,
+            interfaces6: this.#interfaces6,
+            logger: this.#logger,
+            warn: (error) => this.#warn(error),
+            changed: (state) => this.emit('registry', { state, registry: registryConfig.display }),
+          },
+          this.#own,
+        )
+      : undefined;
     this.#signal = options.signal;
     this.#signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
@@ -198,6 +216,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         this.#port = this.settings.port;
         this.#share = share;
         this.#setRole(role);
+        this.#registry?.start();
         return;
       }
       this.#started = true;
@@ -207,6 +226,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         await this.#share.answer();
       }
       this.#setRole('answering');
+      this.#registry?.start();
     });
   }
 
@@ -221,7 +241,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       for (const timer of this.#delayed) clearTimeout(timer);
       this.#delayed.clear();
       this.#refusals.close();
-      await this.#presence.stop(); // goodbyes, while the sockets are still open
+      // Goodbyes, while the sockets are still open; the registry's goodbye meanwhile.
+      await Promise.all([this.#presence.stop(), this.#registry?.stop()]);
       await this.#closeSockets();
       // After the port is free, so that the first registrant to try takes it over at once.
       const share = this.#share;

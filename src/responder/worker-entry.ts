@@ -28,6 +28,7 @@ const logger: Logger = {
 const responder = createResponder({ ...options, logger });
 responder.on('listening', ({ address, port }) => post({ type: 'listening', address, port }));
 responder.on('role', ({ role, port }) => post({ type: 'role', role, port }));
+responder.on('registry', (event) => post({ type: 'registry', event }));
 responder.on('warning', (error) =>
   post({ type: 'warning', code: error.code, message: error.message }),
 );

@@ -36,6 +36,7 @@ export type FromWorker =
   | { type: 'reply'; event: ReplyEvent }
   | { type: 'drop'; event: DropEvent }
   | { type: 'warning'; code: BeckonErrorCode; message: string }
+  | { type: 'registry'; event: ResponderEvents['registry'][0] }
   | { type: 'log'; level: keyof Logger; message: string }
   | { type: 'stopped' };
 
@@ -76,10 +77,11 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   constructor(options: ResponderOptions) {
     super();
     // Silent here: the thread resolves the same options and its warnings are relayed.
-    const { allowCidrs, allowCidrs6, secrets, clock, ...settings } = resolveResponderSettings({
-      ...options,
-      logger: silentLogger,
-    });
+    const { allowCidrs, allowCidrs6, secrets, clock, registryConfig, ...settings } =
+      resolveResponderSettings({
+        ...options,
+        logger: silentLogger,
+      });
     this.settings = settings;
     const { logger, signal, socketFactory, interfaceProvider, interfaceProvider6, ...cloneable } =
       options;
@@ -249,6 +251,9 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
         return;
       case 'warning':
         this.emit('warning', new BeckonError(message.code, message.message));
+        return;
+      case 'registry':
+        this.emit('registry', message.event);
         return;
     }
   }

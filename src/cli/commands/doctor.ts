@@ -20,6 +20,8 @@ Options:
   -p, --port N      the discovery port to check (env DISCOVERY_CLIENT_PORT or DISCOVERY_PORT,
                     default 9999)
   -j, --json        print the report as one JSON object (shape in docs/troubleshooting.md)
+  --registry URL    also check this registry (etcd://host:2379; env DISCOVERY_REGISTRY): that it
+                    can be read, and how many beckon records it holds (docs/registry.md)
   --no-self-test    skip the self-test (a responder on a free port, discovered over each
                     usable interface: up to three broadcasts per interface, which only this
                     host answers; and up to three requests from ::1 to ::1 when IPv6 is on)
@@ -34,6 +36,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     port: { type: 'string', short: 'p' },
     json: { type: 'boolean', short: 'j' },
     'no-self-test': { type: 'boolean' },
+    registry: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -49,16 +52,20 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   });
   let report: DoctorReport;
   try {
-    report = await withFlagNames(values, { port: 'port', selfTest: 'no-self-test' }, () =>
-      runDoctor({
-        env: io.env,
-        logger: cliLogger(io.stderr),
-        signal: controller.signal,
-        ...defined({
-          port: intFlag('port', values.port, 1, 65535),
-          selfTest: values['no-self-test'] ? false : undefined,
+    report = await withFlagNames(
+      values,
+      { port: 'port', selfTest: 'no-self-test', registry: 'registry' },
+      () =>
+        runDoctor({
+          env: io.env,
+          logger: cliLogger(io.stderr),
+          signal: controller.signal,
+          ...defined({
+            port: intFlag('port', values.port, 1, 65535),
+            selfTest: values['no-self-test'] ? false : undefined,
+            registry: values.registry,
+          }),
         }),
-      }),
     );
   } catch (error) {
     if (interrupted === undefined || error !== controller.signal.reason) throw error;
@@ -161,6 +168,20 @@ export function formatReport(report: DoctorReport): string {
     out.push(
       `  ${s.interface} ${s.address} on ${s.network}: ${s.segments} /24 segments; broadcasts reach ${s.likelyBroadcastDomain}`,
     );
+
+  const registry = report.registry;
+  if (registry) {
+    section(`Registry ${registry.url}`);
+    if (!registry.reachable) out.push(`  NOT reachable: ${registry.error}`);
+    else {
+      const per = registry.services
+        .map((s) => `${s.service ?? '(no service)'}: ${s.records}`)
+        .join(', ');
+      out.push(
+        `  reachable (read in ${registry.readMs?.toFixed(0)} ms): ${registry.records} beckon record${registry.records === 1 ? '' : 's'}${per ? ` (${per})` : ''}${registry.invalid ? `, ${registry.invalid} invalid` : ''}`,
+      );
+    }
+  }
 
   section('Findings');
   if (report.findings.length === 0) out.push('  none: discovery should work from this host.');

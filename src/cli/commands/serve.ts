@@ -56,6 +56,12 @@ Options:
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
   --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 (or
                            20ms-120ms, 0-1s) for large fleets (env DISCOVERY_REPLY_JITTER; default off)
+  --registry URL           also register this service in etcd, for clients beyond this LAN:
+                           etcd://host:2379, etcd://user:password@h1:2379,h2:2379/prefix/,
+                           etcds://... for TLS (env DISCOVERY_REGISTRY; TLS files in
+                           DISCOVERY_REGISTRY_CA, _CERT, _KEY). Kept under an etcd lease of
+                           --lease (at least 2s), deleted on stop; needs npm install etcd3.
+                           An unreachable etcd is a warning: LAN answers go on
   --duration DURATION      stop after this long: seconds, or with a unit: 500ms, 30s, 10m, 2h
   -q, --quiet              print only warnings and errors
   -v, --verbose            also print the library's info and debug lines on stderr
@@ -114,6 +120,7 @@ const FLAG_OF: Record<string, string> = {
   version: 'app-version',
   scheme: 'scheme',
   metadata: 'meta',
+  registry: 'registry',
 };
 
 /**
@@ -206,6 +213,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     'app-version': { type: 'string' },
     scheme: { type: 'string' },
     meta: { type: 'string', multiple: true },
+    registry: { type: 'string' },
     duration: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
     verbose: { type: 'boolean', short: 'v' },
@@ -252,6 +260,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         version: values['app-version'],
         scheme: values.scheme,
         metadata: values.meta && metaFlag(values.meta),
+        registry: values.registry,
       }),
     }),
   );
@@ -278,6 +287,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   out(`  Reply jitter:       ${jitterMax === 0 ? 'off' : `${jitterMin}-${jitterMax} ms`}`);
   out(`  Logging:            ${s.logging ? 'on' : 'off'}`);
   out(`  Security:           ${describeMode(s)}`);
+  out(`  Registry:           ${s.registry ?? 'none'}`);
   const m = s.metadata;
   out(`  Instance id:        ${m.instanceId}`);
   if (m.service !== undefined) out(`  Service:            ${m.service}`);
@@ -298,6 +308,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         : `[OK] Registered again with the beckon process that took over UDP port ${port}`,
     ),
   );
+  responder.on('registry', ({ state, registry }) => {
+    if (state === 'registered') out(`[OK] Registered in ${registry}`);
+  });
   if (s.logging) {
     responder.on('reply', (r) => out(`Replied to ${r.to}:${r.toPort} with ${r.reply}`));
   }
