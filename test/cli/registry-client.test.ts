@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { beckon, startBeckon } from '../helpers/cli.js';
+import { type Server, watch } from '../../src/index.js';
+import { beckon, beckonServe, startBeckon } from '../helpers/cli.js';
 import { freePort, startEtcd } from '../helpers/etcd.js';
 import { recordWriter } from '../helpers/registry-records.js';
 
@@ -66,5 +67,40 @@ describe('beckon discover and watch --registry', () => {
     assert.equal(JSON.parse(down).reason, 'goodbye');
     watcher.kill('SIGINT');
     assert.equal((await watcher.exited).status, 130);
+  });
+
+  it('a watcher sees a SIGKILLed beckon serve --registry go down (expired) within its lease + 1 s', async (t) => {
+    const etcd = await startEtcd(t);
+    if (!etcd) return;
+    const watcher = watch({ broadcast: false, env: {}, registry: etcd.url });
+    t.after(() => watcher.close());
+    const events: string[] = [];
+    const up = new Promise<Server>((resolve) =>
+      watcher.on('up', (server) => {
+        events.push(`up ${server.via}`);
+        resolve(server);
+      }),
+    );
+    const down = new Promise<number>((resolve) =>
+      watcher.on('down', (_server, reason) => {
+        events.push(`down ${reason}`);
+        resolve(performance.now());
+      }),
+    );
+    const serve = await beckonServe([
+      ...['--port', '0', '--registry', etcd.url, '--lease', '3', '--service', 'web'],
+      ...['--instance-id', 'kill-1', '--http-port', '8091', '--advertise-address', '127.0.0.1'],
+    ]);
+    t.after(() => serve.stop('SIGKILL'));
+    const server = await up;
+    assert.equal(server.url, 'http://127.0.0.1:8091');
+    assert.equal(server.metadata?.instanceId, 'kill-1');
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // keepalives going
+    const killed = performance.now();
+    await serve.stop('SIGKILL');
+    const ms = (await down) - killed;
+    t.diagnostic(`SIGKILL to down: ${Math.round(ms)} ms (lease 3 s)`);
+    assert.ok(ms < 3000 + 1000, `down ${Math.round(ms)} ms after SIGKILL`);
+    assert.deepEqual(events, ['up registry', 'down expired']);
   });
 });
