@@ -210,7 +210,11 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     segmentedNetworks,
     ...(registry ? { registry } : {}),
   };
-  return { ...report, findings: [...diagnose(report), ...registryFindings(registry)] };
+  const rank = { problem: 0, warning: 1, info: 2 } as const;
+  const findings = [...diagnose(report), ...registryFindings(registry)].sort(
+    (a, b) => rank[a.severity] - rank[b.severity],
+  );
+  return { ...report, findings };
 }
 
 /** Findings of the registry check. */
