@@ -3,6 +3,10 @@
  * loopback; no LAN requests (`--no-broadcast`, no target).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type Server, watch } from '../../src/index.js';
 import { beckon, beckonServe, startBeckon } from '../helpers/cli.js';
@@ -102,5 +106,29 @@ describe('beckon discover and watch --registry', () => {
     t.diagnostic(`SIGKILL to down: ${Math.round(ms)} ms (lease 3 s)`);
     assert.ok(ms < 3000 + 1000, `down ${Math.round(ms)} ms after SIGKILL`);
     assert.deepEqual(events, ['up registry', 'down expired']);
+  });
+
+  it('without the etcd3 package: a warning naming npm install etcd3, and the LAN part as before', (t) => {
+    // The built CLI copied where no node_modules is on the way up: etcd3 cannot be found.
+    const dir = mkdtempSync(join(tmpdir(), 'beckon-no-etcd3-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const root = new URL('../../', import.meta.url).pathname;
+    for (const part of ['bin', 'dist/cli-bundle', 'package.json']) {
+      cpSync(join(root, part), join(dir, part), { recursive: true });
+    }
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(dir, 'bin/beckon.js'),
+        'discover',
+        '--no-broadcast',
+        '--registry',
+        'etcd://127.0.0.1:1',
+      ],
+      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 20_000 },
+    );
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stderr, /npm install etcd3/);
+    assert.doesNotMatch(run.stderr, /at .*\.js:\d+/); // a warning, not a stack trace
   });
 });
