@@ -37,7 +37,8 @@ export function checkInterfaceFlags(
 export type NothingFoundSettings = Pick<
   DiscoverSettings,
   'include' | 'exclude' | 'broadcast' | 'targets' | 'port' | 'mode' | 'service' | 'authenticated'
->;
+> &
+  Partial<Pick<DiscoverSettings, 'registry'>>;
 
 /**
  * The explanation printed on stderr after "nothing found", several lines. `authKeySource` names
@@ -60,7 +61,17 @@ export function explainNothingFound(
     const segmented = detectSegmentedNetwork(selection.selected, { port: settings.port });
     if (segmented.length > 0) lines.push('', explainSegmented(segmented));
   }
-  lines.push('Run "beckon doctor" for a full diagnosis.');
+  if (settings.registry) {
+    const of = settings.service === undefined ? '' : ` of service ${settings.service}`;
+    lines.push(
+      `The registry ${settings.registry.display} was asked too: no usable record${of} there (a warning above says so if it could not be read).`,
+    );
+  }
+  lines.push(
+    settings.registry
+      ? `Run "beckon doctor --registry ${settings.registry.display}" for a full diagnosis.`
+      : 'Run "beckon doctor" for a full diagnosis.',
+  );
   return lines.join('\n');
 }
 

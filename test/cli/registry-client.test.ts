@@ -45,6 +45,8 @@ describe('beckon discover and watch --registry', () => {
     ]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, new RegExp(`Registry .*127\\.0\\.0\\.1:${port}`));
+    assert.match(run.stderr, /The registry etcd:\/\/127\.0\.0\.1:\d+ was asked too/);
+    assert.match(run.stderr, /beckon doctor --registry etcd:\/\/127\.0\.0\.1:\d+/);
     assert.equal(run.stdout, '');
   });
 
