@@ -45,9 +45,17 @@ describe('beckon discover and watch --registry', () => {
     ]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, new RegExp(`Registry .*127\\.0\\.0\\.1:${port}`));
-    assert.match(run.stderr, /The registry etcd:\/\/127\.0\.0\.1:\d+ was asked too/);
-    assert.match(run.stderr, /beckon doctor --registry etcd:\/\/127\.0\.0\.1:\d+/);
     assert.equal(run.stdout, '');
+    // Without --json, the advice says the registry was asked too.
+    const advice = await beckon([
+      'discover',
+      '--no-broadcast',
+      '--registry',
+      `etcd://127.0.0.1:${port}`,
+    ]);
+    assert.equal(advice.code, 1);
+    assert.match(advice.stderr, /The registry etcd:\/\/127\.0\.0\.1:\d+ was asked too/);
+    assert.match(advice.stderr, /beckon doctor --registry etcd:\/\/127\.0\.0\.1:\d+/);
   });
 
   it('names --registry when its value is wrong', async () => {
