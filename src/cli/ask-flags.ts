@@ -154,6 +154,13 @@ export function formatTraceEvent(event: TraceEvent): string {
       return `${at} reply ${event.channel} <- ${event.from}:${event.fromPort} ${event.bytes} bytes: ${event.outcome}${event.claims ? ` (claims ${event.claims})` : ''}`;
     case 'clock-skew':
       return `${at} clock-skew ${event.channel} <- ${event.from}:${event.fromPort}: the server's clock is ${describeSkew(event.skewMs)} this host's (window ${event.windowMs / 1000} s)`;
+    case 'registry': {
+      const key = event.key === undefined ? '' : ` ${event.key}`;
+      const outcome = event.outcome === undefined ? '' : `: ${event.outcome}`;
+      const claims = event.claims === undefined ? '' : ` (claims ${event.claims})`;
+      const detail = event.detail === undefined ? '' : ` (${event.detail})`;
+      return `${at} registry ${event.action} ${event.registry}${key}${outcome}${claims}${detail}`;
+    }
     case 'socket-error':
       return `${at} socket ${event.channel} failed: ${event.error}`;
     case 'end':

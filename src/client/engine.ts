@@ -607,7 +607,7 @@ export class DiscoveryEngine {
       timeout: this.#settings.timeout,
       open: () => source.open(),
       decode: (key, value) => source.decode(key, value),
-      file: (sightings) => this.#fromRegistry(sightings),
+      file: (key, sightings) => this.#fromRegistry(key, sightings),
       moved: (instanceId, keep) => {
         const id = this.#table.idOf(instanceId);
         const stale = (s: Sighting) => s.address.via === 'registry' && !keep.has(s.address.address);
@@ -621,16 +621,30 @@ export class DiscoveryEngine {
         if (this.#state === 'running' && this.#channels.length === 0) this.#end('registry-read');
       },
       log: (level, text) => this.#log(level, text),
+      trace: (event) => this.#traceRegistry(event),
     };
+  }
+
+  #traceRegistry(event: {
+    action: Extract<TraceFields, { type: 'registry' }>['action'];
+    key?: string | undefined;
+    outcome?: ReplyOutcome | undefined;
+    claims?: string | undefined;
+    detail?: string | undefined;
+  }): void {
+    const registry = this.#settings.registry?.display ?? 'registry';
+    const { action, key, outcome, claims, detail } = event;
+    this.#deps.trace({ type: 'registry', action, registry, key, outcome, claims, detail });
   }
 
   /**
    * Files the sightings of one registry record once each address's interface is known (as for
    * a unicast target: the route to it).
    */
-  #fromRegistry(sightings: readonly Sighting[]): void {
+  #fromRegistry(recordKey: string, sightings: readonly Sighting[]): void {
     const key = sightings.map((s) => s.address.address).join(' ');
-    const traced = () => {};
+    const traced = (outcome: ReplyOutcome, claims?: string) =>
+      this.#traceRegistry({ action: 'record', key: recordKey, outcome, claims });
     const withInterface = (s: Sighting, iface: string | undefined): Sighting => {
       if (iface !== undefined) this.#registryInterfaces.set(s.address.address, iface);
       return { ...s, address: { ...s.address, interface: iface } };

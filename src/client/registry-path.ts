@@ -79,8 +79,8 @@ export interface RegistryHost {
   open(): Promise<RegistryFeed>;
   /** Decodes and checks a record's value. */
   decode(key: string, value: string): DecodedRecord;
-  /** Files the sightings of one record (one server) as a reply's are. */
-  file(sightings: readonly Sighting[]): void;
+  /** Files the sightings of one record (one server, at `key`) as a reply's are. */
+  file(key: string, sightings: readonly Sighting[]): void;
   /** Drops the registry addresses of server `instanceId` that `keep` refuses (it moved). */
   moved(instanceId: string, keep: ReadonlySet<string>): void;
   /** The registry no longer holds server `instanceId`. */
@@ -88,6 +88,15 @@ export interface RegistryHost {
   /** Asking once: the read is over (done or given up). */
   read(): void;
   log(level: 'debug' | 'warn', text: string): void;
+  /** Reports on the run's trace. */
+  trace(event: RegistryTrace): void;
+}
+
+/** A registry event of the run's trace (`registry` names the registry). */
+export interface RegistryTrace {
+  readonly action: 'read' | 'refused' | 'gone' | 'lost' | 'restored';
+  readonly key?: string;
+  readonly detail?: string;
 }
 
 /** Past the end of a record's lease during an outage, before its server is given up. */
@@ -166,7 +175,10 @@ export class RegistryPath {
         delete: (key) => this.#guard(() => this.#delete(key)),
         lost: (error) => this.#guard(() => this.#outage(error)),
         restored: () =>
-          this.#guard(() => this.#host.log('warn', `Registry ${this.#endpoint} reachable again`)),
+          this.#guard(() => {
+            this.#host.trace({ action: 'restored' });
+            this.#host.log('warn', `Registry ${this.#endpoint} reachable again`);
+          }),
       });
       return;
     }
@@ -174,6 +186,7 @@ export class RegistryPath {
       const left = Math.max(this.#host.timeout - (performance.now() - started), 1);
       const entries = await feed.list(left);
       if ((this.#state as State) === 'stopped') return;
+      this.#host.trace({ action: 'read', detail: `${entries.length} entries` });
       for (const { key, value } of entries) this.#put(key, value);
     } catch (error) {
       if ((this.#state as State) !== 'stopped') {
@@ -210,6 +223,7 @@ export class RegistryPath {
   #sync(entries: readonly FeedEntry[]): void {
     this.#state = 'following';
     this.#clearTimers();
+    this.#host.trace({ action: 'read', detail: `${entries.length} entries` });
     const listed = new Set(entries.map((entry) => entry.key));
     for (const [key, held] of [...this.#held]) {
       if (!listed.has(key)) this.#release(key, held, 'expired');
@@ -221,6 +235,7 @@ export class RegistryPath {
   #put(key: string, value: string): void {
     const decoded = this.#host.decode(key, value);
     if ('drop' in decoded) {
+      this.#host.trace({ action: 'refused', key, detail: decoded.drop });
       const level = this.#refused++ < MAX_REFUSED_WARNINGS ? 'warn' : 'debug';
       this.#host.log(level, `Ignored registry record ${key}: ${decoded.drop}`);
       return;
@@ -230,6 +245,7 @@ export class RegistryPath {
     const wanted =
       this.#host.service === undefined || record.metadata.service === this.#host.service;
     if (record.goodbye || !wanted) {
+      if (!wanted) this.#host.trace({ action: 'refused', key, detail: 'another service' });
       if (before) this.#release(key, before, record.goodbye ? 'goodbye' : 'expired');
       return;
     }
@@ -245,7 +261,7 @@ export class RegistryPath {
     }
     const { instanceId } = record.metadata;
     this.#held.set(key, { instanceId, lease: record.lease, addresses, sightings });
-    this.#host.file(sightings);
+    this.#host.file(key, sightings);
     if (before?.instanceId === instanceId && [...before.addresses].some((a) => !addresses.has(a))) {
       this.#host.moved(instanceId, addresses);
     }
@@ -260,6 +276,7 @@ export class RegistryPath {
   /** Drops the record at `key`; its server is lost when no other record holds it. */
   #release(key: string, held: Held, reason: 'goodbye' | 'expired'): void {
     this.#held.delete(key);
+    this.#host.trace({ action: 'gone', key, detail: reason });
     if (!this.holds(held.instanceId)) this.#host.lost(held.instanceId, reason);
   }
 
@@ -271,6 +288,7 @@ export class RegistryPath {
   #outage(error: unknown): void {
     if (this.#state === 'outage' || this.#state === 'stopped') return;
     this.#state = 'outage';
+    this.#host.trace({ action: 'lost', detail: message(error) });
     this.#host.log(
       'warn',
       `Registry ${this.#endpoint} unreachable (${message(error)}): LAN discovery carries on; servers found only through the registry are kept for their lease`,

@@ -117,6 +117,22 @@ export type TraceFields =
       readonly windowMs: number;
     }
   | {
+      /**
+       * The registry (docs/registry.md): `read`, the records listed (`detail`: how many);
+       * `record`, one record filed as a reply is (`outcome`, `claims` its addresses);
+       * `refused`, one not believed (`detail`: why); `gone`, one deleted (`detail`: `goodbye` or
+       * `expired`); `lost` and `restored`, the connection.
+       */
+      readonly type: 'registry';
+      readonly action: 'read' | 'record' | 'refused' | 'gone' | 'lost' | 'restored';
+      /** The registry, without a password. */
+      readonly registry: string;
+      readonly key: string | undefined;
+      readonly outcome: ReplyOutcome | undefined;
+      readonly claims: string | undefined;
+      readonly detail: string | undefined;
+    }
+  | {
       /** A socket failed; discovery goes on with the others. */
       readonly type: 'socket-error';
       readonly channel: string;

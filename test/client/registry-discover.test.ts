@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { discover, discoverOne, type Server } from '../../src/index.js';
+import { discover, discoverOne, type Server, type TraceEvent } from '../../src/index.js';
 import { freePort, startEtcd } from '../helpers/etcd.js';
 import { recordingLogger } from '../helpers/logger.js';
 import { recordWriter } from '../helpers/registry-records.js';
@@ -26,7 +26,13 @@ describe('discover() with a registry', () => {
     const records = recordWriter(t, etcd);
     await records.put({ instanceId: 'reg-1', service: 'orders', name: 'n1', port: 8081 });
     const started = performance.now();
-    const servers = await discover({ ...REGISTRY_ONLY, registry: etcd.url, timeout: 5000 });
+    const traced: TraceEvent[] = [];
+    const servers = await discover({
+      ...REGISTRY_ONLY,
+      registry: etcd.url,
+      timeout: 5000,
+      trace: (event) => traced.push(event),
+    });
     const took = performance.now() - started;
     assert.equal(servers.length, 1);
     const [server] = servers as [Server];
@@ -46,6 +52,17 @@ describe('discover() with a registry', () => {
     );
     // No LAN path: the run ends when the registry was read, not at the deadline.
     assert.ok(took < 3000, `took ${Math.round(took)} ms`);
+    const registry = traced.flatMap((e) =>
+      e.type === 'registry' ? [`${e.action} ${e.key ?? '-'} ${e.outcome ?? e.detail}`] : [],
+    );
+    assert.deepEqual(registry, [
+      'read - 1 entries',
+      'record beckon/services/orders/reg-1 accepted',
+    ]);
+    assert.deepEqual(
+      traced.filter((e) => e.type === 'end').map((e) => e.type === 'end' && e.reason),
+      ['registry-read'],
+    );
   });
 
   it('a server found both on the LAN and in the registry is one result with both addresses', async (t) => {

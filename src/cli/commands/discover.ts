@@ -57,7 +57,8 @@ Options:
   -v, --verbose             also show the source and raw reply, and debug details on stderr
                             (before a command, beckon -v prints the version)
   --trace                   print on stderr every decision: interfaces used and skipped (and why),
-                            each request sent, each reply and what became of it
+                            each request sent, each reply and what became of it (and each
+                            registry record)
   -h, --help                show this help
 
 Security and metadata (see docs/security.md; prefer the environment variables for keys, since
