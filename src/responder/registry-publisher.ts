@@ -133,7 +133,7 @@ export class RegistryPublisher {
       this.#set('unreachable');
       this.#context.warn(
         new RegistryError(
-          `Registry ${registry.display} unreachable (${error?.message ?? 'lost'}): answering on the LAN goes on, and ${this.#key} is registered again when it is back`,
+          `Registry ${registry.display} unreachable or refusing: ${reasonOf(error)}. Answering on the LAN goes on, and ${this.#key} is registered as soon as the registry takes it`,
           error,
         ),
       );
@@ -229,6 +229,12 @@ export function registryAddresses(
     .filter((a) => a.kind === 'global' || a.kind === 'unique-local')
     .map((a) => a.address);
   return [...new Set([...ipv4.sort(), ...ipv6.sort()])].slice(0, MAX_RECORD_ADDRESSES);
+}
+
+/** What went wrong, without the registry's address that the message names already. */
+function reasonOf(error: RegistryError | undefined): string {
+  if (!error) return 'connection lost';
+  return error.cause instanceof Error ? error.cause.message : error.message;
 }
 
 function isRoutable(address: string): boolean {
