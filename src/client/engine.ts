@@ -604,6 +604,7 @@ export class DiscoveryEngine {
     return {
       watching: this.#deps.watch !== undefined,
       service: this.#settings.service,
+      endpoint: this.#settings.registry?.display ?? 'the registry',
       timeout: this.#settings.timeout,
       open: () => source.open(),
       decode: (key, value) => source.decode(key, value),

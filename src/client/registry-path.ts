@@ -73,6 +73,8 @@ export interface RegistryHost {
   readonly watching: boolean;
   /** Only records of this service count. */
   readonly service: string | undefined;
+  /** The registry, for messages (without a password). */
+  readonly endpoint: string;
   /** Asking once: milliseconds the read may take (the run's deadline). */
   readonly timeout: number;
   /** Opens the feed (loading the registry client); rejects with a message for people. */
@@ -122,11 +124,12 @@ export class RegistryPath {
   readonly #held = new Map<string, Held>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #refused = 0;
-  /** The registry's endpoint, once known: messages name it. */
-  #endpoint = 'the registry';
+  /** The registry, as messages name it. */
+  #endpoint: string;
 
   constructor(host: RegistryHost) {
     this.#host = host;
+    this.#endpoint = host.endpoint;
   }
 
   /** Whether the registry holds server `instanceId`. */
@@ -159,7 +162,7 @@ export class RegistryPath {
     try {
       feed = await this.#host.open();
     } catch (error) {
-      this.#host.log('warn', `Registry not read: ${message(error)}`);
+      this.#host.log('warn', `Registry ${this.#endpoint} not read: ${message(error)}`);
       return this.#finish();
     }
     this.#feed = feed;
@@ -190,7 +193,7 @@ export class RegistryPath {
       for (const { key, value } of entries) this.#put(key, value);
     } catch (error) {
       if ((this.#state as State) !== 'stopped') {
-        this.#host.log('warn', `Registry ${this.#endpoint} not read: ${message(error)}`);
+        this.#host.log('warn', `Registry ${this.#endpoint} not read: ${reasonOf(error)}`);
       }
     }
     this.#finish();
@@ -288,10 +291,10 @@ export class RegistryPath {
   #outage(error: unknown): void {
     if (this.#state === 'outage' || this.#state === 'stopped') return;
     this.#state = 'outage';
-    this.#host.trace({ action: 'lost', detail: message(error) });
+    this.#host.trace({ action: 'lost', detail: reasonOf(error) });
     this.#host.log(
       'warn',
-      `Registry ${this.#endpoint} unreachable (${message(error)}): LAN discovery carries on; servers found only through the registry are kept for their lease`,
+      `Registry ${this.#endpoint} unreachable (${reasonOf(error)}): LAN discovery carries on; servers found only through the registry are kept for their lease`,
     );
     for (const [key, held] of this.#held) {
       this.#later(held.lease + OUTAGE_GRACE_MS, () => {
@@ -345,4 +348,16 @@ export function toSightings(record: RegistryRecord, raw: string): Sighting[] {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * What went wrong reaching the registry, without its address (the message names it already):
+ * the adapter's error's cause when there is one, without gRPC's empty trailing note.
+ */
+function reasonOf(error: unknown): string {
+  if (error === undefined) return 'connection lost';
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return message(cause)
+    .replace(/\s*Resolution note:\s*$/, '')
+    .trim();
 }
