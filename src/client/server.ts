@@ -57,9 +57,11 @@ export interface Server {
 }
 
 /**
- * Why a watched server went `down` (docs/presence.md): it said goodbye; its lease ran out (or,
- * without a lease, it missed its polls); the only interface it was seen through went away; or
- * (`verify`) its advertised URL stopped accepting connections.
+ * Why a watched server went `down` (docs/presence.md): it said goodbye (on the LAN, or its
+ * registry record's goodbye); its lease ran out (or, without a lease, it missed its polls; or its
+ * registry record was deleted without a goodbye); the only interface it was seen through went
+ * away; or (`verify`) its advertised URL stopped accepting connections. A server heard on the
+ * LAN and in a registry goes `down` only when both lost it (docs/registry.md).
  */
 export type DownReason = 'goodbye' | 'expired' | 'interface-lost' | 'unreachable';
 
