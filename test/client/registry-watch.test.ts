@@ -198,6 +198,31 @@ describe('watch() with a registry', () => {
     assert.ok(!events.some((e) => e.startsWith('down') && !e.endsWith('goodbye')), events.join());
   });
 
+  it('etcd down at start: a warning, the LAN part as usual, the registry followed once it is up', async (t) => {
+    const etcd = await startEtcd(t);
+    if (!etcd) return;
+    await etcd.stop();
+    const responder = await start({ instanceId: 'lan-only', service: 'svc' });
+    const logger = recordingLogger();
+    const watcher = watching({
+      ...LOCAL,
+      family: 'IPv4',
+      port: responder.port,
+      announcePort: responder.port - 1,
+      registry: etcd.url,
+      logger,
+    });
+    await next(watcher, 'up', id('lan-only'), 3000);
+    await until(() => logger.warnings.some((w) => w.includes('unreachable')), 10_000);
+    await etcd.restart();
+    const records = recordWriter(t, etcd);
+    const up = next(watcher, 'up', id('late'), 15_000);
+    await records.put({ instanceId: 'late', addresses: ['10.9.9.9'] });
+    assert.equal((await up).server.via, 'registry');
+    assert.equal(watcher.servers.length, 2);
+    assert.equal(logger.warnings.filter((w) => w.includes('unreachable')).length, 1);
+  });
+
   it('etcd restarted: a warning, servers kept meanwhile, nothing lost', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
