@@ -292,7 +292,7 @@ export class DiscoveryEngine {
     for (const timer of this.#timers) clearTimeout(timer);
     clearInterval(this.#verifyTimer);
     this.#watching.stop();
-    this.#registry?.stop();
+    this.#registry?.stop(reason === 'deadline');
     for (const channel of this.#channels) void closeSocket(channel.socket);
     this.#markEnded();
     this.#wake();

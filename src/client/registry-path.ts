@@ -186,8 +186,9 @@ export class RegistryPath {
       return;
     }
     try {
+      // The run's deadline gives it up (stop): the list's own time limit is only a backstop.
       const left = Math.max(this.#host.timeout - (performance.now() - started), 1);
-      const entries = await feed.list(left);
+      const entries = await feed.list(left + 1000);
       if ((this.#state as State) === 'stopped') return;
       this.#host.trace({ action: 'read', detail: `${entries.length} entries` });
       for (const { key, value } of entries) this.#put(key, value);
@@ -200,9 +201,18 @@ export class RegistryPath {
     void feed.close();
   }
 
-  /** Stops following and closes the connection. */
-  stop(): void {
+  /**
+   * Stops following and closes the connection. `deadline`: the run's deadline passed, and a
+   * read still in flight is given up with a warning.
+   */
+  stop(deadline = false): void {
     if (this.#state === 'stopped') return;
+    if (deadline && this.#state === 'reading') {
+      this.#host.log(
+        'warn',
+        `Registry ${this.#endpoint} not read: no answer within the deadline (${this.#host.timeout} ms)`,
+      );
+    }
     this.#state = 'stopped';
     this.#clearTimers();
     void this.#feed?.close();

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { discover, discoverOne, type Server, type TraceEvent } from '../../src/index.js';
 import { freePort, startEtcd } from '../helpers/etcd.js';
@@ -190,6 +191,36 @@ describe('discover() with a registry', () => {
     assert.ok(took < 2500, `took ${Math.round(took)} ms`);
     assert.ok(
       logger.warnings.some((w) => w.includes('Registry') && w.includes(`127.0.0.1:${port}`)),
+      logger.warnings.join('\n'),
+    );
+  });
+
+  it('a registry that does not answer is given up at the deadline, with a warning', async (t) => {
+    // A TCP port that takes connections and never says a word: etcd hung, or a black hole.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const sockets = new Set<Socket>();
+    silent.on('connection', (socket) => sockets.add(socket));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const { port } = silent.address() as AddressInfo;
+    const responder = await start({ service: 'orders' });
+    const logger = recordingLogger();
+    const started = performance.now();
+    const servers = await discover({
+      ...ASK_LOOPBACK,
+      port: responder.port,
+      registry: `etcd://127.0.0.1:${port}`,
+      timeout: 1000,
+      logger,
+    });
+    const took = performance.now() - started;
+    assert.equal(servers.length, 1);
+    assert.ok(took < 1800, `took ${Math.round(took)} ms`);
+    assert.ok(
+      logger.warnings.some((w) => w.includes('no answer within the deadline (1000 ms)')),
       logger.warnings.join('\n'),
     );
   });
