@@ -166,8 +166,12 @@ export class DiscoveryEngine {
       ? entries.filter(({ id }) => this.#verified.has(id))
       : entries;
     return shown.map(({ id, server }) => {
-      const seen = this.#watching.seen(id);
-      return { server, since: seen?.since ?? 0, lastSeen: seen?.last ?? 0 };
+      // Heard on the LAN, held by the registry, or both: the earliest and the latest.
+      const paths = [this.#watching.seen(id), this.#registry?.seen(server.metadata?.instanceId)];
+      const known = paths.filter((seen) => seen !== undefined);
+      const since = known.length > 0 ? Math.min(...known.map((seen) => seen.since)) : 0;
+      const lastSeen = known.length > 0 ? Math.max(...known.map((seen) => seen.last)) : 0;
+      return { server, since, lastSeen };
     });
   }
 

@@ -108,6 +108,8 @@ const MAX_REFUSED_WARNINGS = 3;
 
 interface Held {
   readonly instanceId: string;
+  /** When this record was first read (`performance.now()`). */
+  readonly since: number;
   readonly lease: number;
   readonly addresses: ReadonlySet<string>;
   readonly sightings: readonly Sighting[];
@@ -124,6 +126,8 @@ export class RegistryPath {
   readonly #held = new Map<string, Held>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #refused = 0;
+  /** When the current outage began; undefined while the registry answers. */
+  #lostAt: number | undefined;
   /** The registry, as messages name it. */
   #endpoint: string;
 
@@ -146,6 +150,19 @@ export class RegistryPath {
       if (held.instanceId === instanceId) sightings.push(...held.sightings);
     }
     return sightings;
+  }
+
+  /**
+   * When server `instanceId` was first read, and last known to be there: now while the registry
+   * is followed and holds it (it would have said otherwise), the start of an outage during one.
+   */
+  seen(instanceId: string | undefined): { since: number; last: number } | undefined {
+    let since: number | undefined;
+    for (const held of this.#held.values()) {
+      if (held.instanceId === instanceId) since = Math.min(since ?? held.since, held.since);
+    }
+    if (since === undefined) return undefined;
+    return { since, last: this.#lostAt ?? performance.now() };
   }
 
   /** Whether the one-shot read is over (asking once). */
@@ -235,6 +252,7 @@ export class RegistryPath {
   /** Every entry now (at start, or after an outage): what is not there any more went. */
   #sync(entries: readonly FeedEntry[]): void {
     this.#state = 'following';
+    this.#lostAt = undefined;
     this.#clearTimers();
     this.#host.trace({ action: 'read', detail: `${entries.length} entries` });
     const listed = new Set(entries.map((entry) => entry.key));
@@ -273,7 +291,8 @@ export class RegistryPath {
       this.#release(key, before, 'expired');
     }
     const { instanceId } = record.metadata;
-    this.#held.set(key, { instanceId, lease: record.lease, addresses, sightings });
+    const since = before?.instanceId === instanceId ? before.since : performance.now();
+    this.#held.set(key, { instanceId, since, lease: record.lease, addresses, sightings });
     this.#host.file(key, sightings);
     if (before?.instanceId === instanceId && [...before.addresses].some((a) => !addresses.has(a))) {
       this.#host.moved(instanceId, addresses);
@@ -301,6 +320,7 @@ export class RegistryPath {
   #outage(error: unknown): void {
     if (this.#state === 'outage' || this.#state === 'stopped') return;
     this.#state = 'outage';
+    this.#lostAt = performance.now();
     this.#host.trace({ action: 'lost', detail: reasonOf(error) });
     this.#host.log(
       'warn',

@@ -36,7 +36,11 @@ function next(
   ms: number,
 ): Promise<{ server: Server; reason: DownReason | undefined; at: number }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${type} within ${ms} ms`)), ms);
+    const servers = () => watcher.servers.map((s) => s.metadata?.instanceId).join(',');
+    const timer = setTimeout(
+      () => reject(new Error(`no ${type} within ${ms} ms (there: ${servers()})`)),
+      ms,
+    );
     const listener = (server: Server, reason?: DownReason) => {
       if (!test(server)) return;
       clearTimeout(timer);
@@ -96,6 +100,11 @@ describe('watch() with a registry', () => {
     const { server, at } = await up;
     assert.equal(server.via, 'registry');
     assert.ok(at - put < 1000, `up ${Math.round(at - put)} ms after the put`);
+    // The table says since when, and that the registry holds it now.
+    const row = watcher.table.find((r) => r.server.metadata?.instanceId === 'a');
+    assert.ok(row);
+    assert.ok(Math.abs(Date.now() - 500 - row.since.getTime()) < 1500, row.since.toISOString());
+    assert.ok(Date.now() - row.lastSeen.getTime() < 200, row.lastSeen.toISOString());
 
     const grown = next(watcher, 'update', id('a'), 2000);
     await a.change({ addresses: ['127.0.0.1', '10.9.9.9'] });
@@ -111,14 +120,16 @@ describe('watch() with a registry', () => {
     assert.equal(gone.reason, 'goodbye');
     assert.ok(gone.at - stopped < 1000);
 
+    const upB = next(watcher, 'up', id('b'), 2000); // before the put: the watch may be faster
     const b = await records.put({ instanceId: 'b' });
-    await next(watcher, 'up', id('b'), 2000);
+    await upB;
     const deleted = next(watcher, 'down', id('b'), 2000);
     await b.revoke();
     assert.equal((await deleted).reason, 'expired');
 
+    const upC = next(watcher, 'up', id('c'), 2000);
     const c = await records.put({ instanceId: 'c' }, { ttlSeconds: 2 });
-    await next(watcher, 'up', id('c'), 2000);
+    await upC;
     const expired = next(watcher, 'down', id('c'), 6000);
     const silent = performance.now();
     c.lease.release(); // no more keepalives: etcd deletes it at the end of its TTL
