@@ -46,7 +46,7 @@ describe('beckon watch', () => {
     }
   });
 
-  it('on a terminal, draws a live table (service, name, URL, interface, up since, last seen)', async (t) => {
+  it('on a terminal, draws a live table (service, name, URL, interface, via, up since, last seen)', async (t) => {
     if (!requirePrerequisite(t, hasCommand('script'), 'script (util-linux), for a terminal'))
       return;
     const port = await freeUdpPort();
@@ -72,8 +72,14 @@ describe('beckon watch', () => {
       ]);
       try {
         await terminal.waitFor(/Watching UDP port \d+: 1 server\b/, 5000);
-        assert.match(terminal.stdout, /SERVICE\s+NAME\s+URL\s+INTERFACE\s+UP SINCE\s+LAST SEEN/);
-        assert.match(terminal.stdout, /tty-demo\s+Demo\s+http:\/\/127\.0\.0\.1:8089\s+lo\s/);
+        assert.match(
+          terminal.stdout,
+          /SERVICE\s+NAME\s+URL\s+INTERFACE\s+VIA\s+UP SINCE\s+LAST SEEN/,
+        );
+        assert.match(
+          terminal.stdout,
+          /tty-demo\s+Demo\s+http:\/\/127\.0\.0\.1:8089\s+lo\s+broadcast\s/,
+        );
         assert.ok(terminal.stdout.includes('\x1b[H\x1b[J'), 'redrawn in place');
       } finally {
         await server.stop('SIGTERM');

@@ -110,13 +110,14 @@ function liveTable(io: CliIo, watcher: Watcher, port: number): { stop(): void } 
       server.metadata?.name ?? '-',
       server.url,
       server.interface ?? '-',
+      server.via,
       since.toLocaleTimeString(),
       ago(now - lastSeen.getTime()),
     ]);
     const head = `Watching UDP port ${port}: ${rows.length} server${rows.length === 1 ? '' : 's'} (Ctrl+C to stop)`;
     const table =
       rows.length > 0
-        ? formatTable(['SERVICE', 'NAME', 'URL', 'INTERFACE', 'UP SINCE', 'LAST SEEN'], rows)
+        ? formatTable(['SERVICE', 'NAME', 'URL', 'INTERFACE', 'VIA', 'UP SINCE', 'LAST SEEN'], rows)
         : '(none yet)';
     // Home, clear to the end of the screen, then the view.
     io.stdout.write(`\x1b[H\x1b[J${head}\n\n${table}\n\n${recent.join('\n')}\n`);
