@@ -609,6 +609,7 @@ export class DiscoveryEngine {
       watching: this.#deps.watch !== undefined,
       service: this.#settings.service,
       endpoint: this.#settings.registry?.display ?? 'the registry',
+      family: this.#settings.family,
       timeout: this.#settings.timeout,
       open: () => source.open(),
       decode: (key, value) => source.decode(key, value),

@@ -75,6 +75,8 @@ export interface RegistryHost {
   readonly service: string | undefined;
   /** The registry, for messages (without a password). */
   readonly endpoint: string;
+  /** The run's family: only addresses of it count. */
+  readonly family: 'any' | 'IPv4' | 'IPv6';
   /** Asking once: milliseconds the read may take (the run's deadline). */
   readonly timeout: number;
   /** Opens the feed (loading the registry client); rejects with a message for people. */
@@ -280,7 +282,10 @@ export class RegistryPath {
       if (before) this.#release(key, before, record.goodbye ? 'goodbye' : 'expired');
       return;
     }
-    const sightings = toSightings(record, value);
+    const { family } = this.#host;
+    const sightings = toSightings(record, value).filter(
+      (s) => family === 'any' || s.address.family === family,
+    );
     if (sightings.length === 0) {
       this.#host.log('debug', `Ignored registry record ${key}: no usable address`);
       if (before) this.#release(key, before, 'expired');

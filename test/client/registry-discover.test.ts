@@ -166,6 +166,15 @@ describe('discover() with a registry', () => {
       servers.map((s) => [s.metadata?.instanceId, s.addresses.map((a) => a.address)]),
       [['mixed', ['127.0.0.1', '10.9.9.9']]],
     );
+    // A run kept to one family keeps the addresses of that family.
+    await records.put({ instanceId: 'dual', addresses: ['10.9.9.8', 'fd00::8'] });
+    const ipv6 = await discover({ ...REGISTRY_ONLY, registry: etcd.url, family: 'IPv6' });
+    assert.deepEqual(
+      ipv6.map((s) => [s.metadata?.instanceId, s.ip]),
+      [['dual', 'fd00::8']],
+    );
+    const ipv4 = await discover({ ...REGISTRY_ONLY, registry: etcd.url, family: 'IPv4' });
+    assert.deepEqual(ipv4.map((s) => s.addresses.length).sort(), [1, 2]);
     for (let i = 0; i < 4; i++) await records.put({ instanceId: `many-${i}` });
     const two = await discover({ ...REGISTRY_ONLY, registry: etcd.url, maxResults: 2 });
     assert.equal(two.length, 2);
