@@ -5,6 +5,7 @@
  * becomes a state callback or a rejected promise the caller awaits: a down etcd never makes an
  * unhandled rejection or keeps the process from exiting once closed.
  */
+import { connect } from 'node:net';
 import type * as Etcd3Module from 'etcd3';
 import { RegistryError } from '../errors.js';
 import type {
@@ -36,6 +37,17 @@ const LIST_TIMEOUT_MS = 5000;
 const RELEASE_TIMEOUT_MS = 3000;
 /** Retry delays after a failure: from the first to the last, then the last again. */
 const RETRY_MS = [250, 500, 1000, 2000] as const;
+/** How long a TCP probe of the members may take. */
+const PROBE_TIMEOUT_MS = 2000;
+/**
+ * HTTP/2 pings on an idle connection (an idle watch), so that a connection that silently died
+ * (a host gone, a firewall dropping) is noticed: every 30 s without traffic, 10 s to answer.
+ * etcd refuses pings more often than every 5 s (`--grpc-keepalive-min-time`).
+ */
+const GRPC_KEEPALIVE = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+} as const;
 
 /** The `etcd3` module, or a {@link RegistryError} saying how to install it. */
 async function loadEtcd3(): Promise<typeof Etcd3Module> {
@@ -62,6 +74,7 @@ export async function openEtcd(settings: RegistrySettings): Promise<RegistryConn
   const options: Etcd3Module.IOptions = {
     hosts: settings.endpoints.map((endpoint) => `${protocol}://${endpoint}`),
     dialTimeout: CALL_TIMEOUT_MS,
+    grpcOptions: GRPC_KEEPALIVE,
     defaultCallOptions: deadline,
     faultHandling: {
       // No circuit breaker: it would refuse calls for 5 s after etcd is back. This module
@@ -89,7 +102,35 @@ export async function openEtcd(settings: RegistrySettings): Promise<RegistryConn
   } catch (error) {
     throw new RegistryError(`Cannot create the etcd client: ${String(error)}`, error);
   }
-  return new EtcdConnection(client, settings.display);
+  return new EtcdConnection(client, settings.display, () => probe(settings.endpoints));
+}
+
+/**
+ * Whether a member accepts a TCP connection within {@link PROBE_TIMEOUT_MS}. Every call that
+ * may make the gRPC client connect is preceded by one: gRPC's own connect attempt to a host
+ * that drops packets has no timeout and holds the process open until the kernel gives up
+ * (about two minutes), while this probe is unref'd and destroyed at its deadline.
+ */
+function probe(endpoints: readonly string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    let pending = endpoints.length;
+    const sockets = endpoints.map((endpoint) => {
+      const match = /^\[?(.*?)\]?:(\d+)$/.exec(endpoint);
+      const socket = connect({ host: match?.[1] ?? endpoint, port: Number(match?.[2] ?? 2379) });
+      socket.unref();
+      socket.once('connect', () => finish(true));
+      socket.once('error', () => {
+        if (--pending === 0) finish(false);
+      });
+      return socket;
+    });
+    const timer = setTimeout(() => finish(false), PROBE_TIMEOUT_MS).unref();
+    function finish(ok: boolean) {
+      clearTimeout(timer);
+      for (const socket of sockets) socket.destroy();
+      resolve(ok);
+    }
+  });
 }
 
 /** A fault-handling policy that only runs the call (etcd3 calls `execute` alone). */
@@ -102,13 +143,15 @@ class EtcdConnection implements RegistryConnection {
   readonly engine = 'etcd';
   readonly display: string;
   readonly #client: Etcd3;
+  readonly #probe: () => Promise<boolean>;
   readonly #watches = new Set<EtcdWatch>();
   readonly #holdings = new Set<EtcdHolding>();
   #closed = false;
 
-  constructor(client: Etcd3, display: string) {
+  constructor(client: Etcd3, display: string, probe: () => Promise<boolean>) {
     this.#client = client;
     this.display = display;
+    this.#probe = probe;
   }
 
   async list(
@@ -130,15 +173,27 @@ class EtcdConnection implements RegistryConnection {
     signal?: AbortSignal,
   ): Promise<{ entries: RegistryEntry[]; revision: string }> {
     if (this.#closed) return Promise.reject(new RegistryError('The registry connection is closed'));
-    const call = this.#client
-      .getAll()
-      .prefix(prefix)
-      .exec()
-      .then((response) => ({
-        revision: response.header.revision,
-        entries: response.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() })),
-      }));
+    const call = this.#reachable().then(() =>
+      this.#client
+        .getAll()
+        .prefix(prefix)
+        .exec()
+        .then((response) => ({
+          revision: response.header.revision,
+          entries: response.kvs.map((kv) => ({
+            key: kv.key.toString(),
+            value: kv.value.toString(),
+          })),
+        })),
+    );
     return bounded(call, timeoutMs, signal, `reading ${this.display}`);
+  }
+
+  /** Resolves when a member accepts connections; rejects with a {@link RegistryError} if none does. */
+  async #reachable(): Promise<void> {
+    if (!(await this.#probe())) {
+      throw new RegistryError(`no member accepts connections (tried for ${PROBE_TIMEOUT_MS} ms)`);
+    }
   }
 
   watch(prefix: string, handlers: RegistryWatchHandlers): RegistryWatch {
@@ -154,8 +209,12 @@ class EtcdConnection implements RegistryConnection {
   }
 
   hold(entries: readonly HeldEntry[], options: HoldOptions): RegistryHolding {
-    const holding = new EtcdHolding(this.#client, entries, options, this.display, () =>
-      this.#holdings.delete(holding),
+    const holding = new EtcdHolding(
+      this.#client,
+      entries,
+      options,
+      { display: this.display, reachable: () => this.#reachable() },
+      () => this.#holdings.delete(holding),
     );
     this.#holdings.add(holding);
     if (this.#closed) holding.drop();
@@ -168,6 +227,15 @@ class EtcdConnection implements RegistryConnection {
     this.#closed = true;
     await Promise.all([...this.#watches].map((watch) => watch.close()));
     for (const holding of this.#holdings) holding.drop();
+    // A watch stream whose cancel went unanswered (a dead connection) would keep the process
+    // open until gRPC notices: cancel the call itself (etcd3 keeps it private).
+    const manager = (this.#client as unknown as { watchManager?: { stream?: { cancel?(): void } } })
+      .watchManager;
+    try {
+      manager?.stream?.cancel?.();
+    } catch {
+      // already gone
+    }
     try {
       this.#client.close();
     } catch {
@@ -178,10 +246,9 @@ class EtcdConnection implements RegistryConnection {
 
 /**
  * Entries under one lease. Named states: `pending` → `held` → (`lost` → `held`)* → `released`.
- * A failed grant or write, or a lease etcd says is gone, starts over with a new lease after a
- * short delay; a keepalive failing while the lease may still be alive (etcd restarting) is
- * reported `lost` and waits for etcd3's own keepalive retries, which end in success
- * (`restored`, the lease survived) or in the lease's loss (then a new one).
+ * A failed probe, grant or write, a failed keepalive stream, or a lease etcd says is gone: the
+ * lease is given up (not revoked) and, after a short delay and a successful probe, the entries
+ * are written under a new one (a lease etcd kept expires later with no keys left on it).
  */
 class EtcdHolding implements RegistryHolding {
   #state: HoldingState = 'pending';
@@ -190,13 +257,13 @@ class EtcdHolding implements RegistryHolding {
   readonly #ttl: number;
   readonly #listener: RegistryStateListener;
   readonly #display: string;
+  readonly #reachable: () => Promise<void>;
   readonly #done: () => void;
   #lease: Lease | undefined;
   // Keys written under the current lease, so that an update deletes the ones dropped.
   #written = new Set<string>();
-  // Entries changed while not held: written when the lease is alive again.
-  #dirty = false;
   #retry: NodeJS.Timeout | undefined;
+  #keepalive: NodeJS.Timeout | undefined;
   #failures = 0;
   #reported: RegistryState | undefined;
   // Serializes writes.
@@ -206,14 +273,15 @@ class EtcdHolding implements RegistryHolding {
     client: Etcd3,
     entries: readonly HeldEntry[],
     options: HoldOptions,
-    display: string,
+    context: { display: string; reachable: () => Promise<void> },
     done: () => void,
   ) {
     this.#client = client;
     this.#entries = [...entries];
     this.#ttl = Math.max(2, Math.ceil(options.ttlSeconds));
     this.#listener = options.state;
-    this.#display = display;
+    this.#display = context.display;
+    this.#reachable = context.reachable;
     this.#done = done;
   }
 
@@ -229,10 +297,8 @@ class EtcdHolding implements RegistryHolding {
     if (this.#state === 'released') return;
     this.#entries = [...entries];
     const lease = this.#lease;
-    if (this.#state !== 'held' || !lease) {
-      this.#dirty = true;
-      return;
-    }
+    // Not held: the next lease writes the new entries.
+    if (this.#state !== 'held' || !lease) return;
     this.#queueWrite(lease);
   }
 
@@ -244,6 +310,7 @@ class EtcdHolding implements RegistryHolding {
     if (!lease) return;
     const goodbye = async () => {
       await this.#writing.catch(() => undefined);
+      await this.#reachable(); // else the keys expire with the lease
       if (held) {
         await Promise.all(
           this.#entries
@@ -282,18 +349,33 @@ class EtcdHolding implements RegistryHolding {
   #stop(): void {
     this.#state = 'released';
     this.#lease = undefined;
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
     clearTimeout(this.#retry);
     this.#retry = undefined;
     this.#done();
   }
 
-  /** Grants a new lease and writes every entry under it. */
+  /** Grants a new lease and writes every entry under it, once a member accepts connections. */
   #attempt(): void {
     this.#retry = undefined;
     if (this.#state === 'released') return;
+    this.#reachable().then(
+      () => this.#grant(),
+      (error: unknown) => {
+        if (this.#lease === undefined) this.#fail(undefined, error);
+      },
+    );
+  }
+
+  #grant(): void {
+    if (this.#state === 'released' || this.#lease !== undefined) return;
     let lease: Lease;
     try {
-      lease = this.#client.lease(this.#ttl);
+      // The keepalives are this holding's own (#keepAlive): etcd3's run on one stream without
+      // a deadline, which a dead connection leaves open (and the process with it), and retry
+      // every 100 ms, reconnecting without a timeout.
+      lease = this.#client.lease(this.#ttl, { autoKeepAlive: false });
     } catch (error) {
       this.#fail(undefined, error);
       return;
@@ -301,19 +383,6 @@ class EtcdHolding implements RegistryHolding {
     this.#lease = lease;
     this.#written = new Set();
     lease.on('lost', (error) => this.#fail(lease, error));
-    lease.on('keepaliveFailed', (error) => {
-      if (this.#lease === lease && this.#state === 'held') {
-        this.#state = 'lost';
-        this.#report('lost', error);
-      }
-    });
-    lease.on('keepaliveSucceeded', () => {
-      if (this.#lease !== lease || this.#state !== 'lost') return;
-      this.#state = 'held';
-      this.#failures = 0;
-      this.#report('restored');
-      if (this.#dirty) this.#queueWrite(lease);
-    });
     lease
       .grant()
       .then(() => this.#write(lease))
@@ -323,9 +392,27 @@ class EtcdHolding implements RegistryHolding {
           this.#state = 'held';
           this.#failures = 0;
           this.#report(this.#reported === undefined ? 'connected' : 'restored');
+          this.#keepAlive(lease);
         },
         (error: unknown) => this.#fail(lease, error),
       );
+  }
+
+  /**
+   * One keepalive every third of the TTL, as etcd3 does, each a short stream with a deadline.
+   * A failure gives the lease up (#fail): the entries are written under a new one once a
+   * member answers its probe (the old lease, if etcd kept it, expires with no keys left).
+   */
+  #keepAlive(lease: Lease): void {
+    const every = (this.#ttl * 1000) / 3;
+    const timeout = Math.min(CALL_TIMEOUT_MS, every);
+    clearInterval(this.#keepalive);
+    this.#keepalive = setInterval(() => {
+      if (this.#lease !== lease) return;
+      lease
+        .keepaliveOnce({ deadline: Date.now() + timeout })
+        .catch((error: unknown) => this.#fail(lease, error));
+    }, every).unref();
   }
 
   #queueWrite(lease: Lease): void {
@@ -337,7 +424,6 @@ class EtcdHolding implements RegistryHolding {
   /** Writes the entries under `lease` and deletes keys held before and not any more. */
   async #write(lease: Lease): Promise<void> {
     if (this.#lease !== lease) return;
-    this.#dirty = false;
     const entries = this.#entries;
     const keys = new Set(entries.map((entry) => entry.key));
     await Promise.all(entries.map((entry) => lease.put(entry.key).value(entry.value).exec()));
@@ -348,11 +434,12 @@ class EtcdHolding implements RegistryHolding {
 
   /** `lease` failed (or could not be made): report, drop it, try a new one soon. */
   #fail(lease: Lease | undefined, error: unknown): void {
-    if (this.#state === 'released' || this.#lease !== lease) return;
+    if (this.#state === 'released' || this.#lease !== lease || this.#retry !== undefined) return;
     this.#lease = undefined;
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
     lease?.release();
     this.#state = 'lost';
-    this.#dirty = true;
     this.#report('lost', error);
     const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)] ?? 2000;
     this.#failures++;
