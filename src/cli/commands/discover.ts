@@ -118,7 +118,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       ? () => {}
       : showProgress(
           io,
-          `Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`,
+          `Searching for servers on UDP port ${port}${settings.registry ? ` and in ${settings.registry.display}` : ''} (up to ${timeout / 1000} s)...`,
         );
   const engine = createEngine({ ...options, signal: controller.signal });
   try {
