@@ -13,7 +13,7 @@ import type { TestContext } from 'node:test';
 import type { Server } from '../../src/index.js';
 import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
 import type { LabProcess } from '../helpers/process.js';
-import { type Lab, type LabHost, startLab } from './lab.js';
+import { type Lab, type LabHost, startLab, type Topology } from './lab.js';
 
 export const ETCD_ADDRESS = '10.18.0.5';
 export const ETCD_PORT = 2379;
@@ -21,11 +21,16 @@ export const REGISTRY = `etcd://${ETCD_ADDRESS}:${ETCD_PORT}`;
 export const SERVER_ADDRESS = '10.18.2.10';
 export const CLIENT_ADDRESS = '10.18.1.20';
 
-/** Builds the lab and starts etcd in its namespace; undefined when the test was skipped. */
+/**
+ * Builds the lab (with `extra` hosts) and starts etcd in its namespace; undefined when the test
+ * was skipped.
+ */
 export async function startRegistryLab(
   t: TestContext,
+  extra: Topology = {},
 ): Promise<{ lab: Lab; etcd: TestEtcd; client: LabHost; server: LabHost } | undefined> {
   const lab = await startLab(t, {
+    ...extra,
     router: {
       router: true,
       interfaces: {

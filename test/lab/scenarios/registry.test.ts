@@ -16,9 +16,15 @@ import {
 } from '../registry.js';
 
 it('issue 18 registry scenario a: found and watched across LANs through etcd; SIGKILL to down within the lease', async (t) => {
-  const setup = await startRegistryLab(t);
+  // A second server on the client's own LAN, registered too: found both ways, listed once.
+  const setup = await startRegistryLab(t, {
+    near: {
+      interfaces: { eth0: { segment: 'lana', address: '10.18.1.10/24' } },
+      gateway: '10.18.1.1',
+    },
+  });
   if (!setup) return;
-  const { client, server } = setup;
+  const { lab, client, server } = setup;
   const watcher = client.beckon('watch', '--registry', REGISTRY, '--json');
   await new Promise((resolve) => setTimeout(resolve, 1500)); // the watcher reads etcd
   const spawned = performance.now();
@@ -49,17 +55,40 @@ it('issue 18 registry scenario a: found and watched across LANs through etcd; SI
   assert.equal(found.servers[0]?.url, `http://${SERVER_ADDRESS}:8080`);
   t.diagnostic(`discover -1 --registry: ${Math.round(took)} ms, the CLI's start included`);
   assert.ok(took < 2000 + 1000, `${Math.round(took)} ms`);
-  // Without -1, it runs to the deadline and lists it once.
+  // Without -1, it runs to the deadline; the server on the client's LAN, registered too, is
+  // found both ways and listed once, via broadcast (its best path).
+  await serveRegistered(lab.host('near'), '--http-port', '8081', '--service', 'web');
   const full = await discoverCli(client, '--timeout', '1', '--registry', REGISTRY);
-  assert.equal(full.servers.length, 1);
+  assert.deepEqual(
+    full.servers.map((s) => `${s.url} ${s.via} ${s.addresses.map((a) => a.via).join('+')}`).sort(),
+    [
+      `http://10.18.1.10:8081 broadcast broadcast`,
+      `http://${SERVER_ADDRESS}:8080 registry registry`,
+    ],
+  );
 
   // SIGKILL: no goodbye; the record expires with its lease (15 s by default).
   const killed = performance.now();
   serving.kill('SIGKILL');
-  const down = await nextWatchLine(watcher, up.seen, (line) => line.event === 'down', 20_000);
+  const down = await nextWatchLine(
+    watcher,
+    up.seen,
+    (line) => line.event === 'down' && line.server.ip === SERVER_ADDRESS,
+    20_000,
+  );
   const ms = down.at - killed;
   t.diagnostic(`SIGKILL to down: ${Math.round(ms)} ms (lease 15 s)`);
   assert.equal(down.line.reason, 'expired');
   assert.ok(ms < 15_000 + 1500, `down ${Math.round(ms)} ms after SIGKILL`);
+  // The watcher saw the near server once (LAN and registry are one server), and never down.
+  const near = watcher.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line))
+    .filter((line) => line.server.url === 'http://10.18.1.10:8081');
+  assert.deepEqual(
+    near.filter((line) => line.event !== 'update').map((line) => line.event),
+    ['up'],
+  );
   watcher.kill('SIGINT');
 });
