@@ -43,7 +43,11 @@ describe('the etcd adapter, against a real etcd on loopback', () => {
     const admin = new Etcd3({ hosts: `http://127.0.0.1:${etcd.clientPort}` });
     t.after(() => admin.close());
     await admin.delete().key('t/a');
-    await until(async () => (await connection.list('t/')).length === 1, 3000, 'the key written again');
+    await until(
+      async () => (await connection.list('t/')).length === 1,
+      3000,
+      'the key written again',
+    );
     assert.deepEqual(states, ['connected'], 'no state change for that');
     holding.update([{ key: 't/b', value: 'B' }]);
     await until(
