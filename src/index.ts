@@ -29,6 +29,7 @@ export type { AddressReport, InterfaceReport } from './diagnostics/inventory.js'
 export type { IPv6AddressReport, LinkIPv6Report } from './diagnostics/inventory6.js';
 export type { AddrGenMode, BridgeMulticast, HostIPv6State } from './diagnostics/ipv6-facts.js';
 export type { BoundSocket, PortHolder } from './diagnostics/port-owner.js';
+export type { RegistryReport } from './diagnostics/registry-check.js';
 export { detectSegmentedNetwork, type SegmentedNetwork } from './diagnostics/segmented.js';
 export type { SelfTestReport, SelfTestResult } from './diagnostics/self-test.js';
 export {
@@ -37,6 +38,7 @@ export {
   BindError,
   InvalidOptionError,
   isBeckonError,
+  RegistryError,
   SocketError,
 } from './errors.js';
 export {
@@ -73,6 +75,11 @@ export {
   type PlainReply,
   parsePlainReply,
 } from './protocol/plain.js';
+export type {
+  RegistryObjectOption,
+  RegistryOption,
+  RegistryTlsOption,
+} from './registry/config.js';
 export {
   type DropEvent,
   type DropReason,
@@ -87,5 +94,6 @@ export type {
   ResponderOptions,
   ResponderSettings,
 } from './responder/options.js';
+export type { PublisherState as RegistrationState } from './responder/registry-publisher.js';
 export { createResponder } from './responder/responder.js';
 export { generateKey } from './security/keys.js';

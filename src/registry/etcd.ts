@@ -264,6 +264,8 @@ class EtcdHolding implements RegistryHolding {
   #written = new Set<string>();
   #retry: NodeJS.Timeout | undefined;
   #keepalive: NodeJS.Timeout | undefined;
+  // Watches the held keys while held (#guardKeys).
+  #guard: Watcher | undefined;
   #failures = 0;
   #reported: RegistryState | undefined;
   // Serializes writes.
@@ -349,6 +351,7 @@ class EtcdHolding implements RegistryHolding {
   #stop(): void {
     this.#state = 'released';
     this.#lease = undefined;
+    this.#unguard();
     clearInterval(this.#keepalive);
     this.#keepalive = undefined;
     clearTimeout(this.#retry);
@@ -429,13 +432,51 @@ class EtcdHolding implements RegistryHolding {
     await Promise.all(entries.map((entry) => lease.put(entry.key).value(entry.value).exec()));
     const dropped = [...this.#written].filter((key) => !keys.has(key));
     await Promise.all(dropped.map((key) => this.#client.delete().key(key).exec()));
-    if (this.#lease === lease) this.#written = keys;
+    if (this.#lease !== lease) return;
+    this.#written = keys;
+    this.#guardKeys(lease, [...keys]);
+  }
+
+  /**
+   * Watches `keys` from now on: one deleted while this holding holds it (by hand, or by
+   * another process that wrote the same key and then stopped) is written again. Only deletes:
+   * two holders of one key rewriting each other's puts would never stop. A watch that fails is
+   * dropped; the next write (a new lease, new entries) makes a new one.
+   */
+  #guardKeys(lease: Lease, keys: string[]): void {
+    this.#unguard();
+    const [first] = keys;
+    if (first === undefined) return;
+    const guard = (
+      keys.length === 1
+        ? this.#client.watch().key(first)
+        : this.#client.watch().prefix(commonPrefix(keys))
+    ).watcher();
+    this.#guard = guard;
+    guard.on('delete', (kv) => {
+      const key = kv.key.toString();
+      if (this.#guard !== guard || this.#lease !== lease || this.#state !== 'held') return;
+      if (!this.#entries.some((entry) => entry.key === key)) return;
+      this.#queueWrite(lease);
+    });
+    const drop = () => {
+      if (this.#guard === guard) this.#unguard();
+    };
+    guard.on('disconnected', drop);
+    guard.on('error', drop);
+  }
+
+  #unguard(): void {
+    const guard = this.#guard;
+    this.#guard = undefined;
+    guard?.cancel().catch(() => undefined);
   }
 
   /** `lease` failed (or could not be made): report, drop it, try a new one soon. */
   #fail(lease: Lease | undefined, error: unknown): void {
     if (this.#state === 'released' || this.#lease !== lease || this.#retry !== undefined) return;
     this.#lease = undefined;
+    this.#unguard();
     clearInterval(this.#keepalive);
     this.#keepalive = undefined;
     lease?.release();
@@ -565,6 +606,13 @@ class EtcdWatch implements RegistryWatch {
       ),
     );
   }
+}
+
+/** The longest prefix `keys` share. */
+function commonPrefix(keys: readonly string[]): string {
+  let prefix = keys[0] ?? '';
+  for (const key of keys) while (!key.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  return prefix;
 }
 
 /** What a watch needs from its connection. */

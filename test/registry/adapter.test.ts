@@ -38,6 +38,17 @@ describe('the etcd adapter, against a real etcd on loopback', () => {
     await until(() => holding.state === 'held', 10_000, 'held');
     assert.deepEqual(states, ['connected']);
     assert.deepEqual(await connection.list('t/'), [{ key: 't/a', value: 'A' }]);
+    // Deleted by hand while held: written again at once.
+    const { Etcd3 } = await import('etcd3');
+    const admin = new Etcd3({ hosts: `http://127.0.0.1:${etcd.clientPort}` });
+    t.after(() => admin.close());
+    await admin.delete().key('t/a');
+    await until(
+      async () => (await connection.list('t/')).length === 1,
+      3000,
+      'the key written again',
+    );
+    assert.deepEqual(states, ['connected'], 'no state change for that');
     holding.update([{ key: 't/b', value: 'B' }]);
     await until(
       async () => (await connection.list('t/')).map((e) => e.key).join() === 't/b',

@@ -77,6 +77,36 @@ describe('the CLI with a registry', () => {
     assert.equal(goodbye, false, 'no goodbye from a killed process: an expiry');
   });
 
+  it('serve --registry says goodbye on SIGTERM: a put with gone, then the delete', async (t) => {
+    const etcd = await startEtcd(t);
+    if (!etcd) return;
+    const settings = resolveRegistry(etcd.url, {});
+    assert.ok(settings);
+    const connection = await openRegistry(settings);
+    t.after(() => connection.close());
+    const serve = await beckonServe(
+      ['--port', '0', '--instance-id', 'bye', '--advertise-address', '192.0.2.31'],
+      {
+        DISCOVERY_REGISTRY: etcd.url,
+      },
+    );
+    t.after(() => serve.stop('SIGKILL'));
+    await serve.waitFor(/\[OK\] Registered in etcd:\/\//, 10_000);
+    const seen: string[] = [];
+    const watch = connection.watch(recordKey('beckon/', undefined, 'bye'), {
+      sync: (entries) => seen.push(`sync ${entries.length}`),
+      put: (e) => seen.push(JSON.parse(e.value).gone ? 'put gone' : 'put'),
+      delete: () => seen.push('delete'),
+      state: () => {},
+    });
+    t.after(() => watch.close());
+    await until(() => seen.includes('sync 1'), 5000, 'the watch');
+    const exit = await serve.stop('SIGTERM');
+    assert.equal(exit.status, 0);
+    await until(() => seen.includes('delete'), 5000, 'the delete');
+    assert.deepEqual(seen, ['sync 1', 'put gone', 'delete']);
+  });
+
   it('serve --registry with a bad URL names the flag', async () => {
     const run = await beckon(['serve', '--no-groups', '--port', '0', '--registry', 'etcd:/oops']);
     assert.equal(run.code, 2, run.stderr);
