@@ -68,7 +68,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     });
   });
   const live = !values.json && io.stdout.isTTY === true;
-  const view = live ? liveTable(io, watcher, settings.port) : jsonLines(io, watcher);
+  const where = `UDP port ${settings.port}${settings.registry ? ` and ${settings.registry.display}` : ''}`;
+  const view = live ? liveTable(io, watcher, where) : jsonLines(io, watcher);
   await stopped;
   view.stop();
   controller.abort();
@@ -101,7 +102,7 @@ function jsonLines(io: CliIo, watcher: Watcher): { stop(): void } {
 }
 
 /** The table, redrawn in place on every event and every second (for "last seen"). */
-function liveTable(io: CliIo, watcher: Watcher, port: number): { stop(): void } {
+function liveTable(io: CliIo, watcher: Watcher, where: string): { stop(): void } {
   const recent: string[] = [];
   const draw = () => {
     const now = Date.now();
@@ -114,7 +115,7 @@ function liveTable(io: CliIo, watcher: Watcher, port: number): { stop(): void } 
       since.toLocaleTimeString(),
       ago(now - lastSeen.getTime()),
     ]);
-    const head = `Watching UDP port ${port}: ${rows.length} server${rows.length === 1 ? '' : 's'} (Ctrl+C to stop)`;
+    const head = `Watching ${where}: ${rows.length} server${rows.length === 1 ? '' : 's'} (Ctrl+C to stop)`;
     const table =
       rows.length > 0
         ? formatTable(['SERVICE', 'NAME', 'URL', 'INTERFACE', 'VIA', 'UP SINCE', 'LAST SEEN'], rows)
