@@ -187,4 +187,38 @@ describe('subnet scan on loopback', () => {
     assert.equal(server.ip, '127.0.0.9');
     assert.equal(server.via, 'scan');
   });
+
+  it('watch(): a server found by the scan is kept up by unicast refreshes, and expires when it stops', async () => {
+    const port = await freeUdpPort();
+    const responder = createResponder({
+      joinGroups: false,
+      port,
+      bindAddress: '127.0.0.10',
+      env: {},
+      rateLimit: 0,
+      lease: 1000,
+      announcePort: await freeUdpPort(), // its announcements reach no one
+    });
+    await responder.start();
+    let stopped = false;
+    cleanup.push(() => stopped || responder.stop());
+    const events: string[] = [];
+    const watcher = watch({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.8/29',
+      announcePort: await freeUdpPort(),
+    });
+    cleanup.push(() => watcher.close());
+    watcher.on('up', (s) => events.push(`up ${s.ip} ${s.via}`));
+    watcher.on('down', (s, reason) => events.push(`down ${s.ip} ${reason}`));
+    await sleep(3500); // three and a half leases: refreshed by unicast, else it would expire
+    assert.deepEqual(events, ['up 127.0.0.10 scan']);
+    await responder.stop();
+    stopped = true;
+    const started = performance.now();
+    while (events.length < 2 && performance.now() - started < 5000) await sleep(50);
+    assert.deepEqual(events, ['up 127.0.0.10 scan', 'down 127.0.0.10 expired']);
+  });
 });
