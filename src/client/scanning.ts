@@ -49,6 +49,8 @@ export class Scanning {
   readonly destinations: Destination[] = [];
   readonly #host: ScanHost;
   readonly #asked = new Set<string>();
+  /** What was scanned: only its addresses are asked again. */
+  #plan: ScanPlan | undefined;
   #scanner: Scanner | undefined;
   #started = 0;
   #stopped = false;
@@ -83,13 +85,16 @@ export class Scanning {
   }
 
   /**
-   * A reply came on the scan channel. Its source is asked again on later rounds (and by a
-   * watcher's refresh queries); in plain mode a plain answer is followed by one extended
-   * request, so that a beckon server's result gets its name and instance id.
+   * A reply came on the scan channel. Its source, if the scan probed it, is asked again on
+   * later rounds (and by a watcher's refresh queries); in plain mode a plain answer is followed
+   * by one extended request, so that a beckon server's result gets its name and instance id.
+   * A source outside the ranges is not asked: a forged reply must not aim requests elsewhere.
    */
   replied(reply: BelievedReply, remote: RemoteInfo): void {
     const to = remote.address;
     const { settings } = this.#host;
+    const ip = parseIPv4(to);
+    if (ip === undefined || !this.#plan?.contains(ip)) return;
     if (this.#asked.has(to) || this.#asked.size >= MAX_SCAN_DESTINATIONS) return;
     this.#asked.add(to);
     const plain = settings.mode === 'plain';
@@ -140,6 +145,7 @@ export class Scanning {
       .map((iface) => parseIPv4(iface.address))
       .filter((ip): ip is number => ip !== undefined);
     const plan = new ScanPlan(ranges, own);
+    this.#plan = plan;
     const rate = settings.scanRate;
     deps.trace({
       type: 'scan-start',

@@ -50,7 +50,7 @@ async function udpPeerOn(
   socket.on('message', (message, remote) => onMessage(message, remote, socket));
   socket.bind(port, address);
   await once(socket, 'listening');
-  return { close: () => socket.close() };
+  return { socket, close: () => socket.close() };
 }
 
 /** The most arrivals in any window of `ms`. */
@@ -132,6 +132,33 @@ describe('subnet scan on loopback', () => {
     assert.equal(received[1], 'extended');
     const rounds = received.filter((r) => r === 'DISCOVER_SERVER').length;
     assert.ok(received.filter((r) => r === 'extended').length <= rounds, received.join(' '));
+  });
+
+  it('asks again only addresses it scanned: a reply from elsewhere aims no request there', async () => {
+    const port = await freeUdpPort();
+    const outside: string[] = [];
+    // 127.0.0.99 is outside the range; it answers the probes that 127.0.0.66 receives.
+    const elsewhere = await udpPeerOn('127.0.0.99', port, (message) => {
+      outside.push(isExtended(message) ? 'extended' : message.toString());
+    });
+    cleanup.push(() => elsewhere.close());
+    const inside = await udpPeerOn('127.0.0.66', port, (message, remote) => {
+      if (isExtended(message)) return;
+      elsewhere.socket.send('SERVER_IP:127.0.0.99:8000', remote.port, remote.address);
+    });
+    cleanup.push(() => inside.close());
+    const servers = await discover({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.64/28',
+      timeout: 1000,
+    });
+    assert.deepEqual(
+      servers.map((s) => s.ip),
+      ['127.0.0.99'],
+    );
+    assert.deepEqual(outside, []);
   });
 
   it('in extended mode, probes with the extended request: only the service asked answers', async () => {
