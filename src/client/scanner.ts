@@ -165,7 +165,9 @@ export class Scanner {
       sent++;
     }
     this.#tokens -= sent;
-    if (sent > 0) this.#window.push([now, sent]);
+    // Stamped when the batch's last probe left: a window that holds any of it is measured
+    // from there, so that no 100 ms span holds more than the rate allows.
+    if (sent > 0) this.#window.push([this.#now(), sent]);
     if (now - this.#lastProgress >= SCAN_PROGRESS_MS) {
       this.#lastProgress = now;
       this.#deps.progress?.(this.progress());
