@@ -1,7 +1,7 @@
 /**
  * Pacing a subnet scan: one probe per address of a {@link ScanPlan}, at most `rate` a second.
  * Every 10 ms a batch goes out, as many probes as the tokens earned since the last batch allow
- * (a late timer earns at most two batches' worth: no catching up in a burst), and never more
+ * (a late timer earns at most five batches' worth, 50 ms of the rate), and never more
  * than the rate allows in the last 100 ms (one second's window below 10 probes a second). A
  * send that fails for lack of buffer space (ENOBUFS, EAGAIN: the neighbour table is full while
  * an on-link /16 is scanned) halves the rate for a second and is tried again later. Clock and
@@ -134,9 +134,9 @@ export class Scanner {
     return Math.max(1, this.#rate / 2 ** this.#slowdowns);
   }
 
-  /** Tokens a late timer may have earned at most: two batches' worth, at least one probe. */
+  /** Tokens a late timer may have earned at most: five batches' worth, at least one probe. */
   #capacity(rate: number): number {
-    return Math.max(1, (rate * 2 * SCAN_TICK_MS) / 1000);
+    return Math.max(1, (rate * 5 * SCAN_TICK_MS) / 1000);
   }
 
   #tick(): void {

@@ -329,6 +329,30 @@ describe('scanner pacing', () => {
     assert.ok((run.sends.at(-1)?.at ?? 0) > 600);
   });
 
+  it('with real timers: never more than the rate in any 100 ms of send calls', async () => {
+    const times: number[] = [];
+    const scanned = plan(['10.0.0.0/22']);
+    await new Promise<void>((resolve) => {
+      const scanner = new Scanner(scanned, 2000, {
+        send: (_ip, done) => {
+          times.push(performance.now());
+          setImmediate(() => done(null));
+        },
+        done: () => resolve(),
+      });
+      scanner.start();
+    });
+    assert.equal(times.length, 1022);
+    assert.ok(
+      busiestWindow(
+        times.map((at) => ({ at })),
+        100,
+      ) <= 200,
+    );
+    const span = (times.at(-1) ?? 0) - (times[0] ?? 0);
+    assert.ok(span >= 450, `1022 probes at 2000/s in ${span} ms`);
+  });
+
   it('sends nothing more once stopped', async () => {
     const run = fakeRun(['10.0.0.0/22'], 1000, {});
     run.scanner.start();
