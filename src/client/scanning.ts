@@ -26,6 +26,8 @@ export const SCAN_GRACE_MS = 1000;
 const REQUEST_LIFETIME_MS = 100;
 /** Servers found by a scan that later rounds and refresh queries ask, at most. */
 const MAX_SCAN_DESTINATIONS = 4096;
+/** Probes whose send time is kept, for the RTT of their answers: the latest. */
+const MAX_SEND_TIMES = 8192;
 
 /** What scanning needs from its run. */
 export interface ScanHost {
@@ -49,6 +51,8 @@ export class Scanning {
   readonly destinations: Destination[] = [];
   readonly #host: ScanHost;
   readonly #asked = new Set<string>();
+  /** When the latest probes went out, by address (`performance.now()`). */
+  readonly #sentAt = new Map<string, number>();
   /** What was scanned: only its addresses are asked again. */
   #plan: ScanPlan | undefined;
   #scanner: Scanner | undefined;
@@ -106,6 +110,11 @@ export class Scanning {
     this.#channel()?.socket.send(request, settings.port, to, (error) => {
       if (error) this.#host.log('debug', `Asking ${to} to identify failed: ${error.message}`);
     });
+  }
+
+  /** When the probe to `address` went out, if it was one of the latest. */
+  sentAt(address: string): number | undefined {
+    return this.#sentAt.get(address);
   }
 
   #channel(): Channel | undefined {
@@ -168,6 +177,11 @@ export class Scanning {
         made = now;
       },
       send: (ip, done) => {
+        this.#sentAt.set(ip, performance.now());
+        if (this.#sentAt.size > MAX_SEND_TIMES) {
+          const oldest = this.#sentAt.keys().next().value;
+          if (oldest !== undefined) this.#sentAt.delete(oldest);
+        }
         channel?.socket.send(request ?? Buffer.alloc(0), settings.port, ip, done);
       },
       progress: (p) => {

@@ -134,6 +134,28 @@ describe('subnet scan on loopback', () => {
     assert.ok(received.filter((r) => r === 'extended').length <= rounds, received.join(' '));
   });
 
+  it("measures a plain answer's RTT from its own probe, not from the latest batch", async () => {
+    const port = await freeUdpPort();
+    const server = await udpPeerOn('127.0.0.33', port, (message, remote, socket) => {
+      if (isExtended(message)) return;
+      const reply = () => socket.send('SERVER_IP:127.0.0.33:8000', remote.port, remote.address);
+      setTimeout(reply, 150);
+    });
+    cleanup.push(() => server.close());
+    // 127.0.0.33 is probed first; 29 more probes follow over the next 290 ms.
+    const [found] = await discover({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.32/27',
+      scanRate: 100,
+      timeout: 600,
+      retries: 0,
+    });
+    assert.equal(found?.ip, '127.0.0.33');
+    assert.ok((found?.rttMs ?? 0) >= 140 && (found?.rttMs ?? 0) < 400, `rtt ${found?.rttMs} ms`);
+  });
+
   it('asks again only addresses it scanned: a reply from elsewhere aims no request there', async () => {
     const port = await freeUdpPort();
     const outside: string[] = [];
