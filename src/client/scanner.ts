@@ -154,7 +154,8 @@ export class Scanner {
       this.#window.shift();
     }
     const inWindow = this.#window.reduce((sum, [, count]) => sum + count, 0);
-    const budget = Math.max(1, Math.floor((rate * windowMs) / 1000)) - inWindow;
+    // Rounded up: 15 a second may send 2 in some 100 ms, or it could not reach 15 a second.
+    const budget = Math.max(1, Math.ceil((rate * windowMs) / 1000 - 1e-9)) - inWindow;
     const count = Math.max(0, Math.min(Math.floor(this.#tokens), budget));
     let sent = 0;
     if (count > 0) this.#deps.batch?.();

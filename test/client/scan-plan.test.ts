@@ -302,6 +302,15 @@ describe('scanner pacing', () => {
     assert.ok(busiestWindow(run.sends, 100) <= 200, `busiest ${busiestWindow(run.sends, 100)}`);
   });
 
+  it('reaches rates that are not a multiple of 10 a second', async () => {
+    const run = fakeRun(['10.0.0.0/27'], 15);
+    await run.run();
+    assert.equal(run.sends.length, 30);
+    const last = run.sends.at(-1)?.at ?? 0;
+    assert.ok(last >= 1850 && last <= 2150, `30 probes at 15/s: the last at ${last} ms`);
+    assert.ok(busiestWindow(run.sends, 100) <= 2);
+  });
+
   it('keeps slow rates slow', async () => {
     const run = fakeRun(['10.0.0.0/29'], 2);
     await run.run();
