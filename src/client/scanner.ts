@@ -2,7 +2,8 @@
  * Pacing a subnet scan: one probe per address of a {@link ScanPlan}, at most `rate` a second.
  * Every 10 ms a batch goes out, as many probes as the tokens earned since the last batch allow
  * (a late timer earns at most five batches' worth, 50 ms of the rate), and never more
- * than the rate allows in the last 100 ms (one second's window below 10 probes a second). A
+ * than the rate allows in the last 100 ms, rounded up to a whole probe (below 10 probes a
+ * second, one probe per 1/rate seconds). A
  * send that fails for lack of buffer space (ENOBUFS, EAGAIN: the neighbour table is full while
  * an on-link /16 is scanned) halves the rate for a second and is tried again later. Clock and
  * timers are injected.
