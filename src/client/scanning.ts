@@ -18,7 +18,10 @@ import type { BelievedReply, ClientProtocol } from './protocol.js';
 import { autoRange, ScanPlan, type ScanRange, scanDuration } from './scan-plan.js';
 import { Scanner, type ScanProgress } from './scanner.js';
 
-/** `scan: 'auto'` looks at what broadcast found after this long (or the timeout, if shorter). */
+/**
+ * `scan: 'auto'` looks at what broadcast found after this long, or half the timeout if that is
+ * shorter (at the timeout itself the run would be over).
+ */
 export const AUTO_SCAN_AFTER_MS = 1000;
 /** Replies still awaited after the last probe. */
 export const SCAN_GRACE_MS = 1000;
@@ -72,7 +75,7 @@ export class Scanning {
       this.#begin(scan, false);
       return;
     }
-    this.#host.later(Math.min(AUTO_SCAN_AFTER_MS, timeout), () =>
+    this.#host.later(Math.min(AUTO_SCAN_AFTER_MS, timeout / 2), () =>
       this.#host.guarded('starting the scan', () => this.#auto()),
     );
   }

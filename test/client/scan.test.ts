@@ -5,9 +5,11 @@ import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
 import type { TraceEvent } from '../../src/client/trace.js';
 import { createResponder, discover, discoverOne, watch } from '../../src/index.js';
+import { describeAddress } from '../../src/network/interfaces.js';
+import type { SocketFactory } from '../../src/network/socket.js';
 import { isExtended } from '../../src/protocol/extended.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { freeUdpPort, sleep, udpPeer } from '../helpers/udp.js';
+import { freeUdpPort, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -212,6 +214,72 @@ describe('subnet scan on loopback', () => {
       servers.map((s) => [s.ip, s.via, s.metadata?.service]),
       [['127.0.0.21', 'scan', 'orders']],
     );
+  });
+
+  it("auto: nothing found on a segmented network scans the interface's /16, own /24 first", async () => {
+    // The host is made to look as if eth0 were 10.20.5.7/16. Nothing leaves it: every socket
+    // the run opens records what it would send and sends nothing.
+    const sent: string[] = [];
+    const socketFactory: SocketFactory = (options) => {
+      const socket = createSocket(options);
+      socket.send = ((_message: Buffer, _port: number, address: string, callback?: () => void) => {
+        sent.push(address);
+        queueMicrotask(() => callback?.());
+      }) as unknown as Socket['send'];
+      return socket;
+    };
+    const eth0 = describeAddress('eth0', '10.20.5.7', 16, true, {});
+    const events: TraceEvent[] = [];
+    const controller = new AbortController();
+    const run = discover({
+      port: 9,
+      env: {},
+      broadcast: false,
+      scan: 'auto',
+      scanRate: 2000,
+      socketFactory,
+      interfaceProvider: () => [eth0],
+      signal: controller.signal,
+      trace: (event) => {
+        events.push(event);
+        if (event.type === 'scan-progress') controller.abort(new Error('seen enough'));
+      },
+    });
+    await assert.rejects(run, /seen enough/);
+    const [start] = ofType(events, 'scan-start');
+    assert.ok(start, 'a scan started');
+    assert.deepEqual(start.ranges, ['10.20.0.0/16']);
+    assert.equal(start.auto, true);
+    assert.deepEqual(start.interfaces, ['eth0']);
+    assert.equal(start.addresses, 65_533);
+    assert.ok(start.atMs >= 900 && start.atMs < 1500, `scanned after ${start.atMs} ms`);
+    assert.deepEqual(sent.slice(0, 7), [
+      '10.20.5.0',
+      '10.20.5.1',
+      '10.20.5.2',
+      '10.20.5.3',
+      '10.20.5.4',
+      '10.20.5.5',
+      '10.20.5.6',
+    ]);
+    assert.equal(sent[7], '10.20.5.8'); // its own address left out
+    assert.ok(sent.every((to) => to.startsWith('10.20.')));
+  });
+
+  it('auto: a network that is not segmented is not scanned, and the trace says why', async () => {
+    const port = await freeUdpPort();
+    const events: TraceEvent[] = [];
+    await discover({
+      ...LOCAL,
+      port,
+      scan: 'auto',
+      timeout: 400,
+      trace: (event) => events.push(event),
+    });
+    const [skipped] = ofType(events, 'scan-skipped');
+    assert.equal(skipped?.reason, 'not-segmented');
+    assert.ok((skipped?.atMs ?? 0) >= 180 && (skipped?.atMs ?? 0) < 400, `at ${skipped?.atMs}`);
+    assert.deepEqual(ofType(events, 'scan-start'), []);
   });
 
   it('holds the rate on the wire: every address once, never a burst above it', async () => {
