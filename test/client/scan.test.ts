@@ -55,6 +55,21 @@ async function udpPeerOn(
   return { socket, close: () => socket.close() };
 }
 
+/**
+ * Sockets that record where they would send and send nothing: for scans of ranges that are not
+ * loopback, which must never leave the host.
+ */
+function recordingSockets(sent: string[]): SocketFactory {
+  return (options) => {
+    const socket = createSocket(options);
+    socket.send = ((_message: Buffer, _port: number, address: string, callback?: () => void) => {
+      sent.push(address);
+      queueMicrotask(() => callback?.());
+    }) as unknown as Socket['send'];
+    return socket;
+  };
+}
+
 /** The most arrivals in any window of `ms`. */
 function busiest(times: readonly number[], ms: number): number {
   let most = 0;
@@ -220,14 +235,7 @@ describe('subnet scan on loopback', () => {
     // The host is made to look as if eth0 were 10.20.5.7/16. Nothing leaves it: every socket
     // the run opens records what it would send and sends nothing.
     const sent: string[] = [];
-    const socketFactory: SocketFactory = (options) => {
-      const socket = createSocket(options);
-      socket.send = ((_message: Buffer, _port: number, address: string, callback?: () => void) => {
-        sent.push(address);
-        queueMicrotask(() => callback?.());
-      }) as unknown as Socket['send'];
-      return socket;
-    };
+    const socketFactory = recordingSockets(sent);
     const eth0 = describeAddress('eth0', '10.20.5.7', 16, true, {});
     const events: TraceEvent[] = [];
     const controller = new AbortController();
@@ -264,6 +272,34 @@ describe('subnet scan on loopback', () => {
     ]);
     assert.equal(sent[7], '10.20.5.8'); // its own address left out
     assert.ok(sent.every((to) => to.startsWith('10.20.')));
+  });
+
+  it('auto: the run lasts until the scan is done, plus 1 s', async () => {
+    const sent: string[] = [];
+    const socketFactory = recordingSockets(sent);
+    // A /22: 1,021 addresses at 500/s, 2 s from 1 s on; the run ends about 4 s in.
+    const events: TraceEvent[] = [];
+    const started = performance.now();
+    await discover({
+      port: 9,
+      env: {},
+      broadcast: false,
+      scan: 'auto',
+      scanRate: 500,
+      socketFactory,
+      interfaceProvider: () => [describeAddress('eth0', '10.20.5.7', 22, true, {})],
+      trace: (event) => events.push(event),
+    });
+    const elapsed = performance.now() - started;
+    const [done] = ofType(events, 'scan-done');
+    assert.equal(done?.complete, true);
+    assert.equal(done?.probed, 1021);
+    assert.equal(new Set(sent).size, 1021);
+    assert.ok(
+      elapsed >= (done?.atMs ?? 0) + 900 && elapsed < (done?.atMs ?? 0) + 2000,
+      `${elapsed}`,
+    );
+    assert.ok(elapsed > 3500, `ran ${elapsed} ms`);
   });
 
   it('auto: a network that is not segmented is not scanned, and the trace says why', async () => {
