@@ -124,6 +124,21 @@ describe('beckon discover --scan', () => {
     }
   });
 
+  it('--json prints a server as soon as the scan finds it, long before the scan ends', async () => {
+    const port = await serverAt('127.0.0.2');
+    // 253 addresses at 40/s: over 6 s; 127.0.0.2 is the first address probed.
+    const cli = startBeckon(scanFlags(port, '--scan', '127.0.0.0/24', '--scan-rate', '40', '-j'));
+    try {
+      const started = performance.now();
+      const [line] = await cli.waitFor(/^\{.*\}$/m, 5000);
+      assert.ok(performance.now() - started < 3000);
+      assert.equal(JSON.parse(line).via, 'scan');
+      assert.ok(!cli.done, 'still scanning');
+    } finally {
+      cli.kill('SIGKILL');
+    }
+  });
+
   it('Ctrl+C (SIGINT) stops the scan and prints what was found', async () => {
     const port = await serverAt('127.0.0.2');
     const cli = startBeckon(scanFlags(port, '--scan', '127.0.0.0/24', '--scan-rate', '40'));
