@@ -42,6 +42,7 @@ describe('scan plan: validation', () => {
 
   it('takes CIDRs up to a /16, single addresses and auto', () => {
     assert.equal(parseScan('scan', 'auto'), 'auto');
+    assert.equal(parseScan('scan', ['auto']), 'auto');
     const ranges = parseScan('scan', ['10.20.0.0/16', '10.30.5.7', ' 192.168.1.77/24 ']);
     assert.deepEqual(
       (ranges as readonly ScanRange[]).map((r) => r.text),
