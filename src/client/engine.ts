@@ -35,6 +35,7 @@ import type { DiscoverSettings } from './options.js';
 import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from './presence.js';
 import type { BelievedReply, ClientProtocol, PresenceQuery } from './protocol.js';
 import { type RegistryHost, RegistryPath, type RegistrySource } from './registry-path.js';
+import { Scanning } from './scanning.js';
 import { retrySchedule } from './schedule.js';
 import type { DownReason, Server, WatchEvent } from './server.js';
 import { ServerTable, type Sighting } from './table.js';
@@ -101,6 +102,9 @@ export class DiscoveryEngine {
   readonly #watching: Watching;
   /** Set when a registry is configured: its records are sightings `via: 'registry'`. */
   readonly #registry: RegistryPath | undefined;
+  /** The subnet scan, when asked for (docs/beyond-one-lan.md). */
+  readonly #scanning: Scanning;
+  #deadline: NodeJS.Timeout | undefined;
   /** With `verify`: the servers that passed, and those being checked. */
   readonly #verified = new Set<number>();
   /** Watching: new servers heard only in a plain reply so far, whose `up` waits for a name. */
@@ -142,6 +146,12 @@ export class DiscoveryEngine {
       deps.watch !== undefined,
     );
     this.#registry = deps.registry && new RegistryPath(this.#registryHost(deps.registry));
+    this.#scanning = new Scanning({
+      ...this.#watchHost(),
+      interfaces: () => this.#interfaces,
+      found: () => this.#table.size,
+      deadline: (ms) => this.#setDeadline(ms),
+    });
   }
 
   /**
@@ -194,7 +204,7 @@ export class DiscoveryEngine {
     this.#interfaces6 = needsIPv6List(this.#settings) ? this.#deps.interfaceProvider6() : [];
     const local = { ipv4: this.#interfaces, ipv6: this.#interfaces6 };
     this.#table = new ServerTable(local, this.#settings);
-    if (!watch) this.#later(this.#settings.timeout, () => this.#end('deadline'));
+    if (!watch) this.#setDeadline(this.#settings.timeout);
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     void this.#registry?.start(); // in parallel with the LAN; never rejects
     try {
@@ -262,6 +272,7 @@ export class DiscoveryEngine {
       if (at === 0) this.#sendRound();
       else this.#later(at, () => this.#sendRound());
     }
+    this.#scanning.start();
     await this.#watching.start();
     if (this.#deps.watch) {
       if (this.#settings.verify) {
@@ -283,6 +294,7 @@ export class DiscoveryEngine {
       socketFactory: this.#deps.socketFactory,
       trace: this.#deps.trace,
       onReply: (channel, message, remote) => this.#onReply(channel, message, remote),
+      scanDestinations: this.#scanning.destinations,
     };
   }
 
@@ -295,8 +307,10 @@ export class DiscoveryEngine {
     this.#state = 'ended';
     for (const timer of this.#timers) clearTimeout(timer);
     clearInterval(this.#verifyTimer);
+    clearTimeout(this.#deadline);
     this.#watching.stop();
     this.#registry?.stop(reason === 'deadline');
+    this.#scanning.stop();
     for (const channel of this.#channels) void closeSocket(channel.socket);
     this.#markEnded();
     this.#wake();
@@ -384,6 +398,7 @@ export class DiscoveryEngine {
       if (reply.skewMs !== undefined) this.#reportStale(channel.label, remote, reply.skewMs);
       return;
     }
+    if (channel.via === 'scan') this.#scanning.replied(reply, remote);
     this.#believe(reply, remote, channel, traced);
   }
 
@@ -422,7 +437,8 @@ export class DiscoveryEngine {
       log.call(logger, `Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
       return traced('foreign', key);
     }
-    const sentAt = reply.sentAt ?? channel?.lastSend;
+    const scanned = channel?.via === 'scan' ? this.#scanning.sentAt(source) : undefined;
+    const sentAt = reply.sentAt ?? scanned ?? channel?.lastSend;
     const rtt =
       sentAt === undefined ? undefined : Math.round((performance.now() - sentAt) * 100) / 100;
     const zone = remote.address.split('%')[1] ?? channel?.link?.name;
@@ -559,6 +575,13 @@ export class DiscoveryEngine {
   #emit(event: WatchEvent): void {
     this.#queue.push(event);
     this.#wake();
+  }
+
+  /** Ends the run `ms` from now (`Infinity`: not until set again). */
+  #setDeadline(ms: number): void {
+    clearTimeout(this.#deadline);
+    if (ms === Number.POSITIVE_INFINITY || this.#state === 'ended') return;
+    this.#deadline = setTimeout(() => this.#end('deadline'), Math.max(0, ms));
   }
 
   /** Runs `fn` after `ms`, unless the run ends first. */
