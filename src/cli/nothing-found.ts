@@ -1,6 +1,10 @@
 /** What `beckon discover` says when no server answered, and what to try next. */
 import type { DiscoverSettings } from '../client/options.js';
-import { detectSegmentedNetwork, type SegmentedNetwork } from '../diagnostics/segmented.js';
+import {
+  describeScanTime,
+  detectSegmentedNetwork,
+  type SegmentedNetwork,
+} from '../diagnostics/segmented.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
 import {
@@ -37,7 +41,8 @@ export function checkInterfaceFlags(
 export type NothingFoundSettings = Pick<
   DiscoverSettings,
   'include' | 'exclude' | 'broadcast' | 'targets' | 'port' | 'mode' | 'service' | 'authenticated'
->;
+> &
+  Partial<Pick<DiscoverSettings, 'scan'>>;
 
 /**
  * The explanation printed on stderr after "nothing found", several lines. `authKeySource` names
@@ -58,7 +63,7 @@ export function explainNothingFound(
       'the port, and, across routers or VLANs, ask the server directly with --target <ip|cidr>.',
     );
     const segmented = detectSegmentedNetwork(selection.selected, { port: settings.port });
-    if (segmented.length > 0) lines.push('', explainSegmented(segmented));
+    if (segmented.length > 0) lines.push('', explainSegmented(segmented, settings.scan));
   }
   lines.push('Run "beckon doctor" for a full diagnosis.');
   return lines.join('\n');
@@ -117,7 +122,10 @@ function explainNoInterface({ skipped }: InterfaceSelection, targets: boolean): 
 }
 
 /** The segmented-network explanation, printed once when nothing was found. */
-function explainSegmented(findings: readonly SegmentedNetwork[]): string {
+function explainSegmented(
+  findings: readonly SegmentedNetwork[],
+  scan: DiscoverSettings['scan'],
+): string {
   const lines = ['Segmented network: broadcasts probably reach only part of your subnet.'];
   for (const s of findings) {
     lines.push(
@@ -133,6 +141,18 @@ function explainSegmented(findings: readonly SegmentedNetwork[]): string {
       `  ${first.fix}    (the server's segment, ${first.segmentRange})`,
       '  beckon discover --target <server-ip>',
     );
+    if (scan === undefined) {
+      lines.push(
+        'Or scan the subnet, one request per address (see docs/beyond-one-lan.md):',
+        `  ${first.scanFix}    (${describeScanTime(first.scanSeconds)}: on this host's subnet, 256 a second at most)`,
+        '  beckon discover --scan auto    (scans it only when broadcast finds nothing)',
+      );
+    } else {
+      lines.push(
+        'This run scanned too: servers in other segments did not answer its unicast requests either',
+        '(a responder answers off-link requesters as docs/security.md says; a firewall may drop them).',
+      );
+    }
   }
   return lines.join('\n');
 }

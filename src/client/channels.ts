@@ -81,6 +81,11 @@ export interface ChannelContext {
   readonly socketFactory: SocketFactory;
   readonly trace: (fields: TraceFields) => void;
   readonly onReply: (channel: Channel, message: Buffer, remote: RemoteInfo) => void;
+  /**
+   * With a scan: the servers it found so far, asked like targets on later rounds and refresh
+   * queries (the scan's own channel sends there; the scanner sends the probes).
+   */
+  readonly scanDestinations?: readonly Destination[];
 }
 
 /** Plans and opens the run's channels; resolves with those that opened. */
@@ -90,6 +95,9 @@ export async function openChannels(context: ChannelContext): Promise<Channel[]> 
     ...(usesIPv4(context.settings) ? planBroadcast(context) : []),
     ...(usesIPv6(context.settings) ? planLinks(context) : []),
     ...(await planTargets(context)),
+    ...(context.settings.scan !== undefined && usesIPv4(context.settings)
+      ? [planScan(context.scanDestinations ?? [])]
+      : []),
   ];
   const opened = await Promise.all(plans.map((plan) => openChannel(plan, context)));
   return opened.filter((channel): channel is Channel => channel !== undefined);
@@ -270,6 +278,14 @@ async function planTargets({ settings, logger, trace }: ChannelContext): Promise
   return plans;
 }
 
+/** The scan socket's send buffer, asked for: the kernel caps it at twice `net.core.wmem_max`. */
+const SCAN_SEND_BUFFER_SIZE = 4 << 20;
+
+/** The scan's channel: on any address, so that probes leave by whatever route they need. */
+function planScan(destinations: readonly Destination[]): ChannelPlan {
+  return { label: 'scan', family: 'IPv4', via: 'scan', bind: '0.0.0.0', destinations };
+}
+
 function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channel | undefined> {
   const { receiveBufferSize } = context.settings;
   let socket: Socket;
@@ -279,6 +295,10 @@ function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channe
       ...(plan.family === 'IPv6' ? { ipv6Only: true } : {}),
       lookup: literalLookup,
       ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
+      // A probe to an on-link address that does not answer ARP stays in the send buffer until
+      // the kernel gives up on it (3 s): a larger buffer lets more wait (the kernel caps it at
+      // net.core.wmem_max).
+      ...(plan.via === 'scan' ? { sendBufferSize: SCAN_SEND_BUFFER_SIZE } : {}),
     });
   } catch (error) {
     logSafely(context.logger, 'warn', `No socket for ${plan.label}: ${String(error)}`);

@@ -26,7 +26,23 @@ export interface SegmentedNetwork {
   readonly segmentRange: string;
   /** The command that asks a server in another segment directly; fill in its segment. */
   readonly fix: string;
+  /**
+   * What a subnet scan of it probes (`--scan auto` scans this when broadcast finds nothing):
+   * the subnet, at most the /16 around this host's address, e.g. `10.20.0.0/16`.
+   */
+  readonly scanRange: string;
+  /** The command that scans it: `beckon discover --scan 10.20.0.0/16`. */
+  readonly scanFix: string;
+  /**
+   * How long that scan takes, in seconds: the range is on this host's subnet, so it goes at
+   * most 256 probes a second (a quarter of Linux's default neighbour table; see
+   * docs/beyond-one-lan.md), 256 s for a /16.
+   */
+  readonly scanSeconds: number;
 }
+
+/** Probes a second of a scan of an on-link range, with Linux's default neighbour table. */
+const ON_LINK_SCAN_RATE = 256;
 
 const SEGMENTED_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '100.64.0.0/10'].map((text) => {
   const cidr = parseCidr(text);
@@ -64,6 +80,9 @@ export function detectSegmentedNetwork(
     const network = (ip & prefixMask(iface.prefix)) >>> 0;
     const own = (ip & prefixMask(24)) >>> 0;
     const last = (network + 2 ** (32 - iface.prefix) - 256) >>> 0;
+    const scanBits = Math.max(iface.prefix, 16); // a scan takes at most a /16
+    const scanRange = `${formatIPv4((ip & prefixMask(scanBits)) >>> 0)}/${scanBits}`;
+    const portFlag = port === DEFAULT_DISCOVERY_PORT ? '' : ` --port ${port}`;
     findings.push({
       interface: iface.name,
       address: iface.address,
@@ -74,7 +93,10 @@ export function detectSegmentedNetwork(
       likelyBroadcastDomain: `${formatIPv4(own)}/24`,
       segments: 2 ** (24 - iface.prefix),
       segmentRange: `${formatIPv4(network)}/24 to ${formatIPv4(last)}/24`,
-      fix: `beckon discover${port === DEFAULT_DISCOVERY_PORT ? '' : ` --port ${port}`} --target ${segmentTemplate(network, iface.prefix)}`,
+      fix: `beckon discover${portFlag} --target ${segmentTemplate(network, iface.prefix)}`,
+      scanRange,
+      scanFix: `beckon discover${portFlag} --scan ${scanRange}`,
+      scanSeconds: Math.ceil(2 ** (32 - scanBits) / ON_LINK_SCAN_RATE),
     });
   }
   return findings;
@@ -89,4 +111,9 @@ function segmentTemplate(network: number, prefix: number): string {
   }
   octets[3] = '0';
   return `${octets.join('.')}/24`;
+}
+
+/** A scan's duration for people: `about 45 s`, `about 4 min`. */
+export function describeScanTime(seconds: number): string {
+  return seconds < 120 ? `about ${seconds} s` : `about ${Math.round(seconds / 60)} min`;
 }
