@@ -82,7 +82,7 @@ describe('a registry that drops packets', () => {
     ]).done;
     assert.equal(fromStart.code, 0, fromStart.output);
     assert.match(fromStart.output, /unreachable or refusing: no member accepts connections/);
-    assert.ok(fromStart.ms < 3000 + 4000, `exited after ${fromStart.ms} ms (duration 3 s)`);
+    assert.ok(fromStart.ms < 3000 + 6000, `exited after ${fromStart.ms} ms (duration 3 s)`);
 
     const doctor = await runIn(netns, [
       'doctor',
@@ -91,7 +91,7 @@ describe('a registry that drops packets', () => {
       `etcd://127.0.0.1:${dropped}`,
     ]).done;
     assert.equal(doctor.code, 1, doctor.output);
-    assert.ok(doctor.ms < 8000, `doctor took ${doctor.ms} ms`);
+    assert.ok(doctor.ms < 10_000, `doctor took ${doctor.ms} ms`);
 
     // Mid-run: registered, then etcd's port starts dropping, then the duration ends.
     const clientPort = await freePort();
@@ -126,7 +126,7 @@ describe('a registry that drops packets', () => {
     const result = await midRun.done;
     assert.equal(result.code, 0, result.output);
     assert.match(result.output, /unreachable or refusing/);
-    assert.ok(result.ms < 6000 + 4000, `exited after ${result.ms} ms (duration 6 s)`);
+    assert.ok(result.ms < 6000 + 6000, `exited after ${result.ms} ms (duration 6 s)`);
   });
 
   it('registers again within seconds after a silent partition longer than its lease heals', async (t) => {
