@@ -44,9 +44,6 @@ export interface PublisherContext {
   changed(state: PublisherState): void;
 }
 
-/** Default interval of the address check when the responder does not poll interfaces. */
-const ADDRESS_POLL_MS = 2000;
-
 /** Registers one service record in the registry while started. */
 export class RegistryPublisher {
   readonly #context: PublisherContext;
@@ -106,8 +103,9 @@ export class RegistryPublisher {
         ttlSeconds: this.#ttl,
         state: (state, error) => this.#onState(state, error),
       });
-      const every = this.#context.settings.interfacePollInterval || ADDRESS_POLL_MS;
-      this.#poll = setInterval(() => this.#checkAddresses(), every).unref();
+      // interfacePollInterval 0: the interfaces are read at start only, for the groups too.
+      const every = this.#context.settings.interfacePollInterval;
+      if (every > 0) this.#poll = setInterval(() => this.#checkAddresses(), every).unref();
     });
   }
 

@@ -285,6 +285,7 @@ describe('responder settings', () => {
         replayProtection: true,
         replayWindow: 300_000,
         worker: false,
+        registry: undefined,
       },
     );
   });
