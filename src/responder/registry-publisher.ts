@@ -204,8 +204,8 @@ export class RegistryPublisher {
 /**
  * Where `service` is reached, for its record: its fixed address (`advertiseAddress`, or a
  * unicast bind address) as given, its `serviceAddress` unless loopback, or else every address
- * of this host's interfaces that are up, except loopback and link-local (IPv6 global and
- * unique-local), sorted.
+ * of this host's interfaces that are up, except loopback, link-local and container bridges
+ * (IPv6: global and unique-local), sorted.
  */
 export function registryAddresses(
   service: Service,
@@ -220,7 +220,9 @@ export function registryAddresses(
   }
   const ipv4 = sources.interfaces
     .get()
-    .filter((i) => i.up && !i.loopback && !i.linkLocal)
+    // A container bridge's address (docker0's 172.17.0.1) is reachable from this host only,
+    // and a client elsewhere would reach its own host's bridge there.
+    .filter((i) => i.up && !i.loopback && !i.linkLocal && i.class !== 'container')
     .map((i) => i.address);
   const ipv6 = sources.interfaces6
     .get()

@@ -182,7 +182,12 @@ export async function launchEtcd(options: EtcdOptions = {}): Promise<TestEtcd> {
     clearTimeout(timer);
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true }); // no etcd runs: nothing else to clean
+    throw error;
+  }
   const etcd: TestEtcd = {
     url: `${tls ? 'etcds' : 'etcd'}://${host.includes(':') ? `[${host}]` : host}:${clientPort}`,
     host,
