@@ -40,14 +40,17 @@ const RETRY_MS = [250, 500, 1000, 2000] as const;
 /** How long a TCP probe of the members may take. */
 const PROBE_TIMEOUT_MS = 2000;
 /**
- * HTTP/2 pings on an idle connection (an idle watch), so that a connection that silently died
- * (a host gone, a firewall dropping) is noticed: every 30 s without traffic, 10 s to answer.
- * etcd refuses pings more often than every 5 s (`--grpc-keepalive-min-time`).
+ * HTTP/2 pings, so that a connection that silently died (a host gone, a firewall dropping) is
+ * noticed by an idle watch: every 10 s, 5 s to answer, so a watcher learns of a silent partition
+ * within about 15 s (docs/registry.md). etcd refuses pings more often than every 5 s
+ * (`--grpc-keepalive-min-time`).
  */
 const GRPC_KEEPALIVE = {
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
 } as const;
+/** How long closing waits for etcd to confirm a watch's cancel before it cuts the stream. */
+const CLOSE_CANCEL_MS = 500;
 
 /** The `etcd3` module, or a {@link RegistryError} saying how to install it. */
 async function loadEtcd3(): Promise<typeof Etcd3Module> {
@@ -572,7 +575,7 @@ class EtcdWatch implements RegistryWatch {
     this.#closed = true;
     clearTimeout(this.#retry);
     this.#context.done();
-    await this.#dropWatcher();
+    await this.#dropWatcher(CLOSE_CANCEL_MS);
   }
 
   #fail(generation: number, error: unknown): void {
@@ -585,12 +588,12 @@ class EtcdWatch implements RegistryWatch {
     this.#retry = setTimeout(() => this.start(), delay).unref();
   }
 
-  async #dropWatcher(): Promise<void> {
+  async #dropWatcher(timeoutMs = CALL_TIMEOUT_MS): Promise<void> {
     const watcher = this.#watcher;
     this.#watcher = undefined;
     if (!watcher) return;
     try {
-      await bounded(watcher.cancel(), CALL_TIMEOUT_MS, undefined, 'cancelling a watch');
+      await bounded(watcher.cancel(), timeoutMs, undefined, 'cancelling a watch');
     } catch {
       // the stream is gone already
     }
