@@ -108,7 +108,7 @@ it('dual stack: the server is found once with its IPv4, ULA and link-local addre
   assert.equal(v6Table.status, 0, v6Table.stderr);
   assert.doesNotMatch(v6Table.stdout, /10\.15\.2\.10/, v6Table.stdout);
   const v6Row = new RegExp(
-    `^fd15:0:0:2::10 +8080 +http://\\[fd15:0:0:2::10\\]:8080 +eth1 +\\S+ ms +${serverLinkLocal}%eth1$`,
+    `^fd15:0:0:2::10 +8080 +http://\\[fd15:0:0:2::10\\]:8080 +eth1 +\\S+ ms +multicast +${serverLinkLocal}%eth1$`,
     'm',
   );
   assert.match(v6Table.stdout, v6Row);

@@ -49,7 +49,7 @@ it('IPv6 link-local only: discover (CLI and library) finds the server at fe80::â
     assert.equal(found.protocol, 'plain', how);
     assert.deepEqual(
       found.addresses.map(({ rtt, ...rest }) => rest),
-      [{ address: `${serverLinkLocal}%eth1`, family: 'IPv6', interface: 'eth1' }],
+      [{ address: `${serverLinkLocal}%eth1`, family: 'IPv6', interface: 'eth1', via: 'multicast' }],
       how,
     );
     assert.equal(typeof found.addresses[0]?.rtt, 'number', how);
