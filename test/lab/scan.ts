@@ -1,0 +1,145 @@
+/**
+ * The subnet-scan lab (issue 18): a /16 cut into /24 segments behind one router, the corporate
+ * "10.20.0.0/16 on paper, /24 broadcast domains" network.
+ *
+ * - `client` in 10.20.1.0/24 (its own segment), with a /24 address, or with `clientPrefix: 16`
+ *   the /16 address 10.20.1.10/16 that makes the segmented-network check fire: it then takes
+ *   every 10.20.x.y for on-link and asks ARP, and the router answers for the other segments
+ *   (proxy ARP on its client leg);
+ * - `middle` (10.20.7.10) and `far` (10.20.255.10, the farthest /24 from the client's) in
+ *   segments of their own, where `beckon serve` runs;
+ * - `outsider` (198.51.100.20), on a segment with a public address, for the refusal checks;
+ * - `router`, with a leg in each segment. Addresses of the /16 that no segment holds go to a
+ *   blackhole route, so the router neither asks ARP nor answers with ICMP for the 65,000 empty
+ *   addresses of a scan (as a real router with a discard route would); it answers ARP (proxy)
+ *   only for the segments it routes to.
+ *
+ * The nftables table `scan` in the router counts, by input leg, the datagrams to the discovery
+ * port that reach it from the client: {@link probeCount} reads it, and {@link sampleProbeRate}
+ * turns it into probes per second on the wire.
+ */
+import type { TestContext } from 'node:test';
+import { type Lab, type LabHost, startLab } from './lab.js';
+
+/** The scanned network. */
+export const SCAN_NET = '10.20.0.0/16';
+/** The client's address. */
+export const CLIENT_IP = '10.20.1.10';
+/** The server in a middle segment. */
+export const MIDDLE_IP = '10.20.7.10';
+/** The server in the farthest segment of the /16 from the client's 10.20.1.0/24. */
+export const FAR_IP = '10.20.255.10';
+/** A host with a public address, behind the same router. */
+export const OUTSIDER_IP = '198.51.100.20';
+
+/** How the client is configured: its prefix length, and whether a server runs in `far`. */
+export interface ScanLabOptions {
+  /** 24: the client's own /24 (explicit scans); 16: the /16 on paper (`--scan auto`). */
+  readonly clientPrefix?: 16 | 24;
+  /** The discovery port the router counts datagrams to. @default 9999 */
+  readonly port?: number;
+}
+
+/** Counts the client's datagrams to the discovery port as they enter the router. */
+const counters = (port: number) => `
+table inet scan {
+  counter probes {}
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    iifname "c0" udp dport ${port} counter name probes
+  }
+}`;
+
+/**
+ * Builds the scan lab for `t` (torn down when it ends), or undefined when the machine cannot
+ * build a lab (see {@link startLab}).
+ */
+export async function startScanLab(
+  t: TestContext,
+  options: ScanLabOptions = {},
+): Promise<Lab | undefined> {
+  const prefix = options.clientPrefix ?? 24;
+  const lab = await startLab(t, {
+    router: {
+      router: true,
+      interfaces: {
+        c0: { segment: 'seg1', address: '10.20.1.1/24' },
+        m0: { segment: 'seg7', address: '10.20.7.1/24' },
+        f0: { segment: 'seg255', address: '10.20.255.1/24' },
+        p0: { segment: 'public', address: '198.51.100.1/24' },
+      },
+    },
+    client: {
+      interfaces: { eth0: { segment: 'seg1', address: `${CLIENT_IP}/${prefix}` } },
+      gateway: '10.20.1.1',
+    },
+    middle: {
+      interfaces: { eth0: { segment: 'seg7', address: `${MIDDLE_IP}/24` } },
+      gateway: '10.20.7.1',
+    },
+    far: {
+      interfaces: { eth0: { segment: 'seg255', address: `${FAR_IP}/24` } },
+      gateway: '10.20.255.1',
+    },
+    outsider: {
+      interfaces: { eth0: { segment: 'public', address: `${OUTSIDER_IP}/24` } },
+      gateway: '198.51.100.1',
+    },
+  });
+  if (!lab) return undefined;
+  const router = lab.host('router');
+  // The empty part of the /16 is dropped without ARP or ICMP.
+  router.ip('route', 'add', 'blackhole', SCAN_NET);
+  if (prefix === 16) {
+    // The client takes the whole /16 for on-link: the router answers its ARP requests for the
+    // addresses it routes elsewhere, and forwards what it gets.
+    router.writeProc('sys/net/ipv4/conf/c0/proxy_arp', '1');
+  }
+  router.nft(counters(options.port ?? 9999));
+  return lab;
+}
+
+/** Datagrams to the discovery port that entered the router from the client so far. */
+export function probeCount(router: LabHost): number {
+  const match = /counter probes \{\s*packets (\d+)/.exec(router.nftList());
+  if (!match) throw new Error('no "probes" counter in the router');
+  return Number(match[1]);
+}
+
+/** Probes per second on the wire, per sampling window, while `running` has not settled. */
+export interface ProbeRate {
+  /** Probes counted in each full window, divided by the window's measured length. */
+  readonly windows: number[];
+  /** All probes counted while sampling, over the whole sampled time. */
+  readonly mean: number;
+  readonly total: number;
+}
+
+/**
+ * Samples {@link probeCount} every `windowMs` until `running` settles (or `maxWindows` windows:
+ * the loop is bounded), and returns the rate of each full window.
+ */
+export async function sampleProbeRate(
+  router: LabHost,
+  running: Promise<unknown>,
+  windowMs = 1000,
+  maxWindows = 600,
+): Promise<ProbeRate> {
+  let settled = false;
+  void running.finally(() => {
+    settled = true;
+  });
+  const windows: number[] = [];
+  const first = { count: probeCount(router), at: performance.now() };
+  let last = first;
+  for (let i = 0; i < maxWindows && !settled; i++) {
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    if (settled) break; // a partial window at the end says nothing about the rate
+    const now = { count: probeCount(router), at: performance.now() };
+    windows.push(((now.count - last.count) * 1000) / (now.at - last.at));
+    last = now;
+  }
+  const end = { count: probeCount(router), at: performance.now() };
+  const total = end.count - first.count;
+  return { windows, mean: (total * 1000) / (end.at - first.at), total };
+}
