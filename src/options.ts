@@ -153,8 +153,8 @@ export function envList(env: Env, name: string): string[] | undefined {
 
 /**
  * Every environment variable the client and the responder read (each side also knows the
- * other's, as both may share one environment), plus two of the original's that beckon accepts
- * and ignores as the original did: `DISCOVERY_TIMEOUT` and `DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN`.
+ * other's, as both may share one environment), plus one of the original's that beckon accepts
+ * and ignores as the original did: `DISCOVERY_TIMEOUT`.
  * test/options.test.ts checks that every `DISCOVERY_*` name in src/ is listed.
  */
 export const ENV_NAMES: readonly string[] = [
@@ -176,6 +176,7 @@ export const ENV_NAMES: readonly string[] = [
   'DISCOVERY_CLIENT_TIMEOUT',
   'DISCOVERY_CLIENT_RETRIES',
   'DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN',
+  'DISCOVERY_CLIENT_SUBNET_RANGES',
   'DISCOVERY_CLIENT_INTERFACES_WHITELIST',
   'DISCOVERY_CLIENT_INTERFACES_BLACKLIST',
   'DISCOVERY_CLIENT_ENCRYPTION_ENABLED',

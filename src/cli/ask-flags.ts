@@ -152,6 +152,14 @@ export function formatTraceEvent(event: TraceEvent): string {
       return `${at} clock-skew ${event.channel} <- ${event.from}:${event.fromPort}: the server's clock is ${describeSkew(event.skewMs)} this host's (window ${event.windowMs / 1000} s)`;
     case 'socket-error':
       return `${at} socket ${event.channel} failed: ${event.error}`;
+    case 'scan-start':
+      return `${at} scan ${event.ranges.join(' ')}${event.auto ? ` (auto: ${event.interfaces.join(', ')} segmented)` : ''}: ${event.addresses} addresses at ${event.rate}/s`;
+    case 'scan-skipped':
+      return `${at} scan skipped: ${event.detail}`;
+    case 'scan-progress':
+      return `${at} scan ${event.probed} of ${event.total} probed, ${event.found} found, ${Math.ceil(event.leftMs / 1000)} s left`;
+    case 'scan-done':
+      return `${at} scan ${event.complete ? 'done' : 'stopped'}: ${event.probed} of ${event.total} probed in ${(event.ms / 1000).toFixed(1)} s, ${event.failed} failed, ${event.found} found`;
     case 'end':
       return `${at} end: ${event.reason}, ${event.found} found`;
   }

@@ -81,6 +81,11 @@ export interface ChannelContext {
   readonly socketFactory: SocketFactory;
   readonly trace: (fields: TraceFields) => void;
   readonly onReply: (channel: Channel, message: Buffer, remote: RemoteInfo) => void;
+  /**
+   * With a scan: the servers it found so far, asked like targets on later rounds and refresh
+   * queries (the scan's own channel sends there; the scanner sends the probes).
+   */
+  readonly scanDestinations?: readonly Destination[];
 }
 
 /** Plans and opens the run's channels; resolves with those that opened. */
@@ -90,6 +95,9 @@ export async function openChannels(context: ChannelContext): Promise<Channel[]> 
     ...(usesIPv4(context.settings) ? planBroadcast(context) : []),
     ...(usesIPv6(context.settings) ? planLinks(context) : []),
     ...(await planTargets(context)),
+    ...(context.settings.scan !== undefined && usesIPv4(context.settings)
+      ? [planScan(context.scanDestinations ?? [])]
+      : []),
   ];
   const opened = await Promise.all(plans.map((plan) => openChannel(plan, context)));
   return opened.filter((channel): channel is Channel => channel !== undefined);
@@ -268,6 +276,11 @@ async function planTargets({ settings, logger, trace }: ChannelContext): Promise
     plans.push({ label: 'targets', family: 'IPv6', via: 'target', bind: '::', destinations });
   }
   return plans;
+}
+
+/** The scan's channel: on any address, so that probes leave by whatever route they need. */
+function planScan(destinations: readonly Destination[]): ChannelPlan {
+  return { label: 'scan', family: 'IPv4', via: 'scan', bind: '0.0.0.0', destinations };
 }
 
 function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channel | undefined> {

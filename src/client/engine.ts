@@ -34,6 +34,7 @@ import {
 import type { DiscoverSettings } from './options.js';
 import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from './presence.js';
 import type { BelievedReply, ClientProtocol, PresenceQuery } from './protocol.js';
+import { Scanning } from './scanning.js';
 import { retrySchedule } from './schedule.js';
 import type { DownReason, Server, WatchEvent } from './server.js';
 import { ServerTable, type Sighting } from './table.js';
@@ -96,6 +97,9 @@ export class DiscoveryEngine {
   readonly #queue: WatchEvent[] = [];
   /** Set when the run watches: announcements, leases, refreshes, polls, goodbyes. */
   readonly #watching: Watching;
+  /** The subnet scan, when asked for (docs/beyond-one-lan.md). */
+  readonly #scanning: Scanning;
+  #deadline: NodeJS.Timeout | undefined;
   /** With `verify`: the servers that passed, and those being checked. */
   readonly #verified = new Set<number>();
   /** Watching: new servers heard only in a plain reply so far, whose `up` waits for a name. */
@@ -134,6 +138,12 @@ export class DiscoveryEngine {
       },
       deps.watch !== undefined,
     );
+    this.#scanning = new Scanning({
+      ...this.#watchHost(),
+      interfaces: () => this.#interfaces,
+      found: () => this.#table.size,
+      deadline: (ms) => this.#setDeadline(ms),
+    });
   }
 
   /**
@@ -182,7 +192,7 @@ export class DiscoveryEngine {
     this.#interfaces6 = needsIPv6List(this.#settings) ? this.#deps.interfaceProvider6() : [];
     const local = { ipv4: this.#interfaces, ipv6: this.#interfaces6 };
     this.#table = new ServerTable(local, this.#settings);
-    if (!watch) this.#later(this.#settings.timeout, () => this.#end('deadline'));
+    if (!watch) this.#setDeadline(this.#settings.timeout);
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     try {
       await this.#open();
@@ -243,6 +253,7 @@ export class DiscoveryEngine {
       if (at === 0) this.#sendRound();
       else this.#later(at, () => this.#sendRound());
     }
+    this.#scanning.start();
     await this.#watching.start();
     if (this.#deps.watch) {
       if (this.#settings.verify) {
@@ -264,6 +275,7 @@ export class DiscoveryEngine {
       socketFactory: this.#deps.socketFactory,
       trace: this.#deps.trace,
       onReply: (channel, message, remote) => this.#onReply(channel, message, remote),
+      scanDestinations: this.#scanning.destinations,
     };
   }
 
@@ -276,7 +288,9 @@ export class DiscoveryEngine {
     this.#state = 'ended';
     for (const timer of this.#timers) clearTimeout(timer);
     clearInterval(this.#verifyTimer);
+    clearTimeout(this.#deadline);
     this.#watching.stop();
+    this.#scanning.stop();
     for (const channel of this.#channels) void closeSocket(channel.socket);
     this.#markEnded();
     this.#wake();
@@ -364,6 +378,7 @@ export class DiscoveryEngine {
       if (reply.skewMs !== undefined) this.#reportStale(channel.label, remote, reply.skewMs);
       return;
     }
+    if (channel.via === 'scan') this.#scanning.replied(reply, remote);
     this.#believe(reply, remote, channel, traced);
   }
 
@@ -534,6 +549,13 @@ export class DiscoveryEngine {
   #emit(event: WatchEvent): void {
     this.#queue.push(event);
     this.#wake();
+  }
+
+  /** Ends the run `ms` from now (`Infinity`: not until set again). */
+  #setDeadline(ms: number): void {
+    clearTimeout(this.#deadline);
+    if (ms === Number.POSITIVE_INFINITY || this.#state === 'ended') return;
+    this.#deadline = setTimeout(() => this.#end('deadline'), Math.max(0, ms));
   }
 
   /** Runs `fn` after `ms`, unless the run ends first. */

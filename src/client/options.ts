@@ -30,6 +30,7 @@ import type { FernetKey } from '../protocol/fernet.js';
 import { DEFAULT_DISCOVERY_PORT, DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../protocol/plain.js';
 import { checkAuthKey, checkFernetKey } from '../security/keys.js';
 import { DEFAULT_REPLAY_WINDOW_MS } from '../security/replay-guard.js';
+import { DEFAULT_SCAN_RATE, MAX_SCAN_RATE, parseScan, type ScanRange } from './scan-plan.js';
 import { parseTarget, type Target } from './targets.js';
 import type { TraceEvent } from './trace.js';
 
@@ -77,6 +78,19 @@ export interface DiscoverOptions {
    * host names (both families) or IPv4 CIDRs up to /22.
    */
   targets?: readonly string[];
+  /**
+   * Subnet scan (docs/beyond-one-lan.md): probe every address of these IPv4 ranges by unicast,
+   * one request each, at `scanRate`: CIDRs of at most a /16 (`10.20.0.0/16`) or single
+   * addresses, 262,144 addresses in all. The segments nearest this host go first. Without a
+   * `timeout`, the run lasts until every address is probed, plus 1 s. `'auto'`: when nothing
+   * answered after 1 s (or the timeout) and the segmented-network check fires for an interface
+   * asked on, scan its subnet (at most the /16 around its address). Results found so have
+   * `via: 'scan'`. Env `DISCOVERY_CLIENT_SUBNET_RANGES` (comma-separated CIDRs), and
+   * `DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN` (true: `'auto'`). @default no scan
+   */
+  scan?: 'auto' | string | readonly string[];
+  /** Scan probes per second, 1 to 10,000. @default 1000 */
+  scanRate?: number;
   /**
    * Ask on the selected interfaces (IPv4 broadcast, and both multicast groups); false sends to
    * `targets` only. @default true
@@ -170,6 +184,12 @@ export interface DiscoverSettings {
   readonly includeLinks: readonly LinkMatcher[];
   readonly excludeLinks: readonly LinkMatcher[];
   readonly targets: readonly Target[];
+  /** The subnet scan: its ranges, `'auto'`, or none. */
+  readonly scan: 'auto' | readonly ScanRange[] | undefined;
+  /** Scan probes per second. */
+  readonly scanRate: number;
+  /** Whether `timeout` was given (option or variable): a scan then stops at it. */
+  readonly timeoutGiven: boolean;
   readonly broadcast: boolean;
   readonly acceptForeignAddresses: boolean;
   /** Report a server only once its URL accepts a connection (`tcp`) or answers HTTP (`http`). */
@@ -302,6 +322,14 @@ export function resolveDiscoverSettings(
     options.port === undefined
       ? envClientPort(env, portVariable, logger)
       : checkPort('port', options.port);
+  const scan = resolveScan(options.scan, env);
+  if (scan !== undefined && family === 'IPv6') {
+    throw new InvalidOptionError(
+      'family',
+      family,
+      "'any' or 'IPv4' with a subnet scan: a scan probes IPv4 addresses",
+    );
+  }
   return {
     port,
     message,
@@ -319,6 +347,10 @@ export function resolveDiscoverSettings(
     includeLinks: include.map((p) => compileLinkPattern('interfaces', p)),
     excludeLinks: exclude.map((p) => compileLinkPattern('exclude', p)),
     targets: parsedTargets,
+    scan,
+    scanRate: checkInteger('scanRate', options.scanRate ?? DEFAULT_SCAN_RATE, 1, MAX_SCAN_RATE),
+    timeoutGiven:
+      options.timeout !== undefined || envValue(env, 'DISCOVERY_CLIENT_TIMEOUT') !== undefined,
     broadcast: checkBoolean('broadcast', options.broadcast ?? true),
     acceptForeignAddresses: checkBoolean(
       'acceptForeignAddresses',
@@ -345,6 +377,22 @@ export function resolveDiscoverSettings(
     secrets: { fernetKey, authKey },
     clock: checkClock(options.clock),
   };
+}
+
+/**
+ * The `scan` option, else `DISCOVERY_CLIENT_SUBNET_RANGES`, else
+ * `DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN` (true: `'auto'`). The ranges variable with the enable
+ * variable false scans nothing.
+ */
+function resolveScan(value: unknown, env: Env): 'auto' | ScanRange[] | undefined {
+  if (value !== undefined) return parseScan('scan', value);
+  const enable = envBoolean(env, 'DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN');
+  const ranges = envList(env, 'DISCOVERY_CLIENT_SUBNET_RANGES');
+  if (enable === false) return undefined;
+  if (ranges !== undefined && ranges.length > 0) {
+    return parseScan('DISCOVERY_CLIENT_SUBNET_RANGES', ranges);
+  }
+  return enable ? 'auto' : undefined;
 }
 
 const FAMILIES = ['any', 'IPv4', 'IPv6'] as const;

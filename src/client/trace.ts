@@ -123,6 +123,49 @@ export type TraceFields =
       readonly error: string;
     }
   | {
+      /** A subnet scan started (docs/beyond-one-lan.md). */
+      readonly type: 'scan-start';
+      /** The ranges, e.g. `10.20.0.0/16`. */
+      readonly ranges: readonly string[];
+      /** Addresses it will probe (network, broadcast and own addresses left out). */
+      readonly addresses: number;
+      /** Probes per second. */
+      readonly rate: number;
+      /** Started by `scan: 'auto'`, for the segmented `interfaces`. */
+      readonly auto: boolean;
+      readonly interfaces: readonly string[];
+    }
+  | {
+      /** `scan: 'auto'` (or a scan) did not scan, and why. */
+      readonly type: 'scan-skipped';
+      readonly reason: 'found' | 'not-segmented' | 'no-socket';
+      readonly detail: string;
+    }
+  | {
+      /** Where a scan stands: every 250 ms while it runs, and at its end. */
+      readonly type: 'scan-progress';
+      readonly probed: number;
+      readonly total: number;
+      /** Servers found so far, by any path. */
+      readonly found: number;
+      /** Milliseconds still needed at the current rate. */
+      readonly leftMs: number;
+      /** Probes per second now: lower than asked for a while after ENOBUFS. */
+      readonly rate: number;
+    }
+  | {
+      /** A scan ended: every address probed (`complete`), or cut short by the run's end. */
+      readonly type: 'scan-done';
+      readonly probed: number;
+      readonly total: number;
+      /** Probes whose send failed. */
+      readonly failed: number;
+      readonly found: number;
+      /** Milliseconds the scan took. */
+      readonly ms: number;
+      readonly complete: boolean;
+    }
+  | {
       /** The run ended. */
       readonly type: 'end';
       readonly reason: EndReason;

@@ -1,0 +1,190 @@
+// Subnet scans on loopback only: 127.0.0.0/8 is this host's, so every probe stays on it.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { afterEach, describe, it } from 'node:test';
+import type { TraceEvent } from '../../src/client/trace.js';
+import { createResponder, discover, discoverOne, watch } from '../../src/index.js';
+import { recordingLogger } from '../helpers/logger.js';
+import { freeUdpPort, sleep, udpPeer } from '../helpers/udp.js';
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const task of cleanup.splice(0).reverse()) await task();
+});
+
+/** beckon responders bound on these loopback addresses, all on one free port. */
+async function responders(addresses: readonly string[]): Promise<number> {
+  const port = await freeUdpPort();
+  for (const address of addresses) {
+    const responder = createResponder({
+      joinGroups: false,
+      port,
+      bindAddress: address,
+      env: {},
+      rateLimit: 0,
+      name: `at-${address}`,
+    });
+    await responder.start();
+    cleanup.push(() => responder.stop());
+  }
+  return port;
+}
+
+/** A socket on 0.0.0.0 that hears every probe to 127.0.0.0/8 on its port, with arrival times. */
+async function probeCounter() {
+  const arrivals: number[] = [];
+  const peer = await udpPeer(() => arrivals.push(performance.now()), '0.0.0.0');
+  cleanup.push(() => peer.close());
+  return { port: peer.port, arrivals };
+}
+
+/** The most arrivals in any window of `ms`. */
+function busiest(times: readonly number[], ms: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while ((times[j] ?? 0) <= (times[i] ?? 0) - ms) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+const ofType = <K extends TraceEvent['type']>(events: readonly TraceEvent[], type: K) =>
+  events.filter((e): e is Extract<TraceEvent, { type: K }> => e.type === type);
+
+describe('subnet scan on loopback', () => {
+  it('finds servers in the range with via scan, named, and lasts until the scan is done + 1 s', async () => {
+    const port = await responders(['127.0.0.5', '127.0.0.120']);
+    const events: TraceEvent[] = [];
+    const started = performance.now();
+    // 125 addresses (network, broadcast and this host's 127.0.0.1 left out) at 50/s: 2.5 s.
+    const servers = await discover({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.0/25',
+      scanRate: 50,
+      trace: (event) => events.push(event),
+    });
+    const elapsed = performance.now() - started;
+    assert.deepEqual(
+      servers.map((s) => [s.ip, s.via, s.metadata?.name]),
+      [
+        ['127.0.0.5', 'scan', 'at-127.0.0.5'],
+        ['127.0.0.120', 'scan', 'at-127.0.0.120'],
+      ],
+    );
+    assert.ok(servers.every((s) => s.addresses.every((a) => a.via === 'scan')));
+    const [start] = ofType(events, 'scan-start');
+    assert.deepEqual(start?.ranges, ['127.0.0.0/25']);
+    assert.equal(start?.addresses, 125);
+    assert.equal(start?.rate, 50);
+    const [done] = ofType(events, 'scan-done');
+    assert.equal(done?.complete, true);
+    assert.equal(done?.probed, 125);
+    assert.equal(done?.found, 2);
+    assert.ok((done?.ms ?? 0) >= 2300, `scan took ${done?.ms} ms`);
+    // The default timeout (2 s) is shorter than the scan: the run ends 1 s after it.
+    assert.ok(elapsed >= (done?.atMs ?? 0) + 900, `ended ${elapsed - (done?.atMs ?? 0)} ms after`);
+    assert.ok(elapsed < (done?.atMs ?? 0) + 2500, `ended ${elapsed - (done?.atMs ?? 0)} ms after`);
+    assert.equal(ofType(events, 'end')[0]?.reason, 'deadline');
+    assert.ok(ofType(events, 'scan-progress').length >= 5);
+  });
+
+  it('holds the rate on the wire: every address once, never a burst above it', async () => {
+    const counter = await probeCounter();
+    const events: TraceEvent[] = [];
+    await discover({
+      port: counter.port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.0/24',
+      scanRate: 400,
+      timeout: 1500,
+      trace: (event) => events.push(event),
+    });
+    const { arrivals } = counter;
+    assert.equal(arrivals.length, 253);
+    const span = (arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0);
+    const measured = ((arrivals.length - 1) / span) * 1000;
+    // 40 per 100 ms at 400/s; arrivals are stamped by this busy process: some slack.
+    assert.ok(busiest(arrivals, 100) <= 52, `busiest 100 ms: ${busiest(arrivals, 100)}`);
+    assert.ok(measured <= 440, `measured ${measured.toFixed(0)}/s`);
+    assert.ok(span >= 560, `253 probes in ${span.toFixed(0)} ms`);
+    console.log(`# scan rate on loopback: ${measured.toFixed(0)} probes/s (asked 400)`);
+    assert.equal(ofType(events, 'scan-done')[0]?.failed, 0);
+  });
+
+  it('discoverOne stops at the first server found, and the scan with it', async () => {
+    const port = await responders(['127.0.0.3']);
+    const events: TraceEvent[] = [];
+    const started = performance.now();
+    const server = await discoverOne({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.0/24',
+      scanRate: 100,
+      trace: (event) => events.push(event),
+    });
+    assert.equal(server?.ip, '127.0.0.3');
+    assert.equal(server?.via, 'scan');
+    assert.ok(performance.now() - started < 1500);
+    const [done] = ofType(events, 'scan-done');
+    assert.equal(done?.complete, false);
+    assert.ok((done?.probed ?? 253) < 100, `probed ${done?.probed}`);
+  });
+
+  it('stops probing at once on abort', async () => {
+    const counter = await probeCounter();
+    const controller = new AbortController();
+    const run = discover({
+      port: counter.port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.0/24',
+      scanRate: 200,
+      signal: controller.signal,
+    });
+    await sleep(300);
+    controller.abort(new Error('enough'));
+    await assert.rejects(run, /enough/);
+    const count = counter.arrivals.length;
+    assert.ok(count > 20 && count < 120, `${count} probes in 300 ms`);
+    await sleep(300);
+    assert.equal(counter.arrivals.length, count);
+  });
+
+  it('with a timeout too short for the scan: warns what it covers, and stops at it', async () => {
+    const counter = await probeCounter();
+    const logger = recordingLogger();
+    const started = performance.now();
+    await discover({
+      port: counter.port,
+      env: {},
+      broadcast: false,
+      scan: ['127.0.0.0/24'],
+      scanRate: 100,
+      timeout: 600,
+      logger,
+    });
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 1200, `ran ${elapsed} ms`);
+    const warning = logger.warnings.find((w) => w.startsWith('Scanning'));
+    assert.match(
+      warning ?? '',
+      /^Scanning 253 addresses at 100\/s needs 2\.5 s; the timeout of 0\.6 s covers about 5\d of them/,
+    );
+    await sleep(200);
+    const count = counter.arrivals.length;
+    assert.ok(count >= 40 && count <= 70, `${count} probes`);
+  });
+
+  it('watch() scans once at the start: the server comes up via scan', async () => {
+    const port = await responders(['127.0.0.9']);
+    const watcher = watch({ port, env: {}, broadcast: false, scan: '127.0.0.0/28' });
+    cleanup.push(() => watcher.close());
+    const [server] = await once(watcher, 'up');
+    assert.equal(server.ip, '127.0.0.9');
+    assert.equal(server.via, 'scan');
+  });
+});
