@@ -40,12 +40,15 @@ export interface ScanLabOptions {
   readonly port?: number;
 }
 
-/** Counts the client's datagrams to the discovery port as they enter the router. */
+/**
+ * Counts the client's datagrams to the discovery port as they enter the router, before routing
+ * (the blackhole route drops most of them there).
+ */
 const counters = (port: number) => `
 table inet scan {
   counter probes {}
-  chain forward {
-    type filter hook forward priority 0; policy accept;
+  chain prerouting {
+    type filter hook prerouting priority 0; policy accept;
     iifname "c0" udp dport ${port} counter name probes
   }
 }`;
