@@ -13,6 +13,8 @@ export const ASK_FLAGS = {
   port: { type: 'string', short: 'p' },
   timeout: { type: 'string', short: 't' },
   target: { type: 'string', multiple: true },
+  scan: { type: 'string', multiple: true },
+  'scan-rate': { type: 'string' },
   interface: { type: 'string', multiple: true, short: 'i' },
   exclude: { type: 'string', multiple: true },
   'no-broadcast': { type: 'boolean' },
@@ -44,6 +46,8 @@ export interface AskValues {
   port?: string | undefined;
   timeout?: string | undefined;
   target?: string[] | undefined;
+  scan?: string[] | undefined;
+  'scan-rate'?: string | undefined;
   interface?: string[] | undefined;
   exclude?: string[] | undefined;
   'no-broadcast'?: boolean | undefined;
@@ -74,6 +78,8 @@ export const FLAG_OF: Readonly<Record<string, string>> = {
   retries: 'retries',
   receiveBufferSize: 'receive-buffer',
   targets: 'target',
+  scan: 'scan',
+  scanRate: 'scan-rate',
   interfaces: 'interface',
   exclude: 'exclude',
   message: 'message',
@@ -104,6 +110,8 @@ export function askOptions(values: AskValues, io: CliIo): DiscoverCallerOptions 
       retries: intFlag('retries', values.retries, 0, 100),
       receiveBufferSize: intFlag('receive-buffer', values['receive-buffer'], 0, 1 << 30),
       targets: values.target,
+      scan: scanFlag(values.scan),
+      scanRate: intFlag('scan-rate', values['scan-rate'], 1, 10_000),
       interfaces: values.interface,
       exclude: values.exclude,
       message: values.message,
@@ -126,6 +134,13 @@ export function askOptions(values: AskValues, io: CliIo): DiscoverCallerOptions 
         : undefined,
     }),
   };
+}
+
+/** `--scan` (repeatable, or comma-separated): `auto` alone, or the ranges. */
+function scanFlag(values: readonly string[] | undefined): string | string[] | undefined {
+  if (values === undefined) return undefined;
+  const items = values.flatMap((value) => value.split(',')).map((item) => item.trim());
+  return items.length === 1 && items[0] === 'auto' ? 'auto' : items;
 }
 
 /** One trace event as a line for people. */

@@ -71,3 +71,39 @@ export function showProgress(io: CliIo, text: string): () => void {
   // Carriage return, then "erase to the end of the line" (ANSI EL).
   return () => io.stderr.write('\r\x1b[K');
 }
+
+/** A progress line that can be rewritten: {@link progressLine}. */
+export interface ProgressLine {
+  /** Replaces the line (on a terminal that can erase; elsewhere nothing). */
+  update(text: string): void;
+  /** Replaces the line; where the terminal cannot erase (TERM=dumb), prints it as a new line. */
+  note(text: string): void;
+  /** Erases the line. */
+  end(): void;
+}
+
+/**
+ * Like {@link showProgress}, but the line can be rewritten in place as work goes on (a scan's
+ * count). On a terminal each text replaces the last; with TERM=dumb, only the first text and
+ * each {@link ProgressLine.note} are printed, as plain lines; not on a terminal, nothing.
+ */
+export function progressLine(io: CliIo, text: string): ProgressLine {
+  if (io.stderr.isTTY !== true) return { update() {}, note() {}, end() {} };
+  if (io.env.TERM === 'dumb') {
+    println(io.stderr, text);
+    return { update() {}, note: (line) => println(io.stderr, line), end() {} };
+  }
+  let shown = true;
+  io.stderr.write(text);
+  const update = (line: string) => {
+    if (shown) io.stderr.write(`\r\x1b[K${line}`);
+  };
+  return {
+    update,
+    note: update,
+    end() {
+      if (shown) io.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}

@@ -37,7 +37,8 @@ export function checkInterfaceFlags(
 export type NothingFoundSettings = Pick<
   DiscoverSettings,
   'include' | 'exclude' | 'broadcast' | 'targets' | 'port' | 'mode' | 'service' | 'authenticated'
->;
+> &
+  Partial<Pick<DiscoverSettings, 'scan'>>;
 
 /**
  * The explanation printed on stderr after "nothing found", several lines. `authKeySource` names
@@ -58,7 +59,7 @@ export function explainNothingFound(
       'the port, and, across routers or VLANs, ask the server directly with --target <ip|cidr>.',
     );
     const segmented = detectSegmentedNetwork(selection.selected, { port: settings.port });
-    if (segmented.length > 0) lines.push('', explainSegmented(segmented));
+    if (segmented.length > 0) lines.push('', explainSegmented(segmented, settings.scan));
   }
   lines.push('Run "beckon doctor" for a full diagnosis.');
   return lines.join('\n');
@@ -117,7 +118,10 @@ function explainNoInterface({ skipped }: InterfaceSelection, targets: boolean): 
 }
 
 /** The segmented-network explanation, printed once when nothing was found. */
-function explainSegmented(findings: readonly SegmentedNetwork[]): string {
+function explainSegmented(
+  findings: readonly SegmentedNetwork[],
+  scan: DiscoverSettings['scan'],
+): string {
   const lines = ['Segmented network: broadcasts probably reach only part of your subnet.'];
   for (const s of findings) {
     lines.push(
@@ -133,6 +137,19 @@ function explainSegmented(findings: readonly SegmentedNetwork[]): string {
       `  ${first.fix}    (the server's segment, ${first.segmentRange})`,
       '  beckon discover --target <server-ip>',
     );
+    if (scan === undefined) {
+      const seconds = Math.ceil(2 ** (32 - Number(first.scanRange.split('/')[1])) / 1000);
+      lines.push(
+        'Or scan the subnet, one request per address at 1000 a second (see docs/beyond-one-lan.md):',
+        `  ${first.scanFix}    (about ${seconds} s)`,
+        '  beckon discover --scan auto    (scans it only when broadcast finds nothing)',
+      );
+    } else {
+      lines.push(
+        'This run scanned too: servers in other segments did not answer its unicast requests either',
+        '(a responder answers off-link requesters as docs/security.md says; a firewall may drop them).',
+      );
+    }
   }
   return lines.join('\n');
 }

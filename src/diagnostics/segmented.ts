@@ -26,6 +26,13 @@ export interface SegmentedNetwork {
   readonly segmentRange: string;
   /** The command that asks a server in another segment directly; fill in its segment. */
   readonly fix: string;
+  /**
+   * What a subnet scan of it probes (`--scan auto` scans this when broadcast finds nothing):
+   * the subnet, at most the /16 around this host's address, e.g. `10.20.0.0/16`.
+   */
+  readonly scanRange: string;
+  /** The command that scans it: `beckon discover --scan 10.20.0.0/16`. */
+  readonly scanFix: string;
 }
 
 const SEGMENTED_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '100.64.0.0/10'].map((text) => {
@@ -64,6 +71,9 @@ export function detectSegmentedNetwork(
     const network = (ip & prefixMask(iface.prefix)) >>> 0;
     const own = (ip & prefixMask(24)) >>> 0;
     const last = (network + 2 ** (32 - iface.prefix) - 256) >>> 0;
+    const scanBits = Math.max(iface.prefix, 16); // a scan takes at most a /16
+    const scanRange = `${formatIPv4((ip & prefixMask(scanBits)) >>> 0)}/${scanBits}`;
+    const portFlag = port === DEFAULT_DISCOVERY_PORT ? '' : ` --port ${port}`;
     findings.push({
       interface: iface.name,
       address: iface.address,
@@ -74,7 +84,9 @@ export function detectSegmentedNetwork(
       likelyBroadcastDomain: `${formatIPv4(own)}/24`,
       segments: 2 ** (24 - iface.prefix),
       segmentRange: `${formatIPv4(network)}/24 to ${formatIPv4(last)}/24`,
-      fix: `beckon discover${port === DEFAULT_DISCOVERY_PORT ? '' : ` --port ${port}`} --target ${segmentTemplate(network, iface.prefix)}`,
+      fix: `beckon discover${portFlag} --target ${segmentTemplate(network, iface.prefix)}`,
+      scanRange,
+      scanFix: `beckon discover${portFlag} --scan ${scanRange}`,
     });
   }
   return findings;

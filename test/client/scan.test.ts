@@ -1,9 +1,11 @@
 // Subnet scans on loopback only: 127.0.0.0/8 is this host's, so every probe stays on it.
 import assert from 'node:assert/strict';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
 import type { TraceEvent } from '../../src/client/trace.js';
 import { createResponder, discover, discoverOne, watch } from '../../src/index.js';
+import { isExtended } from '../../src/protocol/extended.js';
 import { recordingLogger } from '../helpers/logger.js';
 import { freeUdpPort, sleep, udpPeer } from '../helpers/udp.js';
 
@@ -36,6 +38,19 @@ async function probeCounter() {
   const peer = await udpPeer(() => arrivals.push(performance.now()), '0.0.0.0');
   cleanup.push(() => peer.close());
   return { port: peer.port, arrivals };
+}
+
+/** A UDP socket bound on `address`:`port` that answers through `onMessage`. */
+async function udpPeerOn(
+  address: string,
+  port: number,
+  onMessage: (message: Buffer, remote: RemoteInfo, socket: Socket) => void,
+) {
+  const socket = createSocket('udp4');
+  socket.on('message', (message, remote) => onMessage(message, remote, socket));
+  socket.bind(port, address);
+  await once(socket, 'listening');
+  return { close: () => socket.close() };
 }
 
 /** The most arrivals in any window of `ms`. */
@@ -88,6 +103,66 @@ describe('subnet scan on loopback', () => {
     assert.ok(elapsed < (done?.atMs ?? 0) + 2500, `ended ${elapsed - (done?.atMs ?? 0)} ms after`);
     assert.equal(ofType(events, 'end')[0]?.reason, 'deadline');
     assert.ok(ofType(events, 'scan-progress').length >= 5);
+  });
+
+  it('an original server in the range answers the plain request; it is asked to identify once', async () => {
+    const port = await freeUdpPort();
+    const received: string[] = [];
+    // An original (plain-only) server on 127.0.0.66: it answers DISCOVER_SERVER, ignores the rest.
+    const peer = await udpPeerOn('127.0.0.66', port, (message, remote, socket) => {
+      const extended = isExtended(message);
+      received.push(extended ? 'extended' : message.toString());
+      if (!extended) socket.send('SERVER_IP:127.0.0.66:8066', remote.port, remote.address);
+    });
+    cleanup.push(() => peer.close());
+    const servers = await discover({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.64/28',
+      timeout: 1200,
+    });
+    assert.deepEqual(
+      servers.map((s) => [s.ip, s.port, s.via, s.metadata]),
+      [['127.0.0.66', 8066, 'scan', undefined]],
+    );
+    // The probe, then one extended request after its plain answer; later retry rounds ask it
+    // again like a target (both requests each round).
+    assert.equal(received[0], 'DISCOVER_SERVER');
+    assert.equal(received[1], 'extended');
+    const rounds = received.filter((r) => r === 'DISCOVER_SERVER').length;
+    assert.ok(received.filter((r) => r === 'extended').length <= rounds, received.join(' '));
+  });
+
+  it('in extended mode, probes with the extended request: only the service asked answers', async () => {
+    const port = await freeUdpPort();
+    for (const [address, service] of [
+      ['127.0.0.21', 'orders'],
+      ['127.0.0.22', 'billing'],
+    ] as const) {
+      const responder = createResponder({
+        joinGroups: false,
+        port,
+        bindAddress: address,
+        env: {},
+        rateLimit: 0,
+        service,
+      });
+      await responder.start();
+      cleanup.push(() => responder.stop());
+    }
+    const servers = await discover({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.16/28',
+      service: 'orders',
+      timeout: 1000,
+    });
+    assert.deepEqual(
+      servers.map((s) => [s.ip, s.via, s.metadata?.service]),
+      [['127.0.0.21', 'scan', 'orders']],
+    );
   });
 
   it('holds the rate on the wire: every address once, never a burst above it', async () => {
@@ -186,5 +261,39 @@ describe('subnet scan on loopback', () => {
     const [server] = await once(watcher, 'up');
     assert.equal(server.ip, '127.0.0.9');
     assert.equal(server.via, 'scan');
+  });
+
+  it('watch(): a server found by the scan is kept up by unicast refreshes, and expires when it stops', async () => {
+    const port = await freeUdpPort();
+    const responder = createResponder({
+      joinGroups: false,
+      port,
+      bindAddress: '127.0.0.10',
+      env: {},
+      rateLimit: 0,
+      lease: 1000,
+      announcePort: await freeUdpPort(), // its announcements reach no one
+    });
+    await responder.start();
+    let stopped = false;
+    cleanup.push(() => stopped || responder.stop());
+    const events: string[] = [];
+    const watcher = watch({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.8/29',
+      announcePort: await freeUdpPort(),
+    });
+    cleanup.push(() => watcher.close());
+    watcher.on('up', (s) => events.push(`up ${s.ip} ${s.via}`));
+    watcher.on('down', (s, reason) => events.push(`down ${s.ip} ${reason}`));
+    await sleep(3500); // three and a half leases: refreshed by unicast, else it would expire
+    assert.deepEqual(events, ['up 127.0.0.10 scan']);
+    await responder.stop();
+    stopped = true;
+    const started = performance.now();
+    while (events.length < 2 && performance.now() - started < 5000) await sleep(50);
+    assert.deepEqual(events, ['up 127.0.0.10 scan', 'down 127.0.0.10 expired']);
   });
 });

@@ -22,6 +22,8 @@ describe('detectSegmentedNetwork', () => {
         segments: 256,
         segmentRange: '10.20.0.0/24 to 10.20.255.0/24',
         fix: 'beckon discover --target 10.20.N.0/24',
+        scanRange: '10.20.0.0/16',
+        scanFix: 'beckon discover --scan 10.20.0.0/16',
       },
     ]);
   });
@@ -36,6 +38,7 @@ describe('detectSegmentedNetwork', () => {
     assert.equal(finding?.likelyBroadcastDomain, '10.1.16.0/24');
     assert.equal(finding?.segmentRange, '10.1.16.0/24 to 10.1.31.0/24');
     assert.equal(finding?.fix, 'beckon discover --target 10.1.N.0/24');
+    assert.equal(finding?.scanFix, 'beckon discover --scan 10.1.16.0/20');
   });
 
   it('flags a whole /8 and leaves two octets to fill in', () => {
@@ -46,6 +49,8 @@ describe('detectSegmentedNetwork', () => {
     assert.equal(finding?.likelyBroadcastDomain, '10.3.4.0/24');
     assert.equal(finding?.segmentRange, '10.0.0.0/24 to 10.255.255.0/24');
     assert.ok(finding?.fix.includes('10.M.N.0/24'), finding?.fix);
+    // A scan takes at most a /16: the one around this host.
+    assert.equal(finding?.scanRange, '10.3.0.0/16');
   });
 
   it('flags 172.16/12 and carrier-grade NAT (100.64/10) subnets', () => {

@@ -1,11 +1,19 @@
 import { createEngine } from '../../client/discover.js';
 import { type DiscoverCallerOptions, resolveDiscoverSettings } from '../../client/options.js';
+import type { TraceEvent } from '../../client/trace.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { listIPv6Interfaces } from '../../network/interfaces6.js';
 import { defined, parseFlags, withFlagNames } from '../args.js';
 import { ASK_FLAGS, askOptions, FLAG_OF } from '../ask-flags.js';
 import { formatTable } from '../format.js';
-import { type CliIo, println, showProgress, signalExitCode, UsageError } from '../io.js';
+import {
+  type CliIo,
+  type ProgressLine,
+  println,
+  progressLine,
+  signalExitCode,
+  UsageError,
+} from '../io.js';
 import { checkInterfaceFlags, explainNothingFound } from '../nothing-found.js';
 import { withDocsPath } from '../package-files.js';
 
@@ -29,6 +37,14 @@ Options:
                             10.0.0.0/8, fd00::/64); loopback is used only when named; a pattern that
                             matches no interface is an error (env DISCOVERY_CLIENT_INTERFACES_WHITELIST)
   --exclude NAME|GLOB|CIDR  skip matching interfaces (repeatable; env DISCOVERY_CLIENT_INTERFACES_BLACKLIST)
+  --scan CIDR|IP|auto       scan a subnet: one unicast request to every address of an IPv4 range
+                            of at most a /16 (repeatable; 262,144 addresses in all), nearest
+                            /24s first, so that servers behind routers are found; without
+                            --timeout the search lasts until every address is probed, plus 1 s.
+                            auto: scan this host's subnet (at most a /16) only if broadcast found
+                            nothing within 1 s on a segmented network (env
+                            DISCOVERY_CLIENT_SUBNET_RANGES, DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN)
+  --scan-rate N             scan requests per second, 1 to 10000 (default 1000: a /16 in 66 s)
   --no-broadcast            send to --target addresses only (no broadcast, no multicast)
   -4, --ipv4                ask over IPv4 only (broadcast, group 239.255.98.107, IPv4 targets)
   -6, --ipv6                ask over IPv6 only (group ff12::6265:636b on each link, IPv6
@@ -107,14 +123,24 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     interrupted ??= signal;
     controller.abort(new Error(`Interrupted (${signal})`));
   });
-  const endProgress =
+  const { scan, timeoutGiven } = settings;
+  const until =
+    scan === undefined || timeoutGiven
+      ? `up to ${timeout / 1000} s`
+      : scan === 'auto'
+        ? `up to ${timeout / 1000} s, longer if it scans`
+        : 'until the scan is done';
+  const progress =
     values.json || values.url || values.trace || values.quiet
-      ? () => {}
-      : showProgress(
-          io,
-          `Searching for servers on UDP port ${port} (up to ${timeout / 1000} s)...`,
-        );
-  const engine = createEngine({ ...options, signal: controller.signal });
+      ? undefined
+      : progressLine(io, `Searching for servers on UDP port ${port} (${until})...`);
+  const endProgress = () => progress?.end();
+  const scanTrace = progress && scan !== undefined ? scanProgress(progress) : undefined;
+  const engine = createEngine({
+    ...options,
+    signal: controller.signal,
+    ...(scanTrace ? { trace: scanTrace } : {}),
+  });
   try {
     for await (const server of engine.results()) {
       if (values.json) println(io.stdout, JSON.stringify(server));
@@ -172,4 +198,29 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, formatTable(headers, rows));
   }
   return interrupted ? signalExitCode(interrupted) : 0;
+}
+
+/** The scan's progress line, from the run's trace: rewritten at each `scan-progress`. */
+function scanProgress(progress: ProgressLine): (event: TraceEvent) => void {
+  const number = (n: number) => n.toLocaleString('en-US');
+  let ranges = '';
+  return (event) => {
+    if (event.type === 'scan-start') {
+      const [first = '', ...more] = event.ranges;
+      ranges = more.length > 0 ? `${first} and ${more.length} more` : first;
+      const seconds = Math.ceil(event.addresses / event.rate);
+      progress.note(
+        `Scanning ${ranges}: ${number(event.addresses)} addresses at ${number(event.rate)}/s, about ${number(seconds)} s...`,
+      );
+    } else if (event.type === 'scan-progress') {
+      const left = Math.ceil(event.leftMs / 1000);
+      progress.update(
+        `Scanning ${ranges}: ${number(event.probed)} of ${number(event.total)} probed, ${number(event.found)} found, ${number(left)} s left`,
+      );
+    } else if (event.type === 'scan-done' && event.complete) {
+      progress.update(
+        `Scanned ${ranges}: ${number(event.probed)} probed, ${number(event.found)} found; waiting for the last replies...`,
+      );
+    }
+  };
 }

@@ -25,7 +25,9 @@ Runs until Ctrl+C (SIGINT, exit status 130) or SIGTERM (143); 2 on a usage error
 Options: those of "beckon discover" that choose where and how to ask (-p, --target, -i,
 --exclude, --no-broadcast, -4, -6, --service, --auth-key, --extended, --encryption,
 --secret-key, --message, --prefix, --accept-foreign, --receive-buffer, --verify, --trace, -q,
--v; -t and --retries shape the first discovery), and:
+-v; -t and --retries shape the first discovery; --scan and --scan-rate scan once, at the start:
+the servers it finds are then asked like --target addresses by the refresh queries and polls,
+and a server that comes up later in a scanned range is not found until the next watch), and:
   -j, --json                one JSON object per event per line (also when piped)
   --announce-port N         UDP port announcements arrive on (default: the port minus 1, 9998)
   --poll-interval DURATION  how often original servers (which never announce) are asked again;
