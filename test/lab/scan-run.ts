@@ -4,6 +4,8 @@
  * the wire.
  */
 import assert from 'node:assert/strict';
+import type { Server } from '../../src/index.js';
+import type { RunResult } from '../helpers/process.js';
 import type { LabHost } from './lab.js';
 import { type ProbeRate, sampleProbeRate } from './scan.js';
 
@@ -56,6 +58,34 @@ export async function runScan(
     if (line.end !== undefined) ms = line.end;
   }
   return { found, trace, ms, rate, stderr: run.stderr };
+}
+
+/** What one `beckon discover --json ...` run gave. */
+export interface CliScanRun {
+  readonly status: number | null;
+  readonly servers: Server[];
+  readonly ms: number;
+  readonly rate: ProbeRate;
+  readonly run: RunResult;
+}
+
+/** Runs `beckon discover --json ...args` in `client` and samples the probe rate at `router`. */
+export async function runScanCli(
+  client: LabHost,
+  router: LabHost,
+  args: string[],
+  timeoutMs = 100_000,
+): Promise<CliScanRun> {
+  const started = performance.now();
+  const running = client.beckonRun(['discover', '--json', ...args], { timeoutMs });
+  const rate = await sampleProbeRate(router, running);
+  const run = await running;
+  const ms = Math.round(performance.now() - started);
+  const servers = run.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Server);
+  return { status: run.status, servers, ms, rate, run };
 }
 
 /** Rates rounded for a diagnostic line. */
