@@ -24,7 +24,7 @@
  * turns it into probes per second on the wire.
  */
 import type { TestContext } from 'node:test';
-import { type Lab, type LabHost, startLab } from './lab.js';
+import { type Lab, type LabHost, startLab, type Topology } from './lab.js';
 
 /** The scanned network. */
 export const SCAN_NET = '10.20.0.0/16';
@@ -64,16 +64,10 @@ table inet scan {
   }
 }`;
 
-/**
- * Builds the scan lab for `t` (torn down when it ends), or undefined when the machine cannot
- * build a lab (see {@link startLab}).
- */
-export async function startScanLab(
-  t: TestContext,
-  options: ScanLabOptions = {},
-): Promise<Lab | undefined> {
+/** The scan lab's topology (see the module comment). */
+export function scanTopology(options: ScanLabOptions = {}): Topology {
   const prefix = options.clientPrefix ?? 24;
-  const lab = await startLab(t, {
+  return {
     router: {
       router: true,
       interfaces: {
@@ -99,8 +93,12 @@ export async function startScanLab(
       interfaces: { eth0: { segment: 'public', address: `${OUTSIDER_IP}/24` } },
       gateway: '198.51.100.1',
     },
-  });
-  if (!lab) return undefined;
+  };
+}
+
+/** Routes, ARP and counters of a lab built from {@link scanTopology} with the same options. */
+export function prepareScanLab(lab: Lab, options: ScanLabOptions = {}): void {
+  const prefix = options.clientPrefix ?? 24;
   const router = lab.host('router');
   // The empty part of the /16 is dropped without ARP or ICMP.
   router.ip('route', 'add', 'blackhole', SCAN_NET);
@@ -116,6 +114,18 @@ export async function startScanLab(
     client.ip('route', 'add', '10.20.128.0/17', 'via', '10.20.1.1');
   }
   router.nft(counters(options.port ?? 9999));
+}
+
+/**
+ * Builds the scan lab for `t` (torn down when it ends), or undefined when the machine cannot
+ * build a lab (see {@link startLab}).
+ */
+export async function startScanLab(
+  t: TestContext,
+  options: ScanLabOptions = {},
+): Promise<Lab | undefined> {
+  const lab = await startLab(t, scanTopology(options));
+  if (lab) prepareScanLab(lab, options);
   return lab;
 }
 
