@@ -156,4 +156,20 @@ it('scenario 5: IPv6 across a router: the group stays on its link, --target with
     'fd10:0:0:2::11',
   );
   assert.deepEqual(summary(both.servers), ['fd10:0:0:2::10:8080@eth0']);
+
+  // The same server with the default policy answers the client's ULA behind the router
+  // (private off-link, docs/security.md), advertising its own ULA.
+  await guardedServer.stop();
+  const byDefault = await serve(guarded, '--http-port', '8080');
+  const answered = await discoverCli(
+    client,
+    '--ipv6',
+    '--no-broadcast',
+    '--timeout',
+    '1',
+    '--target',
+    'fd10:0:0:2::11',
+  );
+  assert.deepEqual(summary(answered.servers), ['fd10:0:0:2::11:8080@eth0']);
+  assert.match(byDefault.stdout, /Replied to fd10:0:0:1::20:\d+ with extended fd10:0:0:2::11:8080/);
 });
