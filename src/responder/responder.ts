@@ -543,11 +543,17 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
         this.#drop(remote, 'not-a-request');
         return;
       }
-      const request = this.#protocol.accept(message, this.#clock.now(), this.#services);
-      if ('refusal' in request) {
-        const { refusal, skewMs } = request;
+      const accepted = this.#protocol.accept(message, this.#clock.now(), this.#services);
+      if ('refusal' in accepted) {
+        const { refusal, skewMs } = accepted;
         this.#refusals.refused(refusal, remote.address, skewMs);
         this.#drop(remote, DROP_REASON_OF[refusal], skewMs);
+        return;
+      }
+      // A service registered with offLink 'none' is not answered to senders behind a router.
+      const request = judged === 'private-off-link' ? withoutOffLinkNone(accepted) : accepted;
+      if (request.answerers.length === 0) {
+        this.#drop(remote, 'off-link');
         return;
       }
       const bucket = ipv6 ? rateLimitKey(remote.address) : remote.address;
@@ -878,6 +884,15 @@ class DecisionCache<I> {
       this.#snapshot = snapshot;
     }
   }
+}
+
+/** `request` without the services that answer no off-link sender (their `offLink` 'none'). */
+function withoutOffLinkNone(request: AcceptedRequest): AcceptedRequest {
+  if (request.answerers.every((answerer) => answerer.service.offLink !== 'none')) return request;
+  return {
+    ...request,
+    answerers: request.answerers.filter((answerer) => answerer.service.offLink !== 'none'),
+  };
 }
 
 /** Whether `address` (from a route lookup) can be advertised: not unspecified, not loopback. */

@@ -7,7 +7,8 @@
  * - a burst from one such sender gets at most 1 reply a second; 30 such senders at once share
  *   20 replies (the off-link budget), and the server warns that the budget ran out;
  * - `--off-link none` refuses them (`off-link`), as does any server for a public sender;
- * - a worker-thread responder applies the same policy.
+ * - a worker-thread responder applies the same policy, and honours the `--off-link none` of a
+ *   service registered with it (the host's other beckon process).
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -56,7 +57,14 @@ it('a private sender behind a router is answered at the off-link limits; --off-l
   if (!lab) return;
   const client = lab.host('client');
   const far = await serve(lab.host('far'), '--http-port', '8080', '--trace');
-  const guarded = await serve(lab.host('middle'), '--http-port', '8080', '--off-link', 'none');
+  const guarded = await serve(
+    lab.host('middle'),
+    '--http-port',
+    '8080',
+    '--off-link',
+    'none',
+    '--trace',
+  );
   assert.match(
     far.stdout,
     /Off-link senders: +private ones, at most 1 reply\/s each, 20\/s in all/,
@@ -79,6 +87,8 @@ it('a private sender behind a router is answered at the off-link limits; --off-l
   const refused = await discoverCli(client, ...ask(MIDDLE_IP));
   assert.equal(refused.status, 1, `found ${JSON.stringify(refused.servers)}`);
   assert.doesNotMatch(guarded.stdout, /Replied to/);
+  await waitForText(() => guarded.stderr, new RegExp(`Dropped ${CLIENT_IP}:\\d+: off-link\n`));
+  assert.doesNotMatch(guarded.stderr, /refused/, 'an unanswered off-link sender was summarised');
 
   // A public sender behind the same router is refused by the default policy.
   const outsider = await discoverCli(lab.host('outsider'), ...ask(FAR_IP));
@@ -125,12 +135,13 @@ it('a private sender behind a router is answered at the off-link limits; --off-l
   assert.equal(again.status, 0, again.run.stderr);
 });
 
-it('a worker-thread responder applies the off-link policy too', async (t) => {
+it("a worker-thread responder applies the off-link policy too, and a registered service's --off-link none", async (t) => {
   const lab = await startScanLab(t);
   if (!lab) return;
   const client = lab.host('client');
   const answering = await startResponderIn(lab.host('far'), {
     port: 9999,
+    httpPort: 8080,
     worker: true,
     drops: true,
   });
@@ -141,11 +152,18 @@ it('a worker-thread responder applies the off-link policy too', async (t) => {
     drops: true,
   });
 
+  // A second service on the far host, registered with the worker (which answers for it), says
+  // --off-link none: the client behind the router gets the worker's service only; loopback
+  // gets both.
+  const narrow = lab.host('far').beckon('serve', '--http-port', '8081', '--off-link', 'none');
+  await narrow.waitFor(/\[OK\] Registered with the beckon process/);
   const found = await discoverCli(client, ...ask(FAR_IP));
   assert.deepEqual(
-    found.servers.map((s) => s.ip),
-    [FAR_IP],
+    found.servers.map((s) => [s.ip, s.port]),
+    [[FAR_IP, 8080]],
   );
+  const local = await discoverCli(lab.host('far'), ...ask('127.0.0.1'));
+  assert.deepEqual(local.servers.map((s) => s.port).sort(), [8080, 8081]);
   assert.match(
     answering.stdout,
     new RegExp(`"reply":\\{"to":"${CLIENT_IP}","address":"${FAR_IP}"`),
