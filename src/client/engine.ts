@@ -417,7 +417,8 @@ export class DiscoveryEngine {
       log.call(logger, `Dropped a reply from ${remote.address} claiming to be ${reply.ip}`);
       return traced('foreign', key);
     }
-    const sentAt = reply.sentAt ?? channel?.lastSend;
+    const scanned = channel?.via === 'scan' ? this.#scanning.sentAt(source) : undefined;
+    const sentAt = reply.sentAt ?? scanned ?? channel?.lastSend;
     const rtt =
       sentAt === undefined ? undefined : Math.round((performance.now() - sentAt) * 100) / 100;
     const zone = remote.address.split('%')[1] ?? channel?.link?.name;

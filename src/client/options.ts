@@ -83,7 +83,7 @@ export interface DiscoverOptions {
    * one request each, at `scanRate`: CIDRs of at most a /16 (`10.20.0.0/16`) or single
    * addresses, 262,144 addresses in all. The segments nearest this host go first. Without a
    * `timeout`, the run lasts until every address is probed, plus 1 s. `'auto'`: when nothing
-   * answered after 1 s (or the timeout) and the segmented-network check fires for an interface
+   * answered after 1 s (or half the timeout) and the segmented-network check fires for an interface
    * asked on, scan its subnet (at most the /16 around its address). Results found so have
    * `via: 'scan'`. Env `DISCOVERY_CLIENT_SUBNET_RANGES` (comma-separated CIDRs), and
    * `DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN` (true: `'auto'`). @default no scan

@@ -33,7 +33,9 @@ const ALLOWED =
  *   malformed entry, or more than {@link MAX_SCAN_ADDRESSES} addresses in all.
  */
 export function parseScan(option: string, value: unknown): 'auto' | ScanRange[] {
-  if (value === 'auto') return 'auto';
+  if (value === 'auto' || (Array.isArray(value) && value.length === 1 && value[0] === 'auto')) {
+    return 'auto';
+  }
   const entries = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(entries) || entries.length === 0) {
     throw new InvalidOptionError(option, value, ALLOWED);

@@ -1,8 +1,9 @@
 /**
  * Pacing a subnet scan: one probe per address of a {@link ScanPlan}, at most `rate` a second.
  * Every 10 ms a batch goes out, as many probes as the tokens earned since the last batch allow
- * (a late timer earns at most two batches' worth: no catching up in a burst), and never more
- * than the rate allows in the last 100 ms (one second's window below 10 probes a second). A
+ * (a late timer earns at most five batches' worth, 50 ms of the rate), and never more
+ * than the rate allows in the last 100 ms, rounded up to a whole probe (below 10 probes a
+ * second, one probe per 1/rate seconds). A
  * send that fails for lack of buffer space (ENOBUFS, EAGAIN: the neighbour table is full while
  * an on-link /16 is scanned) halves the rate for a second and is tried again later. Clock and
  * timers are injected.
@@ -134,9 +135,9 @@ export class Scanner {
     return Math.max(1, this.#rate / 2 ** this.#slowdowns);
   }
 
-  /** Tokens a late timer may have earned at most: two batches' worth, at least one probe. */
+  /** Tokens a late timer may have earned at most: five batches' worth, at least one probe. */
   #capacity(rate: number): number {
-    return Math.max(1, (rate * 2 * SCAN_TICK_MS) / 1000);
+    return Math.max(1, (rate * 5 * SCAN_TICK_MS) / 1000);
   }
 
   #tick(): void {
@@ -154,7 +155,8 @@ export class Scanner {
       this.#window.shift();
     }
     const inWindow = this.#window.reduce((sum, [, count]) => sum + count, 0);
-    const budget = Math.max(1, Math.floor((rate * windowMs) / 1000)) - inWindow;
+    // Rounded up: 15 a second may send 2 in some 100 ms, or it could not reach 15 a second.
+    const budget = Math.max(1, Math.ceil((rate * windowMs) / 1000 - 1e-9)) - inWindow;
     const count = Math.max(0, Math.min(Math.floor(this.#tokens), budget));
     let sent = 0;
     if (count > 0) this.#deps.batch?.();
@@ -165,7 +167,9 @@ export class Scanner {
       sent++;
     }
     this.#tokens -= sent;
-    if (sent > 0) this.#window.push([now, sent]);
+    // Stamped when the batch's last probe left: a window that holds any of it is measured
+    // from there, so that no 100 ms span holds more than the rate allows.
+    if (sent > 0) this.#window.push([this.#now(), sent]);
     if (now - this.#lastProgress >= SCAN_PROGRESS_MS) {
       this.#lastProgress = now;
       this.#deps.progress?.(this.progress());

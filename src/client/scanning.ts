@@ -18,7 +18,10 @@ import type { BelievedReply, ClientProtocol } from './protocol.js';
 import { autoRange, ScanPlan, type ScanRange, scanDuration } from './scan-plan.js';
 import { Scanner, type ScanProgress } from './scanner.js';
 
-/** `scan: 'auto'` looks at what broadcast found after this long (or the timeout, if shorter). */
+/**
+ * `scan: 'auto'` looks at what broadcast found after this long, or half the timeout if that is
+ * shorter (at the timeout itself the run would be over).
+ */
 export const AUTO_SCAN_AFTER_MS = 1000;
 /** Replies still awaited after the last probe. */
 export const SCAN_GRACE_MS = 1000;
@@ -26,6 +29,8 @@ export const SCAN_GRACE_MS = 1000;
 const REQUEST_LIFETIME_MS = 100;
 /** Servers found by a scan that later rounds and refresh queries ask, at most. */
 const MAX_SCAN_DESTINATIONS = 4096;
+/** Probes whose send time is kept, for the RTT of their answers: the latest. */
+const MAX_SEND_TIMES = 8192;
 
 /** What scanning needs from its run. */
 export interface ScanHost {
@@ -49,6 +54,10 @@ export class Scanning {
   readonly destinations: Destination[] = [];
   readonly #host: ScanHost;
   readonly #asked = new Set<string>();
+  /** When the latest probes went out, by address (`performance.now()`). */
+  readonly #sentAt = new Map<string, number>();
+  /** What was scanned: only its addresses are asked again. */
+  #plan: ScanPlan | undefined;
   #scanner: Scanner | undefined;
   #started = 0;
   #stopped = false;
@@ -66,7 +75,7 @@ export class Scanning {
       this.#begin(scan, false);
       return;
     }
-    this.#host.later(Math.min(AUTO_SCAN_AFTER_MS, timeout), () =>
+    this.#host.later(Math.min(AUTO_SCAN_AFTER_MS, timeout / 2), () =>
       this.#host.guarded('starting the scan', () => this.#auto()),
     );
   }
@@ -83,13 +92,16 @@ export class Scanning {
   }
 
   /**
-   * A reply came on the scan channel. Its source is asked again on later rounds (and by a
-   * watcher's refresh queries); in plain mode a plain answer is followed by one extended
-   * request, so that a beckon server's result gets its name and instance id.
+   * A reply came on the scan channel. Its source, if the scan probed it, is asked again on
+   * later rounds (and by a watcher's refresh queries); in plain mode a plain answer is followed
+   * by one extended request, so that a beckon server's result gets its name and instance id.
+   * A source outside the ranges is not asked: a forged reply must not aim requests elsewhere.
    */
   replied(reply: BelievedReply, remote: RemoteInfo): void {
     const to = remote.address;
     const { settings } = this.#host;
+    const ip = parseIPv4(to);
+    if (ip === undefined || !this.#plan?.contains(ip)) return;
     if (this.#asked.has(to) || this.#asked.size >= MAX_SCAN_DESTINATIONS) return;
     this.#asked.add(to);
     const plain = settings.mode === 'plain';
@@ -101,6 +113,11 @@ export class Scanning {
     this.#channel()?.socket.send(request, settings.port, to, (error) => {
       if (error) this.#host.log('debug', `Asking ${to} to identify failed: ${error.message}`);
     });
+  }
+
+  /** When the probe to `address` went out, if it was one of the latest. */
+  sentAt(address: string): number | undefined {
+    return this.#sentAt.get(address);
   }
 
   #channel(): Channel | undefined {
@@ -140,6 +157,7 @@ export class Scanning {
       .map((iface) => parseIPv4(iface.address))
       .filter((ip): ip is number => ip !== undefined);
     const plan = new ScanPlan(ranges, own);
+    this.#plan = plan;
     const rate = settings.scanRate;
     deps.trace({
       type: 'scan-start',
@@ -162,6 +180,11 @@ export class Scanning {
         made = now;
       },
       send: (ip, done) => {
+        this.#sentAt.set(ip, performance.now());
+        if (this.#sentAt.size > MAX_SEND_TIMES) {
+          const oldest = this.#sentAt.keys().next().value;
+          if (oldest !== undefined) this.#sentAt.delete(oldest);
+        }
         channel?.socket.send(request ?? Buffer.alloc(0), settings.port, ip, done);
       },
       progress: (p) => {

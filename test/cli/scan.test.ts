@@ -124,6 +124,40 @@ describe('beckon discover --scan', () => {
     }
   });
 
+  it('--json prints a server as soon as the scan finds it, long before the scan ends', async () => {
+    const port = await serverAt('127.0.0.2');
+    // 253 addresses at 40/s: over 6 s; 127.0.0.2 is the first address probed.
+    const cli = startBeckon(scanFlags(port, '--scan', '127.0.0.0/24', '--scan-rate', '40', '-j'));
+    try {
+      const started = performance.now();
+      const [line] = await cli.waitFor(/^\{.*\}$/m, 5000);
+      assert.ok(performance.now() - started < 3000);
+      assert.equal(JSON.parse(line).via, 'scan');
+      assert.ok(!cli.done, 'still scanning');
+    } finally {
+      cli.kill('SIGKILL');
+    }
+  });
+
+  it('beckon watch --scan reports a scanned server up, via scan', async () => {
+    const port = await serverAt('127.0.0.9');
+    const announcePort = String(await freeUdpPort());
+    const cli = startBeckon([
+      ...['watch', '--json', '--no-broadcast', '--port', String(port)],
+      ...['--announce-port', announcePort, '--scan', '127.0.0.8/29'],
+    ]);
+    try {
+      const [line] = await cli.waitFor(/^\{"event":"up".*$/m, 5000);
+      const event = JSON.parse(line);
+      assert.equal(event.server.ip, '127.0.0.9');
+      assert.equal(event.server.via, 'scan');
+      cli.kill('SIGINT');
+      assert.equal((await cli.exited).status, 130);
+    } finally {
+      cli.kill('SIGKILL');
+    }
+  });
+
   it('Ctrl+C (SIGINT) stops the scan and prints what was found', async () => {
     const port = await serverAt('127.0.0.2');
     const cli = startBeckon(scanFlags(port, '--scan', '127.0.0.0/24', '--scan-rate', '40'));

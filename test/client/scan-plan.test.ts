@@ -42,6 +42,7 @@ describe('scan plan: validation', () => {
 
   it('takes CIDRs up to a /16, single addresses and auto', () => {
     assert.equal(parseScan('scan', 'auto'), 'auto');
+    assert.equal(parseScan('scan', ['auto']), 'auto');
     const ranges = parseScan('scan', ['10.20.0.0/16', '10.30.5.7', ' 192.168.1.77/24 ']);
     assert.deepEqual(
       (ranges as readonly ScanRange[]).map((r) => r.text),
@@ -302,6 +303,15 @@ describe('scanner pacing', () => {
     assert.ok(busiestWindow(run.sends, 100) <= 200, `busiest ${busiestWindow(run.sends, 100)}`);
   });
 
+  it('reaches rates that are not a multiple of 10 a second', async () => {
+    const run = fakeRun(['10.0.0.0/27'], 15);
+    await run.run();
+    assert.equal(run.sends.length, 30);
+    const last = run.sends.at(-1)?.at ?? 0;
+    assert.ok(last >= 1850 && last <= 2150, `30 probes at 15/s: the last at ${last} ms`);
+    assert.ok(busiestWindow(run.sends, 100) <= 2);
+  });
+
   it('keeps slow rates slow', async () => {
     const run = fakeRun(['10.0.0.0/29'], 2);
     await run.run();
@@ -327,6 +337,30 @@ describe('scanner pacing', () => {
     );
     // 510 addresses at 1000/s would take 510 ms; the slow-down makes it longer.
     assert.ok((run.sends.at(-1)?.at ?? 0) > 600);
+  });
+
+  it('with real timers: never more than the rate in any 100 ms of send calls', async () => {
+    const times: number[] = [];
+    const scanned = plan(['10.0.0.0/22']);
+    await new Promise<void>((resolve) => {
+      const scanner = new Scanner(scanned, 2000, {
+        send: (_ip, done) => {
+          times.push(performance.now());
+          setImmediate(() => done(null));
+        },
+        done: () => resolve(),
+      });
+      scanner.start();
+    });
+    assert.equal(times.length, 1022);
+    assert.ok(
+      busiestWindow(
+        times.map((at) => ({ at })),
+        100,
+      ) <= 200,
+    );
+    const span = (times.at(-1) ?? 0) - (times[0] ?? 0);
+    assert.ok(span >= 450, `1022 probes at 2000/s in ${span} ms`);
   });
 
   it('sends nothing more once stopped', async () => {

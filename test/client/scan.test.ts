@@ -5,9 +5,11 @@ import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
 import type { TraceEvent } from '../../src/client/trace.js';
 import { createResponder, discover, discoverOne, watch } from '../../src/index.js';
+import { describeAddress } from '../../src/network/interfaces.js';
+import type { SocketFactory } from '../../src/network/socket.js';
 import { isExtended } from '../../src/protocol/extended.js';
 import { recordingLogger } from '../helpers/logger.js';
-import { freeUdpPort, sleep, udpPeer } from '../helpers/udp.js';
+import { freeUdpPort, LOCAL, sleep, udpPeer } from '../helpers/udp.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -50,7 +52,22 @@ async function udpPeerOn(
   socket.on('message', (message, remote) => onMessage(message, remote, socket));
   socket.bind(port, address);
   await once(socket, 'listening');
-  return { close: () => socket.close() };
+  return { socket, close: () => socket.close() };
+}
+
+/**
+ * Sockets that record where they would send and send nothing: for scans of ranges that are not
+ * loopback, which must never leave the host.
+ */
+function recordingSockets(sent: string[]): SocketFactory {
+  return (options) => {
+    const socket = createSocket(options);
+    socket.send = ((_message: Buffer, _port: number, address: string, callback?: () => void) => {
+      sent.push(address);
+      queueMicrotask(() => callback?.());
+    }) as unknown as Socket['send'];
+    return socket;
+  };
 }
 
 /** The most arrivals in any window of `ms`. */
@@ -134,6 +151,55 @@ describe('subnet scan on loopback', () => {
     assert.ok(received.filter((r) => r === 'extended').length <= rounds, received.join(' '));
   });
 
+  it("measures a plain answer's RTT from its own probe, not from the latest batch", async () => {
+    const port = await freeUdpPort();
+    const server = await udpPeerOn('127.0.0.33', port, (message, remote, socket) => {
+      if (isExtended(message)) return;
+      const reply = () => socket.send('SERVER_IP:127.0.0.33:8000', remote.port, remote.address);
+      setTimeout(reply, 150);
+    });
+    cleanup.push(() => server.close());
+    // 127.0.0.33 is probed first; 29 more probes follow over the next 290 ms.
+    const [found] = await discover({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.32/27',
+      scanRate: 100,
+      timeout: 600,
+      retries: 0,
+    });
+    assert.equal(found?.ip, '127.0.0.33');
+    assert.ok((found?.rttMs ?? 0) >= 140 && (found?.rttMs ?? 0) < 400, `rtt ${found?.rttMs} ms`);
+  });
+
+  it('asks again only addresses it scanned: a reply from elsewhere aims no request there', async () => {
+    const port = await freeUdpPort();
+    const outside: string[] = [];
+    // 127.0.0.99 is outside the range; it answers the probes that 127.0.0.66 receives.
+    const elsewhere = await udpPeerOn('127.0.0.99', port, (message) => {
+      outside.push(isExtended(message) ? 'extended' : message.toString());
+    });
+    cleanup.push(() => elsewhere.close());
+    const inside = await udpPeerOn('127.0.0.66', port, (message, remote) => {
+      if (isExtended(message)) return;
+      elsewhere.socket.send('SERVER_IP:127.0.0.99:8000', remote.port, remote.address);
+    });
+    cleanup.push(() => inside.close());
+    const servers = await discover({
+      port,
+      env: {},
+      broadcast: false,
+      scan: '127.0.0.64/28',
+      timeout: 1000,
+    });
+    assert.deepEqual(
+      servers.map((s) => s.ip),
+      ['127.0.0.99'],
+    );
+    assert.deepEqual(outside, []);
+  });
+
   it('in extended mode, probes with the extended request: only the service asked answers', async () => {
     const port = await freeUdpPort();
     for (const [address, service] of [
@@ -165,9 +231,107 @@ describe('subnet scan on loopback', () => {
     );
   });
 
+  it("auto: nothing found on a segmented network scans the interface's /16, own /24 first", async () => {
+    // The host is made to look as if eth0 were 10.20.5.7/16. Nothing leaves it: every socket
+    // the run opens records what it would send and sends nothing.
+    const sent: string[] = [];
+    const socketFactory = recordingSockets(sent);
+    const eth0 = describeAddress('eth0', '10.20.5.7', 16, true, {});
+    const events: TraceEvent[] = [];
+    const controller = new AbortController();
+    const run = discover({
+      port: 9,
+      env: {},
+      broadcast: false,
+      scan: 'auto',
+      scanRate: 2000,
+      socketFactory,
+      interfaceProvider: () => [eth0],
+      signal: controller.signal,
+      trace: (event) => {
+        events.push(event);
+        if (event.type === 'scan-progress') controller.abort(new Error('seen enough'));
+      },
+    });
+    await assert.rejects(run, /seen enough/);
+    const [start] = ofType(events, 'scan-start');
+    assert.ok(start, 'a scan started');
+    assert.deepEqual(start.ranges, ['10.20.0.0/16']);
+    assert.equal(start.auto, true);
+    assert.deepEqual(start.interfaces, ['eth0']);
+    assert.equal(start.addresses, 65_533);
+    assert.ok(start.atMs >= 900 && start.atMs < 1500, `scanned after ${start.atMs} ms`);
+    assert.deepEqual(sent.slice(0, 7), [
+      '10.20.5.0',
+      '10.20.5.1',
+      '10.20.5.2',
+      '10.20.5.3',
+      '10.20.5.4',
+      '10.20.5.5',
+      '10.20.5.6',
+    ]);
+    assert.equal(sent[7], '10.20.5.8'); // its own address left out
+    assert.ok(sent.every((to) => to.startsWith('10.20.')));
+  });
+
+  it('auto: the run lasts until the scan is done, plus 1 s', async () => {
+    const sent: string[] = [];
+    const socketFactory = recordingSockets(sent);
+    // A /22: 1,021 addresses at 500/s, 2 s from 1 s on; the run ends about 4 s in.
+    const events: TraceEvent[] = [];
+    const started = performance.now();
+    await discover({
+      port: 9,
+      env: {},
+      broadcast: false,
+      scan: 'auto',
+      scanRate: 500,
+      socketFactory,
+      interfaceProvider: () => [describeAddress('eth0', '10.20.5.7', 22, true, {})],
+      trace: (event) => events.push(event),
+    });
+    const elapsed = performance.now() - started;
+    const [done] = ofType(events, 'scan-done');
+    assert.equal(done?.complete, true);
+    assert.equal(done?.probed, 1021);
+    assert.equal(new Set(sent).size, 1021);
+    assert.ok(
+      elapsed >= (done?.atMs ?? 0) + 900 && elapsed < (done?.atMs ?? 0) + 2000,
+      `${elapsed}`,
+    );
+    assert.ok(elapsed > 3500, `ran ${elapsed} ms`);
+  });
+
+  it('auto: a network that is not segmented is not scanned, and the trace says why', async () => {
+    const port = await freeUdpPort();
+    const events: TraceEvent[] = [];
+    await discover({
+      ...LOCAL,
+      port,
+      scan: 'auto',
+      timeout: 400,
+      trace: (event) => events.push(event),
+    });
+    const [skipped] = ofType(events, 'scan-skipped');
+    assert.equal(skipped?.reason, 'not-segmented');
+    assert.ok((skipped?.atMs ?? 0) >= 180 && (skipped?.atMs ?? 0) < 400, `at ${skipped?.atMs}`);
+    assert.deepEqual(ofType(events, 'scan-start'), []);
+  });
+
   it('holds the rate on the wire: every address once, never a burst above it', async () => {
     const counter = await probeCounter();
     const events: TraceEvent[] = [];
+    // The send calls, timed by wrapping the sockets' send (they still send).
+    const calls: number[] = [];
+    const socketFactory: SocketFactory = (options) => {
+      const socket = createSocket(options);
+      const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+      socket.send = ((...args: unknown[]) => {
+        calls.push(performance.now());
+        send(...args);
+      }) as unknown as Socket['send'];
+      return socket;
+    };
     await discover({
       port: counter.port,
       env: {},
@@ -175,14 +339,20 @@ describe('subnet scan on loopback', () => {
       scan: '127.0.0.0/24',
       scanRate: 400,
       timeout: 1500,
+      socketFactory,
       trace: (event) => events.push(event),
     });
     const { arrivals } = counter;
     assert.equal(arrivals.length, 253);
+    assert.equal(calls.length, 253);
     const span = (arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0);
     const measured = ((arrivals.length - 1) / span) * 1000;
-    // 40 per 100 ms at 400/s; arrivals are stamped by this busy process: some slack.
-    assert.ok(busiest(arrivals, 100) <= 52, `busiest 100 ms: ${busiest(arrivals, 100)}`);
+    // 40 per 100 ms at 400/s, as sent; arrivals are stamped by this busy process: some slack.
+    assert.ok(busiest(calls, 100) <= 40, `busiest 100 ms of sends: ${busiest(calls, 100)}`);
+    assert.ok(
+      busiest(arrivals, 100) <= 60,
+      `busiest 100 ms of arrivals: ${busiest(arrivals, 100)}`,
+    );
     assert.ok(measured <= 440, `measured ${measured.toFixed(0)}/s`);
     assert.ok(span >= 560, `253 probes in ${span.toFixed(0)} ms`);
     console.log(`# scan rate on loopback: ${measured.toFixed(0)} probes/s (asked 400)`);
