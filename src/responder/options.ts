@@ -140,7 +140,8 @@ export interface ResponderOptions {
    * Requesters behind a router (outside every local subnet, and not in `allow`). `'private'`:
    * answer those with a private address (IPv4 RFC 1918: 10/8, 172.16/12, 192.168/16; IPv6
    * unique-local fc00::/7), so that a subnet scan from another segment finds this server, at
-   * most {@link OFF_LINK_RATE_PER_SOURCE} reply per second per source and
+   * most {@link OFF_LINK_RATE_PER_SOURCE} reply per second per source (after a burst of
+   * {@link OFF_LINK_BURST}) and
    * {@link OFF_LINK_RATE_TOTAL} per second for all of them together. `'none'`: answer none of
    * them (on-link, loopback and `allow` only). Public and carrier-grade NAT (100.64/10) off-link
    * senders are never answered unless `allow` covers them. See docs/security.md. Env
@@ -229,8 +230,14 @@ export interface ResponderOptions {
 /** Which address families a responder answers on: see {@link ResponderOptions.family}. */
 export type ResponderFamily = 'any' | 'IPv4' | 'IPv6';
 
-/** Replies per second to each private off-link source (burst of 1): see `offLink`. */
+/**
+ * Replies per second to each private off-link source: see `offLink`. With a burst of
+ * {@link OFF_LINK_BURST}, so that one discovery run (a plain and an extended request, or a
+ * scan's probe and the request that identifies the server) is answered in full.
+ */
 export const OFF_LINK_RATE_PER_SOURCE = 1;
+/** The burst of {@link OFF_LINK_RATE_PER_SOURCE}. */
+export const OFF_LINK_BURST = 4;
 /** Replies per second to all private off-link sources together (burst of the same size). */
 export const OFF_LINK_RATE_TOTAL = 20;
 
@@ -513,7 +520,7 @@ export function amplificationWarning(
     `more than it received. Only loopback and private on-link senders${allow.length > 0 ? ' and the allowed CIDRs' : ''} ` +
     `are answered, ${limit}` +
     (offLink === 'private'
-      ? `, and private off-link senders at most ${OFF_LINK_RATE_PER_SOURCE} reply/s each, ${OFF_LINK_RATE_TOTAL}/s in all. `
+      ? `, and private off-link senders at most ${OFF_LINK_RATE_PER_SOURCE} reply/s each after a burst of ${OFF_LINK_BURST}, ${OFF_LINK_RATE_TOTAL}/s in all. `
       : '. ') +
     `To stay within ${MAX_AMPLIFICATION} times, use a message of at least ${shortest} bytes or a ` +
     'shorter prefix.'

@@ -33,6 +33,7 @@ import { type HostRole, HostShare } from './host-share.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
   amplificationWarning,
+  OFF_LINK_BURST,
   OFF_LINK_RATE_PER_SOURCE,
   OFF_LINK_RATE_TOTAL,
   type ResponderOptions,
@@ -82,7 +83,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #interfaces: InterfaceCache;
   readonly #limiter: RateLimiter;
   // Private off-link senders: a lower limit per source, and one budget for all of them.
-  readonly #offLinkLimiter = new RateLimiter(OFF_LINK_RATE_PER_SOURCE);
+  readonly #offLinkLimiter = new RateLimiter(OFF_LINK_RATE_PER_SOURCE, 4096, OFF_LINK_BURST);
   readonly #offLinkBudget = new RateLimiter(OFF_LINK_RATE_TOTAL, 1);
   #offLinkNoticeAt = Number.NEGATIVE_INFINITY;
   // The local address toward requesters outside every local subnet.

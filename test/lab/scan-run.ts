@@ -14,6 +14,8 @@ export interface Found {
   readonly ip: string;
   readonly port: number | null;
   readonly via: string;
+  /** Whether the result carries the server's instance id (an extended answer). */
+  readonly named: boolean;
   /** Milliseconds from the start of the run. */
   readonly at: number;
 }

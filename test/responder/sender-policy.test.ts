@@ -126,7 +126,7 @@ describe('offLink option', () => {
     const settings = resolveResponderSettings({ env: {}, message: 'x', httpPort: 8080 });
     assert.match(
       amplificationWarning(settings) ?? '',
-      /private off-link senders at most 1 reply\/s each, 20\/s in all/,
+      /private off-link senders at most 1 reply\/s each after a burst of 4, 20\/s in all/,
     );
     const none = resolveResponderSettings({ env: {}, message: 'x', offLink: 'none' });
     assert.doesNotMatch(amplificationWarning(none) ?? '', /off-link/);

@@ -4,6 +4,7 @@ import { listInterfaces } from '../../network/interfaces.js';
 import { IPV4_GROUP, IPV6_GROUP } from '../../network/multicast.js';
 import { DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../../protocol/plain.js';
 import {
+  OFF_LINK_BURST,
   OFF_LINK_RATE_PER_SOURCE,
   OFF_LINK_RATE_TOTAL,
   type ResponderOptions,
@@ -60,8 +61,9 @@ Options:
                            --rate-limit; loopback and private on-link senders are always answered
   --off-link private|none  senders behind a router with a private address (10/8, 172.16/12,
                            192.168/16, IPv6 fc00::/7), as a subnet scan from another segment
-                           sends: private answers them at most 1 reply/s each and 20/s in all
-                           (default); none answers none (env DISCOVERY_OFF_LINK). Public senders
+                           sends: private answers them at most 1 reply/s each (after a burst
+                           of 4) and 20/s in all (default); none answers none (env
+                           DISCOVERY_OFF_LINK). Public senders
                            behind a router are answered only if --allow covers them
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
   --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 (or
@@ -287,7 +289,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   out(`  Advertised address: ${s.advertiseAddress ?? "the requester's subnet address"}`);
   out(`  Allowed senders:    loopback, private on-link${s.allow.map((c) => `, ${c}`).join('')}`);
   out(
-    `  Off-link senders:   ${s.offLink === 'private' ? `private ones, at most ${OFF_LINK_RATE_PER_SOURCE} reply/s each, ${OFF_LINK_RATE_TOTAL}/s in all` : 'none (--off-link none)'}`,
+    `  Off-link senders:   ${s.offLink === 'private' ? `private ones, at most ${OFF_LINK_RATE_PER_SOURCE} reply/s each (burst ${OFF_LINK_BURST}), ${OFF_LINK_RATE_TOTAL}/s in all` : 'none (--off-link none)'}`,
   );
   out(`  Rate limit:         ${s.rateLimit === 0 ? 'off' : `${s.rateLimit} replies/s per source`}`);
   const [jitterMin, jitterMax] = s.replyJitter;

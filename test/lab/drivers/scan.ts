@@ -5,7 +5,8 @@
  *   scan.ts '<options JSON>'
  *
  * Runs `discoverStream(options)` and prints one JSON line per server as it arrives,
- * `{ "server": { ip, port, via }, "at": <ms since the run started> }`, one per scan trace event
+ * `{ "server": { ip, port, via, named }, "at": <ms since the run started> }` (`named`: the result
+ * carries the server's instance id, from an extended answer), one per scan trace event
  * other than progress, `{ "trace": <event> }`, and at the end `{ "end": <ms since start> }`.
  */
 import { discoverStream } from '../../../src/index.js';
@@ -20,6 +21,7 @@ for await (const server of discoverStream({
     if (event.type.startsWith('scan-') && event.type !== 'scan-progress') line({ trace: event });
   },
 })) {
-  line({ server: { ip: server.ip, port: server.port, via: server.via }, at: since() });
+  const named = server.metadata?.instanceId !== undefined;
+  line({ server: { ip: server.ip, port: server.port, via: server.via, named }, at: since() });
 }
 line({ end: since() });

@@ -31,7 +31,9 @@ it('a /16 scan finds the servers in a middle and the farthest segment, via scan,
     scanRate: rate,
   });
   const far = run.found.find((s) => s.ip === FAR_IP);
-  t.diagnostic(`found ${run.found.map((s) => `${s.ip} via ${s.via} at ${s.at} ms`).join(', ')}`);
+  t.diagnostic(
+    `found ${run.found.map((s) => `${s.ip} via ${s.via} at ${s.at} ms${s.named ? ', named' : ''}`).join(', ')}`,
+  );
   t.diagnostic(`run ${run.ms} ms; wire ${describeRate(run.rate)}`);
   assert.deepEqual(run.found.map((s) => [s.ip, s.port, s.via]).sort(), [
     [FAR_IP, 8080, 'scan'],
