@@ -156,6 +156,15 @@ describe('rate limiter', () => {
     assert.equal(limiter.take('a', 2000), true);
   });
 
+  it('takes a burst other than its rate (the off-link limit: 1/s after 4)', () => {
+    const limiter = new RateLimiter(1, 4096, 4);
+    const burst = Array.from({ length: 10 }, () => limiter.take('a', 0)).filter(Boolean).length;
+    assert.equal(burst, 4);
+    assert.equal(limiter.take('a', 500), false);
+    assert.equal(limiter.take('a', 1000), true);
+    assert.equal(limiter.take('a', 1500), false);
+  });
+
   it('is off at 0', () => {
     const limiter = new RateLimiter(0);
     assert.ok(Array.from({ length: 1000 }, () => limiter.take('a', 0)).every(Boolean));
