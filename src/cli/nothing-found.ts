@@ -1,6 +1,10 @@
 /** What `beckon discover` says when no server answered, and what to try next. */
 import type { DiscoverSettings } from '../client/options.js';
-import { detectSegmentedNetwork, type SegmentedNetwork } from '../diagnostics/segmented.js';
+import {
+  describeScanTime,
+  detectSegmentedNetwork,
+  type SegmentedNetwork,
+} from '../diagnostics/segmented.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
 import {
@@ -138,10 +142,9 @@ function explainSegmented(
       '  beckon discover --target <server-ip>',
     );
     if (scan === undefined) {
-      const seconds = Math.ceil(2 ** (32 - Number(first.scanRange.split('/')[1])) / 1000);
       lines.push(
-        'Or scan the subnet, one request per address at 1000 a second (see docs/beyond-one-lan.md):',
-        `  ${first.scanFix}    (about ${seconds} s)`,
+        'Or scan the subnet, one request per address (see docs/beyond-one-lan.md):',
+        `  ${first.scanFix}    (${describeScanTime(first.scanSeconds)}: on this host's subnet, 256 a second at most)`,
         '  beckon discover --scan auto    (scans it only when broadcast finds nothing)',
       );
     } else {

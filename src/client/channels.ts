@@ -278,6 +278,9 @@ async function planTargets({ settings, logger, trace }: ChannelContext): Promise
   return plans;
 }
 
+/** The scan socket's send buffer, asked for: the kernel caps it at twice `net.core.wmem_max`. */
+const SCAN_SEND_BUFFER_SIZE = 4 << 20;
+
 /** The scan's channel: on any address, so that probes leave by whatever route they need. */
 function planScan(destinations: readonly Destination[]): ChannelPlan {
   return { label: 'scan', family: 'IPv4', via: 'scan', bind: '0.0.0.0', destinations };
@@ -292,6 +295,10 @@ function openChannel(plan: ChannelPlan, context: ChannelContext): Promise<Channe
       ...(plan.family === 'IPv6' ? { ipv6Only: true } : {}),
       lookup: literalLookup,
       ...(receiveBufferSize > 0 ? { recvBufferSize: receiveBufferSize } : {}),
+      // A probe to an on-link address that does not answer ARP stays in the send buffer until
+      // the kernel gives up on it (3 s): a larger buffer lets more wait (the kernel caps it at
+      // net.core.wmem_max).
+      ...(plan.via === 'scan' ? { sendBufferSize: SCAN_SEND_BUFFER_SIZE } : {}),
     });
   } catch (error) {
     logSafely(context.logger, 'warn', `No socket for ${plan.label}: ${String(error)}`);

@@ -89,7 +89,11 @@ export interface DiscoverOptions {
    * `DISCOVERY_CLIENT_ENABLE_SUBNET_SCAN` (true: `'auto'`). @default no scan
    */
   scan?: 'auto' | string | readonly string[];
-  /** Scan probes per second, 1 to 10,000. @default 1000 */
+  /**
+   * Scan probes per second, 1 to 10,000. A range on the subnet of one of this host's
+   * interfaces goes at most a quarter of the neighbour table a second (256 with Linux's
+   * default), or the kernel would drop probes. @default 1000
+   */
   scanRate?: number;
   /**
    * Ask on the selected interfaces (IPv4 broadcast, and both multicast groups); false sends to

@@ -191,3 +191,41 @@ export function autoRange(address: number, prefix: number): ScanRange {
 export function scanDuration(count: number, rate: number): number {
   return Math.ceil((count / rate) * 1000);
 }
+
+/** An interface whose subnet a scan's range overlaps: probes to it need a neighbour entry each. */
+export interface OnLinkRange {
+  readonly range: ScanRange;
+  /** The interface's name. */
+  readonly interface: string;
+}
+
+/**
+ * The first range that overlaps the subnet of a local interface other than loopback: its
+ * addresses are on-link, so each probe first needs a neighbour (ARP) entry of its own, where a
+ * routed range's probes all go to one router.
+ */
+export function findOnLinkRange(
+  ranges: readonly ScanRange[],
+  interfaces: readonly { name: string; address: string; prefix: number; loopback: boolean }[],
+): OnLinkRange | undefined {
+  for (const iface of interfaces) {
+    const ip = parseCidr(iface.address);
+    if (iface.loopback || !ip) continue;
+    const subnet = { network: (ip.network & prefixMask(iface.prefix)) >>> 0, prefix: iface.prefix };
+    const range = ranges.find(
+      (r) => cidrContains(subnet, r.network) || cidrContains(r, subnet.network),
+    );
+    if (range) return { range, interface: iface.name };
+  }
+  return undefined;
+}
+
+/**
+ * The highest rate at which an on-link scan keeps every probe: a probe to an address that does
+ * not answer holds a neighbour entry for about 3 s (3 ARP requests a second apart), and past
+ * the table's hard limit (`gc_thresh3`, 1024 by default on Linux) the kernel drops new probes
+ * without an error. A quarter of the limit a second keeps well under it.
+ */
+export function onLinkRate(neighbourLimit: number): number {
+  return Math.max(1, Math.floor(neighbourLimit / 4));
+}

@@ -20,6 +20,8 @@ const MAX_TRIES = 5;
 /** How long a slow-down for lack of buffer space lasts, in milliseconds. */
 const SLOW_DOWN_MS = 1000;
 const RETRIABLE = new Set(['ENOBUFS', 'EAGAIN', 'EWOULDBLOCK']);
+/** Probes handed to the socket whose send has not completed, at least this many at a time. */
+const MIN_IN_FLIGHT = 256;
 
 /** Where a scan stands. */
 export interface ScanProgress {
@@ -157,7 +159,11 @@ export class Scanner {
     const inWindow = this.#window.reduce((sum, [, count]) => sum + count, 0);
     // Rounded up: 15 a second may send 2 in some 100 ms, or it could not reach 15 a second.
     const budget = Math.max(1, Math.ceil((rate * windowMs) / 1000 - 1e-9)) - inWindow;
-    const count = Math.max(0, Math.min(Math.floor(this.#tokens), budget));
+    // Probes the kernel has not taken yet wait in the socket's queue: past a few batches' worth,
+    // none are added (an on-link range whose addresses do not answer ARP holds each probe in
+    // the kernel for up to 3 s, and the send buffer fills).
+    const room = Math.max(MIN_IN_FLIGHT, 2 * this.#capacity(rate)) - this.#pending;
+    const count = Math.max(0, Math.min(Math.floor(this.#tokens), budget, room));
     let sent = 0;
     if (count > 0) this.#deps.batch?.();
     while (sent < count) {

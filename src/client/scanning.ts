@@ -6,6 +6,7 @@
  * engine (src/client/engine.ts) hands this class a narrow {@link ScanHost}.
  */
 import type { RemoteInfo } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { detectSegmentedNetwork } from '../diagnostics/segmented.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import { parseIPv4 } from '../network/ipv4.js';
@@ -15,7 +16,14 @@ import type { Channel, Destination } from './channels.js';
 import type { EngineDependencies } from './engine.js';
 import type { DiscoverSettings } from './options.js';
 import type { BelievedReply, ClientProtocol } from './protocol.js';
-import { autoRange, ScanPlan, type ScanRange, scanDuration } from './scan-plan.js';
+import {
+  autoRange,
+  findOnLinkRange,
+  onLinkRate,
+  ScanPlan,
+  type ScanRange,
+  scanDuration,
+} from './scan-plan.js';
 import { Scanner, type ScanProgress } from './scanner.js';
 
 /**
@@ -158,7 +166,7 @@ export class Scanning {
       .filter((ip): ip is number => ip !== undefined);
     const plan = new ScanPlan(ranges, own);
     this.#plan = plan;
-    const rate = settings.scanRate;
+    const rate = this.#rate(ranges);
     deps.trace({
       type: 'scan-start',
       ranges: ranges.map((r) => r.text),
@@ -216,6 +224,23 @@ export class Scanning {
   }
 
   /**
+   * `scanRate`, or less for a range on a local interface's subnet, whose probes each need a
+   * neighbour entry: faster than the table allows, the kernel drops probes without an error.
+   */
+  #rate(ranges: readonly ScanRange[]): number {
+    const asked = this.#host.settings.scanRate;
+    const onLink = findOnLinkRange(ranges, this.#host.interfaces());
+    const limit = onLink === undefined ? undefined : neighbourLimit();
+    if (!onLink || limit === undefined || onLinkRate(limit) >= asked) return asked;
+    const rate = onLinkRate(limit);
+    this.#host.log(
+      'debug',
+      `Scanning at ${rate}/s rather than ${asked}/s: ${onLink.range.text} is on ${onLink.interface}'s subnet, so every probe needs a neighbour (ARP) entry, and this host keeps at most ${limit} (net.ipv4.neigh.default.gc_thresh3); faster, the kernel would drop probes without an error`,
+    );
+    return rate;
+  }
+
+  /**
    * Without a `timeout`, the run lasts until the scan is done (plus {@link SCAN_GRACE_MS}); with
    * one too short for it, a warning says how much it covers.
    */
@@ -270,4 +295,15 @@ export function autoScanRanges(
     names.push(finding.interface);
   }
   return { ranges: [...ranges.values()], interfaces: names };
+}
+
+/** The neighbour table's hard limit on Linux (`gc_thresh3`); undefined elsewhere. */
+function neighbourLimit(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const value = Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8'));
+    return Number.isInteger(value) && value > 0 ? value : 1024;
+  } catch {
+    return 1024;
+  }
 }

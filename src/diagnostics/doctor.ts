@@ -34,7 +34,7 @@ import {
   type PortHolder,
   socketHolders,
 } from './port-owner.js';
-import { detectSegmentedNetwork, type SegmentedNetwork } from './segmented.js';
+import { describeScanTime, detectSegmentedNetwork, type SegmentedNetwork } from './segmented.js';
 import { runSelfTest, type SelfTestReport } from './self-test.js';
 
 /** Options of {@link runDoctor}. */
@@ -389,13 +389,8 @@ export function diagnose(report: Omit<DoctorReport, 'findings'>): Finding[] {
       'segmented-network',
       'warning',
       `${s.interface} (${s.address}) is on ${s.network}, ${s.addresses} addresses. Networks this large are usually cut into /24 segments (${s.segments} of them); a broadcast reaches only this one, ${s.likelyBroadcastDomain}.`,
-      `Ask servers in other segments directly: ${s.fix} (the server's segment, ${s.segmentRange}), or --target <server-ip>. Or scan the subnet: ${s.scanFix} (about ${Math.ceil(cidrAddresses(s.scanRange) / 1000)} s at 1000 probes/s), or --scan auto, which scans it when broadcast finds nothing.`,
+      `Ask servers in other segments directly: ${s.fix} (the server's segment, ${s.segmentRange}), or --target <server-ip>. Or scan the subnet: ${s.scanFix} (${describeScanTime(s.scanSeconds)}: on this host's own subnet a scan goes at most 256 probes/s), or --scan auto, which scans it when broadcast finds nothing.`,
     );
   const order = { problem: 0, warning: 1, info: 2 };
   return findings.sort((a, b) => order[a.severity] - order[b.severity]);
-}
-
-/** Addresses in `a.b.c.d/n`. */
-function cidrAddresses(cidr: string): number {
-  return 2 ** (32 - Number(cidr.split('/')[1] ?? 32));
 }

@@ -33,7 +33,16 @@ export interface SegmentedNetwork {
   readonly scanRange: string;
   /** The command that scans it: `beckon discover --scan 10.20.0.0/16`. */
   readonly scanFix: string;
+  /**
+   * How long that scan takes, in seconds: the range is on this host's subnet, so it goes at
+   * most 256 probes a second (a quarter of Linux's default neighbour table; see
+   * docs/beyond-one-lan.md), 256 s for a /16.
+   */
+  readonly scanSeconds: number;
 }
+
+/** Probes a second of a scan of an on-link range, with Linux's default neighbour table. */
+const ON_LINK_SCAN_RATE = 256;
 
 const SEGMENTED_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '100.64.0.0/10'].map((text) => {
   const cidr = parseCidr(text);
@@ -87,6 +96,7 @@ export function detectSegmentedNetwork(
       fix: `beckon discover${portFlag} --target ${segmentTemplate(network, iface.prefix)}`,
       scanRange,
       scanFix: `beckon discover${portFlag} --scan ${scanRange}`,
+      scanSeconds: Math.ceil(2 ** (32 - scanBits) / ON_LINK_SCAN_RATE),
     });
   }
   return findings;
@@ -101,4 +111,9 @@ function segmentTemplate(network: number, prefix: number): string {
   }
   octets[3] = '0';
   return `${octets.join('.')}/24`;
+}
+
+/** A scan's duration for people: `about 45 s`, `about 4 min`. */
+export function describeScanTime(seconds: number): string {
+  return seconds < 120 ? `about ${seconds} s` : `about ${Math.round(seconds / 60)} min`;
 }

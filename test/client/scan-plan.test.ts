@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveDiscoverSettings } from '../../src/client/options.js';
-import { parseScan, ScanPlan, type ScanRange } from '../../src/client/scan-plan.js';
+import {
+  findOnLinkRange,
+  onLinkRate,
+  parseScan,
+  ScanPlan,
+  type ScanRange,
+} from '../../src/client/scan-plan.js';
 import { Scanner, type ScanProgress } from '../../src/client/scanner.js';
 import { autoScanRanges } from '../../src/client/scanning.js';
 import { InvalidOptionError } from '../../src/errors.js';
@@ -175,6 +181,30 @@ describe('scan plan: order and skipping', () => {
     assert.equal(formatIPv4(first ?? 0), '10.1.0.1');
     assert.ok(performance.now() - started < 100);
     assert.equal(p.describe(), '10.1.0.0/16 and 3 more');
+  });
+});
+
+describe('scan plan: on-link ranges', () => {
+  it('finds a range on the subnet of an interface other than loopback', () => {
+    const ranges = parseScan('scan', ['10.30.0.0/24', '10.20.8.0/24']) as ScanRange[];
+    const interfaces = [
+      iface('127.0.0.1', 8, { name: 'lo', loopback: true }),
+      iface('10.20.5.7', 16),
+    ];
+    assert.deepEqual(findOnLinkRange(ranges, interfaces), { range: ranges[1], interface: 'eth0' });
+    // A range larger than the subnet overlaps it too.
+    const wide = parseScan('scan', '10.20.0.0/16') as ScanRange[];
+    assert.equal(findOnLinkRange(wide, [iface('10.20.5.7', 24)])?.interface, 'eth0');
+    // Routed ranges, and loopback, are not on-link.
+    assert.equal(findOnLinkRange(ranges.slice(0, 1), interfaces), undefined);
+    const loopback = parseScan('scan', '127.0.0.0/24') as ScanRange[];
+    assert.equal(findOnLinkRange(loopback, interfaces), undefined);
+  });
+
+  it('keeps an on-link scan to a quarter of the neighbour table a second', () => {
+    assert.equal(onLinkRate(1024), 256);
+    assert.equal(onLinkRate(8192), 2048);
+    assert.equal(onLinkRate(2), 1);
   });
 });
 

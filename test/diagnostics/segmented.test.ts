@@ -24,6 +24,7 @@ describe('detectSegmentedNetwork', () => {
         fix: 'beckon discover --target 10.20.N.0/24',
         scanRange: '10.20.0.0/16',
         scanFix: 'beckon discover --scan 10.20.0.0/16',
+        scanSeconds: 256,
       },
     ]);
   });
@@ -39,6 +40,7 @@ describe('detectSegmentedNetwork', () => {
     assert.equal(finding?.segmentRange, '10.1.16.0/24 to 10.1.31.0/24');
     assert.equal(finding?.fix, 'beckon discover --target 10.1.N.0/24');
     assert.equal(finding?.scanFix, 'beckon discover --scan 10.1.16.0/20');
+    assert.equal(finding?.scanSeconds, 16);
   });
 
   it('flags a whole /8 and leaves two octets to fill in', () => {
