@@ -32,17 +32,18 @@ export interface ScanRun {
   readonly stderr: string;
 }
 
-/** Runs `discoverStream(options)` in `client` and samples the probe rate at `router`. */
+/** Runs `discoverStream(options)` in `client` and samples the probe rate at `counter`. */
 export async function runScan(
   client: LabHost,
-  router: LabHost,
+  /** Where the probes are counted: the router (what crossed it) or the client (what left it). */
+  counter: LabHost,
   options: object,
   timeoutMs = 100_000,
 ): Promise<ScanRun> {
   const running = client.script('test/lab/drivers/scan.ts', [JSON.stringify(options)], {
     timeoutMs,
   });
-  const rate = await sampleProbeRate(router, running);
+  const rate = await sampleProbeRate(counter, running);
   const run = await running;
   assert.equal(run.status, 0, `scan driver failed:\n${run.stdout}${run.stderr}`);
   const found: Found[] = [];
@@ -71,16 +72,17 @@ export interface CliScanRun {
   readonly run: RunResult;
 }
 
-/** Runs `beckon discover --json ...args` in `client` and samples the probe rate at `router`. */
+/** Runs `beckon discover --json ...args` in `client` and samples the probe rate at `counter`. */
 export async function runScanCli(
   client: LabHost,
-  router: LabHost,
+  /** Where the probes are counted: the router (what crossed it) or the client (what left it). */
+  counter: LabHost,
   args: string[],
   timeoutMs = 100_000,
 ): Promise<CliScanRun> {
   const started = performance.now();
   const running = client.beckonRun(['discover', '--json', ...args], { timeoutMs });
-  const rate = await sampleProbeRate(router, running);
+  const rate = await sampleProbeRate(counter, running);
   const run = await running;
   const ms = Math.round(performance.now() - started);
   const servers = run.stdout
