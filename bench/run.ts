@@ -1,6 +1,6 @@
 // npm run bench [-- NAME...]: runs the benchmarks (all, or those named) one after the other and
 // prints each one's table. Every figure is a ratio against a reference measured in the same run.
-// Needs gcc; fleet, first-result-lab and presence also need root (network namespaces).
+// Needs gcc; fleet, first-result-lab, presence and scan also need root (network namespaces).
 const benchmarks = {
   responder: () => import('./responder.js'),
   'host-app': () => import('./host-app.js'),
@@ -9,6 +9,7 @@ const benchmarks = {
   fleet: () => import('./fleet.js'),
   'many-services': () => import('./many-services.js'),
   presence: () => import('./presence.js'),
+  scan: () => import('./scan.js'),
 } as const;
 
 type Name = keyof typeof benchmarks;

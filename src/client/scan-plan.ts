@@ -221,6 +221,29 @@ export function findOnLinkRange(
 }
 
 /**
+ * How many addresses of `ranges` lie on the subnet of a local interface other than loopback
+ * (each probe to one needs a neighbour entry of its own). A /16 scanned from a /24 inside it
+ * has 256 such addresses, the client's own segment; scanned from the /16 itself, all of them.
+ */
+export function onLinkAddresses(
+  ranges: readonly ScanRange[],
+  interfaces: readonly { address: string; prefix: number; loopback: boolean }[],
+): number {
+  let total = 0;
+  for (const iface of interfaces) {
+    const ip = parseCidr(iface.address);
+    if (iface.loopback || !ip) continue;
+    const subnet = { network: (ip.network & prefixMask(iface.prefix)) >>> 0, prefix: iface.prefix };
+    for (const range of ranges) {
+      if (cidrContains(subnet, range.network) || cidrContains(range, subnet.network)) {
+        total += 2 ** (32 - Math.max(range.prefix, subnet.prefix));
+      }
+    }
+  }
+  return total;
+}
+
+/**
  * The highest rate at which an on-link scan keeps every probe: a probe to an address that does
  * not answer holds a neighbour entry for about 3 s (3 ARP requests a second apart), and past
  * the table's hard limit (`gc_thresh3`, 1024 by default on Linux) the kernel drops new probes

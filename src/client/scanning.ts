@@ -19,6 +19,7 @@ import type { BelievedReply, ClientProtocol } from './protocol.js';
 import {
   autoRange,
   findOnLinkRange,
+  onLinkAddresses,
   onLinkRate,
   ScanPlan,
   type ScanRange,
@@ -232,6 +233,10 @@ export class Scanning {
     const onLink = findOnLinkRange(ranges, this.#host.interfaces());
     const limit = onLink === undefined ? undefined : neighbourLimit();
     if (!onLink || limit === undefined || onLinkRate(limit) >= asked) return asked;
+    // No more on-link addresses than the on-link rate allows in one second (the client's own /24
+    // in a routed /16) never fill the table, even all at once: slowing the whole range down for
+    // them would only slow the routed rest.
+    if (onLinkAddresses(ranges, this.#host.interfaces()) <= onLinkRate(limit)) return asked;
     const rate = onLinkRate(limit);
     this.#host.log(
       'debug',

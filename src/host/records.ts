@@ -42,6 +42,11 @@ export interface HostRecord {
   readonly serviceAddress?: string;
   /** The IPv4 address advertised to every IPv4 requester instead of the one on its path. */
   readonly advertiseAddress?: string;
+  /**
+   * The service's `offLink` is `'none'`: the answering process answers no off-link sender for it
+   * (outside its `allow`), whatever its own policy. Absent: the answering process's policy.
+   */
+  readonly offLink?: 'none';
   readonly pid: number;
 }
 
@@ -106,6 +111,7 @@ const FIELDS = new Set([
   'keyed',
   'serviceAddress',
   'advertiseAddress',
+  'offLink',
   'pid',
 ]);
 const REASONS = new Set<string>([
@@ -153,6 +159,10 @@ export function validateRecord(input: unknown): HostRecord {
   if (object.keyed !== undefined) {
     if (object.keyed !== true) throw bad('keyed', object.keyed, 'true, or no field');
     record.keyed = true;
+  }
+  if (object.offLink !== undefined) {
+    if (object.offLink !== 'none') throw bad('offLink', object.offLink, '"none", or no field');
+    record.offLink = 'none';
   }
   // What the answers can carry: the same bounds as a responder's own options.
   asRecordError(() => {

@@ -75,14 +75,8 @@ export function cidrHosts(cidr: Cidr): string[] {
 const range = (text: string): Cidr => parseCidr(text) as Cidr;
 const LOOPBACK = range('127.0.0.0/8');
 const LINK_LOCAL = range('169.254.0.0/16');
-const PRIVATE = [
-  range('10.0.0.0/8'),
-  range('172.16.0.0/12'),
-  range('192.168.0.0/16'),
-  range('100.64.0.0/10'),
-  LINK_LOCAL,
-  LOOPBACK,
-];
+const RFC1918 = [range('10.0.0.0/8'), range('172.16.0.0/12'), range('192.168.0.0/16')];
+const PRIVATE = [...RFC1918, range('100.64.0.0/10'), LINK_LOCAL, LOOPBACK];
 const NEVER_A_SENDER = [range('0.0.0.0/8'), range('224.0.0.0/3')];
 
 /** 127.0.0.0/8. */
@@ -91,6 +85,11 @@ export const isLoopback = (ip: number): boolean => cidrContains(LOOPBACK, ip);
 export const isLinkLocal = (ip: number): boolean => cidrContains(LINK_LOCAL, ip);
 /** RFC 1918, carrier-grade NAT (100.64/10), link-local or loopback: not reachable from the Internet. */
 export const isPrivate = (ip: number): boolean => PRIVATE.some((c) => cidrContains(c, ip));
+/**
+ * 10/8, 172.16/12, 192.168/16 (RFC 1918): an organisation's own private networks. Not
+ * carrier-grade NAT (100.64/10), which a carrier shares among its subscribers, nor link-local.
+ */
+export const isRfc1918 = (ip: number): boolean => RFC1918.some((c) => cidrContains(c, ip));
 /** 0.0.0.0/8, multicast and reserved (224/3, broadcast included): never a real requester. */
 export const isUnspecifiedOrMulticast = (ip: number): boolean =>
   NEVER_A_SENDER.some((c) => cidrContains(c, ip));

@@ -35,3 +35,45 @@ export function routeSourceAddress(
     }
   });
 }
+
+/**
+ * {@link routeSourceAddress} answers kept for `maxAgeMs` (routes change rarely; a requester
+ * behind a router asks again and again, and each lookup costs a socket), at most `maxEntries`
+ * of them (the oldest goes first), with concurrent lookups of one address shared.
+ */
+export class RouteCache {
+  readonly #entries = new Map<string, { at: number; address: Promise<string | undefined> }>();
+  readonly #socketFactory: SocketFactory;
+  readonly #maxAgeMs: number;
+  readonly #maxEntries: number;
+
+  constructor(socketFactory: SocketFactory = createUdpSocket, maxAgeMs = 5000, maxEntries = 1024) {
+    this.#socketFactory = socketFactory;
+    this.#maxAgeMs = maxAgeMs;
+    this.#maxEntries = maxEntries;
+  }
+
+  /** The local address toward `ip` (see {@link routeSourceAddress}). Never rejects. */
+  lookup(
+    ip: string,
+    type: 'udp4' | 'udp6' = 'udp4',
+    now = performance.now(),
+  ): Promise<string | undefined> {
+    const key = `${type} ${ip}`;
+    const entry = this.#entries.get(key);
+    if (entry && now - entry.at < this.#maxAgeMs) return entry.address;
+    if (entry) this.#entries.delete(key);
+    if (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    const address = routeSourceAddress(ip, this.#socketFactory, type);
+    this.#entries.set(key, { at: now, address });
+    return address;
+  }
+
+  /** Number of addresses kept (bounded by `maxEntries`). */
+  get size(): number {
+    return this.#entries.size;
+  }
+}

@@ -42,6 +42,8 @@ export type DropReason =
   | 'public'
   | 'off-link'
   | 'rate-limited'
+  /** A private sender behind a router, over the off-link limits (docs/security.md). */
+  | 'off-link-rate-limited'
   | 'no-address'
   /** The service listens only on another address than the one this requester would be sent. */
   | 'unreachable';

@@ -48,6 +48,7 @@ import { type RegistryOption, type RegistrySettings, resolveRegistry } from '../
 import { checkAuthKeys, checkFernetKey } from '../security/keys.js';
 import { DEFAULT_REPLAY_WINDOW_MS } from '../security/replay-guard.js';
 import type { ResponderSecrets } from './protocol.js';
+import { OFF_LINK_POLICIES, type OffLinkPolicy } from './sender-policy.js';
 
 /**
  * Options of {@link createResponder}. Each falls back to its environment variable, then its
@@ -136,6 +137,18 @@ export interface ResponderOptions {
    * (`10.20.0.0/16`) or IPv6 (`fd00::/8`, a bare address as /128; no zone).
    */
   allow?: readonly string[];
+  /**
+   * Requesters behind a router (outside every local subnet, and not in `allow`). `'private'`:
+   * answer those with a private address (IPv4 RFC 1918: 10/8, 172.16/12, 192.168/16; IPv6
+   * unique-local fc00::/7), so that a subnet scan from another segment finds this server, at
+   * most {@link OFF_LINK_RATE_PER_SOURCE} reply per second per source (after a burst of
+   * {@link OFF_LINK_BURST}) and
+   * {@link OFF_LINK_RATE_TOTAL} per second for all of them together. `'none'`: answer none of
+   * them (on-link, loopback and `allow` only). Public and carrier-grade NAT (100.64/10) off-link
+   * senders are never answered unless `allow` covers them. See docs/security.md. Env
+   * `DISCOVERY_OFF_LINK`. @default 'private'
+   */
+  offLink?: OffLinkPolicy;
   /**
    * Wait a random time in `[min, max]` milliseconds before each reply, as mDNS does (20-120),
    * so that a large fleet answering one broadcast does not arrive in a single burst. Env
@@ -229,6 +242,17 @@ export interface ResponderOptions {
 /** Which address families a responder answers on: see {@link ResponderOptions.family}. */
 export type ResponderFamily = 'any' | 'IPv4' | 'IPv6';
 
+/**
+ * Replies per second to each private off-link source: see `offLink`. With a burst of
+ * {@link OFF_LINK_BURST}, so that one discovery run (a plain and an extended request, or a
+ * scan's probe and the request that identifies the server) is answered in full.
+ */
+export const OFF_LINK_RATE_PER_SOURCE = 1;
+/** The burst of {@link OFF_LINK_RATE_PER_SOURCE}. */
+export const OFF_LINK_BURST = 4;
+/** Replies per second to all private off-link sources together (burst of the same size). */
+export const OFF_LINK_RATE_TOTAL = 20;
+
 /** The default of {@link ResponderOptions.lease}, in milliseconds. */
 export const DEFAULT_LEASE_MS = 15_000;
 
@@ -261,6 +285,8 @@ export interface ResponderSettings {
   readonly advertiseAddress: string | undefined;
   readonly serviceAddress: string | undefined;
   readonly allow: readonly string[];
+  /** Whether private off-link senders are answered (under the off-link limits). */
+  readonly offLink: OffLinkPolicy;
   readonly rateLimit: number;
   /** Random delay before each reply, `[min, max]` in milliseconds; `[0, 0]` when off. */
   readonly replyJitter: readonly [number, number];
@@ -375,6 +401,14 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
       );
     }
   }
+  const offLink = options.offLink ?? envValue(env, 'DISCOVERY_OFF_LINK') ?? 'private';
+  if (!OFF_LINK_POLICIES.includes(offLink as OffLinkPolicy)) {
+    throw new InvalidOptionError(
+      options.offLink === undefined ? 'DISCOVERY_OFF_LINK' : 'offLink',
+      offLink,
+      "'private' (answer private senders behind a router, at a lower rate) or 'none'",
+    );
+  }
   const rateLimit = options.rateLimit ?? 20;
   if (typeof rateLimit !== 'number' || !Number.isFinite(rateLimit) || rateLimit < 0) {
     throw new InvalidOptionError(
@@ -459,6 +493,7 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
     allow,
     allowCidrs,
     allowCidrs6,
+    offLink: offLink as OffLinkPolicy,
     rateLimit,
     replyJitter,
     logging,
@@ -479,16 +514,17 @@ const MAX_AMPLIFICATION = 3;
  * The warning for a plain-mode configuration whose longest reply is more than
  * {@link MAX_AMPLIFICATION} times the size of its request, or undefined. Not refused: the
  * original answers any message, and the gain is small here, since only loopback and private
- * on-link senders (plus `allow`) are answered, each within its rate limit.
+ * senders (plus `allow`) are answered, each within its rate limit (off-link ones within the
+ * lower off-link limits).
  */
 export function amplificationWarning(
   settings: Pick<
     ResponderSettings,
-    'mode' | 'message' | 'prefix' | 'httpPort' | 'rateLimit' | 'allow'
+    'mode' | 'message' | 'prefix' | 'httpPort' | 'rateLimit' | 'allow' | 'offLink'
   >,
 ): string | undefined {
   if (settings.mode !== 'plain') return undefined; // Fernet and signed requests are not short
-  const { message, prefix, httpPort, rateLimit, allow } = settings;
+  const { message, prefix, httpPort, rateLimit, allow, offLink } = settings;
   const longest = encodeReply(prefix, '255.255.255.255', httpPort).byteLength;
   const asked = Buffer.byteLength(message);
   if (longest <= MAX_AMPLIFICATION * asked) return undefined;
@@ -500,7 +536,10 @@ export function amplificationWarning(
     `A reply can be ${ratio} times the size of its request (message ${JSON.stringify(message)}, ` +
     `${asked} bytes; longest reply ${longest} bytes), so a spoofed request makes this host send ` +
     `more than it received. Only loopback and private on-link senders${allow.length > 0 ? ' and the allowed CIDRs' : ''} ` +
-    `are answered, ${limit}. ` +
+    `are answered, ${limit}` +
+    (offLink === 'private'
+      ? `, and private off-link senders at most ${OFF_LINK_RATE_PER_SOURCE} reply/s each after a burst of ${OFF_LINK_BURST}, ${OFF_LINK_RATE_TOTAL}/s in all. `
+      : '. ') +
     `To stay within ${MAX_AMPLIFICATION} times, use a message of at least ${shortest} bytes or a ` +
     'shorter prefix.'
   );

@@ -9,10 +9,10 @@ export class RateLimiter {
   readonly #maxSources: number;
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
-  /** `rate` replies per second per source, with a burst of `max(rate, 1)`; 0 disables. */
-  constructor(rate: number, maxSources = 4096) {
+  /** `rate` replies per second per source, with a burst of `burst` (`max(rate, 1)`); 0 disables. */
+  constructor(rate: number, maxSources = 4096, burst = Math.max(rate, 1)) {
     this.#rate = rate;
-    this.#burst = Math.max(rate, 1);
+    this.#burst = burst;
     this.#maxSources = maxSources;
   }
 

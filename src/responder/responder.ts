@@ -12,7 +12,7 @@ import type { Cidr } from '../network/ipv4.js';
 import { isLoopback, parseIPv4 } from '../network/ipv4.js';
 import { classifyIPv6, type IPv6Cidr, parseIPv6 } from '../network/ipv6.js';
 import { IPV4_GROUP, IPV6_GROUP } from '../network/multicast.js';
-import { routeSourceAddress } from '../network/route.js';
+import { RouteCache } from '../network/route.js';
 import {
   closeSocket,
   createUdpSocket,
@@ -33,6 +33,9 @@ import { type HostRole, HostShare } from './host-share.js';
 import { Backoff, Serial } from './lifecycle.js';
 import {
   amplificationWarning,
+  OFF_LINK_BURST,
+  OFF_LINK_RATE_PER_SOURCE,
+  OFF_LINK_RATE_TOTAL,
   type ResponderOptions,
   type ResponderSettings,
   resolveResponderSettings,
@@ -56,6 +59,8 @@ import { WorkerResponder } from './worker.js';
 const INTERFACE_MAX_AGE_MS = 250;
 const MAX_CACHED_DECISIONS = 4096;
 const MAX_DELAYED_REPLIES = 4096;
+// At most one log line a minute says that the off-link budget ran out.
+const OFF_LINK_NOTICE_MS = 60_000;
 
 /**
  * Creates a responder. Nothing is bound until {@link Responder.start}.
@@ -78,6 +83,12 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #socketFactory: SocketFactory;
   readonly #interfaces: InterfaceCache;
   readonly #limiter: RateLimiter;
+  // Private off-link senders: a lower limit per source, and one budget for all of them.
+  readonly #offLinkLimiter = new RateLimiter(OFF_LINK_RATE_PER_SOURCE, 4096, OFF_LINK_BURST);
+  readonly #offLinkBudget = new RateLimiter(OFF_LINK_RATE_TOTAL, 1);
+  #offLinkNoticeAt = Number.NEGATIVE_INFINITY;
+  // The local address toward requesters outside every local subnet.
+  readonly #routes: RouteCache;
   readonly #clock: Clock;
   readonly #refusals: RefusalLog;
   readonly #signal: AbortSignal | undefined;
@@ -141,6 +152,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
       INTERFACE_MAX_AGE_MS,
     );
     this.#limiter = new RateLimiter(settings.rateLimit);
+    this.#routes = new RouteCache(this.#socketFactory);
     this.#refusals = new RefusalLog({
       settings,
       logger: this.#logger,
@@ -544,26 +556,35 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     try {
       // The sender first: requests from senders this responder never answers (off-link, public)
       // are noise to it, kept out of the refusal summaries and skew warnings.
-      const refused = ipv6 ? this.#judge6(remote.address) : this.#judge(remote.address);
-      if (refused !== undefined) {
-        this.#drop(remote, refused);
+      const judged = ipv6 ? this.#judge6(remote.address) : this.#judge(remote.address);
+      if (judged !== 'allowed' && judged !== 'private-off-link') {
+        this.#drop(remote, judged);
         return;
       }
       if (ipv6 && !isExtended(message)) {
         this.#drop(remote, 'not-a-request');
         return;
       }
-      const request = this.#protocol.accept(message, this.#clock.now(), this.#services);
-      if ('refusal' in request) {
-        const { refusal, skewMs } = request;
+      const accepted = this.#protocol.accept(message, this.#clock.now(), this.#services);
+      if ('refusal' in accepted) {
+        const { refusal, skewMs } = accepted;
         this.#refusals.refused(refusal, remote.address, skewMs);
         this.#drop(remote, DROP_REASON_OF[refusal], skewMs);
         return;
       }
+      // A service registered with offLink 'none' is not answered to senders behind a router.
+      const request = judged === 'private-off-link' ? withoutOffLinkNone(accepted) : accepted;
+      if (request.answerers.length === 0) {
+        this.#drop(remote, 'off-link');
+        return;
+      }
       const bucket = ipv6 ? rateLimitKey(remote.address) : remote.address;
       if (ipv6 && request.kind !== 'extended') this.#drop(remote, 'not-a-request');
-      else if (!this.#limiter.take(bucket)) this.#drop(remote, 'rate-limited');
-      else
+      else if (judged === 'private-off-link' && !this.#takeOffLink(bucket, remote.address)) {
+        this.#drop(remote, 'off-link-rate-limited');
+      } else if (judged === 'allowed' && !this.#limiter.take(bucket)) {
+        this.#drop(remote, 'rate-limited');
+      } else
         this.#reply(socket, remote, request).catch((error: unknown) =>
           this.#warn(new SocketError(`Reply via route failed: ${String(error)}`, error)),
         );
@@ -573,23 +594,53 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }
   }
 
-  /** Why an IPv4 `source` is never answered, or undefined when it may be. Cached. */
-  #judge(source: string): DropReason | undefined {
+  /**
+   * Whether an IPv4 `source` is answered (`allowed`, or `private-off-link` under the off-link
+   * limits), or why it never is. Cached.
+   */
+  #judge(source: string): Judged {
     const interfaces = this.#interfaces.get();
     return this.#decisions.verdict(interfaces, source, () => {
-      const verdict = judgeSender(source, interfaces, this.#allow);
-      return verdict.allowed ? undefined : verdict.reason;
+      const verdict = judgeSender(source, interfaces, this.#allow, this.settings.offLink);
+      if (!verdict.allowed) return verdict.reason;
+      return verdict.via === 'private-off-link' ? verdict.via : 'allowed';
     });
   }
 
   /** {@link #judge} for an IPv6 source, by the IPv6 sender policy. */
-  #judge6(source: string): DropReason | undefined {
+  #judge6(source: string): Judged {
     const interfaces = this.#interfaces6.get();
     return this.#decisions6.verdict(interfaces, source, () => {
-      const verdict = judgeSender6(source, { interfaces, allow: this.#allow6 });
-      if (verdict.allowed) return undefined;
+      const verdict = judgeSender6(source, {
+        interfaces,
+        allow: this.#allow6,
+        offLink: this.settings.offLink,
+      });
+      if (verdict.allowed) return verdict.via === 'private-off-link' ? verdict.via : 'allowed';
       return verdict.reason === 'other-interface' ? 'off-link' : verdict.reason;
     });
+  }
+
+  /**
+   * Takes a reply from the off-link limits for a private off-link sender: its own (per `bucket`)
+   * and the budget all of them share. When the shared budget runs out, says so at most once a
+   * minute: more private off-link senders at once than it allows is either many scans at once
+   * or a flood of spoofed sources.
+   */
+  #takeOffLink(bucket: string, source: string): boolean {
+    if (!this.#offLinkLimiter.take(bucket)) return false;
+    const now = performance.now();
+    if (this.#offLinkBudget.take('all', now)) return true;
+    if (now - this.#offLinkNoticeAt >= OFF_LINK_NOTICE_MS) {
+      this.#offLinkNoticeAt = now;
+      this.#logger.warn(
+        `More than ${OFF_LINK_RATE_TOTAL} requests/s from private senders behind a router ` +
+          `(${source} among them): those over the budget get no reply (off-link-rate-limited). ` +
+          'Many subnet scans at once, or spoofed requests; add the scanning networks to --allow ' +
+          'to answer them at the normal rate. Said at most once a minute',
+      );
+    }
+    return false;
   }
 
   /**
@@ -634,11 +685,7 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
     }));
     let routed: string | undefined;
     if (decided.some(({ decision }) => decision === undefined)) {
-      routed = await routeSourceAddress(
-        remote.address,
-        this.#socketFactory,
-        ipv6 ? 'udp6' : 'udp4',
-      );
+      routed = await this.#routes.lookup(remote.address, ipv6 ? 'udp6' : 'udp4');
       if (!this.#isCurrent(socket)) return; // stopped or reopened meanwhile
       if (routed !== undefined && !isRoutableLocal(routed, ipv6)) routed = undefined;
     }
@@ -798,6 +845,12 @@ interface Bound {
   readonly port: number;
 }
 
+/**
+ * Whether a requester is answered: `allowed` (under `rateLimit`), `private-off-link` (under the
+ * off-link limits), or why not.
+ */
+type Judged = DropReason | 'allowed' | 'private-off-link';
+
 /** What a requester gets from one service: the address to advertise to it, or why no reply. */
 type Decision = { readonly address: string } | DropReason;
 
@@ -813,18 +866,18 @@ interface Reply {
  * An undefined address decision (ask the route) is not kept.
  */
 class DecisionCache<I> {
-  #verdicts = new Map<string, DropReason | 'allowed'>();
+  #verdicts = new Map<string, Judged>();
   #addresses = new Map<string, Decision>();
   #snapshot: readonly I[] | undefined;
 
-  verdict(snapshot: readonly I[], source: string, judge: () => DropReason | undefined) {
+  verdict(snapshot: readonly I[], source: string, judge: () => Judged): Judged {
     this.#refresh(snapshot);
     let verdict = this.#verdicts.get(source);
     if (verdict === undefined) {
-      verdict = judge() ?? 'allowed';
+      verdict = judge();
       this.#verdicts.set(source, verdict);
     }
-    return verdict === 'allowed' ? undefined : verdict;
+    return verdict;
   }
 
   address(
@@ -853,6 +906,15 @@ class DecisionCache<I> {
       this.#snapshot = snapshot;
     }
   }
+}
+
+/** `request` without the services that answer no off-link sender (their `offLink` 'none'). */
+function withoutOffLinkNone(request: AcceptedRequest): AcceptedRequest {
+  if (request.answerers.every((answerer) => answerer.service.offLink !== 'none')) return request;
+  return {
+    ...request,
+    answerers: request.answerers.filter((answerer) => answerer.service.offLink !== 'none'),
+  };
 }
 
 /** Whether `address` (from a route lookup) can be advertised: not unspecified, not loopback. */

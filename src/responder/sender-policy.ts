@@ -8,25 +8,45 @@ import {
   cidrContains,
   isLoopback,
   isPrivate,
+  isRfc1918,
   isUnspecifiedOrMulticast,
   parseIPv4,
   prefixMask,
 } from '../network/ipv4.js';
 
-/** Why a requester is answered, or why not. */
+/**
+ * What a responder does with requesters outside every local subnet (behind a router), beyond
+ * the `allow` CIDRs: `'private'` answers private ones (IPv4 RFC 1918, IPv6 unique-local) under
+ * the lower off-link rate limits (docs/security.md, "Off-link senders"); `'none'` answers none.
+ */
+export type OffLinkPolicy = 'private' | 'none';
+
+/** The off-link policies, for option checks. */
+export const OFF_LINK_POLICIES: readonly OffLinkPolicy[] = ['private', 'none'];
+
+/**
+ * Why a requester is answered, or why not. `private-off-link`: a private sender behind a
+ * router, answered under the off-link rate limits.
+ */
 export type SenderVerdict =
-  | { readonly allowed: true; readonly via: 'loopback' | 'on-link' | 'allow-list' }
+  | {
+      readonly allowed: true;
+      readonly via: 'loopback' | 'on-link' | 'allow-list' | 'private-off-link';
+    }
   | { readonly allowed: false; readonly reason: 'invalid-source' | 'public' | 'off-link' };
 
 /**
  * Loopback and `allow` CIDRs are always answered; on-link requesters (inside a local subnet)
- * when their address is private; everything else (off-link, or a public address on-link) is
- * not, unless an `allow` CIDR covers it.
+ * when their address is private; off-link requesters with an RFC 1918 address when `offLink`
+ * is `'private'` (the default), as `private-off-link`; everything else (other off-link senders,
+ * carrier-grade NAT 100.64/10 off-link included, or a public address on-link) is not, unless an
+ * `allow` CIDR covers it.
  */
 export function judgeSender(
   source: string,
   interfaces: readonly NetworkInterface[],
   allow: readonly Cidr[],
+  offLink: OffLinkPolicy = 'private',
 ): SenderVerdict {
   const ip = parseIPv4(source);
   if (ip === undefined || isUnspecifiedOrMulticast(ip)) {
@@ -34,7 +54,11 @@ export function judgeSender(
   }
   if (isLoopback(ip)) return { allowed: true, via: 'loopback' };
   if (allow.some((cidr) => cidrContains(cidr, ip))) return { allowed: true, via: 'allow-list' };
-  if (!interfaceFor(ip, interfaces)) return { allowed: false, reason: 'off-link' };
+  if (!interfaceFor(ip, interfaces)) {
+    return offLink === 'private' && isRfc1918(ip)
+      ? { allowed: true, via: 'private-off-link' }
+      : { allowed: false, reason: 'off-link' };
+  }
   return isPrivate(ip) ? { allowed: true, via: 'on-link' } : { allowed: false, reason: 'public' };
 }
 

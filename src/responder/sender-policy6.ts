@@ -9,6 +9,8 @@
  *   in the source address) is one of the interfaces the responder answers on;
  * - a unique-local or global source is answered when it lies inside the on-link prefix of one of
  *   those interfaces (prefixes shorter than {@link MIN_ON_LINK_PREFIX} do not count);
+ * - an off-link unique-local source (fc00::/7, the IPv6 counterpart of RFC 1918) is answered as
+ *   `private-off-link`, under the off-link rate limits, unless `offLink` is `'none'`;
  * - any other source only when an `allow` CIDR covers it.
  */
 import type { NetworkInterface } from '../network/interfaces.js';
@@ -21,7 +23,7 @@ import {
   mappedIPv4,
   parseIPv6,
 } from '../network/ipv6.js';
-import { judgeSender, type SenderVerdict } from './sender-policy.js';
+import { judgeSender, type OffLinkPolicy, type SenderVerdict } from './sender-policy.js';
 
 /**
  * An on-link prefix shorter than this is not trusted as "on link": an address configured with,
@@ -41,6 +43,8 @@ export interface SenderContext6 {
   readonly interfaces: readonly IPv6InterfaceAddress[];
   /** The `allow` CIDRs for IPv6. */
   readonly allow: readonly IPv6Cidr[];
+  /** What to do with off-link private senders (IPv6 unique-local, mapped RFC 1918). @default 'private' */
+  readonly offLink?: OffLinkPolicy | undefined;
   /** For IPv4-mapped sources: the IPv4 interfaces and `allow` CIDRs. Absent: mapped refused. */
   readonly ipv4?:
     | {
@@ -71,7 +75,7 @@ export function judgeSender6(source: string, context: SenderContext6): SenderVer
     case 'ipv4-mapped': {
       const ipv4 = mappedIPv4(parsed.value) as string;
       if (!context.ipv4) return { allowed: false, reason: 'invalid-source' };
-      return judgeSender(ipv4, context.ipv4.interfaces, context.ipv4.allow);
+      return judgeSender(ipv4, context.ipv4.interfaces, context.ipv4.allow, context.offLink);
     }
     default:
       break;
@@ -95,7 +99,10 @@ export function judgeSender6(source: string, context: SenderContext6): SenderVer
       iface.prefix >= MIN_ON_LINK_PREFIX &&
       ipv6CidrContains(iface.network, parsed.value),
   );
-  return onLink ? { allowed: true, via: 'on-link' } : { allowed: false, reason: 'off-link' };
+  if (onLink) return { allowed: true, via: 'on-link' };
+  return kind === 'unique-local' && (context.offLink ?? 'private') === 'private'
+    ? { allowed: true, via: 'private-off-link' }
+    : { allowed: false, reason: 'off-link' };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { HostRecord } from '../host/records.js';
 import { knownId, type ServerMetadata } from '../protocol/extended.js';
 import type { ResponderSettings } from './options.js';
 import type { ResponderSecrets } from './protocol.js';
+import type { OffLinkPolicy } from './sender-policy.js';
 
 /** One service as the answering code sees it. */
 export interface Service {
@@ -34,6 +35,11 @@ export interface Service {
   readonly addressKey: string;
   /** Its known-answer id in hex (docs/presence.md): a watcher that lists it hears nothing. */
   readonly knownId: string;
+  /**
+   * `'none'`: never answered to a private off-link sender, even when the answering process
+   * answers them (the service's own `offLink`).
+   */
+  readonly offLink: OffLinkPolicy;
 }
 
 /** The record a responder registers with its host's answering process. */
@@ -58,6 +64,7 @@ export function recordOf(
     ...defined('serviceAddress', settings.serviceAddress),
     ...defined('advertiseAddress', fixed),
     ...(secrets.authKeys.length > 0 ? { keyed: true as const } : {}),
+    ...(settings.offLink === 'none' ? { offLink: 'none' as const } : {}),
     pid,
   };
 }
@@ -83,6 +90,7 @@ export function serviceOf(record: HostRecord): Service {
     advertised: fixedAddress !== undefined,
     addressKey: `${fixedAddress ?? ''}/${serviceAddress ?? ''}`,
     knownId: knownId(record.instanceId).toString('hex'),
+    offLink: record.offLink ?? 'private',
   };
 }
 

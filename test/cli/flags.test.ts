@@ -190,6 +190,11 @@ describe('CLI flags', () => {
         /advertiseAddress/,
       ],
       [['serve', '--bind-address', '1.2.3'], /Invalid --bind-address: "1\.2\.3"/, /bindAddress/],
+      [
+        ['serve', '--off-link', 'all'],
+        /Invalid --off-link: "all" \(expected 'private' \(answer private senders behind a router, at a lower rate\) or 'none'\)/,
+        /offLink/,
+      ],
       [['serve', '--scheme', '1x'], /Invalid --scheme: "1x"/, /Invalid scheme/],
       [['serve', '--app-version', 'a\u0001'], /Invalid --app-version: /, /Invalid version/],
       [['serve', '--auth-key', 'short'], /Invalid --auth-key: a key of 5 bytes/, /authKeys/],

@@ -124,6 +124,13 @@ describe('host records', () => {
     assert.equal(validateRecord(portless).httpPort, undefined);
   });
 
+  it("carries a service's offLink 'none', and nothing else there", () => {
+    assert.equal(validateRecord({ ...record, offLink: 'none' }).offLink, 'none');
+    assert.equal(validateRecord(record).offLink, undefined);
+    refused(() => validateRecord({ ...record, offLink: 'private' }), 'bad-field', 'offLink');
+    refused(() => validateRecord({ ...record, offLink: true }), 'bad-field', 'offLink');
+  });
+
   it('refuses hostile lines', () => {
     refused(() => decodeClientLine('x'.repeat(HostLimits.lineBytes + 1)), 'line-too-long');
     refused(() => decodeClientLine('{"op":"register",'), 'bad-json');

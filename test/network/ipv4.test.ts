@@ -6,6 +6,7 @@ import {
   cidrHosts,
   formatIPv4,
   isPrivate,
+  isRfc1918,
   netmaskPrefix,
   parseCidr,
   parseIPv4,
@@ -72,6 +73,15 @@ describe('ipv4', () => {
     }
     for (const ip of ['8.8.8.8', '172.32.0.1', '192.0.2.1', '100.128.0.1']) {
       assert.ok(!isPrivate(parseIPv4(ip) ?? 0), ip);
+    }
+  });
+
+  it('tells RFC 1918 apart from the other private ranges', () => {
+    for (const ip of ['10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.9.9', '192.168.0.1']) {
+      assert.ok(isRfc1918(parseIPv4(ip) ?? 0), ip);
+    }
+    for (const ip of ['100.64.0.1', '169.254.1.1', '127.0.0.1', '172.32.0.1', '11.0.0.1']) {
+      assert.ok(!isRfc1918(parseIPv4(ip) ?? 0), ip);
     }
   });
 });

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { describe, it } from 'node:test';
-import { routeSourceAddress } from '../../src/network/route.js';
+import { RouteCache, routeSourceAddress } from '../../src/network/route.js';
+import type { SocketFactory } from '../../src/network/socket.js';
 
 describe('routeSourceAddress', () => {
   it('gives the local address of the route', async () => {
@@ -30,5 +32,40 @@ describe('routeSourceAddress', () => {
       throw new Error('no sockets today');
     };
     assert.equal(await routeSourceAddress('127.0.0.1', factory), undefined);
+  });
+});
+
+describe('RouteCache', () => {
+  /** A real socket factory that counts the sockets it made. */
+  const counting = () => {
+    const made = { count: 0 };
+    const factory: SocketFactory = (options) => {
+      made.count++;
+      return createSocket(options);
+    };
+    return { made, factory };
+  };
+
+  it('asks the kernel once per address within its age, and again after it', async () => {
+    const { made, factory } = counting();
+    const cache = new RouteCache(factory, 1000);
+    assert.equal(await cache.lookup('127.0.0.1', 'udp4', 0), '127.0.0.1');
+    assert.equal(await cache.lookup('127.0.0.1', 'udp4', 500), '127.0.0.1');
+    // Concurrent lookups of one address share one socket.
+    const both = await Promise.all([
+      cache.lookup('127.0.0.2', 'udp4', 500),
+      cache.lookup('127.0.0.2', 'udp4', 500),
+    ]);
+    assert.deepEqual(both, ['127.0.0.1', '127.0.0.1']);
+    assert.equal(made.count, 2);
+    assert.equal(await cache.lookup('127.0.0.1', 'udp4', 1000), '127.0.0.1');
+    assert.equal(made.count, 3, 'an answer older than the maximum age is asked again');
+  });
+
+  it('keeps at most maxEntries addresses', async () => {
+    const { factory } = counting();
+    const cache = new RouteCache(factory, 60_000, 8);
+    for (let i = 1; i <= 40; i++) await cache.lookup(`127.0.0.${i}`, 'udp4', i);
+    assert.equal(cache.size, 8);
   });
 });

@@ -186,6 +186,7 @@ describe('announcements', () => {
       advertised: false,
       addressKey: 'one',
       knownId: '00',
+      offLink: 'private',
     };
     const announcer = new Announcer({
       lease: 15_000,

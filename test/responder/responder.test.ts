@@ -278,6 +278,7 @@ describe('responder settings', () => {
         advertiseAddress: undefined,
         serviceAddress: undefined,
         allow: [],
+        offLink: 'private',
         rateLimit: 20,
         replyJitter: [0, 0],
         logging: false,

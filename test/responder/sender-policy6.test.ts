@@ -55,12 +55,39 @@ describe('IPv6 sender policy', () => {
   it('answers senders inside an on-link prefix of /48 or longer, and no others', () => {
     assert.deepEqual(judge('fd00:0:0:1::99'), { allowed: true, via: 'on-link' });
     assert.deepEqual(judge('2001:db8:1:1:abcd::1'), { allowed: true, via: 'on-link' });
-    assert.deepEqual(judge('fd00:0:0:2::99'), { allowed: false, reason: 'off-link' });
+    assert.deepEqual(judge('fd00:0:0:2::99', { offLink: 'none' }), {
+      allowed: false,
+      reason: 'off-link',
+    });
     assert.deepEqual(judge('2001:db8:1:2::1'), { allowed: false, reason: 'off-link' });
     // wan0's /40 is too wide to count as one link.
     assert.deepEqual(judge('2001:db8:99aa::1'), { allowed: false, reason: 'off-link' });
     // A zone on a routable source changes nothing.
     assert.deepEqual(judge('fd00:0:0:1::99%eth0'), { allowed: true, via: 'on-link' });
+  });
+
+  it('answers off-link unique-local senders as private-off-link unless offLink is none', () => {
+    assert.deepEqual(judge('fd00:0:0:2::99'), { allowed: true, via: 'private-off-link' });
+    assert.deepEqual(judge('fc12::1'), { allowed: true, via: 'private-off-link' });
+    assert.deepEqual(judge('fd00:0:0:2::99', { offLink: 'private' }), {
+      allowed: true,
+      via: 'private-off-link',
+    });
+    assert.deepEqual(judge('fc12::1', { offLink: 'none' }), { allowed: false, reason: 'off-link' });
+    // Global off-link senders stay refused whatever the policy.
+    assert.deepEqual(judge('2001:db8:5::1', { offLink: 'private' }), {
+      allowed: false,
+      reason: 'off-link',
+    });
+    // An allow CIDR still wins, under the normal rate limit.
+    const allow = parseIPv6CidrOption('allow', ['fd00:0:0:2::/64']);
+    assert.deepEqual(judge('fd00:0:0:2::99', { allow }), { allowed: true, via: 'allow-list' });
+    // A mapped RFC 1918 sender behind a router follows the IPv4 rule and the same policy.
+    assert.deepEqual(judge('::ffff:10.0.0.1'), { allowed: true, via: 'private-off-link' });
+    assert.deepEqual(judge('::ffff:10.0.0.1', { offLink: 'none' }), {
+      allowed: false,
+      reason: 'off-link',
+    });
   });
 
   it('answers other senders only when an allow CIDR holds them', () => {
@@ -80,7 +107,7 @@ describe('IPv6 sender policy', () => {
   it('judges an IPv4-mapped sender by the IPv4 policy, and refuses it without one', () => {
     assert.deepEqual(judge('::ffff:192.168.1.77'), { allowed: true, via: 'on-link' });
     assert.deepEqual(judge('::ffff:127.0.0.1'), { allowed: true, via: 'loopback' });
-    assert.deepEqual(judge('::ffff:10.0.0.1'), { allowed: false, reason: 'off-link' });
+    assert.deepEqual(judge('::ffff:8.8.8.8'), { allowed: false, reason: 'off-link' });
     assert.deepEqual(judge('::ffff:224.0.0.1'), { allowed: false, reason: 'invalid-source' });
     const tenSlash8 = parseCidr('10.0.0.0/8');
     assert.ok(tenSlash8);

@@ -3,7 +3,13 @@ import { BindError } from '../../errors.js';
 import { listInterfaces } from '../../network/interfaces.js';
 import { IPV4_GROUP, IPV6_GROUP } from '../../network/multicast.js';
 import { DEFAULT_MESSAGE, DEFAULT_PREFIX } from '../../protocol/plain.js';
-import type { ResponderSettings } from '../../responder/options.js';
+import {
+  OFF_LINK_BURST,
+  OFF_LINK_RATE_PER_SOURCE,
+  OFF_LINK_RATE_TOTAL,
+  type ResponderOptions,
+  type ResponderSettings,
+} from '../../responder/options.js';
 import { createResponder } from '../../responder/responder.js';
 import { describeSkew } from '../../security/clock-skew.js';
 import {
@@ -51,8 +57,14 @@ Options:
   --message TEXT           request to answer, 1 to 512 bytes (env DISCOVERY_MESSAGE, default
                            DISCOVER_SERVER); one shorter than a third of the reply draws a warning
   --prefix TEXT            reply prefix (env RESPONSE_PREFIX, default SERVER_IP:)
-  --allow CIDR             also answer senders in CIDR, IPv4 or IPv6 (repeatable); loopback and
-                           private on-link senders are always answered
+  --allow CIDR             also answer senders in CIDR, IPv4 or IPv6 (repeatable), at the
+                           --rate-limit; loopback and private on-link senders are always answered
+  --off-link private|none  senders behind a router with a private address (10/8, 172.16/12,
+                           192.168/16, IPv6 fc00::/7), as a subnet scan from another segment
+                           sends: private answers them at most 1 reply/s each (after a burst
+                           of 4) and 20/s in all (default); none answers none (env
+                           DISCOVERY_OFF_LINK). Public senders
+                           behind a router are answered only if --allow covers them
   --rate-limit N           replies per second per source, 0 = no limit (default 20)
   --reply-jitter MIN-MAX   wait a random MIN to MAX ms before each reply, e.g. 20-120 (or
                            20ms-120ms, 0-1s) for large fleets (env DISCOVERY_REPLY_JITTER; default off)
@@ -67,8 +79,8 @@ Options:
   -v, --verbose            also print the library's info and debug lines on stderr
                            (before a command, beckon -v prints the version)
   --trace                  also print each request that got no reply, and why (off-link,
-                           public, rate-limited, not-a-request, unauthenticated, stale with
-                           the sender's clock skew...)
+                           public, rate-limited, off-link-rate-limited, not-a-request,
+                           unauthenticated, stale with the sender's clock skew...)
   -h, --help               show this help
 
 Security (see docs/security.md; keys from "beckon keygen"; prefer the environment variables,
@@ -107,6 +119,7 @@ const FLAG_OF: Record<string, string> = {
   message: 'message',
   prefix: 'prefix',
   allow: 'allow',
+  offLink: 'off-link',
   rateLimit: 'rate-limit',
   replyJitter: 'reply-jitter',
   encryption: 'encryption',
@@ -200,6 +213,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     message: { type: 'string' },
     prefix: { type: 'string' },
     allow: { type: 'string', multiple: true },
+    'off-link': { type: 'string' },
     'rate-limit': { type: 'string' },
     'reply-jitter': { type: 'string' },
     encryption: { type: 'boolean' },
@@ -247,6 +261,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
         message: values.message,
         prefix: values.prefix,
         allow: values.allow,
+        offLink: values['off-link'] as ResponderOptions['offLink'],
         rateLimit: rateFlag('rate-limit', values['rate-limit']),
         replyJitter: jitterFlag(values['reply-jitter']),
         encryption: values.encryption,
@@ -282,6 +297,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   );
   out(`  Advertised address: ${s.advertiseAddress ?? "the requester's subnet address"}`);
   out(`  Allowed senders:    loopback, private on-link${s.allow.map((c) => `, ${c}`).join('')}`);
+  out(
+    `  Off-link senders:   ${s.offLink === 'private' ? `private ones, at most ${OFF_LINK_RATE_PER_SOURCE} reply/s each (burst ${OFF_LINK_BURST}), ${OFF_LINK_RATE_TOTAL}/s in all` : 'none (--off-link none)'}`,
+  );
   out(`  Rate limit:         ${s.rateLimit === 0 ? 'off' : `${s.rateLimit} replies/s per source`}`);
   const [jitterMin, jitterMax] = s.replyJitter;
   out(`  Reply jitter:       ${jitterMax === 0 ? 'off' : `${jitterMin}-${jitterMax} ms`}`);

@@ -2,8 +2,9 @@
  * Issue 15, scenario 5: two IPv6 links (ULA prefixes fd10:0:0:1::/64 and fd10:0:0:2::/64)
  * joined by an IPv6 router. The group ff12::6265:636b is link-local scope and stays on its link,
  * so `beckon discover --ipv6` finds nothing beyond the router; `--target` with the server's ULA
- * does, when the server allows the client's prefix (off-link senders are refused by default, as
- * for IPv4 in routed.test.ts), and the result's url works with fetch.
+ * does, when the server allows the client's prefix (or, by default, answers private off-link
+ * senders; a server with --off-link none refuses them, as for IPv4 in routed.test.ts), and the
+ * result's url works with fetch.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -39,7 +40,7 @@ it('scenario 5: IPv6 across a router: the group stays on its link, --target with
     },
     client: { interfaces: { eth0: { segment: 'east', address: [] } } },
     far: { interfaces: { eth0: { segment: 'west', address: [] } } },
-    // A server that answers only on-link senders, as by default.
+    // A server that answers only on-link senders (--off-link none).
     guarded: { interfaces: { eth0: { segment: 'west', address: [] } } },
   });
   if (!lab) return;
@@ -74,7 +75,14 @@ it('scenario 5: IPv6 across a router: the group stays on its link, --target with
   for (const host of [router, far, guarded]) host.nft(COUNTERS);
 
   const farServer = await serve(far, '--http-port', '8080', '--allow', 'fd10:0:0:1::/64');
-  const guardedServer = await serve(guarded, '--http-port', '8080', '--trace');
+  const guardedServer = await serve(
+    guarded,
+    '--http-port',
+    '8080',
+    '--trace',
+    '--off-link',
+    'none',
+  );
   const http = far.spawn(process.execPath, [
     '-e',
     `require('node:http').createServer((q, s) => s.end('far over ' + q.socket.remoteAddress))
@@ -148,4 +156,20 @@ it('scenario 5: IPv6 across a router: the group stays on its link, --target with
     'fd10:0:0:2::11',
   );
   assert.deepEqual(summary(both.servers), ['fd10:0:0:2::10:8080@eth0']);
+
+  // The same server with the default policy answers the client's ULA behind the router
+  // (private off-link, docs/security.md), advertising its own ULA.
+  await guardedServer.stop();
+  const byDefault = await serve(guarded, '--http-port', '8080');
+  const answered = await discoverCli(
+    client,
+    '--ipv6',
+    '--no-broadcast',
+    '--timeout',
+    '1',
+    '--target',
+    'fd10:0:0:2::11',
+  );
+  assert.deepEqual(summary(answered.servers), ['fd10:0:0:2::11:8080@eth0']);
+  assert.match(byDefault.stdout, /Replied to fd10:0:0:1::20:\d+ with extended fd10:0:0:2::11:8080/);
 });

@@ -43,9 +43,11 @@ it('counts refusals from on-link senders only; off-link ones are dropped as off-
   if (!lab) return;
   const serverKey = generateKey();
   const otherKey = { DISCOVERY_CLIENT_AUTH_KEY: generateKey() };
+  // Off-link senders are not answered here (DISCOVERY_OFF_LINK=none, the variable's path):
+  // their requests are noise to this server.
   const server = await serveWithEnv(
     lab.host('server'),
-    { DISCOVERY_AUTH_KEYS: serverKey },
+    { DISCOVERY_AUTH_KEYS: serverKey, DISCOVERY_OFF_LINK: 'none' },
     '--trace',
   );
   const ask = ['--timeout', '0.5', '--retries', '1', '--no-broadcast', '--target', '10.6.2.10'];

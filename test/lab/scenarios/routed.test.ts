@@ -41,7 +41,7 @@ it('scenario 5: across a router, broadcast finds the local segment and --target 
       interfaces: { eth0: { segment: 'west', address: '10.5.2.10/24' } },
       gateway: '10.5.2.1',
     },
-    // A server that answers only on-link senders, as by default.
+    // A server that answers only on-link senders (--off-link none).
     guarded: {
       interfaces: { eth0: { segment: 'west', address: '10.5.2.11/24' } },
       gateway: '10.5.2.1',
@@ -50,7 +50,7 @@ it('scenario 5: across a router, broadcast finds the local segment and --target 
   if (!lab) return;
   await serve(lab.host('near'), '--http-port', '8080');
   const far = await serve(lab.host('far'), '--http-port', '8080', '--allow', '10.5.0.0/16');
-  const guarded = await serve(lab.host('guarded'), '--http-port', '8080');
+  const guarded = await serve(lab.host('guarded'), '--http-port', '8080', '--off-link', 'none');
   lab.host('guarded').nft(COUNT_REQUESTS);
   const client = lab.host('client');
 
