@@ -20,7 +20,8 @@ import { withDocsPath } from '../package-files.js';
 export const help = `Usage: beckon discover [options]
 
 Ask on every interface (IPv4 broadcast and multicast, IPv6 multicast) and list the servers that
-answer, each once with every address it answered from.
+answer, each once with every address it answered from. Broadcast stops at the router: past it,
+use --target, --scan or --registry (docs/beyond-one-lan.md).
 Exit status: 0 when a server was found, 1 when none was, 2 on a usage error. Ctrl+C (SIGINT) or
 SIGTERM stops the search early: what was found so far is printed, and the exit status is 130 / 143.
 
