@@ -32,7 +32,10 @@ export interface RegistryObjectOption {
   readonly url?: string;
   /** `host:port` items (or `http://`/`https://` URLs) of the etcd cluster. */
   readonly endpoints?: readonly string[];
-  /** etcd user (etcd's `--auth`); overrides one in `url`. */
+  /**
+   * etcd user (made with `etcdctl user add`; etcd checks users after `etcdctl auth enable`);
+   * overrides one in `url`.
+   */
   readonly username?: string;
   /** That user's password; overrides one in `url`. Never logged. */
   readonly password?: string;

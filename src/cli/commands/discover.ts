@@ -20,7 +20,8 @@ import { withDocsPath } from '../package-files.js';
 export const help = `Usage: beckon discover [options]
 
 Ask on every interface (IPv4 broadcast and multicast, IPv6 multicast) and list the servers that
-answer, each once with every address it answered from.
+answer, each once with every address it answered from. Broadcast stops at the router: past it,
+use --target, --scan or --registry (docs/beyond-one-lan.md).
 Exit status: 0 when a server was found, 1 when none was, 2 on a usage error. Ctrl+C (SIGINT) or
 SIGTERM stops the search early: what was found so far is printed, and the exit status is 130 / 143.
 
@@ -47,7 +48,7 @@ Options:
   --scan-rate N             scan requests per second, 1 to 10000 (default 1000: a /16 in about
                             70 s); a range on this host's own subnet goes at most 256/s (with
                             Linux's default neighbour table), as auto's does
-  --no-broadcast            send to --target addresses only (no broadcast, no multicast)
+  --no-broadcast            no broadcast, no multicast: ask only --target, --scan and --registry
   -4, --ipv4                ask over IPv4 only (broadcast, group 239.255.98.107, IPv4 targets)
   -6, --ipv6                ask over IPv6 only (group ff12::6265:636b on each link, IPv6
                             targets); without either flag (or with both), both families in one run

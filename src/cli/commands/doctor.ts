@@ -10,8 +10,9 @@ export const help = `Usage: beckon doctor [options]
 Explain why discovery finds nothing here, and how to fix it: every interface and whether
 discovery uses it, its IPv6 addresses and beckon's multicast groups joined on it, who holds the
 discovery port, a self-test, container/WSL/VPN/route/firewall hints (IPv4 and IPv6), IPv6
-failure modes (IPv6 off, no link-local address, a snooping bridge without querier), and the
-segmented-network check. See docs/troubleshooting.md.
+failure modes (IPv6 off, no link-local address, a snooping bridge without querier), the
+segmented-network check (with the --target and --scan commands that cross it), and, with
+--registry, whether the registry can be read. See docs/troubleshooting.md.
 Exit status: 0 when no problem was found, 1 when one was, 2 on a usage error; 130 / 143 when
 stopped by Ctrl+C (SIGINT) or SIGTERM before the checks were done (no report is printed).
 Warnings about the settings (a misspelled DISCOVERY_* variable, DISCOVERY_PORT=0) go to stderr.

@@ -24,10 +24,11 @@ Runs until Ctrl+C (SIGINT, exit status 130) or SIGTERM (143); 2 on a usage error
 
 Options: those of "beckon discover" that choose where and how to ask (-p, --target, -i,
 --exclude, --no-broadcast, -4, -6, --service, --auth-key, --extended, --encryption,
---secret-key, --message, --prefix, --accept-foreign, --receive-buffer, --verify, --trace, -q,
--v; -t and --retries shape the first discovery; --scan and --scan-rate scan once, at the start:
-the servers it finds are then asked like --target addresses by the refresh queries and polls,
-and a server that comes up later in a scanned range is not found until the next watch), and:
+--secret-key, --no-replay-protection, --replay-window, --message, --prefix, --accept-foreign,
+--receive-buffer, --verify, --trace, -q, -v; -t and --retries shape the first discovery;
+--scan and --scan-rate scan once, at the start: the servers it finds are then asked like
+--target addresses by the refresh queries and polls, and a server that comes up later in a
+scanned range is not found until the next watch), and:
   --registry URL            also follow the servers registered in etcd (docs/registry.md;
                             env DISCOVERY_REGISTRY): up and down at once; a server heard both on
                             the LAN and in the registry is down only when both lost it
