@@ -60,7 +60,11 @@ export function explainNothingFound(
   } else {
     lines.push(
       'Check that a responder runs on the same network and UDP port, that no firewall drops',
-      'the port, and, across routers or VLANs, ask the server directly with --target <ip|cidr>.',
+      'the port, and, across routers or VLANs, ask the server directly with --target <ip|cidr>',
+      settings.registry
+        ? 'or scan its subnet with --scan <cidr> (docs/beyond-one-lan.md).'
+        : 'or scan its subnet with --scan <cidr>; where servers register in etcd, read it with\n' +
+            '--registry etcd://host:2379 (docs/beyond-one-lan.md).',
     );
     const segmented = detectSegmentedNetwork(selection.selected, { port: settings.port });
     if (segmented.length > 0) lines.push('', explainSegmented(segmented, settings.scan));

@@ -249,6 +249,13 @@ describe('"nothing found" on a segmented network points to the scan', () => {
   it('says nothing of scans where the network is not segmented', () => {
     const home = describeAddress('eth0', '192.168.1.7', 24, true, {});
     const text = explainNothingFound(resolveDiscoverSettings({ env: {} }), [home]);
-    assert.doesNotMatch(text, /--scan/);
+    assert.doesNotMatch(text, /--scan auto|Segmented network|Or scan the subnet/);
+    // The general advice names every way past a router.
+    assert.match(text, /--target <ip\|cidr>\nor scan its subnet with --scan <cidr>; /);
+    assert.match(text, /\n--registry etcd:\/\/host:2379 \(docs\/beyond-one-lan\.md\)\./);
+    const asked = resolveDiscoverSettings({ env: {}, registry: 'etcd://127.0.0.1:2379' });
+    const withRegistry = explainNothingFound(asked, [home]);
+    assert.doesNotMatch(withRegistry, /read it with/);
+    assert.match(withRegistry, /The registry etcd:\/\/127\.0\.0\.1:2379 was asked too/);
   });
 });

@@ -37,7 +37,7 @@ describe('beckon watch', () => {
       assert.equal(event.server.url, 'http://127.0.0.1:8088');
       assert.ok(!Number.isNaN(Date.parse(event.at)));
       await server.stop('SIGTERM');
-      const [down] = await watcher.waitFor(/^\{"event":"down".*$/m, 3000);
+      const [down] = await watcher.waitFor(/^\{"event":"down".*$/m, 8000);
       assert.equal(JSON.parse(down).reason, 'goodbye');
       const { status } = await watcher.stop('SIGINT');
       assert.equal(status, 130);
@@ -84,7 +84,7 @@ describe('beckon watch', () => {
       } finally {
         await server.stop('SIGTERM');
       }
-      await terminal.waitFor(/down http:\/\/127\.0\.0\.1:8089 \(goodbye\)/, 3000);
+      await terminal.waitFor(/down http:\/\/127\.0\.0\.1:8089 \(goodbye\)/, 8000);
     } finally {
       await terminal.stop('SIGKILL');
     }

@@ -46,6 +46,12 @@ describe('the CLI with a registry', () => {
     ]);
     t.after(() => serve.stop('SIGKILL'));
     assert.match(serve.stdout, new RegExp(`Registry: +${etcd.url.replace(/[.]/g, '\\.')}`));
+    await serve.waitFor(
+      new RegExp(
+        `From another network: beckon discover --registry ${etcd.url.replace(/[.]/g, '\\.')}\n`,
+      ),
+      10_000,
+    );
     await serve.waitFor(/\[OK\] Registered in etcd:\/\//, 10_000);
     const key = recordKey('beckon/', 'web', 'cli-1');
     const [entry] = await connection.list(key);

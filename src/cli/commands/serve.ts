@@ -364,6 +364,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       `Try it: beckon discover --port ${responder.port}${unicast ? ` --target ${s.bindAddress}` : ''}`,
     );
   }
+  // The registry as shown has no password: a user with one adds it to the URL.
+  if (s.registry !== undefined)
+    out(`From another network: beckon discover --registry ${s.registry}`);
   if (durationMs !== undefined) {
     out(
       `Stopping automatically in ${formatDuration(durationMs / 1000)}. Press Ctrl+C to stop early.`,
