@@ -347,8 +347,10 @@ describe('hostile IPv6 address text', () => {
         }
         // Routable sources of one /64 share a bucket.
         if (kind === 'global' || kind === 'unique-local') {
-          const neighbour = formatIPv6({ value: parsed.value ^ 0xffffn, zone: undefined });
-          assert.equal(rateLimitKey(neighbour), key);
+          const value = parsed.value ^ 0xffffn;
+          const neighbour = formatIPv6({ value, zone: undefined });
+          // Its neighbour in the /64 may be of another kind (::fffe's is ::1, loopback).
+          if (classifyIPv6(value) === kind) assert.equal(rateLimitKey(neighbour), key);
         }
       }),
       { numRuns: RUNS },
