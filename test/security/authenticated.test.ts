@@ -65,6 +65,7 @@ describe('extended protocol, without keys', () => {
         source: '127.0.0.1',
         sourcePort: 0,
         interface: 'lo',
+        via: 'broadcast',
         rttMs: 0,
         raw: '',
         foreign: false,
