@@ -171,7 +171,7 @@ describe('subnet scan on loopback', () => {
       retries: 0,
     });
     assert.equal(found?.ip, '127.0.0.33');
-    assert.ok((found?.rttMs ?? 0) >= 140 && (found?.rttMs ?? 0) < 400, `rtt ${found?.rttMs} ms`);
+    assert.ok((found?.rttMs ?? 0) >= 140 && (found?.rttMs ?? 0) < 700, `rtt ${found?.rttMs} ms`);
   });
 
   it('asks again only addresses it scanned: a reply from elsewhere aims no request there', async () => {
@@ -264,7 +264,7 @@ describe('subnet scan on loopback', () => {
     // On eth0's subnet: slowed to a quarter of the neighbour table a second (Linux).
     const limit = Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8'));
     assert.equal(start.rate, Math.min(2000, Math.floor(limit / 4)));
-    assert.ok(start.atMs >= 900 && start.atMs < 1500, `scanned after ${start.atMs} ms`);
+    assert.ok(start.atMs >= 900 && start.atMs < 2500, `scanned after ${start.atMs} ms`);
     assert.deepEqual(sent.slice(0, 7), [
       '10.20.5.0',
       '10.20.5.1',
@@ -319,7 +319,7 @@ describe('subnet scan on loopback', () => {
     });
     const [skipped] = ofType(events, 'scan-skipped');
     assert.equal(skipped?.reason, 'not-segmented');
-    assert.ok((skipped?.atMs ?? 0) >= 180 && (skipped?.atMs ?? 0) < 400, `at ${skipped?.atMs}`);
+    assert.ok((skipped?.atMs ?? 0) >= 180 && (skipped?.atMs ?? 0) < 700, `at ${skipped?.atMs}`);
     assert.deepEqual(ofType(events, 'scan-start'), []);
   });
 
@@ -378,7 +378,7 @@ describe('subnet scan on loopback', () => {
     });
     assert.equal(server?.ip, '127.0.0.3');
     assert.equal(server?.via, 'scan');
-    assert.ok(performance.now() - started < 1500);
+    assert.ok(performance.now() - started < 3000);
     const [done] = ofType(events, 'scan-done');
     assert.equal(done?.complete, false);
     assert.ok((done?.probed ?? 253) < 100, `probed ${done?.probed}`);
@@ -418,7 +418,7 @@ describe('subnet scan on loopback', () => {
       logger,
     });
     const elapsed = performance.now() - started;
-    assert.ok(elapsed < 1200, `ran ${elapsed} ms`);
+    assert.ok(elapsed < 2000, `ran ${elapsed} ms`);
     const warning = logger.warnings.find((w) => w.startsWith('Scanning'));
     assert.match(
       warning ?? '',
@@ -426,7 +426,7 @@ describe('subnet scan on loopback', () => {
     );
     await sleep(200);
     const count = counter.arrivals.length;
-    assert.ok(count >= 40 && count <= 70, `${count} probes`);
+    assert.ok(count >= 30 && count <= 80, `${count} probes`);
   });
 
   it('watch() scans once at the start: the server comes up via scan', async () => {
