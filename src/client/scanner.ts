@@ -166,13 +166,15 @@ export class Scanner {
     const count = Math.max(0, Math.min(Math.floor(this.#tokens), budget, room));
     let sent = 0;
     if (count > 0) this.#deps.batch?.();
-    while (sent < count) {
+    // A batch hook may stop the scan (it could not make a request): nothing more goes out.
+    while (sent < count && this.#state === 'running') {
       const next = this.#next();
       if (next === undefined) break;
       this.#probe(next[0], next[1]);
       sent++;
     }
     this.#tokens -= sent;
+    if (this.#state !== 'running') return;
     // Stamped when the batch's last probe left: a window that holds any of it is measured
     // from there, so that no 100 ms span holds more than the rate allows.
     if (sent > 0) this.#window.push([this.#now(), sent]);
