@@ -48,6 +48,8 @@ const MAX_FOREIGN_WARNINGS = 3;
 const MAX_LOOKUPS = 32;
 /** Sources whose route lookup a run remembers. */
 const MAX_CACHED_ROUTES = 256;
+/** Registry addresses whose interface a run remembers (the latest; a registry may churn). */
+const MAX_REGISTRY_INTERFACES = 4096;
 /** A route lookup is given up after this long. */
 const LOOKUP_TIMEOUT_MS = 1000;
 
@@ -675,7 +677,7 @@ export class DiscoveryEngine {
     const traced = (outcome: ReplyOutcome, claims?: string) =>
       this.#traceRegistry({ action: 'record', key: recordKey, outcome, claims });
     const withInterface = (s: Sighting, iface: string | undefined): Sighting => {
-      if (iface !== undefined) this.#registryInterfaces.set(s.address.address, iface);
+      if (iface !== undefined) remember(this.#registryInterfaces, s.address.address, iface);
       return { ...s, address: { ...s.address, interface: iface } };
     };
     const pending = sightings.map((s) => {
@@ -872,4 +874,14 @@ function needsIPv6List(settings: DiscoverSettings): boolean {
   return settings.targets.some(
     (t) => t.kind === 'host' || t.addresses.some((address) => address.includes(':')),
   );
+}
+
+/** Sets `key` in `map` as its newest entry, dropping the oldest past {@link MAX_REGISTRY_INTERFACES}. */
+function remember(map: Map<string, string>, key: string, value: string): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_REGISTRY_INTERFACES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
 }

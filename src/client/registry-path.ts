@@ -105,6 +105,11 @@ export interface RegistryTrace {
 
 /** Past the end of a record's lease during an outage, before its server is given up. */
 export const OUTAGE_GRACE_MS = 1000;
+/**
+ * Records one run holds at most: the registry is fed by every writer that can reach it, and a
+ * flood of records must not grow a watcher without end. Past it, new records are refused.
+ */
+export const MAX_REGISTRY_RECORDS = 4096;
 /** Records refused that are warned about; the rest are debug lines. */
 const MAX_REFUSED_WARNINGS = 3;
 
@@ -128,6 +133,7 @@ export class RegistryPath {
   readonly #held = new Map<string, Held>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #refused = 0;
+  #warnedFull = false;
   /** When the current outage began; undefined while the registry answers. */
   #lostAt: number | undefined;
   /** The registry, as messages name it. */
@@ -289,6 +295,16 @@ export class RegistryPath {
     if (sightings.length === 0) {
       this.#host.log('debug', `Ignored registry record ${key}: no usable address`);
       if (before) this.#release(key, before, 'expired');
+      return;
+    }
+    if (!before && this.#held.size >= MAX_REGISTRY_RECORDS) {
+      this.#host.trace({ action: 'refused', key, detail: 'too many records' });
+      const level = this.#warnedFull ? 'debug' : 'warn';
+      this.#warnedFull = true;
+      this.#host.log(
+        level,
+        `Ignored registry record ${key}: this run holds ${MAX_REGISTRY_RECORDS} records already (set service to read one service's)`,
+      );
       return;
     }
     const addresses = new Set(sightings.map((s) => s.address.address));
