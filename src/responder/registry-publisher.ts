@@ -6,7 +6,7 @@
  * registry being unreachable is one warning per outage: answering on the LAN is not affected.
  */
 import { BeckonError, RegistryError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { type Logger, logSafely } from '../logger.js';
 import type { InterfaceCache } from '../network/interface-cache.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
@@ -81,32 +81,54 @@ export class RegistryPublisher {
     const opening = openRegistry(this.#context.registry).then(
       (connection) => connection,
       (error: unknown) => {
-        this.#context.warn(
-          error instanceof BeckonError
-            ? error
-            : new RegistryError(`Cannot open the registry: ${String(error)}`, error),
-        );
+        try {
+          this.#context.warn(
+            error instanceof BeckonError
+              ? error
+              : new RegistryError(`Cannot open the registry: ${String(error)}`, error),
+          );
+        } catch (thrown) {
+          // A warning listener threw: stop() awaits this promise and must not reject.
+          this.#unexpected('warning about', thrown);
+        }
         return undefined;
       },
     );
     this.#opening = opening;
-    void opening.then((connection) => {
-      if (!connection) {
-        if (this.#opening === opening) this.#set('off');
-        return;
-      }
-      if (this.#opening !== opening) {
-        void connection.close(); // stopped meanwhile
-        return;
-      }
-      this.#holding = connection.hold(this.#entries(), {
-        ttlSeconds: this.#ttl,
-        state: (state, error) => this.#onState(state, error),
-      });
-      // interfacePollInterval 0: the interfaces are read at start only, for the groups too.
-      const every = this.#context.settings.interfacePollInterval;
-      if (every > 0) this.#poll = setInterval(() => this.#checkAddresses(), every).unref();
+    void opening
+      .then((connection) => this.#opened(opening, connection))
+      // A throw here (a listener of the state event) must not be an unhandled rejection.
+      .catch((error: unknown) => this.#unexpected('registering', error));
+  }
+
+  #opened(
+    opening: Promise<RegistryConnection | undefined>,
+    connection: RegistryConnection | undefined,
+  ): void {
+    if (!connection) {
+      if (this.#opening === opening) this.#set('off');
+      return;
+    }
+    if (this.#opening !== opening) {
+      void connection.close(); // stopped meanwhile
+      return;
+    }
+    this.#holding = connection.hold(this.#entries(), {
+      ttlSeconds: this.#ttl,
+      state: (state, error) => this.#onState(state, error),
     });
+    // interfacePollInterval 0: the interfaces are read at start only, for the groups too.
+    const every = this.#context.settings.interfacePollInterval;
+    if (every > 0) this.#poll = setInterval(() => this.#checkAddresses(), every).unref();
+  }
+
+  /** What a timer or a promise callback threw (user code: the logger): logged, never thrown. */
+  #unexpected(doing: string, error: unknown): void {
+    logSafely(
+      this.#context.logger,
+      'warn',
+      `Unexpected error ${doing} ${this.#key}: ${String(error)}`,
+    );
   }
 
   /** Goodbye and lease revoked (bounded), connection closed. */
@@ -145,14 +167,22 @@ export class RegistryPublisher {
     );
   }
 
+  /** Timer-driven: never throws. */
   #checkAddresses(): void {
     const holding = this.#holding;
     if (!holding) return;
-    const before = this.#addresses;
-    const entries = this.#entries();
-    if (this.#addresses !== before) {
-      this.#context.logger.debug(`Addresses changed: updating ${this.#key} in the registry`);
+    try {
+      const before = this.#addresses;
+      const entries = this.#entries();
+      if (this.#addresses === before) return;
       holding.update(entries);
+      logSafely(
+        this.#context.logger,
+        'debug',
+        `Addresses changed: updating ${this.#key} in the registry`,
+      );
+    } catch (error) {
+      this.#unexpected('updating', error);
     }
   }
 
