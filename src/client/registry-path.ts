@@ -132,6 +132,12 @@ export class RegistryPath {
   /** The records believed, by key. */
   readonly #held = new Map<string, Held>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /**
+   * Watching: a timer that holds the process open while the registry is followed, as a LAN
+   * socket does. The registry client's retries are unref'd, so a watcher with no LAN path
+   * would otherwise exit while etcd is down (at start, or restarting).
+   */
+  #alive: NodeJS.Timeout | undefined;
   #refused = 0;
   #warnedFull = false;
   /** When the current outage began; undefined while the registry answers. */
@@ -182,6 +188,7 @@ export class RegistryPath {
   async start(): Promise<void> {
     if (this.#state !== 'idle') return;
     this.#state = 'reading';
+    if (this.#host.watching) this.#alive = setInterval(() => {}, 2 ** 30);
     const started = performance.now();
     let feed: RegistryFeed;
     try {
@@ -240,12 +247,14 @@ export class RegistryPath {
     }
     this.#state = 'stopped';
     this.#clearTimers();
+    clearInterval(this.#alive);
     void this.#feed?.close();
   }
 
   #finish(): void {
     if (this.#state === 'stopped') return;
     this.#state = 'done';
+    clearInterval(this.#alive);
     this.#host.read();
   }
 
