@@ -267,11 +267,13 @@ function parseRegistryObject(
   if (value.tls === true) secure = true;
   else if (value.tls !== undefined && value.tls !== false) {
     if (typeof value.tls !== 'object' || value.tls === null || Array.isArray(value.tls)) {
-      throw new InvalidOptionError(
-        `${option}.tls`,
-        value.tls,
-        'true, or { ca?, cert?, key? } with PEM text or file paths',
-      );
+      const allowed = 'true, or { ca?, cert?, key? } with PEM text or file paths';
+      const given: unknown = value.tls;
+      if (typeof given === 'string' && given.includes('-----BEGIN')) {
+        // PEM text given as the whole of `tls`: it may be a private key, never shown.
+        throw InvalidOptionError.secret(`${option}.tls`, 'PEM text, not an object', allowed);
+      }
+      throw new InvalidOptionError(`${option}.tls`, value.tls, allowed);
     }
     tls = readTls(option, value.tls);
     secure = true;
@@ -438,5 +440,11 @@ export function redact(text: string): string {
 }
 
 function describeObject(value: RegistryObjectOption): string {
-  return JSON.stringify({ ...value, ...(value.password === undefined ? {} : { password: '***' }) });
+  const { password, tls, ...rest } = value;
+  return JSON.stringify({
+    ...rest,
+    ...(password === undefined ? {} : { password: '***' }),
+    // PEM text (a private key, maybe): never in a message.
+    ...(tls === undefined || typeof tls === 'boolean' ? { tls } : { tls: '***' }),
+  });
 }
