@@ -10,6 +10,7 @@
  * lease), `done` (asking once: read or given up), `stopped`.
  */
 import type { ServerMetadata } from '../protocol/extended.js';
+import { registryReason } from '../registry/adapter.js';
 import { normalizeServerAddress } from './addresses.js';
 import type { Sighting } from './table.js';
 
@@ -226,7 +227,7 @@ export class RegistryPath {
       for (const { key, value } of entries) this.#put(key, value);
     } catch (error) {
       if ((this.#state as State) !== 'stopped') {
-        this.#host.log('warn', `Registry ${this.#endpoint} not read: ${reasonOf(error)}`);
+        this.#host.log('warn', `Registry ${this.#endpoint} not read: ${registryReason(error)}`);
       }
     }
     this.#finish();
@@ -351,10 +352,10 @@ export class RegistryPath {
     if (this.#state === 'outage' || this.#state === 'stopped') return;
     this.#state = 'outage';
     this.#lostAt = performance.now();
-    this.#host.trace({ action: 'lost', detail: reasonOf(error) });
+    this.#host.trace({ action: 'lost', detail: registryReason(error) });
     this.#host.log(
       'warn',
-      `Registry ${this.#endpoint} unreachable (${reasonOf(error)}): LAN discovery carries on; servers found only through the registry are kept for their lease`,
+      `Registry ${this.#endpoint} unreachable (${registryReason(error)}): LAN discovery carries on; servers found only through the registry are kept for their lease`,
     );
     for (const [key, held] of this.#held) {
       this.#later(held.lease + OUTAGE_GRACE_MS, () => {
@@ -408,16 +409,4 @@ export function toSightings(record: RegistryRecord, raw: string): Sighting[] {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * What went wrong reaching the registry, without its address (the message names it already):
- * the adapter's error's cause when there is one, without gRPC's empty trailing note.
- */
-function reasonOf(error: unknown): string {
-  if (error === undefined) return 'connection lost';
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return message(cause)
-    .replace(/\s*Resolution note:\s*$/, '')
-    .trim();
 }

@@ -18,6 +18,7 @@ import {
   type RegistryConnection,
   type RegistryHolding,
   type RegistryState,
+  registryReason,
 } from '../registry/adapter.js';
 import { leaseSeconds, type RegistrySettings } from '../registry/config.js';
 import { encodeRecord, MAX_RECORD_ADDRESSES, recordKey } from '../registry/record.js';
@@ -153,7 +154,7 @@ export class RegistryPublisher {
       this.#set('unreachable');
       this.#context.warn(
         new RegistryError(
-          `Registry ${registry.display} unreachable or refusing: ${reasonOf(error)}. Answering on the LAN goes on, and ${this.#key} is registered as soon as the registry takes it`,
+          `Registry ${registry.display} unreachable or refusing: ${registryReason(error)}. Answering on the LAN goes on, and ${this.#key} is registered as soon as the registry takes it`,
           error,
         ),
       );
@@ -259,12 +260,6 @@ export function registryAddresses(
     .filter((a) => a.kind === 'global' || a.kind === 'unique-local')
     .map((a) => a.address);
   return [...new Set([...ipv4.sort(), ...ipv6.sort()])].slice(0, MAX_RECORD_ADDRESSES);
-}
-
-/** What went wrong, without the registry's address that the message names already. */
-function reasonOf(error: RegistryError | undefined): string {
-  if (!error) return 'connection lost';
-  return error.cause instanceof Error ? error.cause.message : error.message;
 }
 
 function isRoutable(address: string): boolean {
