@@ -354,9 +354,7 @@ class EtcdHolding implements RegistryHolding {
   #stop(): void {
     this.#state = 'released';
     this.#lease = undefined;
-    this.#unguard();
-    clearInterval(this.#keepalive);
-    this.#keepalive = undefined;
+    this.#quiet();
     clearTimeout(this.#retry);
     this.#retry = undefined;
     this.#done();
@@ -479,15 +477,18 @@ class EtcdHolding implements RegistryHolding {
   #fail(lease: Lease | undefined, error: unknown): void {
     if (this.#state === 'released' || this.#lease !== lease || this.#retry !== undefined) return;
     this.#lease = undefined;
-    this.#unguard();
-    clearInterval(this.#keepalive);
-    this.#keepalive = undefined;
+    this.#quiet();
     lease?.release();
     this.#state = 'lost';
     this.#report('lost', error);
-    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)] ?? 2000;
-    this.#failures++;
-    this.#retry = setTimeout(() => this.#attempt(), delay).unref();
+    this.#retry = setTimeout(() => this.#attempt(), retryDelay(this.#failures++)).unref();
+  }
+
+  /** Stops watching the held keys and sending keepalives. */
+  #quiet(): void {
+    this.#unguard();
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
   }
 
   #report(state: RegistryState, error?: unknown): void {
@@ -583,9 +584,7 @@ class EtcdWatch implements RegistryWatch {
     this.#generation++;
     void this.#dropWatcher();
     this.#report('lost', error);
-    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)] ?? 2000;
-    this.#failures++;
-    this.#retry = setTimeout(() => this.start(), delay).unref();
+    this.#retry = setTimeout(() => this.start(), retryDelay(this.#failures++)).unref();
   }
 
   async #dropWatcher(timeoutMs = CALL_TIMEOUT_MS): Promise<void> {
@@ -609,6 +608,11 @@ class EtcdWatch implements RegistryWatch {
       ),
     );
   }
+}
+
+/** How long to wait before retrying after `failures` failures in a row ({@link RETRY_MS}). */
+function retryDelay(failures: number): number {
+  return RETRY_MS[Math.min(failures, RETRY_MS.length - 1)] ?? 2000;
 }
 
 /** The longest prefix `keys` share. */
