@@ -77,7 +77,6 @@ export class Scanner {
   #exhausted = false;
   #probed = 0;
   #failed = 0;
-  #sent = 0;
   /** Halvings of the rate in force, and until when the latest lasts. */
   #slowdowns = 0;
   #slowUntil = 0;
@@ -90,11 +89,6 @@ export class Scanner {
     this.#deps = deps;
     this.#now = deps.now ?? (() => performance.now());
     this.#addresses = plan.addresses();
-  }
-
-  /** Datagrams handed to the socket so far (retries included). */
-  get sent(): number {
-    return this.#sent;
   }
 
   /** Starts probing: the first batch goes out now. */
@@ -204,7 +198,6 @@ export class Scanner {
 
   #probe(ip: number, tries: number): void {
     this.#pending++;
-    this.#sent++;
     const address = formatIPv4(ip);
     let called = false;
     const done = (error: NodeJS.ErrnoException | null) => {

@@ -131,7 +131,7 @@ export function resolveRegistry(
 }
 
 /** Parses the URL form. @throws {InvalidOptionError} naming `option`. */
-export function parseRegistryUrl(option: string, text: string): RegistrySettings {
+function parseRegistryUrl(option: string, text: string): RegistrySettings {
   const match = /^(etcds?):\/\/(?:([^@/]*)@)?([^/]*)(\/.*)?$/i.exec(text);
   const fail = (problem?: string): never => {
     throw new InvalidOptionError(
@@ -292,7 +292,7 @@ function parseRegistryObject(
 }
 
 /** The `lease` of a registry: whole seconds in milliseconds, 2,000 to 86,400,000. */
-export function checkRegistryLease(option: string, value: unknown): number {
+function checkRegistryLease(option: string, value: unknown): number {
   if (
     typeof value !== 'number' ||
     !Number.isInteger(value) ||
@@ -435,7 +435,7 @@ function displayOf(
 }
 
 /** A URL as it may be shown: the password replaced by `***`. */
-export function redact(text: string): string {
+function redact(text: string): string {
   return text.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 

@@ -238,7 +238,7 @@ export class RegistryPublisher {
  * of this host's interfaces that are up, except loopback, link-local and container bridges
  * (IPv6: global and unique-local), sorted.
  */
-export function registryAddresses(
+function registryAddresses(
   service: Service,
   sources: {
     readonly interfaces: InterfaceCache<NetworkInterface>;
