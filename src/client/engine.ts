@@ -258,7 +258,7 @@ export class DiscoveryEngine {
     this.#state = 'running';
     if (opened.length === 0 && this.#registry) {
       // The registry is the run's only path: it ends when the registry was read (asking once).
-      this.#deps.logger.debug('No LAN path: asking the registry only');
+      this.#log('debug', 'No LAN path: asking the registry only');
       if (this.#registry.done && !this.#deps.watch) this.#end('registry-read');
       return;
     }
