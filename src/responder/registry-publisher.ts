@@ -53,6 +53,7 @@ export class RegistryPublisher {
   readonly #ttl: number;
   #state: PublisherState = 'off';
   #opening: Promise<RegistryConnection | undefined> | undefined;
+  #connection: RegistryConnection | undefined;
   #holding: RegistryHolding | undefined;
   #addresses = '';
   #poll: NodeJS.Timeout | undefined;
@@ -114,13 +115,24 @@ export class RegistryPublisher {
       void connection.close(); // stopped meanwhile
       return;
     }
-    this.#holding = connection.hold(this.#entries(), {
-      ttlSeconds: this.#ttl,
-      state: (state, error) => this.#onState(state, error),
-    });
+    this.#connection = connection;
+    this.#hold(this.#entries());
     // interfacePollInterval 0: the interfaces are read at start only, for the groups too.
     const every = this.#context.settings.interfacePollInterval;
     if (every > 0) this.#poll = setInterval(() => this.#checkAddresses(), every).unref();
+  }
+
+  /**
+   * Holds `entries` under a lease of their own. None (no routable address yet): nothing is
+   * held, and the state stays `connecting` rather than claim a registration that is not there.
+   */
+  #hold(entries: HeldEntry[]): void {
+    const connection = this.#connection;
+    if (!connection || entries.length === 0) return;
+    this.#holding = connection.hold(entries, {
+      ttlSeconds: this.#ttl,
+      state: (state, error) => this.#onState(state, error),
+    });
   }
 
   /** What a timer or a promise callback threw (user code: the logger): logged, never thrown. */
@@ -139,6 +151,7 @@ export class RegistryPublisher {
     this.#opening = undefined;
     clearInterval(this.#poll);
     this.#poll = undefined;
+    this.#connection = undefined;
     const connection = await opening;
     const holding = this.#holding;
     this.#holding = undefined;
@@ -170,13 +183,13 @@ export class RegistryPublisher {
 
   /** Timer-driven: never throws. */
   #checkAddresses(): void {
-    const holding = this.#holding;
-    if (!holding) return;
+    if (!this.#connection) return;
     try {
       const before = this.#addresses;
       const entries = this.#entries();
       if (this.#addresses === before) return;
-      holding.update(entries);
+      if (this.#holding) this.#holding.update(entries);
+      else this.#hold(entries);
       logSafely(
         this.#context.logger,
         'debug',
