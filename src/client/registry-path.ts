@@ -186,7 +186,14 @@ export class RegistryPath {
   }
 
   /** Opens the registry, and reads it (asking once) or follows it; never rejects. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    // The run does not await this: a throw from its callbacks must not be an unhandled rejection.
+    return this.#start().catch((error: unknown) =>
+      this.#host.log('warn', `Unexpected error reading the registry: ${String(error)}`),
+    );
+  }
+
+  async #start(): Promise<void> {
     if (this.#state !== 'idle') return;
     this.#state = 'reading';
     if (this.#host.watching) this.#alive = setInterval(() => {}, 2 ** 30);

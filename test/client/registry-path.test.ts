@@ -10,7 +10,7 @@ import {
 } from '../../src/client/registry-path.js';
 
 /** A watching path over a feed whose events the test sends; records decode from their key. */
-function scriptedPath() {
+function scriptedPath(overrides: Partial<RegistryHost> = {}) {
   let events: FeedEvents | undefined;
   const filed: string[] = [];
   const logs: { level: string; text: string }[] = [];
@@ -43,6 +43,7 @@ function scriptedPath() {
     read: () => {},
     log: (level, text) => logs.push({ level, text }),
     trace: () => {},
+    ...overrides,
   };
   const path = new RegistryPath(host);
   return {
@@ -76,4 +77,18 @@ it('a registry flooded with records: the path holds a bounded number, with one w
   feed().put({ key: 'later', value: '{}' });
   assert.ok(path.holds('later'));
   path.stop();
+});
+
+it('start() never rejects, even when the run it reports to throws', async () => {
+  const { path, logs } = scriptedPath({
+    watching: false,
+    read: () => {
+      throw new Error('the run broke');
+    },
+  });
+  await path.start(); // asking once: read, then reported to the run, which throws
+  assert.ok(
+    logs.some((l) => l.level === 'warn' && l.text.includes('the run broke')),
+    JSON.stringify(logs),
+  );
 });
