@@ -152,6 +152,8 @@ export class DiscoveryEngine {
       ...this.#watchHost(),
       interfaces: () => this.#interfaces,
       found: () => this.#table.size,
+      foundOnLan: () =>
+        this.#table.servers().some((s) => s.addresses.some((a) => a.via !== 'registry')),
       deadline: (ms) => this.#setDeadline(ms),
     });
   }

@@ -49,6 +49,8 @@ export interface ScanHost {
   channels(): readonly Channel[];
   /** Servers found so far. */
   found(): number;
+  /** Whether a server was found on the LAN (by broadcast, the group or a target), not a registry. */
+  foundOnLan(): boolean;
   /** Ends the run `ms` from now; `Infinity`: not until set again. Not called when watching. */
   deadline(ms: number): void;
   later(ms: number, fn: () => void): void;
@@ -136,7 +138,8 @@ export class Scanning {
   #auto(): void {
     if (this.#stopped) return;
     const { trace } = this.#host.deps;
-    if (this.#host.found() > 0) {
+    // A registry's results say nothing of this LAN: only what broadcast found skips the scan.
+    if (this.#host.foundOnLan()) {
       trace({ type: 'scan-skipped', reason: 'found', detail: 'broadcast found servers' });
       return;
     }
