@@ -364,12 +364,10 @@ class EtcdHolding implements RegistryHolding {
   #attempt(): void {
     this.#retry = undefined;
     if (this.#state === 'released') return;
-    this.#reachable().then(
-      () => this.#grant(),
-      (error: unknown) => {
-        if (this.#lease === undefined) this.#fail(undefined, error);
-      },
-    );
+    // A throw in #grant too becomes a failure and a retry, never an unhandled rejection.
+    this.#reachable()
+      .then(() => this.#grant())
+      .catch((error: unknown) => this.#fail(this.#lease, error));
   }
 
   #grant(): void {
@@ -536,8 +534,9 @@ class EtcdWatch implements RegistryWatch {
   start(): void {
     const generation = ++this.#generation;
     this.#retry = undefined;
-    this.#context.range(LIST_TIMEOUT_MS).then(
-      ({ entries, revision }) => {
+    this.#context
+      .range(LIST_TIMEOUT_MS)
+      .then(({ entries, revision }) => {
         if (this.#closed || generation !== this.#generation) return;
         this.#failures = 0;
         this.#report(this.#reported === undefined ? 'connected' : 'restored');
@@ -564,11 +563,11 @@ class EtcdWatch implements RegistryWatch {
         };
         watcher.on('disconnected', fail);
         watcher.on('error', fail);
-      },
-      (error: unknown) => {
+      })
+      // A failed read, or a throw while starting the watcher: a retry, never an unhandled rejection.
+      .catch((error: unknown) => {
         if (!this.#closed && generation === this.#generation) this.#fail(generation, error);
-      },
-    );
+      });
   }
 
   async close(): Promise<void> {
