@@ -48,6 +48,8 @@ const MAX_FOREIGN_WARNINGS = 3;
 const MAX_LOOKUPS = 32;
 /** Sources whose route lookup a run remembers. */
 const MAX_CACHED_ROUTES = 256;
+/** Registry addresses whose interface a run remembers (the latest; a registry may churn). */
+const MAX_REGISTRY_INTERFACES = 4096;
 /** A route lookup is given up after this long. */
 const LOOKUP_TIMEOUT_MS = 1000;
 
@@ -150,6 +152,8 @@ export class DiscoveryEngine {
       ...this.#watchHost(),
       interfaces: () => this.#interfaces,
       found: () => this.#table.size,
+      foundOnLan: () =>
+        this.#table.servers().some((s) => s.addresses.some((a) => a.via !== 'registry')),
       deadline: (ms) => this.#setDeadline(ms),
     });
   }
@@ -256,7 +260,7 @@ export class DiscoveryEngine {
     this.#state = 'running';
     if (opened.length === 0 && this.#registry) {
       // The registry is the run's only path: it ends when the registry was read (asking once).
-      this.#deps.logger.debug('No LAN path: asking the registry only');
+      this.#log('debug', 'No LAN path: asking the registry only');
       if (this.#registry.done && !this.#deps.watch) this.#end('registry-read');
       return;
     }
@@ -675,7 +679,7 @@ export class DiscoveryEngine {
     const traced = (outcome: ReplyOutcome, claims?: string) =>
       this.#traceRegistry({ action: 'record', key: recordKey, outcome, claims });
     const withInterface = (s: Sighting, iface: string | undefined): Sighting => {
-      if (iface !== undefined) this.#registryInterfaces.set(s.address.address, iface);
+      if (iface !== undefined) remember(this.#registryInterfaces, s.address.address, iface);
       return { ...s, address: { ...s.address, interface: iface } };
     };
     const pending = sightings.map((s) => {
@@ -872,4 +876,14 @@ function needsIPv6List(settings: DiscoverSettings): boolean {
   return settings.targets.some(
     (t) => t.kind === 'host' || t.addresses.some((address) => address.includes(':')),
   );
+}
+
+/** Sets `key` in `map` as its newest entry, dropping the oldest past {@link MAX_REGISTRY_INTERFACES}. */
+function remember(map: Map<string, string>, key: string, value: string): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_REGISTRY_INTERFACES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
 }

@@ -10,6 +10,7 @@
  * lease), `done` (asking once: read or given up), `stopped`.
  */
 import type { ServerMetadata } from '../protocol/extended.js';
+import { registryReason } from '../registry/adapter.js';
 import { normalizeServerAddress } from './addresses.js';
 import type { Sighting } from './table.js';
 
@@ -105,6 +106,11 @@ export interface RegistryTrace {
 
 /** Past the end of a record's lease during an outage, before its server is given up. */
 export const OUTAGE_GRACE_MS = 1000;
+/**
+ * Records one run holds at most: the registry is fed by every writer that can reach it, and a
+ * flood of records must not grow a watcher without end. Past it, new records are refused.
+ */
+export const MAX_REGISTRY_RECORDS = 4096;
 /** Records refused that are warned about; the rest are debug lines. */
 const MAX_REFUSED_WARNINGS = 3;
 
@@ -127,7 +133,14 @@ export class RegistryPath {
   /** The records believed, by key. */
   readonly #held = new Map<string, Held>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /**
+   * Watching: a timer that holds the process open while the registry is followed, as a LAN
+   * socket does. The registry client's retries are unref'd, so a watcher with no LAN path
+   * would otherwise exit while etcd is down (at start, or restarting).
+   */
+  #alive: NodeJS.Timeout | undefined;
   #refused = 0;
+  #warnedFull = false;
   /** When the current outage began; undefined while the registry answers. */
   #lostAt: number | undefined;
   /** The registry, as messages name it. */
@@ -173,9 +186,17 @@ export class RegistryPath {
   }
 
   /** Opens the registry, and reads it (asking once) or follows it; never rejects. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    // The run does not await this: a throw from its callbacks must not be an unhandled rejection.
+    return this.#start().catch((error: unknown) =>
+      this.#host.log('warn', `Unexpected error reading the registry: ${String(error)}`),
+    );
+  }
+
+  async #start(): Promise<void> {
     if (this.#state !== 'idle') return;
     this.#state = 'reading';
+    if (this.#host.watching) this.#alive = setInterval(() => {}, 2 ** 30);
     const started = performance.now();
     let feed: RegistryFeed;
     try {
@@ -213,7 +234,7 @@ export class RegistryPath {
       for (const { key, value } of entries) this.#put(key, value);
     } catch (error) {
       if ((this.#state as State) !== 'stopped') {
-        this.#host.log('warn', `Registry ${this.#endpoint} not read: ${reasonOf(error)}`);
+        this.#host.log('warn', `Registry ${this.#endpoint} not read: ${registryReason(error)}`);
       }
     }
     this.#finish();
@@ -234,12 +255,14 @@ export class RegistryPath {
     }
     this.#state = 'stopped';
     this.#clearTimers();
+    clearInterval(this.#alive);
     void this.#feed?.close();
   }
 
   #finish(): void {
     if (this.#state === 'stopped') return;
     this.#state = 'done';
+    clearInterval(this.#alive);
     this.#host.read();
   }
 
@@ -291,6 +314,16 @@ export class RegistryPath {
       if (before) this.#release(key, before, 'expired');
       return;
     }
+    if (!before && this.#held.size >= MAX_REGISTRY_RECORDS) {
+      this.#host.trace({ action: 'refused', key, detail: 'too many records' });
+      const level = this.#warnedFull ? 'debug' : 'warn';
+      this.#warnedFull = true;
+      this.#host.log(
+        level,
+        `Ignored registry record ${key}: this run holds ${MAX_REGISTRY_RECORDS} records already (set service to read one service's)`,
+      );
+      return;
+    }
     const addresses = new Set(sightings.map((s) => s.address.address));
     if (before && before.instanceId !== record.metadata.instanceId) {
       this.#release(key, before, 'expired');
@@ -326,10 +359,10 @@ export class RegistryPath {
     if (this.#state === 'outage' || this.#state === 'stopped') return;
     this.#state = 'outage';
     this.#lostAt = performance.now();
-    this.#host.trace({ action: 'lost', detail: reasonOf(error) });
+    this.#host.trace({ action: 'lost', detail: registryReason(error) });
     this.#host.log(
       'warn',
-      `Registry ${this.#endpoint} unreachable (${reasonOf(error)}): LAN discovery carries on; servers found only through the registry are kept for their lease`,
+      `Registry ${this.#endpoint} unreachable (${registryReason(error)}): LAN discovery carries on; servers found only through the registry are kept for their lease`,
     );
     for (const [key, held] of this.#held) {
       this.#later(held.lease + OUTAGE_GRACE_MS, () => {
@@ -383,16 +416,4 @@ export function toSightings(record: RegistryRecord, raw: string): Sighting[] {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * What went wrong reaching the registry, without its address (the message names it already):
- * the adapter's error's cause when there is one, without gRPC's empty trailing note.
- */
-function reasonOf(error: unknown): string {
-  if (error === undefined) return 'connection lost';
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return message(cause)
-    .replace(/\s*Resolution note:\s*$/, '')
-    .trim();
 }

@@ -152,14 +152,6 @@ export class ScanPlan {
     }
   }
 
-  /** The ranges for a message: `10.20.0.0/16`, `10.20.0.0/16 and 2 more`. */
-  describe(): string {
-    const [first] = this.ranges;
-    if (!first) return 'nothing';
-    const more = this.ranges.length - 1;
-    return more === 0 ? first.text : `${first.text} and ${more} more`;
-  }
-
   /** Whether `ip` is inside one of the ranges. */
   contains(ip: number): boolean {
     return this.ranges.some((range) => cidrContains(range, ip));

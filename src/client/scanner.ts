@@ -77,7 +77,6 @@ export class Scanner {
   #exhausted = false;
   #probed = 0;
   #failed = 0;
-  #sent = 0;
   /** Halvings of the rate in force, and until when the latest lasts. */
   #slowdowns = 0;
   #slowUntil = 0;
@@ -90,11 +89,6 @@ export class Scanner {
     this.#deps = deps;
     this.#now = deps.now ?? (() => performance.now());
     this.#addresses = plan.addresses();
-  }
-
-  /** Datagrams handed to the socket so far (retries included). */
-  get sent(): number {
-    return this.#sent;
   }
 
   /** Starts probing: the first batch goes out now. */
@@ -166,13 +160,15 @@ export class Scanner {
     const count = Math.max(0, Math.min(Math.floor(this.#tokens), budget, room));
     let sent = 0;
     if (count > 0) this.#deps.batch?.();
-    while (sent < count) {
+    // A batch hook may stop the scan (it could not make a request): nothing more goes out.
+    while (sent < count && this.#state === 'running') {
       const next = this.#next();
       if (next === undefined) break;
       this.#probe(next[0], next[1]);
       sent++;
     }
     this.#tokens -= sent;
+    if (this.#state !== 'running') return;
     // Stamped when the batch's last probe left: a window that holds any of it is measured
     // from there, so that no 100 ms span holds more than the rate allows.
     if (sent > 0) this.#window.push([this.#now(), sent]);
@@ -202,7 +198,6 @@ export class Scanner {
 
   #probe(ip: number, tries: number): void {
     this.#pending++;
-    this.#sent++;
     const address = formatIPv4(ip);
     let called = false;
     const done = (error: NodeJS.ErrnoException | null) => {

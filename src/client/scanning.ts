@@ -50,6 +50,8 @@ export interface ScanHost {
   channels(): readonly Channel[];
   /** Servers found so far. */
   found(): number;
+  /** Whether a server was found on the LAN (by broadcast, the group or a target), not a registry. */
+  foundOnLan(): boolean;
   /** Ends the run `ms` from now; `Infinity`: not until set again. Not called when watching. */
   deadline(ms: number): void;
   later(ms: number, fn: () => void): void;
@@ -137,7 +139,8 @@ export class Scanning {
   #auto(): void {
     if (this.#stopped) return;
     const { trace } = this.#host.deps;
-    if (this.#host.found() > 0) {
+    // A registry's results say nothing of this LAN: only what broadcast found skips the scan.
+    if (this.#host.foundOnLan()) {
       trace({ type: 'scan-skipped', reason: 'found', detail: 'broadcast found servers' });
       return;
     }
@@ -185,8 +188,13 @@ export class Scanning {
         channel = this.#channel() ?? channel; // a watcher reopens its channels
         if (channel) channel.lastSend = now;
         if (request && now - made < REQUEST_LIFETIME_MS) return;
-        request = this.#host.protocol.request(deps.clock.now(), false);
-        made = now;
+        try {
+          request = this.#host.protocol.request(deps.clock.now(), false);
+          made = now;
+        } catch (error) {
+          // User code (the clock) threw in a timer: the scan stops, the run goes on.
+          this.#giveUp(scanner, error);
+        }
       },
       send: (ip, done) => {
         this.#sentAt.set(ip, performance.now());
@@ -215,13 +223,29 @@ export class Scanning {
       done: (p) => {
         this.#scanner = undefined;
         this.#traceDone(p, true);
-        if (deps.watch || settings.timeoutGiven) return;
-        const usual = this.#started + settings.timeout - performance.now();
-        this.#host.deadline(Math.max(usual, SCAN_GRACE_MS));
+        this.#ended();
       },
     });
     this.#scanner = scanner;
     scanner.start();
+  }
+
+  /** The scan cannot go on (`error`): one warning, the scan stops and the run's deadline is back. */
+  #giveUp(scanner: Scanner, error: unknown): void {
+    if (this.#scanner !== scanner) return;
+    this.#scanner = undefined;
+    scanner.stop();
+    this.#host.log('warn', `Scan stopped: ${String(error)}`);
+    this.#traceDone(scanner.progress(), false);
+    this.#ended();
+  }
+
+  /** The scan is over: without a `timeout`, the run ends at its usual one or soon. */
+  #ended(): void {
+    const { settings, deps } = this.#host;
+    if (deps.watch || settings.timeoutGiven) return;
+    const usual = this.#started + settings.timeout - performance.now();
+    this.#host.deadline(Math.max(usual, SCAN_GRACE_MS));
   }
 
   /**

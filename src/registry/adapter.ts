@@ -123,3 +123,15 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
       throw new RegistryError(`Unknown registry engine: ${String(settings.engine)}`);
   }
 }
+
+/**
+ * What went wrong reaching a registry, for a message that names the registry already: the
+ * error's cause when it has one (the engine's own error, without the address), without gRPC's
+ * empty trailing `Resolution note:`. `'connection lost'` when there is no error.
+ */
+export function registryReason(error: unknown): string {
+  if (error === undefined) return 'connection lost';
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return text.replace(/\s*Resolution note:\s*$/, '').trim();
+}

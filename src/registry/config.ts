@@ -134,7 +134,7 @@ export function resolveRegistry(
 }
 
 /** Parses the URL form. @throws {InvalidOptionError} naming `option`. */
-export function parseRegistryUrl(option: string, text: string): RegistrySettings {
+function parseRegistryUrl(option: string, text: string): RegistrySettings {
   const match = /^(etcds?):\/\/(?:([^@/]*)@)?([^/]*)(\/.*)?$/i.exec(text);
   const fail = (problem?: string): never => {
     throw new InvalidOptionError(
@@ -270,11 +270,13 @@ function parseRegistryObject(
   if (value.tls === true) secure = true;
   else if (value.tls !== undefined && value.tls !== false) {
     if (typeof value.tls !== 'object' || value.tls === null || Array.isArray(value.tls)) {
-      throw new InvalidOptionError(
-        `${option}.tls`,
-        value.tls,
-        'true, or { ca?, cert?, key? } with PEM text or file paths',
-      );
+      const allowed = 'true, or { ca?, cert?, key? } with PEM text or file paths';
+      const given: unknown = value.tls;
+      if (typeof given === 'string' && given.includes('-----BEGIN')) {
+        // PEM text given as the whole of `tls`: it may be a private key, never shown.
+        throw InvalidOptionError.secret(`${option}.tls`, 'PEM text, not an object', allowed);
+      }
+      throw new InvalidOptionError(`${option}.tls`, value.tls, allowed);
     }
     tls = readTls(option, value.tls);
     secure = true;
@@ -293,7 +295,7 @@ function parseRegistryObject(
 }
 
 /** The `lease` of a registry: whole seconds in milliseconds, 2,000 to 86,400,000. */
-export function checkRegistryLease(option: string, value: unknown): number {
+function checkRegistryLease(option: string, value: unknown): number {
   if (
     typeof value !== 'number' ||
     !Number.isInteger(value) ||
@@ -436,10 +438,16 @@ function displayOf(
 }
 
 /** A URL as it may be shown: the password replaced by `***`. */
-export function redact(text: string): string {
+function redact(text: string): string {
   return text.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
 function describeObject(value: RegistryObjectOption): string {
-  return JSON.stringify({ ...value, ...(value.password === undefined ? {} : { password: '***' }) });
+  const { password, tls, ...rest } = value;
+  return JSON.stringify({
+    ...rest,
+    ...(password === undefined ? {} : { password: '***' }),
+    // PEM text (a private key, maybe): never in a message.
+    ...(tls === undefined || typeof tls === 'boolean' ? { tls } : { tls: '***' }),
+  });
 }

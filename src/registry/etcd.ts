@@ -354,9 +354,7 @@ class EtcdHolding implements RegistryHolding {
   #stop(): void {
     this.#state = 'released';
     this.#lease = undefined;
-    this.#unguard();
-    clearInterval(this.#keepalive);
-    this.#keepalive = undefined;
+    this.#quiet();
     clearTimeout(this.#retry);
     this.#retry = undefined;
     this.#done();
@@ -366,12 +364,10 @@ class EtcdHolding implements RegistryHolding {
   #attempt(): void {
     this.#retry = undefined;
     if (this.#state === 'released') return;
-    this.#reachable().then(
-      () => this.#grant(),
-      (error: unknown) => {
-        if (this.#lease === undefined) this.#fail(undefined, error);
-      },
-    );
+    // A throw in #grant too becomes a failure and a retry, never an unhandled rejection.
+    this.#reachable()
+      .then(() => this.#grant())
+      .catch((error: unknown) => this.#fail(this.#lease, error));
   }
 
   #grant(): void {
@@ -479,15 +475,18 @@ class EtcdHolding implements RegistryHolding {
   #fail(lease: Lease | undefined, error: unknown): void {
     if (this.#state === 'released' || this.#lease !== lease || this.#retry !== undefined) return;
     this.#lease = undefined;
-    this.#unguard();
-    clearInterval(this.#keepalive);
-    this.#keepalive = undefined;
+    this.#quiet();
     lease?.release();
     this.#state = 'lost';
     this.#report('lost', error);
-    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)] ?? 2000;
-    this.#failures++;
-    this.#retry = setTimeout(() => this.#attempt(), delay).unref();
+    this.#retry = setTimeout(() => this.#attempt(), retryDelay(this.#failures++)).unref();
+  }
+
+  /** Stops watching the held keys and sending keepalives. */
+  #quiet(): void {
+    this.#unguard();
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
   }
 
   #report(state: RegistryState, error?: unknown): void {
@@ -535,8 +534,9 @@ class EtcdWatch implements RegistryWatch {
   start(): void {
     const generation = ++this.#generation;
     this.#retry = undefined;
-    this.#context.range(LIST_TIMEOUT_MS).then(
-      ({ entries, revision }) => {
+    this.#context
+      .range(LIST_TIMEOUT_MS)
+      .then(({ entries, revision }) => {
         if (this.#closed || generation !== this.#generation) return;
         this.#failures = 0;
         this.#report(this.#reported === undefined ? 'connected' : 'restored');
@@ -563,11 +563,11 @@ class EtcdWatch implements RegistryWatch {
         };
         watcher.on('disconnected', fail);
         watcher.on('error', fail);
-      },
-      (error: unknown) => {
+      })
+      // A failed read, or a throw while starting the watcher: a retry, never an unhandled rejection.
+      .catch((error: unknown) => {
         if (!this.#closed && generation === this.#generation) this.#fail(generation, error);
-      },
-    );
+      });
   }
 
   async close(): Promise<void> {
@@ -583,9 +583,7 @@ class EtcdWatch implements RegistryWatch {
     this.#generation++;
     void this.#dropWatcher();
     this.#report('lost', error);
-    const delay = RETRY_MS[Math.min(this.#failures, RETRY_MS.length - 1)] ?? 2000;
-    this.#failures++;
-    this.#retry = setTimeout(() => this.start(), delay).unref();
+    this.#retry = setTimeout(() => this.start(), retryDelay(this.#failures++)).unref();
   }
 
   async #dropWatcher(timeoutMs = CALL_TIMEOUT_MS): Promise<void> {
@@ -609,6 +607,11 @@ class EtcdWatch implements RegistryWatch {
       ),
     );
   }
+}
+
+/** How long to wait before retrying after `failures` failures in a row ({@link RETRY_MS}). */
+function retryDelay(failures: number): number {
+  return RETRY_MS[Math.min(failures, RETRY_MS.length - 1)] ?? 2000;
 }
 
 /** The longest prefix `keys` share. */

@@ -85,12 +85,12 @@ export function recordKey(prefix: string, service: string | undefined, instanceI
  * A short id of a shared key (8 hex digits): lets a reader pick the key a record was signed
  * with, and says nothing of the key.
  */
-export function keyId(key: Uint8Array): string {
+function keyId(key: Uint8Array): string {
   return createHmac('sha256', key).update('beckon registry key id').digest('hex').slice(0, 8);
 }
 
 /** The bytes a record's MAC covers: a label, its key and the record without `sig`, canonical. */
-export function signedBytes(key: string, record: Omit<RegistryRecord, 'sig'>): Buffer {
+function signedBytes(key: string, record: Omit<RegistryRecord, 'sig'>): Buffer {
   const { sig: _ignored, ...rest } = record as RegistryRecord;
   return Buffer.from(`beckon-registry-v1\n${key}\n${canonicalJson(rest)}`);
 }
@@ -243,7 +243,7 @@ function segment(text: string): string {
 }
 
 /** JSON with object keys sorted at every level, so that both sides compute the same bytes. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const entries = Object.entries(value)

@@ -6,7 +6,7 @@
  * registry being unreachable is one warning per outage: answering on the LAN is not affected.
  */
 import { BeckonError, RegistryError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { type Logger, logSafely } from '../logger.js';
 import type { InterfaceCache } from '../network/interface-cache.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress } from '../network/interfaces6.js';
@@ -18,6 +18,7 @@ import {
   type RegistryConnection,
   type RegistryHolding,
   type RegistryState,
+  registryReason,
 } from '../registry/adapter.js';
 import { leaseSeconds, type RegistrySettings } from '../registry/config.js';
 import { encodeRecord, MAX_RECORD_ADDRESSES, recordKey } from '../registry/record.js';
@@ -52,6 +53,7 @@ export class RegistryPublisher {
   readonly #ttl: number;
   #state: PublisherState = 'off';
   #opening: Promise<RegistryConnection | undefined> | undefined;
+  #connection: RegistryConnection | undefined;
   #holding: RegistryHolding | undefined;
   #addresses = '';
   #poll: NodeJS.Timeout | undefined;
@@ -81,32 +83,65 @@ export class RegistryPublisher {
     const opening = openRegistry(this.#context.registry).then(
       (connection) => connection,
       (error: unknown) => {
-        this.#context.warn(
-          error instanceof BeckonError
-            ? error
-            : new RegistryError(`Cannot open the registry: ${String(error)}`, error),
-        );
+        try {
+          this.#context.warn(
+            error instanceof BeckonError
+              ? error
+              : new RegistryError(`Cannot open the registry: ${String(error)}`, error),
+          );
+        } catch (thrown) {
+          // A warning listener threw: stop() awaits this promise and must not reject.
+          this.#unexpected('warning about', thrown);
+        }
         return undefined;
       },
     );
     this.#opening = opening;
-    void opening.then((connection) => {
-      if (!connection) {
-        if (this.#opening === opening) this.#set('off');
-        return;
-      }
-      if (this.#opening !== opening) {
-        void connection.close(); // stopped meanwhile
-        return;
-      }
-      this.#holding = connection.hold(this.#entries(), {
-        ttlSeconds: this.#ttl,
-        state: (state, error) => this.#onState(state, error),
-      });
-      // interfacePollInterval 0: the interfaces are read at start only, for the groups too.
-      const every = this.#context.settings.interfacePollInterval;
-      if (every > 0) this.#poll = setInterval(() => this.#checkAddresses(), every).unref();
+    void opening
+      .then((connection) => this.#opened(opening, connection))
+      // A throw here (a listener of the state event) must not be an unhandled rejection.
+      .catch((error: unknown) => this.#unexpected('registering', error));
+  }
+
+  #opened(
+    opening: Promise<RegistryConnection | undefined>,
+    connection: RegistryConnection | undefined,
+  ): void {
+    if (!connection) {
+      if (this.#opening === opening) this.#set('off');
+      return;
+    }
+    if (this.#opening !== opening) {
+      void connection.close(); // stopped meanwhile
+      return;
+    }
+    this.#connection = connection;
+    this.#hold(this.#entries());
+    // interfacePollInterval 0: the interfaces are read at start only, for the groups too.
+    const every = this.#context.settings.interfacePollInterval;
+    if (every > 0) this.#poll = setInterval(() => this.#checkAddresses(), every).unref();
+  }
+
+  /**
+   * Holds `entries` under a lease of their own. None (no routable address yet): nothing is
+   * held, and the state stays `connecting` rather than claim a registration that is not there.
+   */
+  #hold(entries: HeldEntry[]): void {
+    const connection = this.#connection;
+    if (!connection || entries.length === 0) return;
+    this.#holding = connection.hold(entries, {
+      ttlSeconds: this.#ttl,
+      state: (state, error) => this.#onState(state, error),
     });
+  }
+
+  /** What a timer or a promise callback threw (user code: the logger): logged, never thrown. */
+  #unexpected(doing: string, error: unknown): void {
+    logSafely(
+      this.#context.logger,
+      'warn',
+      `Unexpected error ${doing} ${this.#key}: ${String(error)}`,
+    );
   }
 
   /** Goodbye and lease revoked (bounded), connection closed. */
@@ -116,6 +151,7 @@ export class RegistryPublisher {
     this.#opening = undefined;
     clearInterval(this.#poll);
     this.#poll = undefined;
+    this.#connection = undefined;
     const connection = await opening;
     const holding = this.#holding;
     this.#holding = undefined;
@@ -131,7 +167,7 @@ export class RegistryPublisher {
       this.#set('unreachable');
       this.#context.warn(
         new RegistryError(
-          `Registry ${registry.display} unreachable or refusing: ${reasonOf(error)}. Answering on the LAN goes on, and ${this.#key} is registered as soon as the registry takes it`,
+          `Registry ${registry.display} unreachable or refusing: ${registryReason(error)}. Answering on the LAN goes on, and ${this.#key} is registered as soon as the registry takes it`,
           error,
         ),
       );
@@ -145,14 +181,22 @@ export class RegistryPublisher {
     );
   }
 
+  /** Timer-driven: never throws. */
   #checkAddresses(): void {
-    const holding = this.#holding;
-    if (!holding) return;
-    const before = this.#addresses;
-    const entries = this.#entries();
-    if (this.#addresses !== before) {
-      this.#context.logger.debug(`Addresses changed: updating ${this.#key} in the registry`);
-      holding.update(entries);
+    if (!this.#connection) return;
+    try {
+      const before = this.#addresses;
+      const entries = this.#entries();
+      if (this.#addresses === before) return;
+      if (this.#holding) this.#holding.update(entries);
+      else this.#hold(entries);
+      logSafely(
+        this.#context.logger,
+        'debug',
+        `Addresses changed: updating ${this.#key} in the registry`,
+      );
+    } catch (error) {
+      this.#unexpected('updating', error);
     }
   }
 
@@ -207,7 +251,7 @@ export class RegistryPublisher {
  * of this host's interfaces that are up, except loopback, link-local and container bridges
  * (IPv6: global and unique-local), sorted.
  */
-export function registryAddresses(
+function registryAddresses(
   service: Service,
   sources: {
     readonly interfaces: InterfaceCache<NetworkInterface>;
@@ -229,12 +273,6 @@ export function registryAddresses(
     .filter((a) => a.kind === 'global' || a.kind === 'unique-local')
     .map((a) => a.address);
   return [...new Set([...ipv4.sort(), ...ipv6.sort()])].slice(0, MAX_RECORD_ADDRESSES);
-}
-
-/** What went wrong, without the registry's address that the message names already. */
-function reasonOf(error: RegistryError | undefined): string {
-  if (!error) return 'connection lost';
-  return error.cause instanceof Error ? error.cause.message : error.message;
 }
 
 function isRoutable(address: string): boolean {

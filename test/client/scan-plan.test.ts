@@ -180,7 +180,6 @@ describe('scan plan: order and skipping', () => {
     const first = p.addresses().next().value;
     assert.equal(formatIPv4(first ?? 0), '10.1.0.1');
     assert.ok(performance.now() - started < 100);
-    assert.equal(p.describe(), '10.1.0.0/16 and 3 more');
   });
 });
 

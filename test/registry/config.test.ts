@@ -119,4 +119,23 @@ describe('the registry option', () => {
       invalid('DISCOVERY_REGISTRY_KEY'),
     );
   });
+
+  it('never shows PEM text (a private key) in its messages', () => {
+    const key = '-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n';
+    const hidden = (error: unknown) => {
+      assert.ok(error instanceof InvalidOptionError, String(error));
+      assert.doesNotMatch(error.message, /MIIsecret|PRIVATE KEY/);
+      assert.doesNotMatch(String(error.value), /MIIsecret/);
+      return true;
+    };
+    assert.throws(
+      () => resolveRegistry({ url: 'etcd://a', endpoints: ['b:1'], tls: { key, cert: key } }, {}),
+      hidden,
+    );
+    assert.throws(() => resolveRegistry({ url: 'etcd://a', tls: key as never }, {}), hidden);
+    assert.throws(
+      () => resolveRegistry({ url: 'etcd://a', tls: 'yes' as never }, {}),
+      invalid('registry.tls', /yes/),
+    );
+  });
 });

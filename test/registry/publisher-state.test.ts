@@ -1,0 +1,80 @@
+/**
+ * The registration's state says what is in the registry: a host with no routable address is not
+ * `registered` (nothing is), until an address comes. A real etcd on loopback; the responder joins
+ * no group and announces nothing (its interfaces are made up).
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { createResponder } from '../../src/index.js';
+import type { NetworkInterface } from '../../src/network/interfaces.js';
+import { openRegistry } from '../../src/registry/adapter.js';
+import { resolveRegistry } from '../../src/registry/config.js';
+import { recordKey } from '../../src/registry/record.js';
+import { startEtcd } from '../helpers/etcd.js';
+import { recordingLogger } from '../helpers/logger.js';
+
+function ipv4(name: string, address: string, loopback = false): NetworkInterface {
+  return {
+    name,
+    address,
+    netmask: '255.255.255.0',
+    prefix: 24,
+    broadcast: undefined,
+    loopback,
+    linkLocal: false,
+    up: true,
+    class: loopback ? 'loopback' : 'physical',
+  };
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, `timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+it('no routable address: not registered until one comes, then registered', async (t) => {
+  const etcd = await startEtcd(t);
+  if (!etcd) return;
+  const settings = resolveRegistry(etcd.url, {});
+  assert.ok(settings);
+  const connection = await openRegistry(settings);
+  t.after(() => connection.close());
+  const logger = recordingLogger();
+  const infos: string[] = [];
+  logger.info = (message: string) => void infos.push(message);
+  let interfaces = [ipv4('lo', '127.0.0.1', true)];
+  const responder = createResponder({
+    port: 0,
+    env: {},
+    joinGroups: false,
+    announce: false,
+    logger,
+    registry: etcd.url,
+    instanceId: 'homeless',
+    interfaceProvider: () => interfaces,
+    interfaceProvider6: () => [],
+    interfacePollInterval: 100,
+  });
+  t.after(() => responder.stop());
+  const states: string[] = [];
+  responder.on('registry', ({ state }) => states.push(state));
+  await responder.start();
+  const key = recordKey('beckon/', undefined, 'homeless');
+  const stored = async () => (await connection.list(key).catch(() => [])).length > 0;
+  await until(
+    () => logger.warnings.some((w) => w.includes('no routable address')),
+    5000,
+    'the warning',
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // a registration would be done by now
+  assert.deepEqual(states, ['connecting']);
+  assert.ok(!infos.some((m) => m.startsWith('Registered')), infos.join('\n'));
+  assert.equal(await stored(), false);
+  interfaces = [ipv4('eth0', '10.0.0.5')];
+  await until(stored, 5000, 'the record');
+  await until(() => states.includes('registered'), 5000, 'registered');
+  assert.deepEqual(states, ['connecting', 'registered']);
+});
