@@ -202,7 +202,8 @@ export class Scanning {
           const oldest = this.#sentAt.keys().next().value;
           if (oldest !== undefined) this.#sentAt.delete(oldest);
         }
-        channel?.socket.send(request ?? Buffer.alloc(0), settings.port, ip, done);
+        // No request (its making failed, and the scan is stopping): nothing goes out.
+        if (request) channel?.socket.send(request, settings.port, ip, done);
       },
       progress: (p) => {
         const fields = { probed: p.probed, total: p.total, leftMs: p.leftMs, rate: p.rate };

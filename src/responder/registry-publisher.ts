@@ -188,7 +188,13 @@ export class RegistryPublisher {
       const before = this.#addresses;
       const entries = this.#entries();
       if (this.#addresses === before) return;
-      if (this.#holding) this.#holding.update(entries);
+      if (this.#holding && entries.length === 0) {
+        // Every routable address went: say goodbye and hold nothing until one comes back.
+        const holding = this.#holding;
+        this.#holding = undefined;
+        void holding.release().catch((error: unknown) => this.#unexpected('releasing', error));
+        this.#set('connecting');
+      } else if (this.#holding) this.#holding.update(entries);
       else this.#hold(entries);
       logSafely(
         this.#context.logger,

@@ -78,3 +78,48 @@ it('no routable address: not registered until one comes, then registered', async
   await until(() => states.includes('registered'), 5000, 'registered');
   assert.deepEqual(states, ['connecting', 'registered']);
 });
+
+it('every routable address gone: the record goes (goodbye first) and the state is connecting again', async (t) => {
+  const etcd = await startEtcd(t);
+  if (!etcd) return;
+  const settings = resolveRegistry(etcd.url, {});
+  assert.ok(settings);
+  const connection = await openRegistry(settings);
+  t.after(() => connection.close());
+  const key = recordKey('beckon/', undefined, 'moving');
+  const seen: string[] = [];
+  const watch = connection.watch(key, {
+    sync: () => {},
+    put: ({ value }) => seen.push(JSON.parse(value).gone === true ? 'goodbye' : 'put'),
+    delete: () => seen.push('delete'),
+    state: () => {},
+  });
+  t.after(() => watch.close());
+  let interfaces = [ipv4('eth0', '10.0.0.5')];
+  const responder = createResponder({
+    port: 0,
+    env: {},
+    joinGroups: false,
+    announce: false,
+    logger: recordingLogger(),
+    registry: etcd.url,
+    instanceId: 'moving',
+    interfaceProvider: () => interfaces,
+    interfaceProvider6: () => [],
+    interfacePollInterval: 100,
+  });
+  t.after(() => responder.stop());
+  const states: string[] = [];
+  responder.on('registry', ({ state }) => states.push(state));
+  await responder.start();
+  const stored = async () => (await connection.list(key).catch(() => [])).length > 0;
+  await until(() => states.includes('registered'), 5000, 'registered');
+  interfaces = [ipv4('lo', '127.0.0.1', true)];
+  await until(async () => !(await stored()), 5000, 'the record gone');
+  await until(() => states.at(-1) === 'connecting', 5000, 'connecting again');
+  await until(() => seen.includes('delete'), 5000, 'the delete');
+  assert.deepEqual(seen.slice(-2), ['goodbye', 'delete']);
+  interfaces = [ipv4('eth0', '10.0.0.6')];
+  await until(stored, 5000, 'the record back');
+  await until(() => states.at(-1) === 'registered', 5000, 'registered again');
+});
