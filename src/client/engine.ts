@@ -40,7 +40,7 @@ import { retrySchedule } from './schedule.js';
 import type { DownReason, Server, WatchEvent } from './server.js';
 import { ServerTable, type Sighting } from './table.js';
 import type { EndReason, ReplyOutcome, TraceFields } from './trace.js';
-import { VERIFY_TIMEOUT_MS, verifyServer } from './verify.js';
+import { Verifying } from './verifying.js';
 import { bareAddress, type WatchHost, Watching } from './watching.js';
 
 const MAX_FOREIGN_WARNINGS = 3;
@@ -107,12 +107,10 @@ export class DiscoveryEngine {
   /** The subnet scan, when asked for (docs/beyond-one-lan.md). */
   readonly #scanning: Scanning;
   #deadline: NodeJS.Timeout | undefined;
-  /** With `verify`: the servers that passed, and those being checked. */
-  readonly #verified = new Set<number>();
+  /** With `verify`: the servers that passed, those being checked, and the rechecks. */
+  readonly #verifying: Verifying;
   /** Watching: new servers heard only in a plain reply so far, whose `up` waits for a name. */
   readonly #unnamed = new Set<number>();
-  readonly #checking = new Set<number>();
-  #verifyTimer: NodeJS.Timeout | undefined;
   /** Replies waiting for a route lookup to learn their interface before being filed. */
   readonly #lookups = new Set<Promise<void>>();
   /** The interface of each address read from the registry (for re-filing it). */
@@ -156,6 +154,20 @@ export class DiscoveryEngine {
         this.#table.servers().some((s) => s.addresses.some((a) => a.via !== 'registry')),
       deadline: (ms) => this.#setDeadline(ms),
     });
+    this.#verifying = new Verifying({
+      mode: settings.verify,
+      server: (id) => this.#table.get(id),
+      counts: () => !(this.#deps.watch && this.#state === 'ended'),
+      running: () => this.#state === 'running',
+      passed: (server) => this.#up(server),
+      failed: (id) => {
+        this.#watching.forget(id);
+        this.#table.remove(id);
+      },
+      unreachable: (id) => this.#down(id, 'unreachable'),
+      track: (work) => this.#track(work),
+      unexpected: (doing, error) => this.#unexpected(doing, error),
+    });
   }
 
   /**
@@ -166,7 +178,7 @@ export class DiscoveryEngine {
     if (!this.#settings.verify) return this.#table.servers();
     return this.#table
       .entries()
-      .filter(({ id }) => this.#verified.has(id))
+      .filter(({ id }) => this.#verifying.shown(id))
       .map(({ server }) => server);
   }
 
@@ -175,10 +187,7 @@ export class DiscoveryEngine {
    * milliseconds).
    */
   watched(): { server: Server; since: number; lastSeen: number }[] {
-    const entries = this.#table.entries();
-    const shown = this.#settings.verify
-      ? entries.filter(({ id }) => this.#verified.has(id))
-      : entries;
+    const shown = this.#table.entries().filter(({ id }) => this.#verifying.shown(id));
     return shown.map(({ id, server }) => {
       // Heard on the LAN, held by the registry, or both: the earliest and the latest.
       const paths = [this.#watching.seen(id), this.#registry?.seen(server.metadata?.instanceId)];
@@ -278,15 +287,7 @@ export class DiscoveryEngine {
     }
     this.#scanning.start();
     await this.#watching.start();
-    if (this.#deps.watch) {
-      if (this.#settings.verify) {
-        const every = this.#deps.watch?.timing.pollInterval ?? 5000;
-        this.#verifyTimer = setInterval(
-          () => this.#guarded('checking servers', () => this.#recheck()),
-          every,
-        );
-      }
-    }
+    if (this.#deps.watch) this.#verifying.recheckEvery(this.#deps.watch.timing.pollInterval);
   }
 
   #channelContext(): ChannelContext {
@@ -310,7 +311,7 @@ export class DiscoveryEngine {
     this.#deps.trace({ type: 'end', reason, found: this.#table.size });
     this.#state = 'ended';
     for (const timer of this.#timers) clearTimeout(timer);
-    clearInterval(this.#verifyTimer);
+    this.#verifying.stop();
     clearTimeout(this.#deadline);
     this.#watching.stop();
     this.#registry?.stop(reason === 'deadline');
@@ -468,14 +469,20 @@ export class DiscoveryEngine {
       return;
     }
     // A target beyond a router (or on loopback) is in no local subnet: ask the route instead.
-    const lookup = this.#routeInterface(remote.address, source.includes(':'))
-      .then((name) => this.#file(sighting(name), key, traced, reply.lease))
-      .catch((error: unknown) => this.#unexpected('filing a reply', error))
-      .finally(() => {
-        this.#lookups.delete(lookup);
-        this.#wake();
-      });
-    this.#lookups.add(lookup);
+    this.#track(
+      this.#routeInterface(remote.address, source.includes(':'))
+        .then((name) => this.#file(sighting(name), key, traced, reply.lease))
+        .catch((error: unknown) => this.#unexpected('filing a reply', error)),
+    );
+  }
+
+  /** Keeps the results open until `work` (a route lookup, a check) settles; never rejects. */
+  #track(work: Promise<void>): void {
+    const tracked = work.finally(() => {
+      this.#lookups.delete(tracked);
+      this.#wake();
+    });
+    this.#lookups.add(tracked);
   }
 
   /**
@@ -499,7 +506,7 @@ export class DiscoveryEngine {
     if (sightings[0]?.address.via !== 'registry') {
       this.#watching.heard(filed.id, lease, metadata !== undefined);
     }
-    const verifying = this.#settings.verify !== undefined && !this.#verified.has(filed.id);
+    const verifying = this.#verifying.pending(filed.id);
     if (filed.outcome !== 'new') {
       traced(filed.outcome === 'new-address' ? 'merged' : 'duplicate', key);
       if (this.#unnamed.delete(filed.id))
@@ -510,7 +517,7 @@ export class DiscoveryEngine {
       return;
     }
     traced('accepted', key);
-    if (verifying) this.#verify(filed.id);
+    if (verifying) this.#verifying.check(filed.id);
     else if (watching && metadata === undefined && this.#settings.identify) {
       // A plain reply is first: the extended answer that names the server comes a moment later
       // (both were asked at once). A watcher's `up` waits for it, briefly, rather than report a
@@ -526,54 +533,8 @@ export class DiscoveryEngine {
 
   #up(server: Server): void {
     this.#emit({ type: 'up', server });
-    const reported = this.#settings.verify ? this.#verified.size : this.#table.size;
+    const reported = this.#settings.verify ? this.#verifying.passedCount : this.#table.size;
     if (!this.#deps.watch && reported >= this.#settings.maxResults) this.#end('max-results');
-  }
-
-  /**
-   * `verify`: checks a new server; `up` once it passes. One that fails is dropped from the table
-   * (a later answer brings it back, and it is checked again).
-   */
-  #verify(id: number): void {
-    const mode = this.#settings.verify;
-    const server = this.#table.get(id);
-    if (!mode || !server || this.#checking.has(id)) return;
-    this.#checking.add(id);
-    const check = verifyServer(server, mode, VERIFY_TIMEOUT_MS)
-      .then((ok) => {
-        const now = this.#table.get(id);
-        if (!now || (this.#deps.watch && this.#state === 'ended')) return;
-        if (ok) {
-          this.#verified.add(id);
-          this.#up(now);
-        } else {
-          this.#watching.forget(id);
-          this.#table.remove(id);
-        }
-      })
-      .catch((error: unknown) => this.#unexpected('checking a server', error))
-      .finally(() => {
-        this.#checking.delete(id);
-        this.#lookups.delete(check);
-        this.#wake();
-      });
-    this.#lookups.add(check);
-  }
-
-  /** Watching with `verify`: checks every server that is up again; one that fails is `down`. */
-  #recheck(): void {
-    const mode = this.#settings.verify;
-    if (!mode || this.#state !== 'running') return;
-    for (const id of this.#verified) {
-      const server = this.#table.get(id);
-      if (!server || this.#checking.has(id)) continue;
-      this.#checking.add(id);
-      void verifyServer(server, mode, VERIFY_TIMEOUT_MS)
-        .then((ok) => {
-          if (!ok && this.#state === 'running') this.#down(id, 'unreachable');
-        })
-        .finally(() => this.#checking.delete(id));
-    }
   }
 
   #emit(event: WatchEvent): void {
@@ -707,12 +668,8 @@ export class DiscoveryEngine {
           undefined,
         ),
       )
-      .catch((error: unknown) => this.#unexpected('filing a registry record', error))
-      .finally(() => {
-        this.#lookups.delete(lookup);
-        this.#wake();
-      });
-    this.#lookups.add(lookup);
+      .catch((error: unknown) => this.#unexpected('filing a registry record', error));
+    this.#track(lookup);
   }
 
   /**
@@ -747,7 +704,7 @@ export class DiscoveryEngine {
   /** Reports server `id` changed, if it was reported up. */
   #updated(id: number): void {
     const server = this.#table.get(id);
-    const reported = !this.#settings.verify || this.#verified.has(id);
+    const reported = this.#verifying.shown(id);
     if (server && reported && !this.#unnamed.has(id) && this.#deps.watch) {
       this.#emit({ type: 'update', server });
     }
@@ -758,7 +715,7 @@ export class DiscoveryEngine {
     this.#watching.forget(id);
     this.#unnamed.delete(id);
     const server = this.#table.remove(id);
-    const reported = !this.#settings.verify || this.#verified.delete(id);
+    const reported = this.#verifying.forget(id);
     if (server && reported) this.#emit({ type: 'down', server, reason });
   }
 
