@@ -40,6 +40,33 @@ export function checkPort(option: string, value: unknown, allowZero = false): nu
 }
 
 /** The longest delay Node's timers support (about 24.8 days); longer ones fire at once. */
+/** The default of `interfacePollInterval` (responder and watcher), in milliseconds. */
+export const DEFAULT_INTERFACE_POLL_MS = 2000;
+const MAX_INTERFACE_POLL_MS = 3_600_000;
+
+/**
+ * `interfacePollInterval` of a responder or a watcher: whole milliseconds from 100 to an hour,
+ * or 0, which means `zeroMeans` (said in the error).
+ *
+ * @throws {InvalidOptionError} naming the option, the value and what is allowed.
+ */
+export function checkInterfacePollInterval(value: unknown, zeroMeans: string): number {
+  const ms = value ?? DEFAULT_INTERFACE_POLL_MS;
+  if (
+    typeof ms !== 'number' ||
+    !Number.isInteger(ms) ||
+    (ms !== 0 && ms < 100) ||
+    ms > MAX_INTERFACE_POLL_MS
+  ) {
+    throw new InvalidOptionError(
+      'interfacePollInterval',
+      ms,
+      `whole milliseconds from 100 to ${MAX_INTERFACE_POLL_MS}, or 0 ${zeroMeans}`,
+    );
+  }
+  return ms;
+}
+
 export const MAX_DELAY_MS = 2_147_483_647;
 
 /** A duration in milliseconds: greater than 0, at most {@link MAX_DELAY_MS}. */

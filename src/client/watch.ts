@@ -4,8 +4,7 @@
  * with announcements, goodbyes, refresh queries and polls.
  */
 import { EventEmitter } from 'node:events';
-import { InvalidOptionError } from '../errors.js';
-import { checkInteger } from '../options.js';
+import { checkInteger, checkInterfacePollInterval } from '../options.js';
 import type { DiscoveryEngine } from './engine.js';
 import type { DiscoverOptions } from './options.js';
 import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from './presence.js';
@@ -159,17 +158,9 @@ export function resolveWatch(options: WatchOptions, announcePort: number) {
       3_600_000,
     ),
   };
-  const interfacePollInterval = options.interfacePollInterval ?? 2000;
-  if (
-    !Number.isInteger(interfacePollInterval) ||
-    (interfacePollInterval !== 0 &&
-      (interfacePollInterval < 100 || interfacePollInterval > 3_600_000))
-  ) {
-    throw new InvalidOptionError(
-      'interfacePollInterval',
-      interfacePollInterval,
-      'whole milliseconds from 100 to 3600000, or 0 for never',
-    );
-  }
+  const interfacePollInterval = checkInterfacePollInterval(
+    options.interfacePollInterval,
+    'for never',
+  );
   return { announcePort, timing, interfacePollInterval };
 }

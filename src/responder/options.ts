@@ -19,6 +19,7 @@ import {
   checkBoolean,
   checkDuration,
   checkInteger,
+  checkInterfacePollInterval,
   checkPort,
   checkSafeText,
   checkText,
@@ -256,10 +257,6 @@ export const OFF_LINK_RATE_TOTAL = 20;
 /** The default of {@link ResponderOptions.lease}, in milliseconds. */
 export const DEFAULT_LEASE_MS = 15_000;
 
-/** The default of {@link ResponderOptions.interfacePollInterval}, in milliseconds. */
-export const DEFAULT_INTERFACE_POLL_MS = 2000;
-const MAX_INTERFACE_POLL_MS = 3_600_000;
-
 /** The responder's settings after defaults and environment were applied. */
 export interface ResponderSettings {
   readonly port: number;
@@ -359,19 +356,10 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
       "0.0.0.0 with family 'IPv6' (the IPv6 socket binds [::]; bindAddress is an IPv4 address)",
     );
   }
-  const interfacePollInterval = options.interfacePollInterval ?? DEFAULT_INTERFACE_POLL_MS;
-  if (
-    typeof interfacePollInterval !== 'number' ||
-    !Number.isInteger(interfacePollInterval) ||
-    (interfacePollInterval !== 0 && interfacePollInterval < 100) ||
-    interfacePollInterval > MAX_INTERFACE_POLL_MS
-  ) {
-    throw new InvalidOptionError(
-      'interfacePollInterval',
-      interfacePollInterval,
-      `whole milliseconds from 100 to ${MAX_INTERFACE_POLL_MS}, or 0 to join the groups at start only`,
-    );
-  }
+  const interfacePollInterval = checkInterfacePollInterval(
+    options.interfacePollInterval,
+    'to join the groups at start only',
+  );
   const advertiseAddress =
     options.advertiseAddress === undefined
       ? undefined
