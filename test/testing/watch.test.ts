@@ -1,0 +1,58 @@
+/**
+ * beckon/testing: watch() on the simulated network with mocked time. A server's host vanishes
+ * (no goodbye) and the watcher reports `down` / `expired` once the 15 s lease runs out, with
+ * node:test's mock.timers advancing time: the test takes well under a second.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createResponder, type WatchEvent, watch } from '../../src/index.js';
+import { createTestNetwork, mockTime } from '../../src/testing/index.js';
+
+describe('beckon/testing: watch with mocked time', () => {
+  it('sees up, then down (expired) after the host vanishes, without waiting for the lease', async (t) => {
+    const time = mockTime(t.mock);
+    const realStart = process.hrtime.bigint();
+    const network = createTestNetwork({ seed: 7 });
+    const lan = network.lan({ name: 'office', ipv4: '10.0.0.0/24' });
+    const server = network.host({ name: 'server', interfaces: [{ lan, ipv4: '10.0.0.5' }] });
+    const kiosk = network.host({ name: 'kiosk', interfaces: [{ lan, ipv4: '10.0.0.9' }] });
+    const responder = createResponder({
+      ...network.responderOptions(server),
+      port: 5000,
+      lease: 15_000,
+    });
+    const starting = responder.start();
+    await time.advance(100);
+    await starting;
+    const events: { at: number; event: WatchEvent }[] = [];
+    const watcher = watch({ ...network.clientOptions(kiosk), port: 5000 });
+    const at = () => time.elapsed();
+    watcher.on('up', (s) => events.push({ at: at(), event: { type: 'up', server: s } }));
+    watcher.on('update', (s) => events.push({ at: at(), event: { type: 'update', server: s } }));
+    watcher.on('down', (s, reason) =>
+      events.push({ at: at(), event: { type: 'down', server: s, reason } }),
+    );
+    await time.advance(2_000);
+    assert.deepEqual(
+      events.map(({ event }) => [event.type, event.server.ip]),
+      [['up', '10.0.0.5']],
+    );
+
+    server.vanish();
+    const vanishedAt = time.elapsed();
+    await time.advance(40_000, 50);
+    const down = events.find(({ event }) => event.type === 'down');
+    assert.ok(down, `no down event: ${JSON.stringify(events.map(({ event }) => event.type))}`);
+    assert.equal(down.event.type === 'down' && down.event.reason, 'expired');
+    // Not before the lease could have run out, and not long after it.
+    const after = down.at - vanishedAt;
+    assert.ok(
+      after >= 10_000 && after <= 15_000 + 5_000,
+      `down ${after} ms after the host vanished`,
+    );
+    await watcher.close();
+    await responder.stop();
+    const realMs = Number(process.hrtime.bigint() - realStart) / 1e6;
+    assert.ok(realMs < 15_000, `took ${realMs} ms of real time`);
+  });
+});
