@@ -529,6 +529,14 @@ export class TestNetwork {
     };
   }
 
+  /**
+   * The options that make `attachDiscovery` (beckon/http) and the framework integrations run on
+   * `host`: {@link responderOptions} with `enabled: true`, as they stay off in a test run.
+   */
+  attachOptions(host: TestHost): SimulatedResponderOptions & { readonly enabled: true } {
+    return { ...this.responderOptions(host), enabled: true };
+  }
+
   /** The options that make `discover`, `discoverOne` and `watch` run on `host`. */
   clientOptions(host: TestHost): SimulatedClientOptions {
     return {
