@@ -1,10 +1,13 @@
 /** beckon/testing: discovery on one simulated LAN, IPv4 broadcast and IPv6 multicast. */
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createResponder, discover, discoverOne } from '../../src/index.js';
+import { createUdpSocket } from '../../src/network/socket.js';
 import { createTestNetwork } from '../../src/testing/index.js';
 
 const KIT = fileURLToPath(new URL('../../src/testing/', import.meta.url));
@@ -30,6 +33,28 @@ describe('beckon/testing: one LAN', () => {
     assert.equal(found[0]?.interface, 'eth0');
     assert.equal(found[0]?.via, 'broadcast');
     assert.equal(found[0]?.source, '10.0.0.5');
+  });
+
+  it('opens no real socket: dgram.createSocket is never called during a run', async (t) => {
+    const real = t.mock.method(dgram, 'createSocket');
+    syncBuiltinESMExports(); // beckon's named import of createSocket sees the spy
+    t.after(() => {
+      real.mock.restore();
+      syncBuiltinESMExports();
+    });
+    const network = createTestNetwork();
+    const lan = network.lan({ name: 'dual', ipv4: '10.0.0.0/24', ipv6: 'fd00:1::/64' });
+    const server = network.host({ name: 'server', interfaces: [{ lan }] });
+    const kiosk = network.host({ name: 'kiosk', interfaces: [{ lan }] });
+    const responder = createResponder({ ...network.responderOptions(server), port: 5000 });
+    await responder.start();
+    const found = await discover({ ...network.clientOptions(kiosk), port: 5000, timeout: 300 });
+    await responder.stop();
+    assert.equal(found.length, 1, JSON.stringify(found));
+    assert.equal(real.mock.callCount(), 0);
+    // The spy sees beckon's own default factory (a socket made, never bound: nothing sent).
+    createUdpSocket({ type: 'udp4' }).close();
+    assert.equal(real.mock.callCount(), 1);
   });
 
   it('an IPv6-only LAN: found through the IPv6 group, with the unique-local address', async (t) => {
