@@ -140,19 +140,20 @@ export class TestSocket extends EventEmitter {
       if (callback) callback(error ?? null, error ? undefined : copy.length);
       else if (error) this.emit('error', error);
     };
+    // The datagram leaves at once (a close() right after send() does not stop it, as with
+    // dgram and an IP literal); the callback runs on the next tick.
     const go = () => {
-      if (this.#closed) return;
-      if (!to || to.family !== this.family || port === undefined) {
-        finish(systemError('EINVAL', 'send', address, port));
-        return;
-      }
-      finish(this.#host.send(this, copy, port, to));
+      const error =
+        !to || to.family !== this.family || port === undefined
+          ? systemError('EINVAL', 'send', address, port)
+          : this.#host.send(this, copy, port, to);
+      process.nextTick(finish, error);
     };
     if (!this.local) {
       // An implicit bind, as dgram does on the first send.
       this.bind(0, () => go());
     } else {
-      process.nextTick(go);
+      go();
     }
   }
 

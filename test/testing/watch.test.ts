@@ -55,4 +55,34 @@ describe('beckon/testing: watch with mocked time', () => {
     const realMs = Number(process.hrtime.bigint() - realStart) / 1e6;
     assert.ok(realMs < 15_000, `took ${realMs} ms of real time`);
   });
+
+  it('sees down (goodbye) at once when the responder stops, on an IPv6-only LAN', async (t) => {
+    const time = mockTime(t.mock);
+    const network = createTestNetwork();
+    const lan = network.lan({ name: 'v6', ipv6: 'fd00:2::/64' });
+    const server = network.host({ name: 'server', interfaces: [{ lan, ipv6: 'fd00:2::5' }] });
+    const kiosk = network.host({ name: 'kiosk', interfaces: [{ lan }] });
+    const responder = createResponder({ ...network.responderOptions(server), port: 5000 });
+    const starting = responder.start();
+    await time.advance(100);
+    await starting;
+    const seen: string[] = [];
+    const watcher = watch({ ...network.clientOptions(kiosk), port: 5000 });
+    watcher.on('up', (s) => seen.push(`up ${s.ip} ${s.via}`));
+    watcher.on('down', (s, reason) => seen.push(`down ${s.ip} ${reason} ${time.elapsed()}`));
+    await time.advance(2_000);
+    // Heard first from its link-local address, the source of link-scope multicast.
+    assert.equal(seen.length, 1, seen.join('; '));
+    assert.match(seen[0] ?? '', /^up (fe80::1:1%eth0|fd00:2::5) multicast$/);
+    const stopping = responder.stop();
+    const stoppedAt = time.elapsed();
+    await time.advance(500);
+    await stopping;
+    assert.equal(seen.length, 2, seen.join('; '));
+    const [, ip, reason, at] = (seen[1] ?? '').split(' ');
+    assert.equal(reason, 'goodbye');
+    assert.match(ip ?? '', /^(fe80::1:1%eth0|fd00:2::5)$/);
+    assert.ok(Number(at) - stoppedAt < 500, seen.join('; '));
+    await watcher.close();
+  });
 });
