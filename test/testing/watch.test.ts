@@ -85,4 +85,31 @@ describe('beckon/testing: watch with mocked time', () => {
     assert.ok(Number(at) - stoppedAt < 500, seen.join('; '));
     await watcher.close();
   });
+
+  it("the watcher's own link goes down: down (interface-lost); up again: the server is back", async (t) => {
+    const time = mockTime(t.mock);
+    const network = createTestNetwork();
+    const lan = network.lan({ name: 'office', ipv4: '10.0.0.0/24' });
+    const server = network.host({ name: 'server', interfaces: [{ lan, ipv4: '10.0.0.5' }] });
+    const kiosk = network.host({ name: 'kiosk', interfaces: [{ lan }] });
+    const responder = createResponder({ ...network.responderOptions(server), port: 5000 });
+    const starting = responder.start();
+    await time.advance(100);
+    await starting;
+    const seen: string[] = [];
+    const watcher = watch({ ...network.clientOptions(kiosk), port: 5000 });
+    watcher.on('up', (s) => seen.push(`up ${s.ip}`));
+    watcher.on('down', (s, reason) => seen.push(`down ${s.ip} ${reason}`));
+    await time.advance(2_000);
+    kiosk.link(lan).down();
+    await time.advance(10_000);
+    assert.deepEqual(seen, ['up 10.0.0.5', 'down 10.0.0.5 interface-lost']);
+    kiosk.link(lan).up();
+    await time.advance(10_000);
+    assert.deepEqual(seen.slice(2), ['up 10.0.0.5']);
+    await watcher.close();
+    const stopping = responder.stop();
+    await time.advance(100);
+    await stopping;
+  });
 });
