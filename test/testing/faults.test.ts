@@ -1,8 +1,8 @@
 /** beckon/testing: seeded loss, latency, a link going down, an address changing. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { createResponder, discover } from '../../src/index.js';
-import { createTestNetwork, type TestHost } from '../../src/testing/index.js';
+import { createTestNetwork, mockTime, type TestHost } from '../../src/testing/index.js';
 
 /** Which of 40 datagrams sent across a LAN with `loss` arrive, for `seed`. */
 async function pattern(seed: number, loss: number): Promise<number[]> {
@@ -35,7 +35,59 @@ async function started(network: ReturnType<typeof createTestNetwork>, host: Test
   return responder;
 }
 
+/** A discover() across a lossy LAN under mocked time: what was sent and heard, in order. */
+async function lossyRun(t: TestContext, seed: number): Promise<string[]> {
+  const time = mockTime(t.mock);
+  try {
+    const network = createTestNetwork({ seed });
+    const lan = network.lan({ name: 'lossy', ipv4: '10.0.0.0/24' });
+    const servers = [1, 2, 3].map((n) =>
+      network.host({ name: `s${n}`, interfaces: [{ lan, ipv4: `10.0.0.${n}` }] }),
+    );
+    const kiosk = network.host({ name: 'kiosk', interfaces: [{ lan, ipv4: '10.0.0.9' }] });
+    const responders = servers.map((host) =>
+      createResponder({
+        ...network.responderOptions(host),
+        port: 5000,
+        family: 'IPv4',
+        announce: false,
+      }),
+    );
+    const starting = Promise.all(responders.map((r) => r.start()));
+    await time.advance(100);
+    await starting;
+    network.loss(lan, 0.6);
+    const events: string[] = [];
+    const running = discover({
+      ...network.clientOptions(kiosk),
+      port: 5000,
+      timeout: 1000,
+      trace: (event) => {
+        if (event.type === 'reply') events.push(`${event.from} ${event.outcome}`);
+      },
+    });
+    await time.advance(1_200);
+    const found = await running;
+    events.push(`found ${found.map((s) => s.ip).join(',')}`);
+    const stopping = Promise.all(responders.map((r) => r.stop()));
+    await time.advance(100);
+    await stopping;
+    return events;
+  } finally {
+    t.mock.reset();
+  }
+}
+
 describe('beckon/testing: faults', () => {
+  it('discover() across a lossy LAN under mocked time: the same seed, the same run', async (t) => {
+    const first = await lossyRun(t, 5);
+    const again = await lossyRun(t, 5);
+    const other = await lossyRun(t, 6);
+    assert.deepEqual(first, again);
+    assert.notDeepEqual(first, other);
+    assert.ok(first.length > 1, first.join('; '));
+  });
+
   it('loss is deterministic per seed: the same seed loses the same datagrams', async () => {
     const first = await pattern(42, 0.5);
     const again = await pattern(42, 0.5);
