@@ -112,4 +112,35 @@ describe('beckon/testing: watch with mocked time', () => {
     await time.advance(100);
     await stopping;
   });
+
+  it("the server's address changes: the watcher reports an update with the new address", async (t) => {
+    const time = mockTime(t.mock);
+    const network = createTestNetwork();
+    const lan = network.lan({ name: 'office', ipv4: '10.0.0.0/24' });
+    const server = network.host({ name: 'server', interfaces: [{ lan, ipv4: '10.0.0.5' }] });
+    const kiosk = network.host({ name: 'kiosk', interfaces: [{ lan }] });
+    const responder = createResponder({ ...network.responderOptions(server), port: 5000 });
+    const starting = responder.start();
+    await time.advance(100);
+    await starting;
+    const seen: string[] = [];
+    const watcher = watch({ ...network.clientOptions(kiosk), port: 5000 });
+    watcher.on('up', (s) => seen.push(`up ${s.ip}`));
+    watcher.on('update', (s) => seen.push(`update ${s.addresses.map((a) => a.address).join(',')}`));
+    watcher.on('down', (s, reason) => seen.push(`down ${s.ip} ${reason}`));
+    await time.advance(2_000);
+    server.setAddress(lan, { ipv4: '10.0.0.50' });
+    await time.advance(10_000);
+    assert.equal(seen[0], 'up 10.0.0.5');
+    // The new address is merged into the server's record (the old one goes when it expires).
+    assert.ok(
+      seen.some((line) => line.startsWith('update') && line.includes('10.0.0.50')),
+      seen.join('; '),
+    );
+    assert.ok(!seen.some((line) => line.startsWith('down')), seen.join('; '));
+    await watcher.close();
+    const stopping = responder.stop();
+    await time.advance(100);
+    await stopping;
+  });
 });
