@@ -1,8 +1,8 @@
 /**
  * Mocked time for tests on the simulated network with node:test's `mock.timers`. beckon measures
  * durations with `performance.now()` (leases, presence, schedules), which `mock.timers` does not
- * mock in Node 20 and 22: this enables the mocked `setTimeout`, `setInterval` and `Date`, and
- * makes `performance.now()` follow the mocked `Date.now()`.
+ * mock (its `apis` are the timers and `Date`): this enables the mocked `setTimeout`, `setInterval`
+ * and `Date`, and makes `performance.now()` follow the mocked `Date.now()`.
  */
 import type { MockTracker } from 'node:test';
 
