@@ -13,17 +13,17 @@
  */
 import { TestNetwork, type TestNetworkOptions } from './network.js';
 
+export type { HostOptions, InterfaceOptions, LinkControl } from './host.js';
+export { TestHost } from './host.js';
+export type { LanOptions } from './lan.js';
+export { TestLan } from './lan.js';
 export type {
-  HostOptions,
-  InterfaceOptions,
-  LanOptions,
-  LinkControl,
   RouterOptions,
   SimulatedClientOptions,
   SimulatedResponderOptions,
   TestNetworkOptions,
 } from './network.js';
-export { TestHost, TestLan, TestNetwork } from './network.js';
+export { TestNetwork } from './network.js';
 export { TestSocket } from './socket.js';
 export { type MockedTime, mockTime } from './time.js';
 
