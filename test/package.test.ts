@@ -179,12 +179,13 @@ describe('the package as npm ships it', () => {
         join(app, 'check.js'),
         `import { discoverOne } from 'beckon';
 import { attachDiscovery } from 'beckon/http';
+import { createTestNetwork } from 'beckon/testing';
 const found = await discoverOne({ port: ${port}, targets: ['127.0.0.1'], broadcast: false, env: {} });
-console.log(typeof attachDiscovery, found?.url);
+console.log(typeof attachDiscovery, typeof createTestNetwork, found?.url);
 `,
       );
       const result = ok(await node(['check.js'], app), 'the ESM app');
-      assert.equal(result.stdout, 'function http://127.0.0.1:8123\n');
+      assert.equal(result.stdout, 'function function http://127.0.0.1:8123\n');
     });
 
     it('runs npx beckon: --help says where the docs are, discover finds the responder', async () => {
