@@ -43,6 +43,8 @@ export interface SimulatedResponderOptions {
   readonly shareHost: false;
   /** Off: a worker thread cannot use the injected functions. */
   readonly worker: false;
+  /** Empty: the machine's `DISCOVERY_*` variables do not change a simulated run. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** What beckon's `discover`, `discoverOne` and `watch` take to run on a simulated host. */
@@ -50,6 +52,8 @@ export interface SimulatedClientOptions {
   readonly socketFactory: SocketFactory;
   readonly interfaceProvider: InterfaceProvider;
   readonly interfaceProvider6: IPv6InterfaceProvider;
+  /** Empty: the machine's `DISCOVERY_*` variables do not change a simulated run. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** Where a datagram goes: this host only, or out of a link onto a LAN. */
@@ -124,6 +128,7 @@ export class TestNetwork {
       interfaceProvider6: host.interfaceProvider6,
       shareHost: false,
       worker: false,
+      env: {},
     };
   }
 
@@ -141,6 +146,7 @@ export class TestNetwork {
       socketFactory: host.socketFactory,
       interfaceProvider: host.interfaceProvider,
       interfaceProvider6: host.interfaceProvider6,
+      env: {},
     };
   }
 

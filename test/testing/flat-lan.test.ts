@@ -153,3 +153,25 @@ describe('beckon/testing: one LAN', () => {
     assert.notDeepEqual(loaded(join(ROOT, 'dist/index.js')), []);
   });
 });
+
+it("the machine's DISCOVERY_* variables do not change a simulated run", async (t) => {
+  const saved = process.env.DISCOVERY_PORT;
+  process.env.DISCOVERY_PORT = '1';
+  t.after(() => {
+    if (saved === undefined) delete process.env.DISCOVERY_PORT;
+    else process.env.DISCOVERY_PORT = saved;
+  });
+  const network = createTestNetwork();
+  const lan = network.lan({ name: 'office', ipv4: '10.0.0.0/24' });
+  const server = network.host({ name: 'server', interfaces: [{ lan }] });
+  const client = network.host({ name: 'client', interfaces: [{ lan }] });
+  const responder = createResponder({ ...network.responderOptions(server), httpPort: 8080 });
+  await responder.start();
+  t.after(() => responder.stop());
+  assert.equal(responder.port, 9999); // the default, not the variable's 1
+  const found = await discover({ ...network.clientOptions(client), timeout: 300 });
+  assert.deepEqual(
+    found.map((s) => s.url),
+    [`http://${server.ipv4}:8080`],
+  );
+});
