@@ -66,16 +66,36 @@ export class TestLan {
     return this.ipv6 !== undefined && ipv6CidrContains(this.ipv6, address.value as bigint);
   }
 
-  /** @internal The next address nobody on the LAN has. */
+  /**
+   * @internal The next address nobody on the LAN has: from `.10` / `::10` on, wrapping to `.1`
+   * in a subnet too small for that; never the subnet's own address nor (IPv4) its broadcast one.
+   * Throws InvalidOptionError when the LAN is full.
+   */
   allocate(family: 'IPv4' | 'IPv6'): string {
     const taken = new Set([...this.links].flatMap((link) => [link.ipv4, link.ipv6]));
-    for (;;) {
-      const text =
-        family === 'IPv4'
-          ? formatIPv4((((this.ipv4?.network ?? 0) + this.#nextV4++) >>> 0) as number)
-          : formatIPv6({ value: (this.ipv6?.network ?? 0n) + this.#nextV6++, zone: undefined });
-      if (!taken.has(text)) return text;
+    if (family === 'IPv4') {
+      const network = this.ipv4?.network ?? 0;
+      const hosts = 2 ** (32 - (this.ipv4?.prefix ?? 0)) - 2;
+      for (let tries = Math.min(hosts, taken.size + 1); tries > 0; tries--) {
+        const offset = ((this.#nextV4++ - 1) % hosts) + 1;
+        const text = formatIPv4((network + offset) >>> 0);
+        if (!taken.has(text)) return text;
+      }
+    } else {
+      const network = this.ipv6?.network ?? 0n;
+      const hosts = 2n ** BigInt(128 - (this.ipv6?.prefix ?? 0)) - 1n;
+      const most = BigInt(taken.size + 1);
+      for (let tries = hosts < most ? hosts : most; tries > 0n; tries--) {
+        const offset = ((this.#nextV6++ - 1n) % hosts) + 1n;
+        const text = formatIPv6({ value: network + offset, zone: undefined });
+        if (!taken.has(text)) return text;
+      }
     }
+    throw new InvalidOptionError(
+      'interfaces[].lan',
+      this.name,
+      `a LAN with a free ${family} address (give the interface's address, or use a larger subnet)`,
+    );
   }
 }
 

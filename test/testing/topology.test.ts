@@ -111,4 +111,24 @@ describe('beckon/testing: topologies', () => {
     assert.equal(await routeSourceAddress('127.0.0.1', host.socketFactory), '127.0.0.1');
     assert.equal(await routeSourceAddress('172.16.0.1', host.socketFactory), undefined);
   });
+  it('addresses left out stay inside a small subnet, skip its broadcast address, and a full LAN throws', () => {
+    const network = createTestNetwork();
+    const small = network.lan({ name: 'small', ipv4: '10.0.0.0/28', ipv6: 'fd00:9::/120' });
+    const given = network.host({ name: 'given', interfaces: [{ lan: small, ipv4: '10.0.0.1' }] });
+    const picked = [given.ipv4];
+    for (let i = 0; i < 13; i++) {
+      picked.push(network.host({ name: `h${i}`, interfaces: [{ lan: small }] }).ipv4);
+    }
+    assert.deepEqual(
+      picked,
+      [1, 10, 11, 12, 13, 14, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => `10.0.0.${n}`),
+    );
+    assert.throws(
+      () => network.host({ name: 'one-too-many', interfaces: [{ lan: small }] }),
+      (error: Error) => error.name === 'InvalidOptionError' && /small/.test(error.message),
+    );
+    const p2p = network.lan({ name: 'p2p', ipv4: '10.0.1.0/30' });
+    const ends = [0, 1].map((i) => network.host({ name: `end${i}`, interfaces: [{ lan: p2p }] }));
+    assert.deepEqual(ends.map((h) => h.ipv4).sort(), ['10.0.1.1', '10.0.1.2']);
+  });
 });
