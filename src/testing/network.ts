@@ -100,6 +100,10 @@ export class TestNetwork {
 
   /** Adds a router that forwards unicast between `lans` (one hop; no broadcast, no multicast). */
   router(options: RouterOptions): void {
+    const lans = options?.lans;
+    if (!Array.isArray(lans) || lans.length < 2 || !lans.every((lan) => lan instanceof TestLan)) {
+      throw new InvalidOptionError('lans', lans, 'two or more LANs made by network.lan()');
+    }
     this.#routers.push({
       name: options.name ?? `router${this.#routers.length + 1}`,
       lans: options.lans,
@@ -108,6 +112,7 @@ export class TestNetwork {
 
   /** Loses `fraction` (0 to 1) of the datagrams crossing `lan`, decided by the seeded generator. */
   loss(lan: TestLan, fraction: number): void {
+    checkLan(lan);
     if (!(fraction >= 0 && fraction <= 1)) {
       throw new InvalidOptionError('fraction', fraction, 'a number from 0 to 1');
     }
@@ -116,6 +121,7 @@ export class TestNetwork {
 
   /** Every datagram crossing `lan` takes `ms` milliseconds (a timer: mocked timers advance it). */
   latency(lan: TestLan, ms: number): void {
+    checkLan(lan);
     if (!(Number.isFinite(ms) && ms >= 0)) throw new InvalidOptionError('ms', ms, 'a number >= 0');
     lan.latencyMs = ms;
   }
@@ -276,4 +282,10 @@ export class TestNetwork {
 /** Runs `fn` after `ms` on whatever `setTimeout` is installed now (mocked timers included). */
 function later(ms: number, fn: () => void): void {
   setTimeout(fn, ms);
+}
+
+/** Throws InvalidOptionError unless `lan` is a LAN made by `network.lan()`. */
+function checkLan(lan: unknown): void {
+  if (!(lan instanceof TestLan))
+    throw new InvalidOptionError('lan', lan, 'a LAN made by network.lan()');
 }

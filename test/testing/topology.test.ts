@@ -131,4 +131,19 @@ describe('beckon/testing: topologies', () => {
     const ends = [0, 1].map((i) => network.host({ name: `end${i}`, interfaces: [{ lan: p2p }] }));
     assert.deepEqual(ends.map((h) => h.ipv4).sort(), ['10.0.1.1', '10.0.1.2']);
   });
+  it('a router, loss or latency given something else than LANs throws InvalidOptionError', () => {
+    const { network, a } = twoLans();
+    const invalid = (option: string) => (error: Error) =>
+      error.name === 'InvalidOptionError' && error.message.startsWith(`Invalid ${option}:`);
+    const bad: unknown[] = [undefined, [a], [a, 'b'], 'a'];
+    for (const lans of bad) {
+      assert.throws(
+        () => network.router({ lans } as unknown as Parameters<typeof network.router>[0]),
+        invalid('lans'),
+      );
+    }
+    const notALan = 'a' as unknown as typeof a;
+    assert.throws(() => network.loss(notALan, 0.5), invalid('lan'));
+    assert.throws(() => network.latency(notALan, 10), invalid('lan'));
+  });
 });
