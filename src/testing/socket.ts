@@ -3,7 +3,7 @@
  * simulated host. It opens nothing real; the host (src/testing/network.ts) routes its datagrams.
  */
 import { EventEmitter } from 'node:events';
-import { type Address, parseAddress } from './addresses.js';
+import { type Address, isMulticast, parseAddress } from './addresses.js';
 import { notRunning, systemError } from './errors.js';
 
 /** What a socket asks of the host it lives on. */
@@ -255,12 +255,19 @@ export class TestSocket extends EventEmitter {
     this.multicastInterface = link;
   }
 
-  /** Joins `group` on the link of `via`; `EADDRINUSE` when already a member there. */
+  /**
+   * Joins `group` on the link of `via`; `EADDRINUSE` when already a member there, `EINVAL` when
+   * `group` is not a multicast address (or an IPv6 one on a `udp4` socket), as on Linux.
+   */
   addMembership(group: string, via?: string): void {
     this.#checkOpen();
     const parsed = parseAddress(group);
     const link = this.#host.membershipLink(this, via);
-    if (!parsed || link === undefined) throw systemError('EINVAL', 'addMembership');
+    const usable =
+      parsed !== undefined &&
+      isMulticast(parsed) &&
+      !(parsed.family === 'IPv6' && this.family === 'IPv4');
+    if (!usable || link === undefined) throw systemError('EINVAL', 'addMembership');
     const key = `${parsed.text}|${link}`;
     if (this.memberships.has(key)) throw systemError('EADDRINUSE', 'addMembership');
     this.memberships.add(key);

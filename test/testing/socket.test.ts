@@ -101,6 +101,9 @@ describe('beckon/testing: the simulated socket', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     member.addMembership('239.255.98.107', '10.0.0.2');
     assert.throws(() => member.addMembership('239.255.98.107', '10.0.0.2'), { code: 'EADDRINUSE' });
+    // Not a group, or an IPv6 group on an IPv4 socket: EINVAL, as Linux answers.
+    assert.throws(() => member.addMembership('10.0.0.9', '10.0.0.2'), { code: 'EINVAL' });
+    assert.throws(() => member.addMembership('ff12::1', '10.0.0.2'), { code: 'EINVAL' });
     sender.send('joined', 7000, '239.255.98.107');
     await new Promise((resolve) => setTimeout(resolve, 10));
     member.dropMembership('239.255.98.107', '10.0.0.2');
