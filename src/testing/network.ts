@@ -255,6 +255,15 @@ export class TestNetwork {
       later(0, () => host.receive(undefined, to, port, data, from, 'unicast', socket));
       return undefined;
     }
+    if (route.scope !== 'unicast' && route.lan === route.out.lan) {
+      // The sender's host hears its own broadcast or multicast through loopback, as Linux loops
+      // a copy back: at once, never lost nor delayed by the LAN's faults.
+      later(0, () => {
+        if (route.out.up && !host.vanished) {
+          host.receive(route.out, to, port, data, from, route.scope, socket);
+        }
+      });
+    }
     const delay = route.lan.latencyMs + (route.lan === route.out.lan ? 0 : route.out.lan.latencyMs);
     later(delay, () => this.#deliver(route, to, port, data, from, socket));
     return undefined;
@@ -272,6 +281,7 @@ export class TestNetwork {
     const lost = (lan: TestLan) => lan.lossRate > 0 && this.#random() < lan.lossRate;
     for (const link of route.lan.links) {
       if (!link.up || link.host.vanished) continue;
+      if (link === route.out && route.scope !== 'unicast') continue; // looped back in send()
       if (route.scope === 'unicast' && !link.owns(to.text)) continue;
       if (lost(route.lan) || (route.lan !== route.out.lan && lost(route.out.lan))) continue;
       link.host.receive(link, to, port, data, from, route.scope, sender);

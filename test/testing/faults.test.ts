@@ -214,4 +214,32 @@ describe('beckon/testing: faults', () => {
     assert.equal((failure as NodeJS.ErrnoException).code, 'EADDRINUSE');
     for (const socket of [any, unicast, sender]) socket.close();
   });
+  it("the sender's host hears its own broadcast and multicast at once, whatever the LAN loses or delays", async () => {
+    const network = createTestNetwork();
+    const lan = network.lan({ name: 'bad', ipv4: '10.0.0.0/24' });
+    const host = network.host({ name: 'host', interfaces: [{ lan, ipv4: '10.0.0.1' }] });
+    const other = network.host({ name: 'other', interfaces: [{ lan, ipv4: '10.0.0.2' }] });
+    network.loss(lan, 1);
+    network.latency(lan, 2_000);
+    const heard: string[] = [];
+    const sockets = [host, other].map((h) => {
+      const socket = h.socketFactory({ type: 'udp4', reuseAddr: true });
+      socket.on('message', (message) => heard.push(`${h.name}:${message}`));
+      return socket;
+    });
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.bind(7000, resolve))));
+    sockets[0]?.addMembership('239.255.98.107', '10.0.0.1');
+    sockets[1]?.addMembership('239.255.98.107', '10.0.0.2');
+    const sender = host.socketFactory({ type: 'udp4' });
+    await new Promise<void>((resolve) => sender.bind(0, resolve));
+    sender.setBroadcast(true);
+    sender.setMulticastInterface('10.0.0.1');
+    for (const to of ['10.0.0.255', '255.255.255.255', '239.255.98.107']) {
+      await new Promise((resolve) => sender.send(to, 7000, to, resolve));
+    }
+    const until = Date.now() + 1_000; // well before the 2 s the LAN takes
+    while (heard.length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(heard, ['host:10.0.0.255', 'host:255.255.255.255', 'host:239.255.98.107']);
+    for (const socket of [...sockets, sender]) socket.close();
+  });
 });
