@@ -52,6 +52,8 @@ export class TestSocket extends EventEmitter {
   /** Groups joined, as `group|link`. */
   readonly memberships = new Set<string>();
   #closed = false;
+  /** A `connect()` is under way (its remote is set on the next tick). */
+  #connecting = false;
   #recvBufferSize: number;
   #sendBufferSize: number;
   readonly #host: SocketHost;
@@ -157,12 +159,22 @@ export class TestSocket extends EventEmitter {
     }
   }
 
-  /** Connects to `port` on `address`: binds implicitly to the address the route leaves by. */
+  /**
+   * Connects to `port` on `address`: binds implicitly to the address the route leaves by. Throws
+   * `ERR_SOCKET_DGRAM_IS_CONNECTED` when connected or connecting already, as `dgram` does.
+   */
   connect(port: number, address?: string | (() => void), callback?: (error?: Error) => void): void {
     this.#checkOpen();
+    if (this.remote || this.#connecting) {
+      throw Object.assign(new Error('Already connected'), {
+        code: 'ERR_SOCKET_DGRAM_IS_CONNECTED',
+      });
+    }
+    this.#connecting = true;
     const done = typeof address === 'function' ? address : callback;
     const to = parseAddress(typeof address === 'string' ? address : '127.0.0.1');
     process.nextTick(() => {
+      this.#connecting = false;
       if (this.#closed) return;
       if (!to || to.family !== this.family) {
         const error = systemError('EINVAL', 'connect', String(address), port);
@@ -206,9 +218,13 @@ export class TestSocket extends EventEmitter {
     return { address: this.remote.address.text, family: this.family, port: this.remote.port };
   }
 
-  /** The bound address; throws `EBADF` before `bind`, as `dgram` does. */
+  /**
+   * The bound address; throws `EBADF` before `bind` and `ERR_SOCKET_DGRAM_NOT_RUNNING` after
+   * `close()`, as `dgram` does.
+   */
   address(): { address: string; family: string; port: number } {
-    if (!this.local || this.#closed) throw systemError('EBADF', 'getsockname');
+    this.#checkOpen();
+    if (!this.local) throw systemError('EBADF', 'getsockname');
     return { address: this.local.text, family: this.family, port: this.port };
   }
 

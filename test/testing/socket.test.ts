@@ -32,6 +32,8 @@ describe('beckon/testing: the simulated socket', () => {
     assert.ok(port >= 32768 && port <= 60999, String(port));
     await new Promise<void>((resolve) => socket.close(resolve));
     assert.throws(() => socket.close(), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
+    // After close, as node:dgram answers (checked on Node 20).
+    assert.throws(() => socket.address(), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
   });
 
   it('binding an address the host does not have fails with EADDRNOTAVAIL', async () => {
@@ -71,6 +73,9 @@ describe('beckon/testing: the simulated socket', () => {
       socket.connect(7000, '10.0.0.2', (error?: Error) => (error ? reject(error) : resolve())),
     );
     assert.equal(socket.address().address, '10.0.0.1');
+    assert.throws(() => socket.connect(7000, '10.0.0.2'), {
+      code: 'ERR_SOCKET_DGRAM_IS_CONNECTED',
+    });
     assert.deepEqual(socket.remoteAddress(), { address: '10.0.0.2', family: 'IPv4', port: 7000 });
     const heard: string[] = [];
     socket.on('message', (message) => heard.push(message.toString()));
