@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { discoverOne } from '../../src/index.js';
-import { LabProcess } from '../helpers/process.js';
+import { LabProcess, run } from '../helpers/process.js';
 import { LOCAL } from '../helpers/udp.js';
 
 /**
@@ -45,4 +45,18 @@ describe('examples/', () => {
       }
     });
   }
+
+  it('test-kit.test.js (beckon/testing) passes under node --test', async (t) => {
+    // Not as a child of this runner: a nested run would report to it instead of printing.
+    const started = performance.now();
+    const result = await run(process.execPath, ['--test', 'examples/test-kit.test.js'], {
+      env: { NODE_TEST_CONTEXT: undefined },
+      timeoutMs: 60_000,
+    });
+    const ms = Math.round(performance.now() - started);
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /# pass 2\n/);
+    assert.match(result.stdout, /# fail 0\n/);
+    t.diagnostic(`examples/test-kit.test.js: ${ms} ms, the process's start included`);
+  });
 });
