@@ -1,6 +1,6 @@
 /** Address parsing for the simulated network: canonical text, family and zone. Pure. */
-import { formatIPv4, parseIPv4 } from '../network/ipv4.js';
-import { formatIPv6, parseIPv6 } from '../network/ipv6.js';
+import { formatIPv4, isLoopback, parseIPv4 } from '../network/ipv4.js';
+import { classifyIPv6, formatIPv6, parseIPv6 } from '../network/ipv6.js';
 
 /** An IP address in canonical form. */
 export interface Address {
@@ -30,24 +30,26 @@ export function parseAddress(text: string): Address | undefined {
 
 /** `0.0.0.0` or `::`. */
 export function isWildcard(address: Address): boolean {
-  return address.family === 'IPv4' ? address.value === 0 : address.value === 0n;
+  return address.family === 'IPv4'
+    ? address.value === 0
+    : classifyIPv6(address.value as bigint) === 'unspecified';
 }
 
 /** 224.0.0.0/4 or ff00::/8. */
 export function isMulticast(address: Address): boolean {
   return address.family === 'IPv4'
     ? (address.value as number) >>> 28 === 0xe
-    : (address.value as bigint) >> 120n === 0xffn;
+    : classifyIPv6(address.value as bigint) === 'multicast';
 }
 
 /** 127.0.0.0/8 or ::1. */
 export function isLoopbackAddress(address: Address): boolean {
   return address.family === 'IPv4'
-    ? (address.value as number) >>> 24 === 127
-    : (address.value as bigint) === 1n;
+    ? isLoopback(address.value as number)
+    : classifyIPv6(address.value as bigint) === 'loopback';
 }
 
 /** fe80::/10. */
 export function isLinkLocal6(address: Address): boolean {
-  return address.family === 'IPv6' && (address.value as bigint) >> 118n === 0x3fan;
+  return address.family === 'IPv6' && classifyIPv6(address.value as bigint) === 'link-local';
 }
