@@ -1,0 +1,228 @@
+/**
+ * The differential suite's scenarios: the lab's (test/lab/scenarios) retold against
+ * {@link World}, so that each runs unchanged in the lab (lab.test.ts) and in `beckon/testing`
+ * (kit.test.ts), asserting the same outcomes. docs/testing-your-app.md lists them.
+ */
+import assert from 'node:assert/strict';
+import { downOf, type Scenario, summary, upOf } from './world.js';
+
+const IPV4 = { family: 'IPv4' } as const;
+
+export const scenarios: readonly Scenario[] = [
+  {
+    name: 'flat LAN: two clients find the server by its LAN address',
+    spec: {
+      lans: { lan: { ipv4: '10.1.0.0/24' } },
+      hosts: {
+        server: { interfaces: { eth0: { lan: 'lan', ipv4: '10.1.0.10' } } },
+        alice: { interfaces: { eth0: { lan: 'lan', ipv4: '10.1.0.21' } } },
+        bob: { interfaces: { eth0: { lan: 'lan', ipv4: '10.1.0.22' } } },
+      },
+    },
+    async run(world) {
+      await world.host('server').serve({ httpPort: 8080, name: 'api' });
+      const alice = await world.host('alice').discover({ ...IPV4, timeout: 1000, extended: true });
+      assert.deepEqual(summary(alice), ['10.1.0.10:8080@eth0 broadcast']);
+      assert.equal(alice[0]?.url, 'http://10.1.0.10:8080');
+      assert.equal(alice[0]?.source, '10.1.0.10');
+      assert.equal(alice[0]?.metadata?.name, 'api');
+      const bob = await world.host('bob').discover({ ...IPV4, timeout: 1000 });
+      assert.deepEqual(summary(bob), ['10.1.0.10:8080@eth0 broadcast']);
+    },
+  },
+  {
+    name: 'multi-homed server: each client gets the address on its own subnet',
+    spec: {
+      lans: { office: { ipv4: '10.2.1.0/24' }, lab: { ipv4: '10.2.2.0/24' } },
+      hosts: {
+        server: {
+          interfaces: {
+            eth0: { lan: 'office', ipv4: '10.2.1.10' },
+            eth1: { lan: 'lab', ipv4: '10.2.2.10' },
+          },
+        },
+        office: { interfaces: { eth0: { lan: 'office', ipv4: '10.2.1.20' } } },
+        lab: { interfaces: { eth0: { lan: 'lab', ipv4: '10.2.2.20' } } },
+      },
+    },
+    async run(world) {
+      await world.host('server').serve({ httpPort: 8080 });
+      const office = await world.host('office').discover({ ...IPV4, timeout: 1000 });
+      assert.deepEqual(summary(office), ['10.2.1.10:8080@eth0 broadcast']);
+      const lab = await world.host('lab').discover({ ...IPV4, timeout: 1000 });
+      assert.deepEqual(summary(lab), ['10.2.2.10:8080@eth0 broadcast']);
+      assert.equal(lab[0]?.source, '10.2.2.10');
+    },
+  },
+  {
+    name: 'multi-homed client: finds the servers of both subnets, each once, with its interface',
+    spec: {
+      lans: { a: { ipv4: '10.3.1.0/24' }, b: { ipv4: '10.3.2.0/24' } },
+      hosts: {
+        client: {
+          interfaces: {
+            eth0: { lan: 'a', ipv4: '10.3.1.20' },
+            eth1: { lan: 'b', ipv4: '10.3.2.20' },
+          },
+        },
+        one: { interfaces: { eth0: { lan: 'a', ipv4: '10.3.1.10' } } },
+        two: { interfaces: { eth0: { lan: 'b', ipv4: '10.3.2.10' } } },
+      },
+    },
+    async run(world) {
+      await world.host('one').serve({ httpPort: 8001 });
+      await world.host('two').serve({ httpPort: 8002 });
+      const client = world.host('client');
+      assert.deepEqual(summary(await client.discover({ ...IPV4, timeout: 1000 })), [
+        '10.3.1.10:8001@eth0 broadcast',
+        '10.3.2.10:8002@eth1 broadcast',
+      ]);
+      const only = await client.discover({ ...IPV4, timeout: 1000, interfaces: ['eth1'] });
+      assert.deepEqual(summary(only), ['10.3.2.10:8002@eth1 broadcast']);
+    },
+  },
+  {
+    name: 'routed segments: broadcast stays on its LAN, targets cross the router',
+    spec: {
+      lans: { east: { ipv4: '10.5.1.0/24' }, west: { ipv4: '10.5.2.0/24' } },
+      routers: {
+        router: {
+          interfaces: {
+            eth0: { lan: 'east', ipv4: '10.5.1.1' },
+            eth1: { lan: 'west', ipv4: '10.5.2.1' },
+          },
+        },
+      },
+      hosts: {
+        client: { interfaces: { eth0: { lan: 'east', ipv4: '10.5.1.20' } } },
+        near: { interfaces: { eth0: { lan: 'east', ipv4: '10.5.1.10' } } },
+        far: { interfaces: { eth0: { lan: 'west', ipv4: '10.5.2.10' } } },
+        // Answers on-link senders only.
+        guarded: { interfaces: { eth0: { lan: 'west', ipv4: '10.5.2.11' } } },
+      },
+    },
+    async run(world) {
+      await world.host('near').serve({ httpPort: 8080 });
+      await world.host('far').serve({ httpPort: 8080 });
+      await world.host('guarded').serve({ httpPort: 8080, offLink: 'none' });
+      const client = world.host('client');
+      assert.deepEqual(summary(await client.discover({ ...IPV4, timeout: 1000 })), [
+        '10.5.1.10:8080@eth0 broadcast',
+      ]);
+      const byHost = await client.discover({ ...IPV4, timeout: 1000, targets: ['10.5.2.10'] });
+      assert.deepEqual(summary(byHost), [
+        '10.5.1.10:8080@eth0 broadcast',
+        '10.5.2.10:8080@eth0 target',
+      ]);
+      // The whole far subnet: the guarded server gets the request and stays silent.
+      const farOnly = await client.discover({
+        ...IPV4,
+        timeout: 1500,
+        broadcast: false,
+        targets: ['10.5.2.0/24'],
+      });
+      assert.deepEqual(summary(farOnly), ['10.5.2.10:8080@eth0 target']);
+    },
+  },
+  {
+    name: 'loss: with 30% of datagrams lost, default retries still find the server',
+    spec: {
+      lans: { lan: { ipv4: '10.6.0.0/24' } },
+      hosts: {
+        server: { interfaces: { eth0: { lan: 'lan', ipv4: '10.6.0.10' } } },
+        client: { interfaces: { eth0: { lan: 'lan', ipv4: '10.6.0.20' } } },
+      },
+    },
+    async run(world, t) {
+      await world.host('server').serve({ httpPort: 8080 });
+      world.loss('lan', 0.3);
+      const client = world.host('client');
+      // Requests and answers are each lost 30% of the time: one round (a broadcast and a
+      // group request) gets an answer back with p = 1 - (1 - 0.7²)² ≈ 0.74; three rounds miss
+      // with p ≈ 1.8%. The bounds hold for any seed of the kit and any run of the lab.
+      const withRetries = await client.discoverRepeatedly(IPV4, 300, 10);
+      const noRetries = await client.discoverRepeatedly(
+        { ...IPV4, retries: 0, timeout: 300 },
+        100,
+        10,
+      );
+      t.diagnostic(`retries: ${withRetries.found}/300; none: ${noRetries.found}/100`);
+      assert.ok(withRetries.found >= 280, `with retries only ${withRetries.found}/300 found`);
+      assert.deepEqual(withRetries.servers, ['http://10.6.0.10:8080']);
+      assert.ok(noRetries.found <= 95, `without retries ${noRetries.found}/100 found: no loss?`);
+      assert.ok(noRetries.found >= 50, `without retries only ${noRetries.found}/100 found`);
+    },
+  },
+  {
+    name: "address change: the next answer carries the server's new address",
+    spec: {
+      lans: { lan: { ipv4: '10.8.0.0/24' } },
+      hosts: {
+        server: { interfaces: { eth0: { lan: 'lan', ipv4: '10.8.0.10' } } },
+        client: { interfaces: { eth0: { lan: 'lan', ipv4: '10.8.0.20' } } },
+      },
+    },
+    async run(world) {
+      const server = world.host('server');
+      const client = world.host('client');
+      await server.serve({ httpPort: 8080 });
+      assert.deepEqual(summary(await client.discover({ ...IPV4, timeout: 1000 })), [
+        '10.8.0.10:8080@eth0 broadcast',
+      ]);
+      server.setAddress('eth0', '10.8.0.11');
+      assert.deepEqual(summary(await client.discover({ ...IPV4, timeout: 1000 })), [
+        '10.8.0.11:8080@eth0 broadcast',
+      ]);
+    },
+  },
+  {
+    name: 'presence: up on start, down (goodbye) on stop, down (expired) when the host vanishes',
+    spec: {
+      lans: { lan: { ipv4: '10.17.0.0/24' } },
+      hosts: {
+        watcher: { interfaces: { eth0: { lan: 'lan', ipv4: '10.17.0.20' } } },
+        s1: { interfaces: { eth0: { lan: 'lan', ipv4: '10.17.0.11' } } },
+        s2: { interfaces: { eth0: { lan: 'lan', ipv4: '10.17.0.12' } } },
+      },
+    },
+    async run(world) {
+      const lease = 3000;
+      const watcher = await world.host('watcher').watch(IPV4);
+      const early = await world.host('s1').serve({ httpPort: 8100, lease });
+      await watcher.next(upOf(8100), 5000);
+
+      // A watcher started later hears of the running server at once.
+      const late = await world.host('watcher').watch(IPV4);
+      const lateUp = await late.next(upOf(8100), 3000);
+      assert.equal(lateUp.server.ip, '10.17.0.11');
+
+      const started = world.now();
+      await world.host('s2').serve({ httpPort: 8200, lease });
+      const up = await watcher.next(upOf(8200), 5000);
+      assert.ok(up.at - started <= 1500, `up ${up.at - started} ms after the start`);
+
+      const stopping = world.now();
+      await early.stop();
+      const goodbye = await watcher.next(downOf(8100), 5000);
+      assert.equal(goodbye.reason, 'goodbye');
+      assert.ok(goodbye.at - stopping <= 1000, `down ${goodbye.at - stopping} ms after stop`);
+
+      await world.sleep(1000); // anywhere in the lease
+      const vanished = world.now();
+      world.host('s2').vanish();
+      const expired = await watcher.next(downOf(8200), lease + 5000);
+      assert.equal(expired.reason, 'expired');
+      const after = expired.at - vanished;
+      assert.ok(after <= lease + 2000, `down ${after} ms after the host vanished`);
+      // Not before a lease has run out since it was last heard (at most a second before).
+      assert.ok(after >= lease - 1500, `down only ${after} ms after the host vanished`);
+      // Each server went up once and down once, in that order.
+      assert.deepEqual(
+        watcher.events
+          .filter((e) => e.event !== 'update')
+          .map((e) => `${e.event} ${e.server.port}`),
+        ['up 8100', 'up 8200', 'down 8100', 'down 8200'],
+      );
+    },
+  },
+];
