@@ -131,6 +131,20 @@ class KitWorldHost implements WorldHost {
     this.host.setAddress(ifname, { ipv4: address });
   }
 
+  setLink(ifname: string, up: boolean): void {
+    const link = this.host.link(ifname);
+    if (up) link.up();
+    else link.down();
+  }
+
+  async linkLocal(ifname: string): Promise<string> {
+    const entry = this.host
+      .interfaceProvider6()
+      .find((e) => e.name === ifname && e.address.startsWith('fe80:'));
+    if (!entry) throw new Error(`no link-local address on ${ifname}`);
+    return entry.address;
+  }
+
   vanish(): void {
     this.host.vanish();
     // Its processes are gone: nothing of theirs runs on (what they would send goes nowhere).
@@ -151,7 +165,7 @@ export async function startKitWorld(t: TestContext, spec: WorldSpec): Promise<Wo
   const network = createTestNetwork({ seed: 19 });
   const lans = new Map<string, TestLan>();
   for (const [name, lan] of Object.entries(spec.lans)) {
-    lans.set(name, network.lan({ name, ipv4: lan.ipv4 }));
+    lans.set(name, network.lan({ name, ipv4: lan.ipv4, ...(lan.ipv6 ? { ipv6: lan.ipv6 } : {}) }));
   }
   const lanOf = (name: string) => {
     const lan = lans.get(name);
@@ -167,6 +181,7 @@ export async function startKitWorld(t: TestContext, spec: WorldSpec): Promise<Wo
       lan: lanOf(iface.lan),
       name: ifname,
       ipv4: iface.ipv4,
+      ...(iface.ipv6 ? { ipv6: iface.ipv6 } : {}),
     }));
     hosts.set(name, new KitWorldHost(network, network.host({ name, interfaces }), host, time));
   }

@@ -1,12 +1,5 @@
-/** The differential suite on `beckon/testing`'s simulated network (see world.ts). */
-import { describe, it } from 'node:test';
+/** The differential suite on `beckon/testing`'s simulated network (see world.ts): all of it. */
 import { startKitWorld } from './kit-world.js';
-import { scenarios } from './scenarios.js';
+import { describeScenarios } from './suite.js';
 
-describe('differential suite, kit', () => {
-  for (const scenario of scenarios) {
-    it(scenario.name, async (t) => {
-      await scenario.run(await startKitWorld(t, scenario.spec), t);
-    });
-  }
-});
+describeScenarios('differential suite, kit', startKitWorld);

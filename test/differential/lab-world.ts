@@ -90,6 +90,14 @@ class LabWorldHost implements WorldHost {
     this.host.ip('addr', 'add', `${address}${prefixOf(lan.ipv4)}`, 'dev', ifname);
   }
 
+  setLink(ifname: string, up: boolean): void {
+    this.host.ip('link', 'set', ifname, up ? 'up' : 'down');
+  }
+
+  linkLocal(ifname: string): Promise<string> {
+    return this.host.linkLocal(ifname);
+  }
+
   vanish(): void {
     for (const child of this.#processes) child.kill('SIGKILL');
     for (const ifname of Object.keys(this.spec.interfaces)) {
@@ -124,6 +132,20 @@ export async function startLabWorld(t: TestContext, spec: WorldSpec): Promise<Wo
       new LabWorldHost(lab.host(name), host, spec.lans),
     ]),
   );
+  // IPv6 addresses (no duplicate address detection: they are unique by design), and every
+  // link-local address usable before the scenario starts.
+  const ipv6 = Object.values(spec.lans).some((lan) => lan.ipv6 !== undefined);
+  for (const [name, host] of Object.entries(ipv6 ? { ...spec.routers, ...spec.hosts } : {})) {
+    for (const [ifname, iface] of Object.entries(host.interfaces)) {
+      const lan = spec.lans[iface.lan];
+      if (iface.ipv6 && lan?.ipv6) {
+        lab
+          .host(name)
+          .ip('addr', 'add', `${iface.ipv6}${prefixOf(lan.ipv6)}`, 'dev', ifname, 'nodad');
+      }
+      await lab.host(name).linkLocal(ifname);
+    }
+  }
   let rules = 0;
   return {
     mode: 'lab',

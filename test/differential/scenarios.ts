@@ -1,12 +1,16 @@
 /**
  * The differential suite's scenarios: the lab's (test/lab/scenarios) retold against
- * {@link World}, so that each runs unchanged in the lab (lab.test.ts) and in `beckon/testing`
+ * {@link World}, so that each runs unchanged in the lab (lab-1.test.ts, lab-2.test.ts) and in `beckon/testing`
  * (kit.test.ts), asserting the same outcomes. docs/testing-your-app.md lists them.
  */
 import assert from 'node:assert/strict';
+import type { Server } from '../../src/index.js';
 import { downOf, type Scenario, summary, upOf } from './world.js';
 
 const IPV4 = { family: 'IPv4' } as const;
+/** Shared keys, in `beckon keygen`'s format (32 bytes, URL-safe base64). */
+const KEY = Buffer.alloc(32, 7).toString('base64url');
+const OTHER_KEY = Buffer.alloc(32, 9).toString('base64url');
 
 export const scenarios: readonly Scenario[] = [
   {
@@ -223,6 +227,92 @@ export const scenarios: readonly Scenario[] = [
           .map((e) => `${e.event} ${e.server.port}`),
         ['up 8100', 'up 8200', 'down 8100', 'down 8200'],
       );
+    },
+  },
+  {
+    name: 'dual stack: one result with its IPv4, ULA and link-local addresses; a family keeps its own',
+    spec: {
+      lans: { link: { ipv4: '10.15.2.0/24', ipv6: 'fd15:0:0:2::/64' } },
+      hosts: {
+        server: {
+          interfaces: { lan0: { lan: 'link', ipv4: '10.15.2.10', ipv6: 'fd15:0:0:2::10' } },
+        },
+        client: {
+          interfaces: { eth1: { lan: 'link', ipv4: '10.15.2.20', ipv6: 'fd15:0:0:2::20' } },
+        },
+      },
+    },
+    async run(world) {
+      await world.host('server').serve({ httpPort: 8080 });
+      const linkLocal = `${await world.host('server').linkLocal('lan0')}%eth1`;
+      const client = world.host('client');
+      const paths = (servers: readonly Server[]) => {
+        assert.equal(servers.length, 1, JSON.stringify(servers));
+        return servers[0]?.addresses.map((a) => `${a.address} ${a.family} ${a.interface} ${a.via}`);
+      };
+      const both = paths(await client.discover({ timeout: 1000 }));
+      // IPv4 and the ULA share the first tier (the round trip orders them); link-local is last.
+      assert.deepEqual(both?.slice(0, 2).sort(), [
+        '10.15.2.10 IPv4 eth1 broadcast',
+        'fd15:0:0:2::10 IPv6 eth1 multicast',
+      ]);
+      assert.equal(both?.[2], `${linkLocal} IPv6 eth1 multicast`);
+      assert.deepEqual(paths(await client.discover({ timeout: 1000, family: 'IPv6' })), [
+        'fd15:0:0:2::10 IPv6 eth1 multicast',
+        `${linkLocal} IPv6 eth1 multicast`,
+      ]);
+      assert.deepEqual(paths(await client.discover({ timeout: 1000, family: 'IPv4' })), [
+        '10.15.2.10 IPv4 eth1 broadcast',
+      ]);
+    },
+  },
+  {
+    name: 'shared key: only a client with the key finds the keyed server, and learns its metadata',
+    spec: {
+      lans: { lan: { ipv4: '10.9.0.0/24' } },
+      hosts: {
+        server: { interfaces: { eth0: { lan: 'lan', ipv4: '10.9.0.10' } } },
+        open: { interfaces: { eth0: { lan: 'lan', ipv4: '10.9.0.11' } } },
+        client: { interfaces: { eth0: { lan: 'lan', ipv4: '10.9.0.20' } } },
+      },
+    },
+    async run(world) {
+      await world.host('server').serve({ httpPort: 8443, authKeys: [KEY], name: 'vault' });
+      await world.host('open').serve({ httpPort: 8080 });
+      const client = world.host('client');
+      assert.deepEqual(summary(await client.discover({ ...IPV4, timeout: 1000 })), [
+        '10.9.0.11:8080@eth0 broadcast',
+      ]);
+      assert.deepEqual(
+        summary(await client.discover({ ...IPV4, timeout: 1000, authKey: OTHER_KEY })),
+        [],
+      );
+      const keyed = await client.discover({ ...IPV4, timeout: 1000, authKey: KEY });
+      assert.deepEqual(summary(keyed), ['10.9.0.10:8443@eth0 broadcast']);
+      assert.equal(keyed[0]?.metadata?.name, 'vault');
+    },
+  },
+  {
+    name: "a link going down: the server's lease runs out; back up, it is up again",
+    spec: {
+      lans: { lan: { ipv4: '10.18.0.0/24' } },
+      hosts: {
+        watcher: { interfaces: { eth0: { lan: 'lan', ipv4: '10.18.0.20' } } },
+        server: { interfaces: { eth0: { lan: 'lan', ipv4: '10.18.0.10' } } },
+      },
+    },
+    async run(world) {
+      const lease = 3000;
+      const watcher = await world.host('watcher').watch(IPV4);
+      await world.host('server').serve({ httpPort: 8300, lease });
+      await watcher.next(upOf(8300), 5000);
+      world.host('server').setLink('eth0', false);
+      const down = await watcher.next(downOf(8300), lease + 5000);
+      assert.equal(down.reason, 'expired');
+      const back = world.now();
+      world.host('server').setLink('eth0', true);
+      const up = await watcher.next(upOf(8300), 10_000, watcher.events.indexOf(down) + 1);
+      assert.ok(up.at - back <= 5000, `up again ${up.at - back} ms after the link came back`);
     },
   },
 ];

@@ -7,15 +7,21 @@
 import type { TestContext } from 'node:test';
 import type { Server } from '../../src/index.js';
 
-/** A LAN: one broadcast domain with an IPv4 subnet (`10.1.0.0/24`). */
+/**
+ * A LAN: one broadcast domain with an IPv4 subnet (`10.1.0.0/24`) and, if given, an IPv6 one
+ * (`fd19:1::/64`). Every interface on it also has an IPv6 link-local address.
+ */
 export interface LanSpec {
   readonly ipv4: string;
+  readonly ipv6?: string;
 }
 
-/** One interface of a host: the LAN it is on and its IPv4 address there (no prefix). */
+/** One interface of a host: the LAN it is on and its addresses there (no prefix). */
 export interface InterfaceSpec {
   readonly lan: string;
   readonly ipv4: string;
+  /** Its IPv6 address, inside the LAN's IPv6 subnet. */
+  readonly ipv6?: string;
 }
 
 /** A host or router: its interfaces by name (`eth0`...). */
@@ -83,6 +89,10 @@ export interface WorldHost {
   watch(options?: Record<string, unknown>): Promise<WorldWatch>;
   /** Replaces the IPv4 address of interface `ifname` (`address`, inside its LAN's subnet). */
   setAddress(ifname: string, address: string): void;
+  /** Takes interface `ifname` down (`false`) or up again (`true`). */
+  setLink(ifname: string, up: boolean): void;
+  /** The IPv6 link-local address of interface `ifname`, once usable. */
+  linkLocal(ifname: string): Promise<string>;
   /** Powers the host off: its processes die at once, with no goodbye, and its links go dark. */
   vanish(): void;
 }

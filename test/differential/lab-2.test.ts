@@ -1,0 +1,5 @@
+/** The differential suite in the network-namespace lab (see world.ts): the rest. */
+import { startLabWorld } from './lab-world.js';
+import { describeScenarios } from './suite.js';
+
+describeScenarios('differential suite, lab (2)', startLabWorld, 5);
