@@ -12,9 +12,9 @@ import {
   type TestHost,
   type TestLan,
 } from '../../src/testing/index.js';
+import { type Repeated, repeat } from '../helpers/repeat.js';
 import type {
   HostSpec,
-  Repeated,
   WatchEvent,
   World,
   WorldHost,
@@ -72,26 +72,13 @@ class KitWorldHost implements WorldHost {
     return drive(this.time, discover({ ...this.network.clientOptions(this.host), ...options }));
   }
 
-  async discoverRepeatedly(
+  discoverRepeatedly(
     options: Record<string, unknown>,
     count: number,
     parallel: number,
   ): Promise<Repeated> {
-    let started = 0;
-    let found = 0;
-    const urls = new Set<string>();
-    const worker = async () => {
-      while (started < count) {
-        started++;
-        const server = await discoverOne({ ...this.network.clientOptions(this.host), ...options });
-        if (server) {
-          found++;
-          urls.add(server.url);
-        }
-      }
-    };
-    await drive(this.time, Promise.all(Array.from({ length: Math.min(parallel, count) }, worker)));
-    return { found, missed: count - found, servers: [...urls] };
+    const once = () => discoverOne({ ...this.network.clientOptions(this.host), ...options });
+    return drive(this.time, repeat(once, count, parallel));
   }
 
   async watch(options: Record<string, unknown> = {}): Promise<WorldWatch> {
@@ -146,9 +133,9 @@ class KitWorldHost implements WorldHost {
   }
 
   vanish(): void {
+    // Its responders and watchers run on, deaf and mute: to the rest of the network, gone (as
+    // in the lab, where they are killed). The end of the test stops them.
     this.host.vanish();
-    // Its processes are gone: nothing of theirs runs on (what they would send goes nowhere).
-    void this.stopAll();
   }
 
   /** Stops what still runs on this host. */

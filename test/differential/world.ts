@@ -6,6 +6,7 @@
  */
 import type { TestContext } from 'node:test';
 import type { Server } from '../../src/index.js';
+import type { Repeated } from '../helpers/repeat.js';
 
 /**
  * A LAN: one broadcast domain with an IPv4 subnet (`10.1.0.0/24`) and, if given, an IPv6 one
@@ -63,14 +64,6 @@ export interface WorldWatch {
 export interface WorldService {
   /** Stops it gracefully (its goodbye is sent). */
   stop(): Promise<void>;
-}
-
-/** The outcome of `discoverOne()` run `count` times. */
-export interface Repeated {
-  readonly found: number;
-  readonly missed: number;
-  /** The distinct URLs found. */
-  readonly servers: readonly string[];
 }
 
 /** A host of the world: what runs on it and what can happen to it. */

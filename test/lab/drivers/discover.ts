@@ -6,6 +6,7 @@
  *       <parallel> (default 1) at once: { found, missed, servers: the distinct URLs found }
  */
 import { discover, discoverOne } from '../../../src/index.js';
+import { repeat } from '../../helpers/repeat.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const count = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
@@ -14,19 +15,6 @@ const parallel = Number(process.argv[4] ?? 1);
 if (count === undefined) {
   process.stdout.write(`${JSON.stringify(await discover(options))}\n`);
 } else {
-  let started = 0;
-  let found = 0;
-  const urls = new Set<string>();
-  const worker = async () => {
-    while (started < count) {
-      started++;
-      const server = await discoverOne(options);
-      if (server) {
-        found++;
-        urls.add(server.url);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
-  process.stdout.write(`${JSON.stringify({ found, missed: count - found, servers: [...urls] })}\n`);
+  const outcome = await repeat(() => discoverOne(options), count, parallel);
+  process.stdout.write(`${JSON.stringify(outcome)}\n`);
 }
