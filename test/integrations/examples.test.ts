@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { discoverOne } from '../../src/index.js';
 import { LabProcess, run } from '../helpers/process.js';
 import { LOCAL } from '../helpers/udp.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * The examples' environment (added to this process's): free ports, no groups (so no
@@ -58,5 +62,32 @@ describe('examples/', () => {
     assert.match(result.stdout, /# pass 2\n/);
     assert.match(result.stdout, /# fail 0\n/);
     t.diagnostic(`examples/test-kit.test.js: ${ms} ms, the process's start included`);
+  });
+
+  it('vitest-kit.spec.js (beckon/testing) passes under Vitest, the only file Vitest runs', async (t) => {
+    // The repo's vitest.config.js: only examples/*.spec.js, no cache written.
+    const started = performance.now();
+    const result = await run(
+      process.execPath,
+      ['node_modules/vitest/vitest.mjs', 'run', '--reporter=json'],
+      { cwd: ROOT, env: { NODE_TEST_CONTEXT: undefined }, timeoutMs: 60_000 },
+    );
+    const ms = Math.round(performance.now() - started);
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    const report = JSON.parse(result.stdout) as {
+      testResults: { name: string; assertionResults: { title: string; status: string }[] }[];
+    };
+    assert.deepEqual(
+      report.testResults.map((file) => relative(ROOT, file.name)),
+      ['examples/vitest-kit.spec.js'],
+    );
+    assert.deepEqual(
+      report.testResults[0]?.assertionResults.map((test) => [test.title, test.status]),
+      [
+        ['the kiosk finds the Express app on the office LAN', 'passed'],
+        ['the kiosk sees the server go down when its host vanishes', 'passed'],
+      ],
+    );
+    t.diagnostic(`examples/vitest-kit.spec.js: ${ms} ms, the process's start included`);
   });
 });
