@@ -31,6 +31,10 @@ async function settle(tracker: MockTracker): Promise<void> {
  * creating responders and clients; `mock.reset()` / `mock.restoreAll()` (or the end of the test,
  * for `t.mock`) undoes it. `setImmediate` stays real: {@link MockedTime.advance} uses it.
  *
+ * Under Vitest there is no need for it: `vi.useFakeTimers()` fakes `performance.now()` by default
+ * (a custom `toFake` list must keep `'performance'`), and `vi.advanceTimersByTimeAsync(ms)` moves
+ * time on (docs/testing-your-app.md, "Vitest").
+ *
  * @example
  * const time = mockTime(t.mock);
  * host.vanish();
