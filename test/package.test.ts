@@ -248,7 +248,8 @@ console.log(typeof attachDiscovery, typeof createTestNetwork, found?.url);
 
 /**
  * Whether an engines range accepts Node `version` ("20.19"): true when one of its `||`
- * alternatives is `>=X[.Y[.Z]]` with X.Y.Z at most `version`. Other forms count as refusing.
+ * alternatives is `>=X[.Y[.Z]]` with X.Y.Z at most `version`, or `^X.Y.Z` with the same major
+ * X and X.Y.Z at most `version`. Other forms count as refusing.
  */
 function acceptsVersion(range: string, version: string): boolean {
   const number = (text: string) =>
@@ -260,9 +261,12 @@ function acceptsVersion(range: string, version: string): boolean {
   const have = number(version);
   return range.split('||').some((alternative) => {
     if (alternative.trim() === '*') return true; // any version
-    const floor = /^>=\s*v?([\dx*]+(?:\.[\dx*]+){0,2})$/.exec(alternative.trim())?.[1];
+    const [, operator, floor] =
+      /^(>=|\^)\s*v?([\dx*]+(?:\.[\dx*]+){0,2})$/.exec(alternative.trim()) ?? [];
     if (!floor) return false;
     const want = number(floor);
+    // `^X.Y.Z`: X.Y.Z or newer within major X.
+    if (operator === '^' && want[0] !== have[0]) return false;
     const i = want.findIndex((part, at) => part !== have[at]);
     return i === -1 || (want[i] ?? 0) < (have[i] ?? 0);
   });
