@@ -41,6 +41,11 @@ export {
   RegistryError,
   SocketError,
 } from './errors.js';
+export type {
+  HostChannelListener,
+  HostChannelStream,
+  HostChannelTransport,
+} from './host/transport.js';
 export {
   type AttachOptions,
   attachDiscovery,

@@ -3,7 +3,6 @@
  * answering process; reports 'lost' when that process goes away (the start of failover).
  */
 import { EventEmitter } from 'node:events';
-import { createConnection, type Socket } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
 import {
   decodeServerLine,
@@ -14,6 +13,7 @@ import {
   type ServerMessage,
   validateRecord,
 } from './records.js';
+import { type HostChannelStream, type HostChannelTransport, netHostChannel } from './transport.js';
 
 /** Events of a {@link HostRegistrant}. */
 export interface HostRegistrantEvents {
@@ -40,6 +40,11 @@ export interface HostRegistrantOptions {
   readonly path: string;
   /** Closes the registrant when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * What carries the channel. For tests and simulations only (`beckon/testing`).
+   * @default netHostChannel (Unix domain sockets)
+   */
+  readonly transport?: HostChannelTransport;
 }
 
 type RegistrantState = 'idle' | 'connecting' | 'connected' | 'lost' | 'closed';
@@ -62,7 +67,8 @@ export class HostRegistrant extends EventEmitter<HostRegistrantEvents> {
   #state: RegistrantState = 'idle';
   readonly #path: string;
   readonly #signal: AbortSignal | undefined;
-  #socket: Socket | undefined;
+  readonly #transport: HostChannelTransport;
+  #socket: HostChannelStream | undefined;
   #buffer = '';
   /** Requests awaiting the registry's answer, in order (the registry answers in order). */
   readonly #pending: Pending[] = [];
@@ -76,6 +82,7 @@ export class HostRegistrant extends EventEmitter<HostRegistrantEvents> {
     }
     this.#path = options.path;
     this.#signal = options.signal;
+    this.#transport = options.transport ?? netHostChannel;
   }
 
   /** 'idle', 'connecting', 'connected', 'lost' or 'closed'. */
@@ -91,13 +98,13 @@ export class HostRegistrant extends EventEmitter<HostRegistrantEvents> {
       throw new Error(`HostRegistrant cannot connect when ${this.#state}`);
     this.#signal?.throwIfAborted();
     this.#state = 'connecting';
-    const socket = createConnection(this.#path);
+    const socket = this.#transport.connect(this.#path);
     this.#socket = socket;
     socket.setEncoding('utf8');
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', resolve);
-        socket.once('error', reject);
+        socket.once('error', (error: Error) => reject(error));
       });
     } catch (error) {
       this.#state = 'closed';

@@ -3,10 +3,7 @@
  * every connected registrant, for exactly as long as its connection lives.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
-import { isAbstract } from './channel.js';
 import {
   decodeClientLine,
   dedupeRecords,
@@ -16,6 +13,12 @@ import {
   type HostRecord,
   RecordError,
 } from './records.js';
+import {
+  type HostChannelListener,
+  type HostChannelStream,
+  type HostChannelTransport,
+  netHostChannel,
+} from './transport.js';
 
 /** Events of a {@link HostRegistry}. */
 export interface HostRegistryEvents {
@@ -35,6 +38,11 @@ export interface HostRegistryOptions {
   readonly maxPerConnection?: number;
   /** Refused lines after which a connection is closed. @default 8 */
   readonly maxErrorsPerConnection?: number;
+  /**
+   * What carries the channel. For tests and simulations only (`beckon/testing`).
+   * @default netHostChannel (Unix domain sockets)
+   */
+  readonly transport?: HostChannelTransport;
 }
 
 /** Replies a connection may leave unread before it is closed. */
@@ -45,7 +53,7 @@ const SIGN_WAIT_MS = 500;
 type RegistryState = 'idle' | 'listening' | 'closed';
 
 interface Connection {
-  readonly socket: Socket;
+  readonly socket: HostChannelStream;
   readonly records: Map<string, HostRecord>;
   buffer: string;
   errors: number;
@@ -66,9 +74,10 @@ interface Connection {
  */
 export class HostRegistry extends EventEmitter<HostRegistryEvents> {
   #state: RegistryState = 'idle';
-  readonly #options: Required<HostRegistryOptions>;
+  readonly #options: Required<Omit<HostRegistryOptions, 'transport'>>;
+  readonly #transport: HostChannelTransport;
   readonly #connections = new Set<Connection>();
-  #server: Server | undefined;
+  #server: HostChannelListener | undefined;
   #lastSignId = 0;
 
   /** @throws InvalidOptionError for an empty `path` or a bound that is not a positive integer. */
@@ -87,6 +96,7 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
       ),
       maxErrorsPerConnection: count('maxErrorsPerConnection', options.maxErrorsPerConnection, 8),
     };
+    this.#transport = options.transport ?? netHostChannel;
   }
 
   /** 'idle', 'listening' or 'closed'. */
@@ -105,23 +115,11 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
    */
   async listen(): Promise<void> {
     if (this.#state !== 'idle') throw new Error(`HostRegistry cannot listen when ${this.#state}`);
-    const { path } = this.#options;
-    if (!isAbstract(path) && process.platform !== 'win32' && existsSync(path)) {
-      if (await isLive(path))
-        throw Object.assign(new Error(`${path} is in use`), { code: 'EADDRINUSE' });
-      unlinkSync(path);
-    }
-    const server = createServer((socket) => this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // exclusive: in a node:cluster worker the primary would otherwise hold the listening
-      // socket, and it would outlive this worker (no takeover when the worker dies).
-      server.listen({ path, exclusive: true }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (error) => this.emit('warning', error));
+    const server = await this.#transport.listen(
+      this.#options.path,
+      (socket) => this.#accept(socket),
+      (error) => this.emit('warning', error),
+    );
     this.#server = server;
     this.#state = 'listening';
   }
@@ -132,20 +130,7 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
     this.#state = 'closed';
     for (const connection of this.#connections) connection.socket.destroy();
     this.#connections.clear();
-    const server = this.#server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.#removeFile();
-  }
-
-  /** A socket file is ours to remove once we listened on it (abstract names need nothing). */
-  #removeFile(): void {
-    const { path } = this.#options;
-    if (!this.#server || isAbstract(path) || process.platform === 'win32') return;
-    try {
-      unlinkSync(path);
-    } catch {
-      // Already gone (Node may unlink it on close): nothing to do.
-    }
+    await this.#server?.close(); // a socket file is removed (abstract names need nothing)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -158,7 +143,7 @@ export class HostRegistry extends EventEmitter<HostRegistryEvents> {
     return all;
   }
 
-  #accept(socket: Socket): void {
+  #accept(socket: HostChannelStream): void {
     if (this.#state !== 'listening') {
       socket.destroy();
       return;
@@ -324,16 +309,4 @@ function count(option: string, value: number | undefined, fallback: number): num
     throw new InvalidOptionError(option, value, 'a positive integer');
   }
   return value;
-}
-
-/** True when something accepts connections at the socket file `path`. */
-function isLive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

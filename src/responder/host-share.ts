@@ -7,6 +7,7 @@ import { BeckonError, SocketError } from '../errors.js';
 import { type HostRecord, RecordError } from '../host/records.js';
 import { HostRegistrant } from '../host/registrant.js';
 import { HostRegistry } from '../host/registry.js';
+import { type HostChannelTransport, netHostChannel } from '../host/transport.js';
 
 /** What a started responder does on its host: answers (holds the port) or is registered. */
 export type HostRole = 'answering' | 'registered';
@@ -53,15 +54,23 @@ export class HostShare {
   readonly #path: string;
   readonly #record: HostRecord;
   readonly #hooks: HostShareHooks;
+  readonly #transport: HostChannelTransport;
   #registry: HostRegistry | undefined;
   #registrant: HostRegistrant | undefined;
   #timer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(path: string, record: HostRecord, hooks: HostShareHooks) {
+  /** `transport`: what carries the channel (the `hostChannel` option); default Unix sockets. */
+  constructor(
+    path: string,
+    record: HostRecord,
+    hooks: HostShareHooks,
+    transport?: HostChannelTransport,
+  ) {
     this.#path = path;
     this.#record = record;
     this.#hooks = hooks;
+    this.#transport = transport ?? netHostChannel;
   }
 
   get state(): ShareState {
@@ -75,7 +84,7 @@ export class HostShare {
    */
   async answer(): Promise<void> {
     this.#state = 'answering';
-    const registry = new HostRegistry({ path: this.#path });
+    const registry = new HostRegistry({ path: this.#path, transport: this.#transport });
     registry.on('change', (records) => this.#hooks.records(records));
     registry.on('warning', (error) => this.#hooks.warn(asBeckonError(error)));
     try {
@@ -103,7 +112,7 @@ export class HostShare {
    * @throws {RecordError} when the answering process refuses the record (the host is full, say).
    */
   async register(): Promise<boolean> {
-    const registrant = new HostRegistrant({ path: this.#path });
+    const registrant = new HostRegistrant({ path: this.#path, transport: this.#transport });
     try {
       await registrant.connect();
     } catch {

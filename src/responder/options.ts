@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Clock, checkClock } from '../clock.js';
 import { parseDurationRange } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
+import type { HostChannelTransport } from '../host/transport.js';
 import { debugLogger, type Logger } from '../logger.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
 import type { IPv6InterfaceProvider } from '../network/interfaces6.js';
@@ -218,8 +219,8 @@ export interface ResponderOptions {
    * machine has a core to spare, and costs about 30 MiB. Events, logs and the
    * `beckon:responder` channel still reach this thread, but each relayed `reply` or `drop` is
    * a message to it: listen to them only when needed (a new channel subscriber is noticed
-   * within a second). Not with `socketFactory`, `interfaceProvider` or `interfaceProvider6`
-   * (functions cannot move into a thread). See docs/performance.md.
+   * within a second). Not with `socketFactory`, `interfaceProvider`, `interfaceProvider6`,
+   * `hostChannel` or `clock` (functions cannot move into a thread). See docs/performance.md.
    * @default false
    */
   worker?: boolean;
@@ -238,6 +239,13 @@ export interface ResponderOptions {
   interfaceProvider?: InterfaceProvider;
   /** Lists local IPv6 addresses. @default listIPv6Interfaces */
   interfaceProvider6?: IPv6InterfaceProvider;
+  /**
+   * What carries the host-local channel of `shareHost` (docs/many-services.md): an object with
+   * `listen(path, onConnection, onError)` and `connect(path)`. For tests and simulations only:
+   * `beckon/testing` gives each simulated host its own in-memory channel. Not with `worker`.
+   * @default Unix domain sockets (node:net)
+   */
+  hostChannel?: HostChannelTransport;
 }
 
 /** Which address families a responder answers on: see {@link ResponderOptions.family}. */
@@ -312,6 +320,8 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
   clock: Clock;
   /** The registry's full settings (with credentials), kept out of the public `settings`. */
   registryConfig: RegistrySettings | undefined;
+  /** The `hostChannel` option, checked; undefined: Unix domain sockets. */
+  hostChannel: HostChannelTransport | undefined;
 } {
   const env = options.env ?? process.env;
   warnUnknownEnvNames(env, options.logger ?? debugLogger);
@@ -439,15 +449,17 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
     (options.socketFactory !== undefined ||
       options.interfaceProvider !== undefined ||
       options.interfaceProvider6 !== undefined ||
+      options.hostChannel !== undefined ||
       options.clock !== undefined)
   ) {
     throw new InvalidOptionError(
       'worker',
       worker,
-      'false when socketFactory, interfaceProvider, interfaceProvider6 or clock is given: functions cannot move into a worker thread',
+      'false when socketFactory, interfaceProvider, interfaceProvider6, hostChannel or clock is given: functions cannot move into a worker thread',
     );
   }
   const clock = checkClock(options.clock);
+  const hostChannel = checkHostChannel(options.hostChannel);
   const registryConfig = resolveRegistry(options.registry, env);
   const settings = {
     port,
@@ -492,7 +504,30 @@ export function resolveResponderSettings(options: ResponderOptions): ResponderSe
     metadata: checkMetadata(options),
     registry: registryConfig?.display,
   } as const;
-  return { ...settings, secrets: { fernetKey, authKeys }, clock, registryConfig };
+  return { ...settings, secrets: { fernetKey, authKeys }, clock, registryConfig, hostChannel };
+}
+
+/**
+ * The `hostChannel` option: an object with `listen()` and `connect()` methods, or undefined.
+ *
+ * @throws {InvalidOptionError} for anything else.
+ */
+function checkHostChannel(value: unknown): HostChannelTransport | undefined {
+  if (value === undefined) return undefined;
+  const transport = value as Partial<HostChannelTransport> | null;
+  if (
+    typeof value !== 'object' ||
+    transport === null ||
+    typeof transport.listen !== 'function' ||
+    typeof transport.connect !== 'function'
+  ) {
+    throw new InvalidOptionError(
+      'hostChannel',
+      value,
+      'an object with listen(path, onConnection, onError) and connect(path) methods (for tests and simulations, as beckon/testing gives)',
+    );
+  }
+  return value as HostChannelTransport;
 }
 
 /** The largest plain reply may be this many times the size of its request without a warning. */

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { BeckonError, BindError, SocketError } from '../errors.js';
 import { channelPath } from '../host/channel.js';
 import { dedupeRecords, type HostRecord } from '../host/records.js';
+import type { HostChannelTransport } from '../host/transport.js';
 import { debugLogger, gateLogger, type Logger } from '../logger.js';
 import { InterfaceCache } from '../network/interface-cache.js';
 import { listInterfaces, type NetworkInterface } from '../network/interfaces.js';
@@ -99,6 +100,8 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   readonly #record: HostRecord;
   // Its place on the host channel while started, when `shareHost` is on.
   #share: HostShare | undefined;
+  // What carries the host channel (the `hostChannel` option); undefined: Unix domain sockets.
+  readonly #hostChannel: HostChannelTransport | undefined;
   #role: HostRole | undefined;
   // The IPv4 socket; absent when `family` is 'IPv6'.
   #socket: Socket | undefined;
@@ -131,8 +134,9 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
 
   constructor(options: ResponderOptions) {
     super();
-    const { allowCidrs, allowCidrs6, secrets, clock, registryConfig, ...settings } =
+    const { allowCidrs, allowCidrs6, secrets, clock, registryConfig, hostChannel, ...settings } =
       resolveResponderSettings(options);
+    this.#hostChannel = hostChannel;
     this.settings = settings;
     this.#own = ownService(settings, secrets);
     this.#services = [this.#own];
@@ -306,35 +310,40 @@ class DiscoveryResponder extends EventEmitter<ResponderEvents> implements Respon
   #newShare(port: number, generation: number): HostShare {
     // Not `#started`: the share claims the port during start() too.
     const current = () => this.#generation === generation;
-    return new HostShare(channelPath(port), this.#record, {
-      claim: async () => {
-        let bound: Bound;
-        try {
-          bound = await this.#bindSockets(undefined);
-        } catch (error) {
-          if (error instanceof BindError && error.inUse) return false;
-          throw error;
-        }
-        if (!current()) {
-          await Promise.all([closeSocket(bound.socket), closeSocket(bound.socket6)]);
-          return false;
-        }
-        this.#answer(bound);
-        return true;
+    return new HostShare(
+      channelPath(port),
+      this.#record,
+      {
+        claim: async () => {
+          let bound: Bound;
+          try {
+            bound = await this.#bindSockets(undefined);
+          } catch (error) {
+            if (error instanceof BindError && error.inUse) return false;
+            throw error;
+          }
+          if (!current()) {
+            await Promise.all([closeSocket(bound.socket), closeSocket(bound.socket6)]);
+            return false;
+          }
+          this.#answer(bound);
+          return true;
+        },
+        records: (records) => {
+          if (!current()) return;
+          const others = dedupeRecords([this.#record, ...records]).slice(1);
+          this.#services = [this.#own, ...others.map(serviceOf)];
+          this.#logger.debug(`Answering for ${this.#services.length} services on this host`);
+          this.#presence.update(this.#services);
+        },
+        role: (role) => {
+          if (current()) this.#setRole(role);
+        },
+        sign: (request, address) => (current() ? this.#sign(request, address) : undefined),
+        warn: (error) => this.#warn(error),
       },
-      records: (records) => {
-        if (!current()) return;
-        const others = dedupeRecords([this.#record, ...records]).slice(1);
-        this.#services = [this.#own, ...others.map(serviceOf)];
-        this.#logger.debug(`Answering for ${this.#services.length} services on this host`);
-        this.#presence.update(this.#services);
-      },
-      role: (role) => {
-        if (current()) this.#setRole(role);
-      },
-      sign: (request, address) => (current() ? this.#sign(request, address) : undefined),
-      warn: (error) => this.#warn(error),
-    });
+      this.#hostChannel,
+    );
   }
 
   /**

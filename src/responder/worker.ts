@@ -77,7 +77,7 @@ export class WorkerResponder extends EventEmitter<ResponderEvents> implements Re
   constructor(options: ResponderOptions) {
     super();
     // Silent here: the thread resolves the same options and its warnings are relayed.
-    const { allowCidrs, allowCidrs6, secrets, clock, registryConfig, ...settings } =
+    const { allowCidrs, allowCidrs6, secrets, clock, registryConfig, hostChannel, ...settings } =
       resolveResponderSettings({
         ...options,
         logger: silentLogger,

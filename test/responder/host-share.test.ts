@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import { channelPath } from '../../src/host/channel.js';
 import { HostLimits } from '../../src/host/records.js';
 import { HostRegistry } from '../../src/host/registry.js';
-import { BindError, type Responder } from '../../src/index.js';
+import { type HostChannelTransport, netHostChannel } from '../../src/host/transport.js';
+import { BindError, createResponder, InvalidOptionError, type Responder } from '../../src/index.js';
 import * as extended from '../../src/protocol/extended.js';
 import { trackResponders } from '../helpers/responders.js';
 import { ask, exchange, freeUdpPort, sleep } from '../helpers/udp.js';
@@ -282,5 +283,36 @@ describe('host sharing', () => {
     const port = await freeUdpPort();
     await start({ port, httpPort: 8001 });
     await assert.rejects(start({ port, httpPort: 8002, message: 'HELLO_THERE_SERVER' }), BindError);
+  });
+
+  it('the hostChannel option carries the channel; anything but a transport is refused', async () => {
+    const port = await freeUdpPort();
+    const calls: string[] = [];
+    const hostChannel: HostChannelTransport = {
+      listen: (path, onConnection, onError) => {
+        calls.push(`listen ${path === channelPath(port)}`);
+        return netHostChannel.listen(path, onConnection, onError);
+      },
+      connect: (path) => {
+        calls.push(`connect ${path === channelPath(port)}`);
+        return netHostChannel.connect(path);
+      },
+    };
+    await start({ port, httpPort: 8001, service: 'orders', hostChannel });
+    const second = await start({ port, httpPort: 8002, service: 'users', hostChannel });
+    assert.equal(second.role, 'registered');
+    assert.deepEqual(calls, ['listen true', 'connect true']);
+    assert.deepEqual(await answers(port, request()), ['orders:8001', 'users:8002']);
+    for (const bad of [{}, { listen: () => {} }, 'net', null]) {
+      assert.throws(
+        () => createResponder({ env: {}, hostChannel: bad as unknown as HostChannelTransport }),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidOptionError, String(error));
+          assert.equal(error.option, 'hostChannel');
+          assert.match(error.message, /listen\(path, onConnection, onError\) and connect\(path\)/);
+          return true;
+        },
+      );
+    }
   });
 });

@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
+import { netHostChannel } from '../../src/host/transport.js';
 import {
   BindError,
   createResponder,
@@ -408,6 +409,7 @@ describe('worker responder options', () => {
     ['socketFactory', { socketFactory: (options) => createSocket(options) }],
     ['interfaceProvider', { interfaceProvider: () => [] }],
     ['interfaceProvider6', { interfaceProvider6: () => [] }],
+    ['hostChannel', { hostChannel: netHostChannel }],
   ];
   for (const [name, options] of invalid) {
     it(`refuses worker: true with ${name}, naming worker`, () => {
