@@ -1,6 +1,7 @@
 /** A simulated host: its links, its sockets, what beckon injects, and its faults. */
 import type { Socket } from 'node:dgram';
 import { InvalidOptionError } from '../errors.js';
+import type { HostChannelTransport } from '../host/transport.js';
 import type { InterfaceProvider, NetworkInterface } from '../network/interfaces.js';
 import type { IPv6InterfaceAddress, IPv6InterfaceProvider } from '../network/interfaces6.js';
 import { formatIPv6 } from '../network/ipv6.js';
@@ -13,6 +14,7 @@ import {
   isWildcard,
   parseAddress,
 } from './addresses.js';
+import { TestHostChannel } from './channel.js';
 import { systemError } from './errors.js';
 import { ipv4Entries, ipv6Entries, type LinkView } from './interfaces.js';
 import { checked, Link, TestLan } from './lan.js';
@@ -59,12 +61,19 @@ export class TestHost {
   readonly interfaceProvider: InterfaceProvider;
   /** The host's IPv6 addresses (`::1` included): beckon's `interfaceProvider6`. */
   readonly interfaceProvider6: IPv6InterfaceProvider;
+  /**
+   * The host's host-local channel, in memory: beckon's `hostChannel`, over which the responders
+   * of this host share the discovery port (docs/many-services.md), as over the Unix socket of a
+   * real host.
+   */
+  readonly hostChannel: HostChannelTransport;
   /** @internal */
   readonly links: Link[] = [];
   /** @internal Open sockets, in bind order. */
   readonly sockets: TestSocket[] = [];
   #vanished = false;
   #nextPort = EPHEMERAL_LOW;
+  readonly #channel = new TestHostChannel();
   readonly #network: TestNetwork;
 
   /** @internal */
@@ -118,6 +127,7 @@ export class TestHost {
       new TestSocket(socketHost, options as TestSocketOptions) as unknown as Socket;
     this.interfaceProvider = (): NetworkInterface[] => ipv4Entries(this.#views());
     this.interfaceProvider6 = (): IPv6InterfaceAddress[] => ipv6Entries(this.#views());
+    this.hostChannel = this.#channel;
   }
 
   /** Whether {@link vanish} was called. */
@@ -164,9 +174,13 @@ export class TestHost {
     if (addresses.ipv6 !== undefined) link.ipv6 = checked(addresses.ipv6, 'IPv6', link.lan, 'ipv6');
   }
 
-  /** Powers the host off: it sends and receives nothing from now on, and says no goodbye. */
+  /**
+   * Powers the host off: it sends and receives nothing from now on, and says no goodbye. Its
+   * host channel's listeners and connections close, as its processes' sockets would.
+   */
   vanish(): void {
     this.#vanished = true;
+    this.#channel.closeAll();
   }
 
   /** @internal Hands a datagram arriving on `link` (undefined: loopback) to this host's sockets. */

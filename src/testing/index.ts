@@ -1,7 +1,8 @@
 /**
  * `beckon/testing`: a simulated network in memory, so that apps built on beckon test their
  * discovery without sockets, root or a network (docs/testing-your-app.md). It loads nothing of
- * beckon that opens sockets, and never `node:dgram`.
+ * beckon that opens sockets, and never `node:dgram` or `node:net`: several responders on one
+ * simulated host share the port over the host's in-memory channel (`host.hostChannel`).
  *
  * @example
  * const network = createTestNetwork({ seed: 1 });

@@ -4,6 +4,7 @@
  * so mocked timers (node:test `mock.timers`, Vitest fake timers) drive delivery.
  */
 import { InvalidOptionError } from '../errors.js';
+import type { HostChannelTransport } from '../host/transport.js';
 import type { InterfaceProvider } from '../network/interfaces.js';
 import type { IPv6InterfaceProvider } from '../network/interfaces6.js';
 import type { SocketFactory } from '../network/socket.js';
@@ -39,8 +40,11 @@ export interface SimulatedResponderOptions {
   readonly socketFactory: SocketFactory;
   readonly interfaceProvider: InterfaceProvider;
   readonly interfaceProvider6: IPv6InterfaceProvider;
-  /** Off: host sharing talks over real host-local sockets. */
-  readonly shareHost: false;
+  /**
+   * The host's in-memory host channel: the responders of one simulated host share the
+   * discovery port over it (`role` `'registered'`), as on a real host.
+   */
+  readonly hostChannel: HostChannelTransport;
   /** Off: a worker thread cannot use the injected functions. */
   readonly worker: false;
   /** Empty: the machine's `DISCOVERY_*` variables do not change a simulated run. */
@@ -132,7 +136,7 @@ export class TestNetwork {
       socketFactory: host.socketFactory,
       interfaceProvider: host.interfaceProvider,
       interfaceProvider6: host.interfaceProvider6,
-      shareHost: false,
+      hostChannel: host.hostChannel,
       worker: false,
       env: {},
     };

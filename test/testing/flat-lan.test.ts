@@ -94,7 +94,7 @@ describe('beckon/testing: one LAN', () => {
     assert.deepEqual(found, []);
   });
 
-  it('a second responder on the same host and port fails with EADDRINUSE; another host is free', async (t) => {
+  it('with shareHost off, a second responder on the same host and port fails with EADDRINUSE; another host is free', async (t) => {
     const network = createTestNetwork();
     const lan = network.lan({ name: 'office', ipv4: '10.0.0.0/24' });
     const one = network.host({ name: 'one', interfaces: [{ lan }] });
@@ -106,6 +106,7 @@ describe('beckon/testing: one LAN', () => {
       ...network.responderOptions(one),
       port: 5000,
       family: 'IPv4',
+      shareHost: false, // shared, it would register (test/testing/many-services.test.ts)
     });
     await assert.rejects(second.start(), (error: Error) =>
       /EADDRINUSE/.test(String(error) + String(error.cause)),
@@ -119,17 +120,19 @@ describe('beckon/testing: one LAN', () => {
 
   it('the kit imports no socket module and nothing of beckon that opens sockets', () => {
     const allowed =
-      /^(\.\/|\.\.\/network\/(ipv4|ipv6|interfaces|interfaces6|socket)\.js|\.\.\/errors\.js|node:(events|test|dgram)$)/;
+      /^(\.\/|\.\.\/network\/(ipv4|ipv6|interfaces|interfaces6|socket)\.js|\.\.\/host\/transport\.js|\.\.\/errors\.js|node:(events|test|dgram)$)/;
     for (const file of readdirSync(KIT)) {
       const source = readFileSync(join(KIT, file), 'utf8');
       for (const match of source.matchAll(/^import (type )?.*? from '([^']+)';$/gms)) {
         const [, typeOnly, from = ''] = match;
         assert.match(from, allowed, `${file} imports ${from}`);
-        // node:dgram and the socket module (which imports node:dgram) only for types.
+        // node:dgram, the socket module (which imports node:dgram) and the host channel's
+        // transport module (which imports node:net) only for types.
         if (
           from === 'node:dgram' ||
           from === 'node:test' ||
-          (from.endsWith('/socket.js') && from.startsWith('../'))
+          (from.endsWith('/socket.js') && from.startsWith('../')) ||
+          from === '../host/transport.js'
         ) {
           assert.equal(typeOnly, 'type ', `${file} imports ${from} for more than types`);
         }
@@ -137,11 +140,12 @@ describe('beckon/testing: one LAN', () => {
     }
   });
 
-  it('loading the built beckon/testing loads no dgram module (a fresh process, no loader)', async () => {
+  it('loading the built beckon/testing loads no dgram or net module (a fresh process, no loader)', async () => {
     const { execFileSync } = await import('node:child_process');
     const loaded = (entry: string) => {
       const script = `await import(${JSON.stringify(entry)});
-        console.log(JSON.stringify(process.moduleLoadList.filter((m) => /dgram|udp_wrap/.test(m))));`;
+        const socketModules = /dgram|udp_wrap|NativeModule net$|pipe_wrap|tcp_wrap/;
+        console.log(JSON.stringify(process.moduleLoadList.filter((m) => socketModules.test(m))));`;
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8',
       });
@@ -149,8 +153,10 @@ describe('beckon/testing: one LAN', () => {
     };
     // dist/ is built before the tests run (npm test); the TypeScript loader itself loads dgram.
     assert.deepEqual(loaded(join(ROOT, 'dist/testing/index.js')), []);
-    // The check can fail: beckon's main entry does load dgram.
-    assert.notDeepEqual(loaded(join(ROOT, 'dist/index.js')), []);
+    // The check can fail: beckon's main entry does load dgram, and net (the host channel).
+    const main = loaded(join(ROOT, 'dist/index.js'));
+    assert.ok(main.includes('NativeModule dgram'), JSON.stringify(main));
+    assert.ok(main.includes('NativeModule net'), JSON.stringify(main));
   });
 });
 
