@@ -13,9 +13,12 @@ import type {
 } from '../host/transport.js';
 import { systemError } from './errors.js';
 
-/** A listener: where accepted connections go. */
+/** A listener: where accepted connections go, and those still open. */
 interface Listening {
   readonly accept: (stream: HostChannelStream) => void;
+  readonly open: Set<ChannelStream>;
+  /** Resolves `close()` once the last accepted connection closed. */
+  drained: (() => void) | undefined;
 }
 
 /** The end of the peer's data: after it, the stream ends and closes. */
@@ -188,12 +191,21 @@ export class TestHostChannel implements HostChannelTransport {
   ): Promise<HostChannelListener> {
     // The name is taken at once, as listen(2) takes it, before the promise settles.
     if (this.#listeners.has(path)) throw systemError('EADDRINUSE', 'listen', path);
-    const listening: Listening = { accept: onConnection };
+    const listening: Listening = { accept: onConnection, open: new Set(), drained: undefined };
     this.#listeners.set(path, listening);
     await new Promise<void>((resolve) => process.nextTick(resolve));
     return {
-      close: async () => {
+      // As net.Server's close(): no new connections at once; resolves when the open ones closed.
+      close: () => {
         if (this.#listeners.get(path) === listening) this.#listeners.delete(path);
+        if (listening.open.size === 0) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          const before = listening.drained;
+          listening.drained = () => {
+            before?.();
+            resolve();
+          };
+        });
       },
     };
   }
@@ -220,6 +232,11 @@ export class TestHostChannel implements HostChannelTransport {
         client.connected();
         return;
       }
+      listening.open.add(server);
+      server.once('close', () => {
+        listening.open.delete(server);
+        if (listening.open.size === 0) listening.drained?.();
+      });
       listening.accept(server);
       client.connected();
     });
