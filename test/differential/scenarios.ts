@@ -1,6 +1,6 @@
 /**
  * The differential suite's scenarios: the lab's (test/lab/scenarios) retold against
- * {@link World}, so that each runs unchanged in the lab (lab-1.test.ts, lab-2.test.ts) and in `beckon/testing`
+ * {@link World}, so that each runs unchanged in the lab (lab-1.test.ts to lab-3.test.ts) and in `beckon/testing`
  * (kit.test.ts), asserting the same outcomes. docs/testing-your-app.md lists them.
  */
 import assert from 'node:assert/strict';
@@ -314,6 +314,52 @@ export const scenarios: readonly Scenario[] = [
       world.host('server').setLink('eth0', true);
       const up = await watcher.next(upOf(8300), 10_000, watcher.events.indexOf(down) + 1);
       assert.ok(up.at - back <= 5000, `up again ${up.at - back} ms after the link came back`);
+    },
+  },
+  {
+    name: 'several services on one host: one port answers for all; another takes over when it stops',
+    spec: {
+      lans: { lan: { ipv4: '10.19.0.0/24' } },
+      hosts: {
+        server: { interfaces: { eth0: { lan: 'lan', ipv4: '10.19.0.10' } } },
+        client: { interfaces: { eth0: { lan: 'lan', ipv4: '10.19.0.20' } } },
+      },
+    },
+    async run(world) {
+      const server = world.host('server');
+      const client = world.host('client');
+      const services = (servers: readonly Server[]) =>
+        servers.map((s) => `${s.metadata?.service} ${s.ip}:${s.port}`).sort();
+      // The first holds the default port; the others find it taken and register with it.
+      const orders = await server.serve({ httpPort: 8001, service: 'orders' });
+      await server.serve({ httpPort: 8002, service: 'users' });
+      await server.serve({ httpPort: 8003, service: 'billing' });
+      await server.serve({ httpPort: 8443, service: 'vault', authKeys: [KEY] });
+      const extended = { ...IPV4, timeout: 1000, extended: true };
+      assert.deepEqual(services(await client.discover(extended)), [
+        'billing 10.19.0.10:8003',
+        'orders 10.19.0.10:8001',
+        'users 10.19.0.10:8002',
+      ]);
+      // The original's request: one reply per HTTP port; the keyed service stays silent.
+      assert.deepEqual(summary(await client.discover({ ...IPV4, timeout: 1000 })), [
+        '10.19.0.10:8001@eth0 broadcast',
+        '10.19.0.10:8002@eth0 broadcast',
+        '10.19.0.10:8003@eth0 broadcast',
+      ]);
+      // Signed in the keyed service's own process, through the host channel.
+      const keyed = await client.discover({ ...IPV4, timeout: 1000, authKey: KEY });
+      assert.deepEqual(services(keyed), ['vault 10.19.0.10:8443']);
+      assert.equal(keyed[0]?.authenticated, true);
+
+      await orders.stop(); // the answering one: another takes the port over (within 1 s)
+      await world.sleep(1500);
+      assert.deepEqual(services(await client.discover(extended)), [
+        'billing 10.19.0.10:8003',
+        'users 10.19.0.10:8002',
+      ]);
+      const still = await client.discover({ ...IPV4, timeout: 1000, authKey: KEY });
+      assert.deepEqual(services(still), ['vault 10.19.0.10:8443']);
     },
   },
 ];
