@@ -38,4 +38,50 @@ describe('beckon/testing: attachDiscovery', () => {
     const fromKiosk = await discover({ ...network.clientOptions(kiosk), port: 5000, timeout: 300 });
     assert.deepEqual(fromKiosk, []);
   });
+
+  it('two apps on one simulated host: the second is registered with the first; both found, and fetched', async (t) => {
+    const network = createTestNetwork();
+    const lan = network.lan({ name: 'office', ipv4: '10.0.0.0/24' });
+    const serverHost = network.host({ name: 'server', interfaces: [{ lan, ipv4: '10.0.0.5' }] });
+    const kiosk = network.host({ name: 'kiosk', interfaces: [{ lan }] });
+    const apps = ['orders', 'users'].map((name) => {
+      const server = createServer((_request, response) => response.end(name));
+      const discovery = attachDiscovery(server, {
+        ...network.attachOptions(serverHost),
+        service: name,
+      });
+      t.after(async () => {
+        await discovery.stop();
+        await new Promise((resolve) => server.close(resolve));
+      });
+      return { server, discovery };
+    });
+    for (const { server, discovery } of apps) {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      await discovery.settled();
+    }
+    assert.deepEqual(
+      apps.map(({ discovery }) => discovery.state),
+      ['answering', 'registered'],
+    );
+    // Both through the one answering responder, over loopback on the simulated host.
+    const found = await discover({
+      ...network.clientOptions(serverHost),
+      timeout: 300,
+      broadcast: false,
+      targets: ['127.0.0.1'],
+      extended: true,
+    });
+    const bodies = await Promise.all(
+      found.map(async (s) => `${s.metadata?.service} ${await (await fetch(s.url)).text()}`),
+    );
+    assert.deepEqual(bodies.sort(), ['orders orders', 'users users']);
+    // The second takes over when the first app stops.
+    await apps[0]?.discovery.stop();
+    for (let i = 0; i < 100 && apps[1]?.discovery.state !== 'answering'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(apps[1]?.discovery.state, 'answering');
+    assert.deepEqual(await discover({ ...network.clientOptions(kiosk), timeout: 300 }), []);
+  });
 });
