@@ -40,6 +40,7 @@ test('the kiosk sees the server go down when its host vanishes', async (t) => {
   await starting;
 
   const watcher = watch({ ...network.clientOptions(kiosk), port: 5000 });
+  t.after(() => Promise.all([watcher.close(), responder.stop()])); // even when a check fails
   const events = [];
   watcher.on('up', (s) => events.push(['up', s.ip]));
   watcher.on('down', (s, reason) => events.push(['down', s.ip, reason]));
@@ -51,6 +52,4 @@ test('the kiosk sees the server go down when its host vanishes', async (t) => {
     ['up', server.ipv4],
     ['down', server.ipv4, 'expired'],
   ]);
-  await watcher.close();
-  await responder.stop();
 });

@@ -24,7 +24,8 @@ export interface HostChannelStream {
   readonly writable: boolean;
   /** Bytes written that the peer has not taken yet. */
   readonly writableLength: number;
-  on(event: 'connect' | 'close', listener: () => void): unknown;
+  /** `end`: the peer ended its side (`close` follows). */
+  on(event: 'connect' | 'close' | 'end', listener: () => void): unknown;
   on(event: 'data', listener: (chunk: string) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
   once(event: 'connect' | 'close', listener: () => void): unknown;
@@ -33,7 +34,10 @@ export interface HostChannelStream {
 
 /** A channel listener, as {@link HostChannelTransport.listen} returns it. */
 export interface HostChannelListener {
-  /** Stops accepting connections (open ones stay open) and frees the path. */
+  /**
+   * Stops accepting connections and frees the path. Open connections stay open; the promise
+   * resolves once they have all closed (as `net.Server#close` does).
+   */
   close(): Promise<void>;
 }
 

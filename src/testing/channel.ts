@@ -243,15 +243,6 @@ export class TestHostChannel implements HostChannelTransport {
     return client;
   }
 
-  /**
-   * @internal The host powered off: every listener and connection is gone, as its processes
-   * are. The responders' registrants see their connection close (`lost`).
-   */
-  closeAll(): void {
-    this.#listeners.clear();
-    for (const stream of [...this.#streams]) stream.destroy();
-  }
-
   #track(stream: ChannelStream): ChannelStream {
     this.#streams.add(stream);
     return stream;

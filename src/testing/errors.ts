@@ -4,6 +4,7 @@ const ERRNO: Record<string, number> = {
   EADDRINUSE: -98,
   EADDRNOTAVAIL: -99,
   ENETUNREACH: -101,
+  ECONNREFUSED: -111,
   EACCES: -13,
   EINVAL: -22,
   EBADF: -9,

@@ -176,11 +176,11 @@ export class TestHost {
 
   /**
    * Powers the host off: it sends and receives nothing from now on, and says no goodbye. Its
-   * host channel's listeners and connections close, as its processes' sockets would.
+   * host channel stays as it is: it never left the host, and the processes on it, deaf and mute
+   * now, see no change there (as on a real host, where they simply stop).
    */
   vanish(): void {
     this.#vanished = true;
-    this.#channel.closeAll();
   }
 
   /** @internal Hands a datagram arriving on `link` (undefined: loopback) to this host's sockets. */

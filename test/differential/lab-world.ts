@@ -86,7 +86,7 @@ class LabWorldHost implements WorldHost {
     const iface = this.spec.interfaces[ifname];
     const lan = iface && this.lans[iface.lan];
     if (!lan) throw new Error(`no interface ${ifname}`);
-    this.host.ip('addr', 'flush', 'dev', ifname);
+    this.host.ip('-4', 'addr', 'flush', 'dev', ifname);
     this.host.ip('addr', 'add', `${address}${prefixOf(lan.ipv4)}`, 'dev', ifname);
   }
 

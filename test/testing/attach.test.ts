@@ -65,13 +65,15 @@ describe('beckon/testing: attachDiscovery', () => {
       ['answering', 'registered'],
     );
     // Both through the one answering responder, over loopback on the simulated host.
-    const found = await discover({
-      ...network.clientOptions(serverHost),
-      timeout: 300,
-      broadcast: false,
-      targets: ['127.0.0.1'],
-      extended: true,
-    });
+    const overLoopback = () =>
+      discover({
+        ...network.clientOptions(serverHost),
+        timeout: 300,
+        broadcast: false,
+        targets: ['127.0.0.1'],
+        extended: true,
+      });
+    const found = await overLoopback();
     const bodies = await Promise.all(
       found.map(async (s) => `${s.metadata?.service} ${await (await fetch(s.url)).text()}`),
     );
@@ -82,6 +84,11 @@ describe('beckon/testing: attachDiscovery', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.equal(apps[1]?.discovery.state, 'answering');
+    assert.deepEqual(
+      (await overLoopback()).map((s) => s.metadata?.service),
+      ['users'],
+    );
+    // Listening on 127.0.0.1 only, neither app is announced to another host.
     assert.deepEqual(await discover({ ...network.clientOptions(kiosk), timeout: 300 }), []);
   });
 });

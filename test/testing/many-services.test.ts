@@ -130,7 +130,8 @@ describe('beckon/testing: many services on one host', () => {
       const began = performance.now();
       await run(first?.stop() ?? Promise.resolve(), time, 100);
       await run(tookOver, time, 1_000);
-      if (!time) assert.ok(performance.now() - began < 1_000, 'took over within 1 s');
+      // Real time in one process (about 100 ms): 3 s leaves room for a loaded machine.
+      if (!time) assert.ok(performance.now() - began < 3_000, 'took over within 3 s');
       // Exactly one took the port over; the other registered with it.
       await run(time ? Promise.resolve() : settle(), time, 200);
       assert.deepEqual(rest.map((r) => r.role).sort(), ['answering', 'registered'], roles.join());
@@ -174,6 +175,10 @@ describe('beckon/testing: many services on one host', () => {
     watcher.on('down', (s, reason) => seen.push(`down ${s.metadata?.service} ${reason}`));
     await time.advance(2_000);
     assert.deepEqual(seen.sort(), ['up billing', 'up orders', 'up users']);
+    // Deaf and mute, the responders see nothing change on their own host: no takeover, no warning.
+    const warnings: string[] = [];
+    for (const r of responders) r.on('warning', (w) => warnings.push(w.message));
+    const roles = responders.map((r) => r.role);
     server.vanish();
     await time.advance(20_000, 50);
     assert.deepEqual(seen.slice(3).sort(), [
@@ -184,7 +189,11 @@ describe('beckon/testing: many services on one host', () => {
     const finding = discover({ ...network.clientOptions(kiosk), extended: true, timeout: 300 });
     assert.deepEqual(await run(finding, time), []);
     await run(watcher.close(), time, 100);
-    // Their channel closed with the host: stopping waits for no acknowledgement.
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(
+      responders.map((r) => r.role),
+      roles,
+    );
     await run(Promise.all(responders.map((r) => r.stop())), time, 100);
     assert.deepEqual(
       responders.map((r) => r.listening),
@@ -245,7 +254,7 @@ describe('beckon/testing: the in-memory host channel', () => {
     await (await channel.listen('a', () => {}, assert.fail)).close();
   });
 
-  it('HostRegistry and HostRegistrant over it: a record lives as long as its connection; vanish() closes it', {
+  it('HostRegistry and HostRegistrant over it: a record lives as long as its connection, vanish() or not', {
     timeout: 10_000,
   }, async () => {
     const network = createTestNetwork();
@@ -269,16 +278,19 @@ describe('beckon/testing: the in-memory host channel', () => {
       new HostRegistrant({ path: '/beckon/9999', transport: elsewhere.hostChannel }).connect(),
       (error: NodeJS.ErrnoException) => error.code === 'ECONNREFUSED',
     );
-    const lost = once(registrant, 'lost');
+    // The host powering off leaves its local channel as it is.
     host.vanish();
-    await lost;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(registrant.state, 'connected');
+    assert.equal(registry.records.length, 1);
+    registrant.close();
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(registry.records, []);
     assert.deepEqual(changes, [1, 0]);
+    await registry.close();
     await assert.rejects(
       new HostRegistrant({ path: '/beckon/9999', transport }).connect(),
       (error: NodeJS.ErrnoException) => error.code === 'ECONNREFUSED',
     );
-    await registry.close();
   });
 });
