@@ -43,13 +43,11 @@ export class ChannelStream extends EventEmitter implements HostChannelStream {
   #flushing = false;
   /** Bytes written that the peer has not taken yet. */
   #unread = 0;
-  readonly #forget: (stream: ChannelStream) => void;
 
   /** @internal */
-  constructor(state: 'connecting' | 'open', forget: (stream: ChannelStream) => void) {
+  constructor(state: 'connecting' | 'open') {
     super();
     this.#state = state;
-    this.#forget = forget;
     // A paused stream holds what arrives; the first `data` listener lets it flow.
     this.on('newListener', (event: string) => {
       if (event === 'data') this.#flush();
@@ -114,7 +112,6 @@ export class ChannelStream extends EventEmitter implements HostChannelStream {
   fail(error: Error): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    this.#forget(this);
     process.nextTick(() => {
       this.emit('error', error);
       this.emit('close', true);
@@ -131,7 +128,6 @@ export class ChannelStream extends EventEmitter implements HostChannelStream {
   #close(): void {
     this.#state = 'closed';
     this.#inbox.length = 0;
-    this.#forget(this);
     process.nextTick(() => this.emit('close', false));
   }
 
@@ -180,8 +176,6 @@ export class ChannelStream extends EventEmitter implements HostChannelStream {
  */
 export class TestHostChannel implements HostChannelTransport {
   readonly #listeners = new Map<string, Listening>();
-  readonly #streams = new Set<ChannelStream>();
-  readonly #forget = (stream: ChannelStream) => this.#streams.delete(stream);
 
   /** Listens on `path`; rejects with `EADDRINUSE` when a listener of this host holds it. */
   async listen(
@@ -212,13 +206,13 @@ export class TestHostChannel implements HostChannelTransport {
 
   /** Connects to `path`: `connect` on a later tick, or `ECONNREFUSED` when nobody listens. */
   connect(path: string): HostChannelStream {
-    const client = this.#track(new ChannelStream('connecting', this.#forget));
+    const client = new ChannelStream('connecting');
     const listening = this.#listeners.get(path);
     if (!listening) {
       client.fail(systemError('ECONNREFUSED', 'connect', path));
       return client;
     }
-    const server = this.#track(new ChannelStream('open', this.#forget));
+    const server = new ChannelStream('open');
     client.peer = server;
     server.peer = client;
     process.nextTick(() => {
@@ -241,10 +235,5 @@ export class TestHostChannel implements HostChannelTransport {
       client.connected();
     });
     return client;
-  }
-
-  #track(stream: ChannelStream): ChannelStream {
-    this.#streams.add(stream);
-    return stream;
   }
 }
