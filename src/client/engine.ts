@@ -9,6 +9,7 @@
  * replies), `ended` (sockets closed, timers cleared; `end` traced once with the reason).
  */
 import type { RemoteInfo } from 'node:dgram';
+import { BoundedMap } from '../bounded-map.js';
 import type { Clock } from '../clock.js';
 import { type Logger, logSafely } from '../logger.js';
 import {
@@ -114,7 +115,7 @@ export class DiscoveryEngine {
   /** Replies waiting for a route lookup to learn their interface before being filed. */
   readonly #lookups = new Set<Promise<void>>();
   /** The interface of each address read from the registry (for re-filing it). */
-  readonly #registryInterfaces = new Map<string, string>();
+  readonly #registryInterfaces = new BoundedMap<string, string>(MAX_REGISTRY_INTERFACES);
   /** Route lookups by source address, so that retries and floods ask once. */
   readonly #routes = new Map<string, Promise<string | undefined>>();
   #foreignWarnings = 0;
@@ -640,7 +641,7 @@ export class DiscoveryEngine {
     const traced = (outcome: ReplyOutcome, claims?: string) =>
       this.#traceRegistry({ action: 'record', key: recordKey, outcome, claims });
     const withInterface = (s: Sighting, iface: string | undefined): Sighting => {
-      if (iface !== undefined) remember(this.#registryInterfaces, s.address.address, iface);
+      if (iface !== undefined) this.#registryInterfaces.set(s.address.address, iface);
       return { ...s, address: { ...s.address, interface: iface } };
     };
     const pending = sightings.map((s) => {
@@ -833,14 +834,4 @@ function needsIPv6List(settings: DiscoverSettings): boolean {
   return settings.targets.some(
     (t) => t.kind === 'host' || t.addresses.some((address) => address.includes(':')),
   );
-}
-
-/** Sets `key` in `map` as its newest entry, dropping the oldest past {@link MAX_REGISTRY_INTERFACES}. */
-function remember(map: Map<string, string>, key: string, value: string): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > MAX_REGISTRY_INTERFACES) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
-  }
 }

@@ -7,6 +7,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { BoundedMap } from '../bounded-map.js';
 import { detectSegmentedNetwork } from '../diagnostics/segmented.js';
 import type { NetworkInterface } from '../network/interfaces.js';
 import { parseIPv4 } from '../network/ipv4.js';
@@ -66,7 +67,7 @@ export class Scanning {
   readonly #host: ScanHost;
   readonly #asked = new Set<string>();
   /** When the latest probes went out, by address (`performance.now()`). */
-  readonly #sentAt = new Map<string, number>();
+  readonly #sentAt = new BoundedMap<string, number>(MAX_SEND_TIMES);
   /** What was scanned: only its addresses are asked again. */
   #plan: ScanPlan | undefined;
   #scanner: Scanner | undefined;
@@ -198,10 +199,6 @@ export class Scanning {
       },
       send: (ip, done) => {
         this.#sentAt.set(ip, performance.now());
-        if (this.#sentAt.size > MAX_SEND_TIMES) {
-          const oldest = this.#sentAt.keys().next().value;
-          if (oldest !== undefined) this.#sentAt.delete(oldest);
-        }
         // No request (its making failed, and the scan is stopping): nothing goes out.
         if (request) channel?.socket.send(request, settings.port, ip, done);
       },

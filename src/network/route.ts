@@ -1,3 +1,4 @@
+import { BoundedMap } from '../bounded-map.js';
 import { createUdpSocket, type SocketFactory } from './socket.js';
 
 /**
@@ -42,15 +43,14 @@ export function routeSourceAddress(
  * of them (the oldest goes first), with concurrent lookups of one address shared.
  */
 export class RouteCache {
-  readonly #entries = new Map<string, { at: number; address: Promise<string | undefined> }>();
+  readonly #entries: BoundedMap<string, { at: number; address: Promise<string | undefined> }>;
   readonly #socketFactory: SocketFactory;
   readonly #maxAgeMs: number;
-  readonly #maxEntries: number;
 
   constructor(socketFactory: SocketFactory = createUdpSocket, maxAgeMs = 5000, maxEntries = 1024) {
     this.#socketFactory = socketFactory;
     this.#maxAgeMs = maxAgeMs;
-    this.#maxEntries = maxEntries;
+    this.#entries = new BoundedMap(maxEntries);
   }
 
   /** The local address toward `ip` (see {@link routeSourceAddress}). Never rejects. */
@@ -62,11 +62,6 @@ export class RouteCache {
     const key = `${type} ${ip}`;
     const entry = this.#entries.get(key);
     if (entry && now - entry.at < this.#maxAgeMs) return entry.address;
-    if (entry) this.#entries.delete(key);
-    if (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
     const address = routeSourceAddress(ip, this.#socketFactory, type);
     this.#entries.set(key, { at: now, address });
     return address;

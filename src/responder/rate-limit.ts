@@ -1,3 +1,5 @@
+import { BoundedMap } from '../bounded-map.js';
+
 /**
  * Per-source token buckets with bounded memory: at most `maxSources` buckets are kept; when
  * full, the least recently created one is dropped (a full bucket is what a new source gets
@@ -6,14 +8,13 @@
 export class RateLimiter {
   readonly #rate: number;
   readonly #burst: number;
-  readonly #maxSources: number;
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets: BoundedMap<string, { tokens: number; at: number }>;
 
   /** `rate` replies per second per source, with a burst of `burst` (`max(rate, 1)`); 0 disables. */
   constructor(rate: number, maxSources = 4096, burst = Math.max(rate, 1)) {
     this.#rate = rate;
     this.#burst = burst;
-    this.#maxSources = maxSources;
+    this.#buckets = new BoundedMap(maxSources);
   }
 
   /** Takes one token for `source`; false when the source is over its rate. */
@@ -21,10 +22,6 @@ export class RateLimiter {
     if (this.#rate === 0) return true;
     const bucket = this.#buckets.get(source);
     if (!bucket) {
-      if (this.#buckets.size >= this.#maxSources) {
-        const oldest = this.#buckets.keys().next().value;
-        if (oldest !== undefined) this.#buckets.delete(oldest);
-      }
       this.#buckets.set(source, { tokens: this.#burst - 1, at: now });
       return true;
     }
