@@ -10,10 +10,8 @@ import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { type DownReason, type Server, type Watcher, watch } from '../../src/index.js';
 import * as extended from '../../src/protocol/extended.js';
-import { openRegistry } from '../../src/registry/adapter.js';
-import { resolveRegistry } from '../../src/registry/config.js';
 import { encodeRecord, recordKey } from '../../src/registry/record.js';
-import { startEtcd } from '../helpers/etcd.js';
+import { connectEtcd, startEtcd } from '../helpers/etcd.js';
 import { recordingLogger } from '../helpers/logger.js';
 import { recordWriter } from '../helpers/registry-records.js';
 import { trackResponders } from '../helpers/responders.js';
@@ -255,12 +253,9 @@ describe('watch() with a registry', () => {
   it('a long outage: a server known only through the registry goes after its lease, and comes back', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const settings = resolveRegistry(etcd.url, {});
-    assert.ok(settings);
-    const connection = await openRegistry(settings);
-    t.after(() => connection.close());
+    const connection = await connectEtcd(t, etcd);
     // As a responder registers: held under a 2 s lease, written again when etcd is back.
-    const key = recordKey(settings.prefix, undefined, 'o-1');
+    const key = recordKey('beckon/', undefined, 'o-1'); // the default prefix
     const value = encodeRecord(key, {
       instanceId: 'o-1',
       scheme: 'http',

@@ -18,6 +18,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { openRegistry, type RegistryConnection } from '../../src/registry/adapter.js';
+import { resolveRegistry } from '../../src/registry/config.js';
 import { requirePrerequisite } from './prerequisite.js';
 
 /** Debian's etcd (package etcd-server), which `.ci/run` installs. */
@@ -83,6 +85,15 @@ export async function startEtcd(
   const etcd = await launchEtcd(options);
   t.after(() => etcd.cleanup());
   return etcd;
+}
+
+/** A registry connection of the test's own to `etcd` (to read what responders wrote), closed after `t`. */
+export async function connectEtcd(t: TestContext, etcd: TestEtcd): Promise<RegistryConnection> {
+  const settings = resolveRegistry(etcd.url, {});
+  if (!settings) throw new Error(`no registry settings from ${etcd.url}`);
+  const connection = await openRegistry(settings);
+  t.after(() => connection.close());
+  return connection;
 }
 
 /** {@link startEtcd} without a test context: the caller must call `cleanup()`. */

@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { openRegistry, type RegistryState } from '../../src/registry/adapter.js';
-import { resolveRegistry } from '../../src/registry/config.js';
-import { startEtcd } from '../helpers/etcd.js';
-
-/** Polls `check` until it returns true, or fails after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import type { RegistryState } from '../../src/registry/adapter.js';
+import { connectEtcd, startEtcd } from '../helpers/etcd.js';
+import { until } from '../helpers/wait.js';
 
 describe('the etcd adapter, against a real etcd on loopback', () => {
   it('holds entries under a lease, watches them, and says goodbye before deleting', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const settings = resolveRegistry(etcd.url, {});
-    assert.ok(settings);
-    const connection = await openRegistry(settings);
-    t.after(() => connection.close());
+    const connection = await connectEtcd(t, etcd);
     const events: string[] = [];
     const watchStates: RegistryState[] = [];
     const watch = connection.watch('t/', {
@@ -79,11 +67,8 @@ describe('the etcd adapter, against a real etcd on loopback', () => {
   it('rejects list() within its timeout when etcd is down, and recovers holdings and watches', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const settings = resolveRegistry(etcd.url, {});
-    assert.ok(settings);
     await etcd.stop();
-    const connection = await openRegistry(settings);
-    t.after(() => connection.close());
+    const connection = await connectEtcd(t, etcd);
     const started = Date.now();
     await assert.rejects(connection.list('t/', { timeoutMs: 2000 }), { name: 'RegistryError' });
     assert.ok(Date.now() - started < 4000);

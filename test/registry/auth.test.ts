@@ -11,14 +11,7 @@ import { recordKey } from '../../src/registry/record.js';
 import { beckon } from '../helpers/cli.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { recordingLogger } from '../helpers/logger.js';
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { until } from '../helpers/wait.js';
 
 describe('a registry with etcd users', () => {
   it('passes the user and password through; a wrong one is a warning naming no password', async (t) => {

@@ -8,28 +8,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openRegistry } from '../../src/registry/adapter.js';
-import { resolveRegistry } from '../../src/registry/config.js';
 import { decodeRecord, recordKey } from '../../src/registry/record.js';
 import { beckon, beckonServe } from '../helpers/cli.js';
-import { startEtcd } from '../helpers/etcd.js';
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { connectEtcd, startEtcd } from '../helpers/etcd.js';
+import { until } from '../helpers/wait.js';
 
 describe('the CLI with a registry', () => {
   it('serve --registry registers; after SIGKILL the key is gone within the default lease + 1 s', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const settings = resolveRegistry(etcd.url, {});
-    assert.ok(settings);
-    const connection = await openRegistry(settings);
-    t.after(() => connection.close());
+    const connection = await connectEtcd(t, etcd);
     const serve = await beckonServe([
       '--port',
       '0',
@@ -86,10 +74,7 @@ describe('the CLI with a registry', () => {
   it('serve --registry says goodbye on SIGTERM: a put with gone, then the delete', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const settings = resolveRegistry(etcd.url, {});
-    assert.ok(settings);
-    const connection = await openRegistry(settings);
-    t.after(() => connection.close());
+    const connection = await connectEtcd(t, etcd);
     const serve = await beckonServe(
       ['--port', '0', '--instance-id', 'bye', '--advertise-address', '192.0.2.31'],
       {

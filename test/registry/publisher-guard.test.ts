@@ -6,33 +6,14 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { createResponder } from '../../src/index.js';
 import type { Logger } from '../../src/logger.js';
-import type { NetworkInterface } from '../../src/network/interfaces.js';
-import { openRegistry } from '../../src/registry/adapter.js';
-import { resolveRegistry } from '../../src/registry/config.js';
 import { decodeRecord, recordKey } from '../../src/registry/record.js';
-import { startEtcd } from '../helpers/etcd.js';
-
-function ipv4(name: string, address: string): NetworkInterface {
-  return {
-    name,
-    address,
-    netmask: '255.255.255.0',
-    prefix: 24,
-    broadcast: undefined,
-    loopback: false,
-    linkLocal: false,
-    up: true,
-    class: 'physical',
-  };
-}
+import { connectEtcd, startEtcd } from '../helpers/etcd.js';
+import { ipv4 } from '../helpers/interfaces.js';
 
 it('a logger that throws when the addresses change: the record is rewritten, nothing escapes', async (t) => {
   const etcd = await startEtcd(t);
   if (!etcd) return;
-  const settings = resolveRegistry(etcd.url, {});
-  assert.ok(settings);
-  const connection = await openRegistry(settings);
-  t.after(() => connection.close());
+  const connection = await connectEtcd(t, etcd);
   const crashes: unknown[] = [];
   const onCrash = (error: unknown) => crashes.push(error);
   process.on('uncaughtException', onCrash);

@@ -6,42 +6,16 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { createResponder } from '../../src/index.js';
-import type { NetworkInterface } from '../../src/network/interfaces.js';
-import { openRegistry } from '../../src/registry/adapter.js';
-import { resolveRegistry } from '../../src/registry/config.js';
 import { recordKey } from '../../src/registry/record.js';
-import { startEtcd } from '../helpers/etcd.js';
+import { connectEtcd, startEtcd } from '../helpers/etcd.js';
+import { ipv4 } from '../helpers/interfaces.js';
 import { recordingLogger } from '../helpers/logger.js';
-
-function ipv4(name: string, address: string, loopback = false): NetworkInterface {
-  return {
-    name,
-    address,
-    netmask: '255.255.255.0',
-    prefix: 24,
-    broadcast: undefined,
-    loopback,
-    linkLocal: false,
-    up: true,
-    class: loopback ? 'loopback' : 'physical',
-  };
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { until } from '../helpers/wait.js';
 
 it('no routable address: not registered until one comes, then registered', async (t) => {
   const etcd = await startEtcd(t);
   if (!etcd) return;
-  const settings = resolveRegistry(etcd.url, {});
-  assert.ok(settings);
-  const connection = await openRegistry(settings);
-  t.after(() => connection.close());
+  const connection = await connectEtcd(t, etcd);
   const logger = recordingLogger();
   const infos: string[] = [];
   logger.info = (message: string) => void infos.push(message);
@@ -82,10 +56,7 @@ it('no routable address: not registered until one comes, then registered', async
 it('every routable address gone: the record goes (goodbye first) and the state is connecting again', async (t) => {
   const etcd = await startEtcd(t);
   if (!etcd) return;
-  const settings = resolveRegistry(etcd.url, {});
-  assert.ok(settings);
-  const connection = await openRegistry(settings);
-  t.after(() => connection.close());
+  const connection = await connectEtcd(t, etcd);
   const key = recordKey('beckon/', undefined, 'moving');
   const seen: string[] = [];
   const watch = connection.watch(key, {

@@ -9,29 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { createResponder, type ResponderOptions } from '../../src/index.js';
 import { attachDiscovery } from '../../src/integrations/http.js';
-import type { NetworkInterface } from '../../src/network/interfaces.js';
 import { type IPv6InterfaceAddress, ipv6InterfacesFrom } from '../../src/network/interfaces6.js';
-import { openRegistry, type RegistryConnection } from '../../src/registry/adapter.js';
-import { resolveRegistry } from '../../src/registry/config.js';
+import type { RegistryConnection } from '../../src/registry/adapter.js';
 import { decodeRecord, recordKey } from '../../src/registry/record.js';
-import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
+import { connectEtcd, startEtcd } from '../helpers/etcd.js';
+import { ipv4 } from '../helpers/interfaces.js';
 import { recordingLogger } from '../helpers/logger.js';
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function reader(t: TestContext, etcd: TestEtcd): Promise<RegistryConnection> {
-  const settings = resolveRegistry(etcd.url, {});
-  assert.ok(settings);
-  const connection = await openRegistry(settings);
-  t.after(() => connection.close());
-  return connection;
-}
+import { until } from '../helpers/wait.js';
 
 const recordAt = async (connection: RegistryConnection, key: string) => {
   const entry = (await connection.list(key).catch(() => [])).find((e) => e.key === key);
@@ -39,20 +23,6 @@ const recordAt = async (connection: RegistryConnection, key: string) => {
   const decoded = decodeRecord(key, entry.value);
   return decoded.ok ? decoded.record : undefined;
 };
-
-function ipv4(name: string, address: string, loopback = false): NetworkInterface {
-  return {
-    name,
-    address,
-    netmask: '255.255.255.0',
-    prefix: 24,
-    broadcast: undefined,
-    loopback,
-    linkLocal: address.startsWith('169.254.'),
-    up: true,
-    class: loopback ? 'loopback' : 'physical',
-  };
-}
 
 function ipv6(table: Record<string, string[]>): IPv6InterfaceAddress[] {
   return ipv6InterfacesFrom(
@@ -84,7 +54,7 @@ describe('a responder registering in etcd, further', () => {
   it("lists the host's routable addresses and rewrites its record when they change", async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const connection = await reader(t, etcd);
+    const connection = await connectEtcd(t, etcd);
     let interfaces4 = [ipv4('lo', '127.0.0.1', true)];
     let interfaces6 = ipv6({ lo: ['::1'] });
     const { responder, warnings } = start(t, {
@@ -128,7 +98,7 @@ describe('a responder registering in etcd, further', () => {
   it('comes back after an outage longer than its lease: one warning, then registered again', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const connection = await reader(t, etcd);
+    const connection = await connectEtcd(t, etcd);
     const { responder, warnings } = start(t, {
       registry: { url: etcd.url, lease: 2000 },
       instanceId: 'outage',
@@ -158,7 +128,7 @@ describe('a responder registering in etcd, further', () => {
   it('registers from a worker thread, and relays its registry events', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const connection = await reader(t, etcd);
+    const connection = await connectEtcd(t, etcd);
     const { responder } = start(t, {
       worker: true,
       registry: etcd.url,
@@ -179,7 +149,7 @@ describe('a responder registering in etcd, further', () => {
   it("node:http's attachDiscovery registers the port the server bound, from DISCOVERY_REGISTRY", async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const connection = await reader(t, etcd);
+    const connection = await connectEtcd(t, etcd);
     const server = createServer((_req, res) => res.end('ok'));
     const handle = attachDiscovery(server, {
       enabled: true,

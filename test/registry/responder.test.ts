@@ -10,32 +10,13 @@ import {
   type Responder,
   type ResponderOptions,
 } from '../../src/index.js';
-import { openRegistry, type RegistryConnection } from '../../src/registry/adapter.js';
-import { resolveRegistry } from '../../src/registry/config.js';
+import type { RegistryConnection } from '../../src/registry/adapter.js';
 import { decodeRecord, recordKey } from '../../src/registry/record.js';
-import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
+import { connectEtcd, startEtcd } from '../helpers/etcd.js';
 import { recordingLogger } from '../helpers/logger.js';
+import { until } from '../helpers/wait.js';
 
 const KEY = 'registry-test-key-0123456789';
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function reader(
-  t: import('node:test').TestContext,
-  etcd: TestEtcd,
-): Promise<RegistryConnection> {
-  const settings = resolveRegistry(etcd.url, {});
-  assert.ok(settings);
-  const connection = await openRegistry(settings);
-  t.after(() => connection.close());
-  return connection;
-}
 
 async function responder(t: import('node:test').TestContext, options: ResponderOptions) {
   const logger = recordingLogger();
@@ -54,7 +35,7 @@ describe('a responder with a registry', () => {
   it('registers its record under a lease, signed with its key, and deletes it on stop after a goodbye', async (t) => {
     const etcd = await startEtcd(t);
     if (!etcd) return;
-    const etcdReader = await reader(t, etcd);
+    const etcdReader = await connectEtcd(t, etcd);
     const seen: string[] = [];
     const watch = etcdReader.watch('beckon/', {
       sync: () => {},
@@ -138,7 +119,7 @@ describe('a responder with a registry', () => {
     assert.equal(warnings.filter((w) => w.includes('unreachable')).length, 1, warnings.join('\n'));
     await etcd.restart();
     const back = performance.now();
-    const etcdReader = await reader(t, etcd);
+    const etcdReader = await connectEtcd(t, etcd);
     const key = recordKey('beckon/', undefined, 'down-at-start');
     await until(async () => (await value(etcdReader, key)) !== undefined, 10_000, 'registered');
     t.diagnostic(`etcd up to registered: ${(performance.now() - back).toFixed(0)} ms`);
@@ -153,7 +134,7 @@ describe('a responder with a registry', () => {
       advertiseAddress: '192.0.2.12',
       lease: 5000,
     });
-    const etcdReader = await reader(t, etcd);
+    const etcdReader = await connectEtcd(t, etcd);
     const key = recordKey('beckon/', undefined, 'survivor');
     await until(async () => (await value(etcdReader, key)) !== undefined, 10_000, 'registered');
     for (const wipe of [false, true]) {

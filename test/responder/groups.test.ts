@@ -14,7 +14,6 @@ import {
   InvalidOptionError,
   type ResponderOptions,
 } from '../../src/index.js';
-import type { NetworkInterface } from '../../src/network/interfaces.js';
 import { type IPv6InterfaceAddress, ipv6InterfacesFrom } from '../../src/network/interfaces6.js';
 import { IPV4_GROUP, IPV6_GROUP } from '../../src/network/multicast.js';
 import { decodeAnswer, encodeRequest } from '../../src/protocol/extended.js';
@@ -23,6 +22,7 @@ import {
   groupTargets4,
   groupTargets6,
 } from '../../src/responder/group-memberships.js';
+import { ipv4 } from '../helpers/interfaces.js';
 import { trackResponders } from '../helpers/responders.js';
 import { ask, sleep } from '../helpers/udp.js';
 
@@ -133,20 +133,6 @@ describe("family: 'IPv6'", () => {
     assert.deepEqual(await ask(responder.port, 'DISCOVER_SERVER'), []);
   });
 });
-
-function ipv4(name: string, address: string, loopback = false): NetworkInterface {
-  return {
-    name,
-    address,
-    netmask: '255.255.255.0',
-    prefix: 24,
-    broadcast: undefined,
-    loopback,
-    linkLocal: false,
-    up: true,
-    class: loopback ? 'loopback' : 'physical',
-  };
-}
 
 /** IPv6 entries as `os.networkInterfaces()` would list them: name -> addresses. */
 function ipv6(table: Record<string, string[]>): IPv6InterfaceAddress[] {
