@@ -39,7 +39,6 @@ export function checkPort(option: string, value: unknown, allowZero = false): nu
   return checkInteger(option, value, allowZero ? 0 : 1, 65535);
 }
 
-/** The longest delay Node's timers support (about 24.8 days); longer ones fire at once. */
 /** The default of `interfacePollInterval` (responder and watcher), in milliseconds. */
 export const DEFAULT_INTERFACE_POLL_MS = 2000;
 const MAX_INTERFACE_POLL_MS = 3_600_000;
@@ -67,6 +66,7 @@ export function checkInterfacePollInterval(value: unknown, zeroMeans: string): n
   return ms;
 }
 
+/** The longest delay Node's timers support (about 24.8 days); longer ones fire at once. */
 export const MAX_DELAY_MS = 2_147_483_647;
 
 /** A duration in milliseconds: greater than 0, at most {@link MAX_DELAY_MS}. */
